@@ -1,0 +1,21 @@
+"""assay: monitor deployed models, audit labels, choose what to label, and answer analytics
+queries over model outputs with statistical guarantees."""
+
+from __future__ import annotations
+
+from . import exceptions, io, tables
+from .exceptions import AssayError
+from .tables import as_observations, as_records, validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AssayError",
+    "__version__",
+    "as_observations",
+    "as_records",
+    "exceptions",
+    "io",
+    "tables",
+    "validate",
+]

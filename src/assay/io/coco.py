@@ -1,0 +1,197 @@
+"""COCO detection JSON (datasets and results)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import Interval, Options, validate_params
+from ..exceptions import DataFormatError
+from ..tables import STRING, validate
+from ._delimited import check_file
+
+__all__ = ["read_coco"]
+
+
+def _load_json(path: Path) -> Any:
+    check_file(path, "a COCO JSON file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise DataFormatError(
+            f"byte 0x{raw[e.start]:02x} is not valid UTF-8; expected a UTF-8 JSON file.",
+            path=path, line=line, column=col,
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataFormatError(f"invalid JSON: {e.msg}.", path=path, line=e.lineno, column=e.colno) from None
+
+
+def _expect(cond: bool, path: Path, where: str, expected: str, got: Any) -> None:
+    if not cond:
+        got_s = json.dumps(got)[:120] if not isinstance(got, str) else repr(got)
+        raise DataFormatError(f"{where}: expected {expected}; got {got_s}.", path=path)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+@validate_params(
+    {
+        "path": ["path"],
+        "images_from": ["path", None],
+        "stream": [str, callable],
+        "frame": [Options(["id", "order"])],
+        "source": [str, None],
+        "fps": [Interval(float, 0, None, closed="neither")],
+    }
+)
+def read_coco(
+    path: str | Path,
+    *,
+    images_from: str | Path | None = None,
+    stream: str | Callable[[dict], str] = "coco",
+    frame: str = "id",
+    source: str | None = None,
+    fps: float = 1.0,
+) -> pd.DataFrame:
+    """Read COCO detections: a dataset file (labels) or a results file (a model's boxes).
+
+    Parameters
+    ----------
+    path : str or Path
+        A COCO dataset JSON (an object with ``images``, ``annotations``, ``categories``) or a
+        results JSON (a list of ``{"image_id", "category_id", "bbox", "score"}``).
+    images_from : str or Path, optional
+        For a results file: the dataset JSON that defines its images and categories.
+    stream : str or callable
+        Every image is a frame of this one stream, unless a function of the image record
+        (the dict in ``images``) names a stream per image (e.g. ``lambda im: im["video_id"]``).
+    frame : {"id", "order"}
+        Frame number: the image id, or its rank when images are sorted by id.
+    source : str, optional
+        Default ``"labels"`` for a dataset and ``"model"`` for results.
+    fps : float
+        Used for ``time = frame_rank / fps`` (COCO images have no time; rank order is kept).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical observations: ``x1, y1 = bbox[0:2]``, ``x2 = x1 + bbox[2]``,
+        ``y2 = y1 + bbox[3]``; attributes ``image_id``, ``file_name``, ``ann_id`` (datasets)
+        and ``iscrowd`` where present.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> from assay.io import read_coco
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "instances.json"
+    >>> _ = p.write_text(json.dumps({
+    ...     "images": [{"id": 7, "file_name": "a.jpg"}],
+    ...     "categories": [{"id": 1, "name": "person"}],
+    ...     "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "bbox": [10, 20, 5, 8]}]}))
+    >>> read_coco(p)[["stream", "frame", "cls", "x1", "y1", "x2", "y2", "file_name"]]
+      stream  frame     cls    x1    y1    x2    y2 file_name
+    0   coco      7  person  10.0  20.0  15.0  28.0     a.jpg
+    """
+    p = Path(path)
+    doc = _load_json(p)
+    if isinstance(doc, list):
+        if images_from is None:
+            raise DataFormatError(
+                "is a COCO results file (a list of detections); pass images_from= the dataset "
+                "JSON that defines its images and categories.", path=p,
+            )
+        meta_path = Path(images_from)
+        meta = _load_json(meta_path)
+        anns, is_results = doc, True
+        source = source or "model"
+    else:
+        _expect(isinstance(doc, dict), p, "top level", "a JSON object or list", type(doc).__name__)
+        meta, meta_path, anns, is_results = doc, p, doc.get("annotations"), False
+        _expect(isinstance(anns, list), p, "'annotations'", "a list", anns)
+        source = source or "labels"
+    for key in ("images", "categories"):
+        _expect(isinstance(meta, dict) and isinstance(meta.get(key), list), meta_path,
+                f"{key!r}", "a list", meta.get(key) if isinstance(meta, dict) else meta)
+    cats = {}
+    for i, c in enumerate(meta["categories"]):
+        _expect(isinstance(c, dict) and isinstance(c.get("id"), int) and isinstance(c.get("name"), str),
+                meta_path, f"categories[{i}]", "an object with integer 'id' and string 'name'", c)
+        cats[c["id"]] = c["name"]
+    images = {}
+    for i, im in enumerate(meta["images"]):
+        _expect(isinstance(im, dict) and isinstance(im.get("id"), int), meta_path,
+                f"images[{i}]", "an object with an integer 'id'", im)
+        _expect(im["id"] not in images, meta_path, f"images[{i}].id", "a unique image id", im["id"])
+        images[im["id"]] = im
+    order = {iid: r for r, iid in enumerate(sorted(images))}
+
+    n = len(anns)
+    image_id = np.empty(n, dtype="int64")
+    cat = np.empty(n, dtype="int64")
+    box = np.empty((n, 4), dtype="float64")
+    score = np.full(n, np.nan)
+    ann_id = np.full(n, -1, dtype="int64")
+    crowd = np.zeros(n, dtype=bool)
+    for i, a in enumerate(anns):
+        where = f"{'' if is_results else 'annotations'}[{i}]"
+        _expect(isinstance(a, dict), p, where, "an object", a)
+        iid = a.get("image_id")
+        _expect(iid in images, p, f"{where}.image_id", "the id of an image in 'images'", iid)
+        cid = a.get("category_id")
+        _expect(cid in cats, p, f"{where}.category_id", "the id of a category in 'categories'", cid)
+        bb = a.get("bbox")
+        _expect(isinstance(bb, list) and len(bb) == 4 and all(_is_num(v) for v in bb), p,
+                f"{where}.bbox", "4 finite numbers [x, y, width, height]", bb)
+        _expect(bb[2] >= 0 and bb[3] >= 0, p, f"{where}.bbox", "a width and height >= 0", bb)
+        image_id[i], cat[i], box[i] = iid, cid, bb
+        if is_results:
+            s = a.get("score")
+            _expect(_is_num(s), p, f"{where}.score", "a finite number", s)
+            score[i] = s
+        else:
+            if "id" in a:
+                ann_id[i] = a["id"]
+            if "score" in a and _is_num(a["score"]):
+                score[i] = a["score"]
+        crowd[i] = bool(a.get("iscrowd", 0))
+    rank = np.array([order[i] for i in image_id], dtype="int64")
+    frames = image_id if frame == "id" else rank
+    if callable(stream):
+        names = {iid: str(stream(im)) for iid, im in images.items()}
+        streams = np.array([names[i] for i in image_id], dtype=object)
+    else:
+        streams = np.full(n, stream, dtype=object)
+    cat_names = np.array([cats[c] for c in cat], dtype=object)
+    files = np.array([images[i].get("file_name") for i in image_id], dtype=object)
+    df = pd.DataFrame({
+        "stream": pd.array(streams, dtype=STRING),
+        "frame": frames,
+        "time": rank / float(fps),
+        "obs_id": np.arange(n, dtype="int64"),
+        "track": pd.array([pd.NA] * n, dtype="Int64"),
+        "cls": pd.array(cat_names, dtype=STRING),
+        "score": score,
+        "source": pd.array(np.full(n, source, dtype=object), dtype=STRING),
+        "x1": box[:, 0], "y1": box[:, 1],
+        "x2": box[:, 0] + box[:, 2], "y2": box[:, 1] + box[:, 3],
+        "image_id": image_id,
+        "file_name": pd.array(files, dtype=STRING),
+        "iscrowd": crowd,
+    })
+    if not is_results:
+        df["ann_id"] = ann_id
+    df = df.sort_values(["stream", "frame"], kind="stable", ignore_index=True)
+    df["obs_id"] = np.arange(n, dtype="int64")
+    return validate(df, "observations", name=str(p))

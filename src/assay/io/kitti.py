@@ -1,0 +1,293 @@
+"""KITTI tracking labels and AB3DMOT-style 3-D detections.
+
+Both files use KITTI camera coordinates (x right, y down, z forward; the location is the
+centre of the box's *bottom* face; ``rot_y`` turns about the camera's y axis). The canonical
+3-D box of assay lives in a right-handed, z-up ego frame with the location at the box
+*centre*, so that the bird's-eye view is the x-y plane and height is z for every source:
+
+    x = z_cam (forward),  y = -x_cam (left),  z = -y_cam + h / 2 (up),
+    yaw = -rot_y - pi / 2 (wrapped to [-pi, pi)),  l, w, h unchanged.
+
+The original KITTI fields travel along as attributes (``alpha``, ``truncated``,
+``occluded``) so nothing is lost; :func:`kitti_camera_from_ego` inverts the conversion.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._validation import Interval, Options, validate_params
+from ..exceptions import DataFileNotFoundError
+from ..tables import STRING, validate
+from ._delimited import Field, fail_rows, read_delimited
+
+__all__ = [
+    "KITTI_CLASSES",
+    "KITTI_FPS",
+    "POINTRCNN_CLASSES",
+    "kitti_camera_from_ego",
+    "read_kitti_detections",
+    "read_kitti_tracking",
+]
+
+KITTI_FPS = 10.0
+#: Object types of KITTI tracking labels (``DontCare`` is an ignore region, not an object).
+KITTI_CLASSES = ("Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Cyclist", "Tram", "Misc")
+#: Class codes of the AB3DMOT PointRCNN detection files.
+POINTRCNN_CLASSES = {1: "Pedestrian", 2: "Car", 3: "Cyclist"}
+
+FRAME_3D = "ego: x forward, y left, z up, metres, (x, y, z) = box centre; from KITTI camera"
+
+_TRACKING = [
+    Field("frame", "int"), Field("track", "int"), Field("type", "str"),
+    Field("truncated", "float"), Field("occluded", "int"), Field("alpha", "float"),
+    Field("x1", "float"), Field("y1", "float"), Field("x2", "float"), Field("y2", "float"),
+    Field("h", "float"), Field("w", "float"), Field("l", "float"),
+    Field("cx", "float"), Field("cy", "float"), Field("cz", "float"), Field("rot_y", "float"),
+]
+_TRACKING_SCORED = [*_TRACKING, Field("score", "float")]
+_DETECTIONS = [
+    Field("frame", "int"), Field("cls", "int"), Field("x1", "float"), Field("y1", "float"),
+    Field("x2", "float"), Field("y2", "float"), Field("score", "float"), Field("h", "float"),
+    Field("w", "float"), Field("l", "float"), Field("cx", "float"), Field("cy", "float"),
+    Field("cz", "float"), Field("rot_y", "float"), Field("alpha", "float"),
+]
+
+
+def _wrap(angle: np.ndarray) -> np.ndarray:
+    return (angle + np.pi) % (2 * np.pi) - np.pi
+
+
+def _ego(cx: np.ndarray, cy: np.ndarray, cz: np.ndarray, h: np.ndarray, rot_y: np.ndarray) -> dict:
+    return {"x": cz, "y": -cx, "z": -cy + h / 2.0, "yaw": _wrap(-rot_y - np.pi / 2.0)}
+
+
+def kitti_camera_from_ego(obs: pd.DataFrame) -> pd.DataFrame:
+    """KITTI camera-coordinate location and ``rot_y`` (columns ``cx cy cz rot_y``) of
+    canonical 3-D boxes: the inverse of the conversion the KITTI readers apply."""
+    return pd.DataFrame(
+        {
+            "cx": -obs["y"].to_numpy(),
+            "cy": -(obs["z"].to_numpy() - obs["h"].to_numpy() / 2.0),
+            "cz": obs["x"].to_numpy(),
+            "rot_y": _wrap(-obs["yaw"].to_numpy() - np.pi / 2.0),
+        },
+        index=obs.index,
+    )
+
+
+def _files(path: Path, what: str, recursive: bool) -> list[Path]:
+    if path.is_dir():
+        files = sorted(path.rglob("*.txt") if recursive else path.glob("*.txt"))
+        if not files:
+            raise DataFileNotFoundError(f"{path}: no .txt files in this folder (expected {what}).")
+        return files
+    return [path]
+
+
+def _concat(frames: list[pd.DataFrame], attrs: dict) -> pd.DataFrame:
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    df["obs_id"] = np.arange(len(df), dtype="int64")
+    df.attrs.update(attrs)
+    return df
+
+
+@validate_params(
+    {
+        "path": ["path"],
+        "dontcare": [Options(["drop", "only"])],
+        "stream": [str, None],
+        "source": [str],
+        "fps": [Interval(float, 0, None, closed="neither")],
+    }
+)
+def read_kitti_tracking(
+    path: str | Path,
+    *,
+    dontcare: str = "drop",
+    stream: str | None = None,
+    source: str = "labels",
+    fps: float = KITTI_FPS,
+) -> pd.DataFrame:
+    """Read KITTI tracking ``label_02`` files as canonical observations.
+
+    Parameters
+    ----------
+    path : str or Path
+        One ``NNNN.txt`` file, or a folder of them (each file is a stream).
+    dontcare : {"drop", "only"}
+        ``DontCare`` rows mark regions that are not labeled; they are not objects. ``"drop"``
+        returns the objects and reports the number of dropped rows in
+        ``attrs["dropped_rows"]``; ``"only"`` returns just the ignore regions (2-D boxes).
+    stream : str, optional
+        Stream name for a single file; default the file stem (``"0000"``).
+    source : str
+        ``"labels"`` by default; a 18-field results file (with a score) can be read as a
+        model's output by naming it here.
+    fps : float
+        Frames per second (KITTI: 10); ``time = frame / fps``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical observations with 2-D boxes and 3-D boxes in the z-up ego frame described
+        in this module's docstring (``attrs["frame_3d"]``), plus ``alpha``, ``truncated`` and
+        ``occluded`` attributes.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from assay.io import read_kitti_tracking
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "0000.txt"
+    >>> _ = p.write_text(
+    ...     "0 -1 DontCare -1 -1 -10 219.3 188.5 245.5 218.6 -1000 -1000 -1000 -10 -1 -1 -1\\n"
+    ...     "0 0 Van 0 0 -1.79 296.7 161.8 455.2 292.4 2.0 1.82 4.43 -4.55 1.86 13.41 -2.12\\n")
+    >>> obs = read_kitti_tracking(p)
+    >>> obs[["stream", "frame", "track", "cls", "x", "y", "z", "l"]]
+      stream  frame  track  cls      x     y     z     l
+    0   0000      0      0  Van  13.41  4.55 -0.86  4.43
+    >>> obs.attrs["dropped_rows"]
+    {'DontCare': 1}
+    """
+    files = _files(Path(path), "KITTI tracking label files", recursive=False)
+    if stream is not None and len(files) > 1:
+        raise DataFileNotFoundError(f"{path}: stream= names one stream, but this folder has {len(files)} files.")
+    out, dropped = [], 0
+    for f in files:
+        table, p, raw = read_delimited(
+            f, [_TRACKING, _TRACKING_SCORED], delimiter=" ", what="a KITTI tracking label file"
+        )
+        cols = {n: table.column(n).to_numpy(zero_copy_only=False) for n in table.column_names}
+        kind = cols["type"].astype(object)
+        known = np.isin(kind, [*KITTI_CLASSES, "DontCare"])
+        fail_rows(p, raw, ~known, 3, "type", kind, f"a KITTI type ({', '.join(KITTI_CLASSES)} or DontCare)")
+        frame = cols["frame"]
+        fail_rows(p, raw, frame < 0, 1, "frame", frame, "a frame number >= 0")
+        is_dc = kind == "DontCare"
+        obj = ~is_dc
+        fail_rows(p, raw, obj & (cols["track"] < 0), 2, "track", cols["track"], "a track id >= 0 for an object")
+        for j, c in ((11, "h"), (12, "w"), (13, "l")):
+            fail_rows(p, raw, obj & ~(cols[c] >= 0), j, c, cols[c], "a size >= 0 in metres")
+        fail_rows(p, raw, cols["x2"] < cols["x1"], 9, "x2", cols["x2"], "x2 >= x1")
+        fail_rows(p, raw, cols["y2"] < cols["y1"], 10, "y2", cols["y2"], "y2 >= y1")
+        keep = is_dc if dontcare == "only" else obj
+        dropped += int((~keep).sum()) if dontcare == "drop" else 0
+        n = int(keep.sum())
+        name = stream or p.stem
+        data = {
+            "stream": pd.array(np.full(n, name, dtype=object), dtype=STRING),
+            "frame": frame[keep],
+            "time": frame[keep] / float(fps),
+            "obs_id": np.zeros(n, dtype="int64"),
+            "track": pd.array(cols["track"][keep], dtype="Int64")
+            if dontcare == "drop"
+            else pd.array([pd.NA] * n, dtype="Int64"),
+            "cls": pd.array(kind[keep], dtype=STRING),
+            "score": cols["score"][keep] if "score" in cols else np.full(n, np.nan),
+            "source": pd.array(np.full(n, source, dtype=object), dtype=STRING),
+            **{c: cols[c][keep] for c in ("x1", "y1", "x2", "y2")},
+        }
+        if dontcare == "drop":
+            h = cols["h"][keep]
+            ego = _ego(cols["cx"][keep], cols["cy"][keep], cols["cz"][keep], h, cols["rot_y"][keep])
+            data.update(x=ego["x"], y=ego["y"], z=ego["z"], l=cols["l"][keep],
+                        w=cols["w"][keep], h=h, yaw=ego["yaw"])
+            data.update(alpha=cols["alpha"][keep], truncated=cols["truncated"][keep],
+                        occluded=cols["occluded"][keep])
+        out.append(pd.DataFrame(data))
+    attrs = {"fps": float(fps), "source_file": str(path)}
+    if dontcare == "drop":
+        attrs.update(frame_3d=FRAME_3D, dropped_rows={"DontCare": dropped})
+    df = _concat(out, attrs)
+    return validate(df, "observations", name=str(path))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+@validate_params(
+    {"path": ["path"], "stream": [str, None], "source": [str],
+     "fps": [Interval(float, 0, None, closed="neither")]}
+)
+def read_kitti_detections(
+    path: str | Path,
+    *,
+    stream: str | None = None,
+    source: str = "model:pointrcnn",
+    fps: float = KITTI_FPS,
+) -> pd.DataFrame:
+    """Read AB3DMOT-style 3-D detections (``frame,cls,x1,y1,x2,y2,score,h,w,l,x,y,z,rot_y,alpha``).
+
+    Parameters
+    ----------
+    path : str or Path
+        One file, or a folder searched recursively (for example ``pointrcnn/`` with ``Car/``,
+        ``Pedestrian/``, ``Cyclist/`` subfolders); files with the same stem are one stream.
+    stream : str, optional
+        Stream name for a single file; default the file stem.
+    source : str
+        Default ``"model:pointrcnn"``.
+    fps : float
+        Frames per second (KITTI: 10).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical observations sorted by stream and frame. ``score`` is a probability (the
+        logistic function of the raw score, which PointRCNN writes as a logit);
+        ``score_raw`` keeps the value in the file. 3-D boxes as in
+        :func:`read_kitti_tracking`. Class codes 1/2/3 become Pedestrian/Car/Cyclist.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from assay.io import read_kitti_detections
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "0000.txt"
+    >>> _ = p.write_text("0,2,298.3,165.2,458.2,293.4,8.2981,1.96,1.81,4.75,-4.57,1.84,13.53,-2.11,-1.79\\n")
+    >>> read_kitti_detections(p)[["stream", "cls", "score", "score_raw"]]
+      stream  cls     score  score_raw
+    0   0000  Car  0.999751     8.2981
+    """
+    files = _files(Path(path), "detection files", recursive=True)
+    if stream is not None and len({f.stem for f in files}) > 1:
+        raise DataFileNotFoundError(f"{path}: stream= names one stream, but this folder has several.")
+    out = []
+    for f in files:
+        table, p, raw = read_delimited(f, _DETECTIONS, delimiter=",", what="an AB3DMOT detection file")
+        cols = {n: table.column(n).to_numpy() for n in table.column_names}
+        code = cols["cls"]
+        fail_rows(p, raw, ~np.isin(code, list(POINTRCNN_CLASSES)), 2, "cls", code,
+                  "a class code 1 (Pedestrian), 2 (Car) or 3 (Cyclist)")
+        frame = cols["frame"]
+        fail_rows(p, raw, frame < 0, 1, "frame", frame, "a frame number >= 0")
+        fail_rows(p, raw, ~np.isfinite(cols["score"]), 7, "score", cols["score"], "a finite score")
+        for j, c in ((8, "h"), (9, "w"), (10, "l")):
+            fail_rows(p, raw, ~(cols[c] >= 0), j, c, cols[c], "a size >= 0 in metres")
+        fail_rows(p, raw, cols["x2"] < cols["x1"], 5, "x2", cols["x2"], "x2 >= x1")
+        fail_rows(p, raw, cols["y2"] < cols["y1"], 6, "y2", cols["y2"], "y2 >= y1")
+        n = len(frame)
+        names = np.array([None, *POINTRCNN_CLASSES.values()], dtype=object)
+        ego = _ego(cols["cx"], cols["cy"], cols["cz"], cols["h"], cols["rot_y"])
+        out.append(pd.DataFrame({
+            "stream": pd.array(np.full(n, stream or p.stem, dtype=object), dtype=STRING),
+            "frame": frame,
+            "time": frame / float(fps),
+            "obs_id": np.zeros(n, dtype="int64"),
+            "track": pd.array([pd.NA] * n, dtype="Int64"),
+            "cls": pd.array(names[code], dtype=STRING),
+            "score": _sigmoid(cols["score"]),
+            "source": pd.array(np.full(n, source, dtype=object), dtype=STRING),
+            **{c: cols[c] for c in ("x1", "y1", "x2", "y2")},
+            "x": ego["x"], "y": ego["y"], "z": ego["z"],
+            "l": cols["l"], "w": cols["w"], "h": cols["h"], "yaw": ego["yaw"],
+            "score_raw": cols["score"],
+            "alpha": cols["alpha"],
+        }))
+    df = pd.concat(out, ignore_index=True) if len(out) > 1 else out[0]
+    df = df.sort_values(["stream", "frame"], kind="stable", ignore_index=True)
+    df = _concat([df], {"fps": float(fps), "source_file": str(path), "frame_3d": FRAME_3D})
+    return validate(df, "observations", name=str(path))
