@@ -116,7 +116,8 @@ def diagnose(
                 f"before ({what}); got {len(parts)}: {text[:120]!r}.",
                 path=p, line=lineno,
             )
-        for col, (value, field) in enumerate(zip(parts, layout), start=1):
+        for col, (value, field) in enumerate(zip(parts, layout, strict=True), start=1):
+            # pyarrow trims spaces around numbers; so does this check
             if not _parse_value(value.strip(), field.kind):
                 return DataFormatError(
                     f"field {field.name!r}: expected {_NOUN[field.kind]}, got {value!r}.",
@@ -150,6 +151,7 @@ def read_delimited(
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={f.name: _ARROW[f.kind] for f in layout},
+                null_values=[],
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),

@@ -130,7 +130,8 @@ def read_mot(
     pandas.DataFrame
         Canonical observations: ``time = (frame - 1) / fps``, boxes ``x1 = left``,
         ``x2 = left + width``. Attribute columns: ``consider`` (the ground truth's flag, 1 in
-        MOT15) and ``visibility`` where the file has them.
+        MOT15) and ``visibility`` where the file has them; ``world_x``, ``world_y``,
+        ``world_z`` when the 10-field file sets its world coordinates (not all -1).
 
     Raises
     ------
@@ -216,6 +217,10 @@ def read_mot(
         data["consider"] = consider.astype(bool) if nine else consider != 0
     if nine:
         data["visibility"] = cols["visibility"]
+    else:
+        world = np.stack([cols["wx"], cols["wy"], cols["wz"]])
+        if (world != -1).any():
+            data.update(world_x=cols["wx"], world_y=cols["wy"], world_z=cols["wz"])
     df = pd.DataFrame(data)
     df.attrs["source_file"] = str(p)
     df.attrs["fps"] = float(fps)
@@ -228,7 +233,7 @@ def write_mot(observations: pd.DataFrame, path: str | Path, *, precision: int = 
 
     Rows keep their order. Ground truth (rows with a ``track``) is written with its id and
     the ``consider`` flag (1 when the column is absent); detections with id -1 and their
-    score. Width and height are rounded to ``precision`` decimals to undo the float error of
+    score; world coordinates from ``world_x/y/z`` when present, else -1. Width and height are rounded to ``precision`` decimals to undo the float error of
     ``x2 - x1``, so a file written from what :func:`read_mot` read holds the same values.
 
     Examples
@@ -263,6 +268,8 @@ def write_mot(observations: pd.DataFrame, path: str | Path, *, precision: int = 
     x1 = obs["x1"].to_numpy()
     y1 = obs["y1"].to_numpy()
     neg = -np.ones(n)
+    world = [obs[c].to_numpy(dtype="float64") if c in obs.columns else neg
+             for c in ("world_x", "world_y", "world_z")]
     table = pa.table(
         {
             "frame": obs["frame"].to_numpy(),
@@ -272,9 +279,9 @@ def write_mot(observations: pd.DataFrame, path: str | Path, *, precision: int = 
             "width": np.round(obs["x2"].to_numpy() - x1, precision),
             "height": np.round(obs["y2"].to_numpy() - y1, precision),
             "score": score_col,
-            "x": neg,
-            "y": neg,
-            "z": neg,
+            "x": world[0],
+            "y": world[1],
+            "z": world[2],
         }
     )
     out = Path(path)

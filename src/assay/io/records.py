@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from .._validation import Options, validate_params
 from ..exceptions import DataFormatError
 from ..tables import KINDS, validate
-from ._delimited import _check_encoding, check_file, diagnose, Field
+from ._delimited import Field, _check_encoding, check_file, diagnose
 
 __all__ = ["read_parquet", "read_records", "write_parquet"]
 
@@ -93,9 +93,12 @@ def read_records(
         if bad.any():
             row = int(bad.nonzero()[0][0])
             line = row + 2 if p.suffix.lower() != ".parquet" else None
+            value, rid = s.iloc[row], df["id"].iloc[row]
+            value = value.item() if hasattr(value, "item") else value
+            rid = rid.item() if hasattr(rid, "item") else rid
             raise DataFormatError(
-                f"proxy column {col!r}: expected a finite number, got {s.iloc[row]!r} "
-                f"(record id {df['id'].iloc[row]!r}).",
+                f"proxy column {col!r}: expected a finite number, got {value!r} "
+                f"(record id {rid!r}).",
                 path=p, line=line, column=list(df.columns).index(col) + 1,
             )
     df.attrs["source_file"] = str(p)
