@@ -230,7 +230,9 @@ def _validate_observations(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out["time"] = _coerce_float(df, name, "time")
     _fail(df, name, "time", ~np.isfinite(out["time"].to_numpy()), "a finite number of seconds")
     out["obs_id"] = _coerce_int(df, name, "obs_id", nullable=False)
-    _fail(df, name, "obs_id", out["obs_id"].duplicated().to_numpy(), "a unique obs_id")
+    ids = out["obs_id"].to_numpy()
+    if not (ids.size < 2 or bool(np.all(ids[1:] > ids[:-1]))):  # increasing ids are unique
+        _fail(df, name, "obs_id", out["obs_id"].duplicated().to_numpy(), "a unique obs_id")
     if "track" in df.columns:
         out["track"] = _coerce_int(df, name, "track", nullable=True)
     out["cls"] = _coerce_str(df, name, "cls", nullable=False)
@@ -252,10 +254,12 @@ def _validate_observations(df: pd.DataFrame, name: str) -> pd.DataFrame:
         for c in group:
             out[c] = _coerce_float(df, name, c)
             vals[c] = out[c].to_numpy()
-        nans = np.stack([np.isnan(vals[c]) for c in group])
-        partial = nans.any(axis=0) & ~nans.all(axis=0)
-        first_nan = group[int(np.argmax(nans[:, np.argmax(partial)]))] if partial.any() else group[0]
-        _fail(df, name, first_nan, partial, f"all of {', '.join(group)} set, or none")
+        n_nan = sum(np.isnan(vals[c]).astype(np.int8) for c in group)
+        partial = (n_nan > 0) & (n_nan < len(group))
+        if partial.any():
+            row = int(np.argmax(partial))
+            first_nan = next(c for c in group if np.isnan(vals[c][row]))
+            _fail(df, name, first_nan, partial, f"all of {', '.join(group)} set, or none")
         for c in group:
             _fail(df, name, c, np.isinf(vals[c]), "a finite number")
         if group is BOX2D:
@@ -266,7 +270,7 @@ def _validate_observations(df: pd.DataFrame, name: str) -> pd.DataFrame:
                 _fail(df, name, c, vals[c] < 0, "a non-negative size in metres")
     canonical = {c: out[c] for c in OBSERVATION_COLUMNS if c in out}
     extra = {c: df[c] for c in df.columns if c not in OBSERVATION_COLUMNS}
-    result = pd.DataFrame({**canonical, **extra})
+    result = pd.DataFrame({**canonical, **extra}, copy=False)
     result.attrs.update(df.attrs)
     return result
 
@@ -318,7 +322,7 @@ def _validate_findings(df: pd.DataFrame, name: str) -> pd.DataFrame:
         else pd.Series(pd.NA, index=df.index, dtype=STRING)
     )
     extra = {c: df[c] for c in df.columns if c not in FINDING_COLUMNS}
-    return pd.DataFrame({**out, **extra})
+    return pd.DataFrame({**out, **extra}, copy=False)
 
 
 def empty_observations() -> pd.DataFrame:

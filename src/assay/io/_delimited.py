@@ -126,27 +126,43 @@ def diagnose(
     return DataFormatError(f"could not be parsed as {what}.", path=p)
 
 
+class Source:
+    """A file being read: its path, and its bytes loaded only when an error is reported."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._raw: bytes | None = None
+
+    @property
+    def raw(self) -> bytes:
+        if self._raw is None:
+            self._raw = self.path.read_bytes()
+        return self._raw
+
+
 def read_delimited(
     path: str | Path,
     fields: list[Field] | list[list[Field]],
     *,
     delimiter: str,
     what: str,
-) -> tuple[pa.Table, Path, bytes]:
+) -> tuple[pa.Table, Source]:
     """Parse a delimited file with one of the given layouts (chosen by the first line's
-    field count). Returns the table, the path and the raw bytes (kept for error reports)."""
+    field count). Returns the table and the :class:`Source` (for error reports)."""
     p = check_file(path, what)
-    raw = p.read_bytes()
-    _check_encoding(p, raw)
+    src = Source(p)
+    with open(p, "rb") as f:
+        head = f.read(65536)
+    _check_encoding(p, head)
     layouts = fields if isinstance(fields[0], list) else [fields]
-    first = next((line for _, line in _lines(raw[:65536] + b"\n")), b"")
+    first = next((line for _, line in _lines(head + b"\n")), b"")
     n_first = first.count(delimiter.encode()) + 1
     layout = next((f for f in layouts if len(f) == n_first), None)
     if layout is None:
-        raise diagnose(p, raw, fields, delimiter, what)
+        raise diagnose(p, src.raw, fields, delimiter, what)
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(raw),
+            p,
             read_options=pacsv.ReadOptions(column_names=[f.name for f in layout]),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False),
             convert_options=pacsv.ConvertOptions(
@@ -157,8 +173,8 @@ def read_delimited(
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
-        raise diagnose(p, raw, [layout], delimiter, what) from None
-    return table, p, raw
+        raise diagnose(p, src.raw, [layout], delimiter, what) from None
+    return table, src
 
 
 def line_of_row(raw: bytes, row: int) -> int:
@@ -167,8 +183,7 @@ def line_of_row(raw: bytes, row: int) -> int:
 
 
 def fail_rows(
-    p: Path, raw: bytes, mask: np.ndarray, column: int, name: str, values: np.ndarray,
-    expected: str,
+    src: Source, mask: np.ndarray, column: int, name: str, values: np.ndarray, expected: str
 ) -> None:
     """Raise for the first row where ``mask`` is true, naming its line and column."""
     bad = np.flatnonzero(mask)
@@ -180,5 +195,5 @@ def fail_rows(
     more = f" ({bad.size} bad rows in all)" if bad.size > 1 else ""
     raise DataFormatError(
         f"field {name!r}: expected {expected}, got {value!r}{more}.",
-        path=p, line=line_of_row(raw, row), column=column,
+        path=src.path, line=line_of_row(src.raw, row), column=column,
     )

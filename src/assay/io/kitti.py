@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._arrow import repeat_str, take_str
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFileNotFoundError
 from ..tables import STRING, validate
@@ -157,28 +158,29 @@ def read_kitti_tracking(
         raise DataFileNotFoundError(f"{path}: stream= names one stream, but this folder has {len(files)} files.")
     out, dropped = [], 0
     for f in files:
-        table, p, raw = read_delimited(
+        table, src = read_delimited(
             f, [_TRACKING, _TRACKING_SCORED], delimiter=" ", what="a KITTI tracking label file"
         )
+        p = src.path
         cols = {n: table.column(n).to_numpy(zero_copy_only=False) for n in table.column_names}
         kind = cols["type"].astype(object)
         known = np.isin(kind, [*KITTI_CLASSES, "DontCare"])
-        fail_rows(p, raw, ~known, 3, "type", kind, f"a KITTI type ({', '.join(KITTI_CLASSES)} or DontCare)")
+        fail_rows(src, ~known, 3, "type", kind, f"a KITTI type ({', '.join(KITTI_CLASSES)} or DontCare)")
         frame = cols["frame"]
-        fail_rows(p, raw, frame < 0, 1, "frame", frame, "a frame number >= 0")
+        fail_rows(src, frame < 0, 1, "frame", frame, "a frame number >= 0")
         is_dc = kind == "DontCare"
         obj = ~is_dc
-        fail_rows(p, raw, obj & (cols["track"] < 0), 2, "track", cols["track"], "a track id >= 0 for an object")
+        fail_rows(src, obj & (cols["track"] < 0), 2, "track", cols["track"], "a track id >= 0 for an object")
         for j, c in ((11, "h"), (12, "w"), (13, "l")):
-            fail_rows(p, raw, obj & ~(cols[c] >= 0), j, c, cols[c], "a size >= 0 in metres")
-        fail_rows(p, raw, cols["x2"] < cols["x1"], 9, "x2", cols["x2"], "x2 >= x1")
-        fail_rows(p, raw, cols["y2"] < cols["y1"], 10, "y2", cols["y2"], "y2 >= y1")
+            fail_rows(src, obj & ~(cols[c] >= 0), j, c, cols[c], "a size >= 0 in metres")
+        fail_rows(src, cols["x2"] < cols["x1"], 9, "x2", cols["x2"], "x2 >= x1")
+        fail_rows(src, cols["y2"] < cols["y1"], 10, "y2", cols["y2"], "y2 >= y1")
         keep = is_dc if dontcare == "only" else obj
         dropped += int((~keep).sum()) if dontcare == "drop" else 0
         n = int(keep.sum())
         name = stream or p.stem
         data = {
-            "stream": pd.array(np.full(n, name, dtype=object), dtype=STRING),
+            "stream": repeat_str(name, n),
             "frame": frame[keep],
             "time": frame[keep] / float(fps),
             "obs_id": np.zeros(n, dtype="int64"),
@@ -187,7 +189,7 @@ def read_kitti_tracking(
             else pd.array([pd.NA] * n, dtype="Int64"),
             "cls": pd.array(kind[keep], dtype=STRING),
             "score": cols["score"][keep] if "score" in cols else np.full(n, np.nan),
-            "source": pd.array(np.full(n, source, dtype=object), dtype=STRING),
+            "source": repeat_str(source, n),
             **{c: cols[c][keep] for c in ("x1", "y1", "x2", "y2")},
         }
         if dontcare == "drop":
@@ -197,7 +199,7 @@ def read_kitti_tracking(
                         w=cols["w"][keep], h=h, yaw=ego["yaw"])
             data.update(alpha=cols["alpha"][keep], truncated=cols["truncated"][keep],
                         occluded=cols["occluded"][keep])
-        out.append(pd.DataFrame(data))
+        out.append(pd.DataFrame(data, copy=False))
     attrs = {"fps": float(fps), "source_file": str(path)}
     if dontcare == "drop":
         attrs.update(frame_3d=FRAME_3D, dropped_rows={"DontCare": dropped})
@@ -257,30 +259,31 @@ def read_kitti_detections(
         raise DataFileNotFoundError(f"{path}: stream= names one stream, but this folder has several.")
     out = []
     for f in files:
-        table, p, raw = read_delimited(f, _DETECTIONS, delimiter=",", what="an AB3DMOT detection file")
+        table, src = read_delimited(f, _DETECTIONS, delimiter=",", what="an AB3DMOT detection file")
+        p = src.path
         cols = {n: table.column(n).to_numpy() for n in table.column_names}
         code = cols["cls"]
-        fail_rows(p, raw, ~np.isin(code, list(POINTRCNN_CLASSES)), 2, "cls", code,
+        fail_rows(src, ~np.isin(code, list(POINTRCNN_CLASSES)), 2, "cls", code,
                   "a class code 1 (Pedestrian), 2 (Car) or 3 (Cyclist)")
         frame = cols["frame"]
-        fail_rows(p, raw, frame < 0, 1, "frame", frame, "a frame number >= 0")
-        fail_rows(p, raw, ~np.isfinite(cols["score"]), 7, "score", cols["score"], "a finite score")
+        fail_rows(src, frame < 0, 1, "frame", frame, "a frame number >= 0")
+        fail_rows(src, ~np.isfinite(cols["score"]), 7, "score", cols["score"], "a finite score")
         for j, c in ((8, "h"), (9, "w"), (10, "l")):
-            fail_rows(p, raw, ~(cols[c] >= 0), j, c, cols[c], "a size >= 0 in metres")
-        fail_rows(p, raw, cols["x2"] < cols["x1"], 5, "x2", cols["x2"], "x2 >= x1")
-        fail_rows(p, raw, cols["y2"] < cols["y1"], 6, "y2", cols["y2"], "y2 >= y1")
+            fail_rows(src, ~(cols[c] >= 0), j, c, cols[c], "a size >= 0 in metres")
+        fail_rows(src, cols["x2"] < cols["x1"], 5, "x2", cols["x2"], "x2 >= x1")
+        fail_rows(src, cols["y2"] < cols["y1"], 6, "y2", cols["y2"], "y2 >= y1")
         n = len(frame)
-        names = np.array([None, *POINTRCNN_CLASSES.values()], dtype=object)
+        names = [POINTRCNN_CLASSES[k] for k in sorted(POINTRCNN_CLASSES)]
         ego = _ego(cols["cx"], cols["cy"], cols["cz"], cols["h"], cols["rot_y"])
         out.append(pd.DataFrame({
-            "stream": pd.array(np.full(n, stream or p.stem, dtype=object), dtype=STRING),
+            "stream": repeat_str(stream or p.stem, n),
             "frame": frame,
             "time": frame / float(fps),
             "obs_id": np.zeros(n, dtype="int64"),
             "track": pd.array([pd.NA] * n, dtype="Int64"),
-            "cls": pd.array(names[code], dtype=STRING),
+            "cls": take_str(names, code - 1),
             "score": _sigmoid(cols["score"]),
-            "source": pd.array(np.full(n, source, dtype=object), dtype=STRING),
+            "source": repeat_str(source, n),
             **{c: cols[c] for c in ("x1", "y1", "x2", "y2")},
             "x": ego["x"], "y": ego["y"], "z": ego["z"],
             "l": cols["l"], "w": cols["w"], "h": cols["h"], "yaw": ego["yaw"],

@@ -10,9 +10,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from .._arrow import repeat_str, take_str
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFileNotFoundError, DataFormatError, SchemaError
-from ..tables import STRING, validate
+from ..tables import validate
 from ._delimited import Field, fail_rows, read_delimited
 
 __all__ = ["MOT16_CLASSES", "read_mot", "read_seqinfo", "write_mot"]
@@ -149,7 +150,8 @@ def read_mot(
     """
     file = _resolve(Path(path), kind)
     what = f"a MOTChallenge {kind} file"
-    table, p, raw = read_delimited(file, _LAYOUTS, delimiter=",", what=what)
+    table, src = read_delimited(file, _LAYOUTS, delimiter=",", what=what)
+    p = src.path
     info = {}
     seqinfo = _find_seqinfo(p) if p.exists() else None
     if seqinfo is not None:
@@ -169,14 +171,14 @@ def read_mot(
     cols = {name: table.column(name).to_numpy() for name in table.column_names}
     nine = "class" in cols
     frame = cols["frame"]
-    fail_rows(p, raw, frame < 1, 1, "frame", frame, "a frame number >= 1 (MOT frames start at 1)")
+    fail_rows(src, frame < 1, 1, "frame", frame, "a frame number >= 1 (MOT frames start at 1)")
     for j, name in ((3, "left"), (4, "top"), (5, "width"), (6, "height")):
-        fail_rows(p, raw, ~np.isfinite(cols[name]), j, name, cols[name], "a finite number")
-    fail_rows(p, raw, cols["width"] < 0, 5, "width", cols["width"], "a width >= 0")
-    fail_rows(p, raw, cols["height"] < 0, 6, "height", cols["height"], "a height >= 0")
+        fail_rows(src, ~np.isfinite(cols[name]), j, name, cols[name], "a finite number")
+    fail_rows(src, cols["width"] < 0, 5, "width", cols["width"], "a width >= 0")
+    fail_rows(src, cols["height"] < 0, 6, "height", cols["height"], "a height >= 0")
     ids = cols["id"]
     if kind == "gt":
-        fail_rows(p, raw, ids < 0, 2, "id", ids, "a track id >= 0 in ground truth")
+        fail_rows(src, ids < 0, 2, "id", ids, "a track id >= 0 in ground truth")
         track = pd.array(ids, dtype="Int64")
         score = np.full(len(frame), np.nan)
     else:
@@ -188,11 +190,11 @@ def read_mot(
                 path=p, line=1,
             )
         score = cols["score"]
-        fail_rows(p, raw, ~np.isfinite(score), 7, "score", score, "a finite detection score")
+        fail_rows(src, ~np.isfinite(score), 7, "score", score, "a finite detection score")
 
     n = len(frame)
     data = {
-        "stream": pd.array([stream] * n, dtype=STRING) if n else pd.array([], dtype=STRING),
+        "stream": repeat_str(stream, n),
         "frame": frame.astype("int64"),
         "time": (frame - 1) / float(fps),
         "obs_id": np.arange(n, dtype="int64"),
@@ -201,13 +203,12 @@ def read_mot(
     if nine:
         klass = cols["class"]
         known = np.isin(klass, list(MOT16_CLASSES))
-        fail_rows(p, raw, ~known, 8, "class", klass, f"a MOT16 class id in 1..{max(MOT16_CLASSES)}")
-        names = np.array([MOT16_CLASSES[k] for k in sorted(MOT16_CLASSES)], dtype=object)
-        data["cls"] = pd.array(names[klass - 1], dtype=STRING)
+        fail_rows(src, ~known, 8, "class", klass, f"a MOT16 class id in 1..{max(MOT16_CLASSES)}")
+        data["cls"] = take_str([MOT16_CLASSES[k] for k in sorted(MOT16_CLASSES)], klass - 1)
     else:
-        data["cls"] = pd.array(np.full(n, cls, dtype=object), dtype=STRING)
+        data["cls"] = repeat_str(cls, n)
     data["score"] = score
-    data["source"] = pd.array(np.full(n, source, dtype=object), dtype=STRING)
+    data["source"] = repeat_str(source, n)
     data["x1"] = cols["left"]
     data["y1"] = cols["top"]
     data["x2"] = cols["left"] + cols["width"]
@@ -218,10 +219,9 @@ def read_mot(
     if nine:
         data["visibility"] = cols["visibility"]
     else:
-        world = np.stack([cols["wx"], cols["wy"], cols["wz"]])
-        if (world != -1).any():
+        if any(bool((cols[c] != -1).any()) for c in ("wx", "wy", "wz")):
             data.update(world_x=cols["wx"], world_y=cols["wy"], world_z=cols["wz"])
-    df = pd.DataFrame(data)
+    df = pd.DataFrame(data, copy=False)
     df.attrs["source_file"] = str(p)
     df.attrs["fps"] = float(fps)
     return validate(df, "observations", name=str(p))
