@@ -3,7 +3,7 @@ queries over model outputs with statistical guarantees."""
 
 from __future__ import annotations
 
-from . import exceptions, io, tables
+from . import assertions, exceptions, geometry, io, tables, tracking
 from .exceptions import AssayError
 from .tables import as_observations, as_records, validate
 
@@ -12,10 +12,13 @@ __version__ = "0.1.0"
 __all__ = [
     "AssayError",
     "__version__",
+    "assertions",
     "as_observations",
     "as_records",
     "exceptions",
+    "geometry",
     "io",
     "tables",
+    "tracking",
     "validate",
 ]
