@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from . import assertions, exceptions, geometry, io, tables, tracking
 from .exceptions import AssayError
+from .store import Workspace
 from .tables import as_observations, as_records, validate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AssayError",
+    "Workspace",
     "__version__",
     "assertions",
     "as_observations",

@@ -154,7 +154,7 @@ def _coerce_str(df: pd.DataFrame, name: str, col: str, *, nullable: bool) -> pd.
     s = df[col]
     if not nullable:
         _fail(df, name, col, s.isna().to_numpy(), "a string (no missing values)")
-    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+    if s.dtype == STRING:
         return s
     if s.dtype == object:
         bad = ~s.map(lambda v: v is None or isinstance(v, str) or v is pd.NA).to_numpy()
@@ -304,7 +304,7 @@ def _validate_findings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     out["frame_start"] = _coerce_int(df, name, "frame_start", nullable=False)
     out["frame_end"] = _coerce_int(df, name, "frame_end", nullable=False)
     _fail(df, name, "frame_end", (out["frame_end"] < out["frame_start"]).to_numpy(), "frame_end >= frame_start")
-    bad = ~df["obs_ids"].map(lambda v: isinstance(v, (list, tuple, np.ndarray))).to_numpy()
+    bad = ~df["obs_ids"].map(lambda v: isinstance(v, (list, tuple, np.ndarray))).to_numpy(dtype=bool)
     _fail(df, name, "obs_ids", bad, "a list of obs_id integers")
     out["obs_ids"] = df["obs_ids"].map(lambda v: [int(x) for x in v]).astype(object)
     out["track"] = (

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._arrow import repeat_str, take_str
+from .._progress import progress
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFileNotFoundError
 from ..tables import STRING, validate
@@ -157,7 +158,7 @@ def read_kitti_tracking(
     if stream is not None and len(files) > 1:
         raise DataFileNotFoundError(f"{path}: stream= names one stream, but this folder has {len(files)} files.")
     out, dropped = [], 0
-    for f in files:
+    for f in progress(files, "reading KITTI labels"):
         table, src = read_delimited(
             f, [_TRACKING, _TRACKING_SCORED], delimiter=" ", what="a KITTI tracking label file"
         )
@@ -258,7 +259,7 @@ def read_kitti_detections(
     if stream is not None and len({f.stem for f in files}) > 1:
         raise DataFileNotFoundError(f"{path}: stream= names one stream, but this folder has several.")
     out = []
-    for f in files:
+    for f in progress(files, "reading detections"):
         table, src = read_delimited(f, _DETECTIONS, delimiter=",", what="an AB3DMOT detection file")
         p = src.path
         cols = {n: table.column(n).to_numpy() for n in table.column_names}

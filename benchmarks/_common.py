@@ -1,0 +1,51 @@
+"""Helpers shared by the benchmark scripts: machine description and docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "docs" / "benchmarks.md"
+
+
+def shared_data() -> Path:
+    d = Path(os.environ.get("ASSAY_SHARED_DATA", REPO.parent / "shared" / "data"))
+    if not d.is_dir():
+        sys.exit(f"this benchmark needs the real data in {d}")
+    return d
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import duckdb
+    import numpy
+    import pandas
+    import pyarrow
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy "
+        f"{numpy.__version__}, pandas {pandas.__version__}, pyarrow {pyarrow.__version__}, "
+        f"duckdb {duckdb.__version__}"
+    )
+
+
+def write_section(key: str, body: str) -> None:
+    """Replace (or append) the section between ``<!-- key -->`` markers in docs/benchmarks.md."""
+    DOCS.parent.mkdir(exist_ok=True)
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    start, end = f"<!-- {key} -->", f"<!-- /{key} -->"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    DOCS.write_text(text)

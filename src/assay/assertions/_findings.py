@@ -1,0 +1,96 @@
+"""Building findings tables from arrays, without a Python loop over findings where it can
+be avoided."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._arrow import repeat_str
+from ..tables import FINDING_COLUMNS, STRING
+
+_EMPTY = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in FINDING_COLUMNS.items()})
+
+
+def empty_findings() -> pd.DataFrame:
+    """A findings table with no rows."""
+    return _EMPTY.copy()
+
+
+def _json_rows(columns: Mapping[str, np.ndarray | Sequence], n: int) -> list[str]:
+    """One JSON object per row from column arrays (numbers rounded to 6 significant digits)."""
+    if not columns:
+        return ["{}"] * n
+    keys = list(columns)
+    cols = []
+    for k in keys:
+        v = columns[k]
+        arr = np.asarray(v) if not isinstance(v, list) else v
+        if isinstance(arr, np.ndarray) and arr.dtype.kind == "f":
+            cols.append([None if not np.isfinite(x) else float(f"{x:.6g}") for x in arr.tolist()])
+        elif isinstance(arr, np.ndarray):
+            cols.append(arr.tolist())
+        else:
+            cols.append(list(arr))
+    return [json.dumps(dict(zip(keys, vals, strict=True))) for vals in zip(*cols, strict=True)]
+
+
+def make_findings(
+    assertion: str,
+    scope: str,
+    stream: Sequence[str] | np.ndarray | pd.Series,
+    frame_start: np.ndarray,
+    frame_end: np.ndarray,
+    obs_ids: Sequence[Sequence[int]],
+    severity: np.ndarray,
+    *,
+    track: np.ndarray | pd.Series | None = None,
+    evidence: Mapping[str, Any] | None = None,
+    fix: Sequence[str | None] | None = None,
+    run_id: str = "",
+) -> pd.DataFrame:
+    """Assemble a findings table; rows with severity 0 (abstain) are dropped.
+
+    ``evidence`` maps a name to one value per finding; it becomes one JSON object per row.
+    ``fix`` is one JSON text (or None) per finding.
+    """
+    severity = np.asarray(severity, dtype="float64")
+    n = len(severity)
+    keep = severity > 0
+    evid = _json_rows({k: v for k, v in (evidence or {}).items()}, n)
+    df = pd.DataFrame(
+        {
+            "run_id": repeat_str(run_id, n),
+            "assertion": repeat_str(assertion, n),
+            "scope": repeat_str(scope, n),
+            "stream": pd.array(np.asarray(stream, dtype=object), dtype=STRING),
+            "frame_start": np.asarray(frame_start, dtype="int64"),
+            "frame_end": np.asarray(frame_end, dtype="int64"),
+            "obs_ids": pd.Series([list(map(int, o)) for o in obs_ids], dtype=object),
+            "track": pd.array(
+                np.full(n, pd.NA, dtype=object) if track is None else np.asarray(track, dtype=object),
+                dtype="Int64",
+            ),
+            "severity": severity,
+            "evidence": pd.array(evid, dtype=STRING),
+            "fix": pd.array([None] * n if fix is None else list(fix), dtype=STRING),
+        }
+    )
+    return df.loc[keep].reset_index(drop=True)
+
+
+def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
+    """Canonical order: assertion, stream, frame range, then obs ids (for comparisons)."""
+    if findings.empty:
+        return findings.reset_index(drop=True)
+    key = findings["obs_ids"].map(lambda o: tuple(o))
+    order = (
+        findings.assign(_k=key)
+        .sort_values(["assertion", "stream", "frame_start", "frame_end", "_k"], kind="stable")
+        .index
+    )
+    return findings.loc[order].reset_index(drop=True)

@@ -1,0 +1,582 @@
+"""Built-in assertions: the paper's examples, vectorized, every threshold a parameter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._validation import Interval, validate_params
+from ..exceptions import InvalidParameterError
+from ..geometry import _kernels
+from ._findings import empty_findings, make_findings
+from ._frames import (
+    StreamInfo,
+    cross,
+    layout,
+    neighbour_pairs,
+    same_frame_pairs,
+    segment_max,
+    stream_info,
+)
+from .base import Assertion
+from .consistency import ConsistencyAssertion
+
+__all__ = [
+    "Appear",
+    "ClassSwitch",
+    "Flicker",
+    "Flying",
+    "Gap",
+    "Multibox",
+    "NoRepeatedWords",
+    "OutputRange",
+    "TooFast",
+]
+
+_BOX = ["x1", "y1", "x2", "y2"]
+
+
+def _subset(obs: pd.DataFrame, columns: Sequence[str], classes: Sequence[str] | None) -> pd.DataFrame:
+    """Rows with all ``columns`` set (and of ``classes`` when given)."""
+    mask = np.ones(len(obs), dtype=bool)
+    for c in columns:
+        mask &= obs[c].notna().to_numpy()
+    if classes is not None:
+        mask &= obs["cls"].isin(list(classes)).to_numpy()
+    return obs.loc[mask] if not mask.all() else obs
+
+
+def _track_values(sub: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    if "track" not in sub.columns:
+        return np.full(len(rows), pd.NA, dtype=object)
+    return sub["track"].to_numpy(dtype=object, na_value=pd.NA)[rows]
+
+
+class Flicker(Assertion):
+    """A box that overlaps no box in the previous frame nor in the next frame.
+
+    An object does not exist for one frame only (the paper, section 3.3). Frames are
+    neighbours by frame number and stride (frames with no boxes count as empty frames); at
+    the ends of a stream, only the side that exists is checked.
+
+    Parameters
+    ----------
+    iou : float
+        Boxes overlap when their IoU is at least this.
+    class_aware : bool
+        Only boxes of the same class count as overlapping.
+    classes : list of str, optional
+        Check only boxes of these classes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import assay
+    >>> obs = assay.as_observations(pd.DataFrame({
+    ...     "frame": [1, 2, 3, 2], "cls": "car", "x1": [0, 1, 2, 300.0], "y1": 0.0,
+    ...     "x2": [50, 51, 52, 350.0], "y2": 40.0}), stream="cam", source="model", fps=10)
+    >>> Flicker().run(obs)[["assertion", "frame_start", "obs_ids", "severity"]]
+      assertion  frame_start obs_ids  severity
+    0   flicker            2     [3]       1.0
+    """
+
+    frames_before = 1
+    frames_after = 1
+    requires = ("x1", "y1", "x2", "y2")
+
+    @validate_params({"iou": [Interval(float, 0, 1, closed="right")], "class_aware": [bool],
+                      "classes": [list, tuple, None]})
+    def __init__(self, *, iou: float = 0.3, class_aware: bool = True,
+                 classes: Sequence[str] | None = None) -> None:
+        self.iou = iou
+        self.class_aware = class_aware
+        self.classes = classes
+
+    def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
+        self.check_columns(observations)
+        sub = _subset(observations, _BOX, None)
+        if sub.empty:
+            return empty_findings()
+        lay = layout(sub, info or stream_info(observations))
+        boxes = sub[_BOX].to_numpy(dtype=np.float64)[lay.order]
+        cls = pd.factorize(sub["cls"])[0][lay.order]
+        n = len(boxes)
+        best, known = [], []
+        for off in (-1, 1):
+            left, right, k = neighbour_pairs(lay, off)
+            if self.class_aware:
+                same = cls[left] == cls[right]
+                left, right = left[same], right[same]
+            ious = _kernels.iou_2d_paired(boxes[left], boxes[right])
+            best.append(segment_max(ious, left, n))
+            known.append(k)
+        prev_ok = known[0] & (best[0] >= self.iou)
+        next_ok = known[1] & (best[1] >= self.iou)
+        flagged = (known[0] | known[1]) & ~prev_ok & ~next_ok
+        if self.classes is not None:
+            flagged &= np.isin(sub["cls"].to_numpy(dtype=object)[lay.order], list(self.classes))
+        rows = np.flatnonzero(flagged)
+        if rows.size == 0:
+            return empty_findings()
+        orig = lay.order[rows]
+        oid = sub["obs_id"].to_numpy()[orig]
+        best_either = np.maximum(np.where(known[0], best[0], 0), np.where(known[1], best[1], 0))[rows]
+        score = sub["score"].to_numpy()[orig] if "score" in sub.columns else np.full(rows.size, np.nan)
+        return make_findings(
+            self.name, "obs", lay.streams[lay.stream_code[rows]], lay.frame[rows], lay.frame[rows],
+            [[o] for o in oid], 1.0 - best_either,
+            track=_track_values(sub, orig),
+            evidence={
+                "iou_prev": np.where(known[0][rows], best[0][rows], np.nan),
+                "iou_next": np.where(known[1][rows], best[1][rows], np.nan),
+                "score": score,
+            },
+            fix=[json.dumps({"action": "remove", "obs_ids": [int(o)]}) for o in oid],
+        )
+
+
+class Gap(Assertion):
+    """Boxes at frames t and t+2 that overlap imply a box at frame t+1.
+
+    For each box at t, its best same-class match at t+2 (mutual best, IoU at least ``iou``)
+    is paired with it; if no box at t+1 overlaps their average by at least ``iou_middle``,
+    the pair is a finding, with the interpolated box as the proposed fix.
+
+    Parameters
+    ----------
+    iou : float
+        Minimum IoU between the boxes at t and t+2.
+    iou_middle : float, optional
+        Minimum IoU between a box at t+1 and the interpolated box (default ``iou``).
+    class_aware : bool
+        Pair only boxes of the same class.
+    """
+
+    frames_before = 0
+    frames_after = 2
+    requires = ("x1", "y1", "x2", "y2")
+
+    @validate_params({"iou": [Interval(float, 0, 1, closed="right")],
+                      "iou_middle": [Interval(float, 0, 1, closed="right"), None],
+                      "class_aware": [bool]})
+    def __init__(self, *, iou: float = 0.5, iou_middle: float | None = None,
+                 class_aware: bool = True) -> None:
+        self.iou = iou
+        self.iou_middle = iou_middle
+        self.class_aware = class_aware
+
+    def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
+        self.check_columns(observations)
+        sub = _subset(observations, _BOX, None)
+        if sub.empty:
+            return empty_findings()
+        lay = layout(sub, info or stream_info(observations))
+        boxes = sub[_BOX].to_numpy(dtype=np.float64)[lay.order]
+        cls = pd.factorize(sub["cls"])[0][lay.order]
+        n = len(boxes)
+        left, right, _ = neighbour_pairs(lay, 2)
+        if self.class_aware:
+            same = cls[left] == cls[right]
+            left, right = left[same], right[same]
+        ious = _kernels.iou_2d_paired(boxes[left], boxes[right])
+        ok = ious >= self.iou
+        left, right, ious = left[ok], right[ok], ious[ok]
+        if left.size == 0:
+            return empty_findings()
+        # mutual best: each box at t keeps its best partner at t+2 and vice versa
+        best_l = segment_max(ious, left, n, fill=-1.0)
+        keep = ious == best_l[left]
+        o = np.lexsort((-ious, right))
+        first_r = np.r_[True, right[o][1:] != right[o][:-1]]
+        best_r = np.zeros(len(ious), dtype=bool)
+        best_r[o[first_r]] = True
+        keep &= best_r
+        left, right, ious = left[keep], right[keep], ious[keep]
+        # boxes at t+1 against the interpolated box
+        mid = (boxes[left] + boxes[right]) / 2.0
+        target = lay.key[left] + 1
+        pos = np.searchsorted(lay.frame_keys, target)
+        pos_c = np.minimum(pos, len(lay.frame_keys) - 1)
+        found = (pos < len(lay.frame_keys)) & (lay.frame_keys[pos_c] == target)
+        counts = np.where(found, lay.frame_count[pos_c], 0)
+        starts = np.where(found, lay.frame_start[pos_c], 0)
+        pl, pr = cross(np.arange(len(left)), starts, counts)
+        if self.class_aware and pl.size:
+            same = cls[left][pl] == cls[pr]
+            pl, pr = pl[same], pr[same]
+        mid_iou = _kernels.iou_2d_paired(mid[pl], boxes[pr])
+        best_mid = segment_max(mid_iou, pl, len(left))
+        thr = self.iou if self.iou_middle is None else self.iou_middle
+        flagged = best_mid < thr
+        left, right, ious, mid, best_mid = (a[flagged] for a in (left, right, ious, mid, best_mid))
+        if left.size == 0:
+            return empty_findings()
+        ol, orr = lay.order[left], lay.order[right]
+        oid = sub["obs_id"].to_numpy()
+        tracks_l = _track_values(sub, ol)
+        tracks_r = _track_values(sub, orr)
+        same_track = np.array([a is not pd.NA and b is not pd.NA and a == b for a, b in zip(tracks_l, tracks_r, strict=True)], dtype=bool)
+        track = np.where(same_track, tracks_l, pd.NA)
+        times = sub["time"].to_numpy()
+        stride_l = lay.stride[lay.stream_code[left]]
+        cls_names = sub["cls"].to_numpy(dtype=object)[ol]
+        streams = lay.streams[lay.stream_code[left]]
+        fixes = []
+        for k in range(left.size):
+            fix = {"action": "add", "stream": str(streams[k]), "frame": int(lay.frame[left[k]] + stride_l[k]),
+                   "time": float((times[ol[k]] + times[orr[k]]) / 2.0), "cls": str(cls_names[k]),
+                   "x1": float(mid[k, 0]), "y1": float(mid[k, 1]), "x2": float(mid[k, 2]), "y2": float(mid[k, 3])}
+            if track[k] is not pd.NA:
+                fix["track"] = int(track[k])
+            fixes.append(json.dumps(fix))
+        return make_findings(
+            self.name, "window", streams, lay.frame[left], lay.frame[right],
+            [[int(a), int(b)] for a, b in zip(oid[ol], oid[orr], strict=True)],
+            ious * (1.0 - best_mid), track=track,
+            evidence={"iou_ends": ious, "best_iou_middle": best_mid},
+            fix=fixes,
+        )
+
+
+class Multibox(Assertion):
+    """Three boxes in one frame that all overlap one another (the paper's NoMultipleOverlap).
+
+    One finding per frame; its severity is the number of such triples, its ``obs_ids`` the
+    boxes in any of them.
+
+    Parameters
+    ----------
+    iou : float
+        Two boxes overlap when their IoU is at least this.
+    class_aware : bool
+        Only boxes of the same class form a triple.
+    classes : list of str, optional
+        Check only boxes of these classes (people in a crowd overlap legitimately).
+    """
+
+    requires = ("x1", "y1", "x2", "y2")
+
+    @validate_params({"iou": [Interval(float, 0, 1, closed="right")], "class_aware": [bool],
+                      "classes": [list, tuple, None]})
+    def __init__(self, *, iou: float = 0.3, class_aware: bool = True,
+                 classes: Sequence[str] | None = None) -> None:
+        self.iou = iou
+        self.class_aware = class_aware
+        self.classes = classes
+
+    def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
+        self.check_columns(observations)
+        sub = _subset(observations, _BOX, self.classes)
+        if sub.empty:
+            return empty_findings()
+        lay = layout(sub, info or stream_info(observations))
+        boxes = sub[_BOX].to_numpy(dtype=np.float64)[lay.order]
+        cls = pd.factorize(sub["cls"])[0][lay.order]
+        a, b = same_frame_pairs(lay)
+        if self.class_aware:
+            same = cls[a] == cls[b]
+            a, b = a[same], b[same]
+        edge = _kernels.iou_2d_paired(boxes[a], boxes[b]) >= self.iou
+        a, b = a[edge], b[edge]
+        if a.size < 3:
+            return empty_findings()
+        n = np.int64(len(boxes))
+        keys = a.astype(np.int64) * n + b  # sorted: pairs come out in (a, b) order
+        # for edges (a, b) and (a, c) with b < c, a triangle needs edge (b, c)
+        starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
+        seg_end = np.repeat(np.r_[starts[1:], len(a)], np.diff(np.r_[starts, len(a)]))
+        e1, e2 = cross(np.arange(len(a)), np.arange(len(a)) + 1, seg_end - np.arange(len(a)) - 1)
+        want = b[e1].astype(np.int64) * n + b[e2]
+        pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+        tri = keys[pos] == want
+        e1, e2 = e1[tri], e2[tri]
+        if e1.size == 0:
+            return empty_findings()
+        members = np.concatenate([a[e1], b[e1], b[e2]])
+        frame_of = lay.key[members]
+        tri_frame = lay.key[a[e1]]
+        fk, n_tri = np.unique(tri_frame, return_counts=True)
+        order = np.lexsort((members, frame_of))
+        members, frame_of = members[order], frame_of[order]
+        uniq = np.r_[True, (members[1:] != members[:-1]) | (frame_of[1:] != frame_of[:-1])]
+        members, frame_of = members[uniq], frame_of[uniq]
+        oid = sub["obs_id"].to_numpy()[lay.order]
+        split = np.flatnonzero(np.r_[True, frame_of[1:] != frame_of[:-1]])
+        groups = np.split(oid[members], split[1:])
+        first = members[split]
+        return make_findings(
+            self.name, "frame", lay.streams[lay.stream_code[first]], lay.frame[first], lay.frame[first],
+            [g.tolist() for g in groups], n_tri.astype(np.float64),
+            evidence={"triples": n_tri, "boxes": np.array([len(g) for g in groups])},
+        )
+
+
+class ClassSwitch(ConsistencyAssertion):
+    """A track whose observations do not all have one class (a car turning into a truck).
+
+    The majority class is reported, and proposed as the fix for the others.
+
+    Parameters
+    ----------
+    identifier : str
+        The column naming the entity (default ``"track"``).
+    segment_gap : float
+        Seconds of absence after which a reappearing id is a new appearance.
+    """
+
+    def __init__(self, *, identifier: str = "track", segment_gap: float = 10.0) -> None:
+        super().__init__(identifier=identifier, attributes=["cls"], segment_gap=segment_gap)
+
+
+class Appear(ConsistencyAssertion):
+    """A track that lasts less than ``min_duration`` seconds (objects do not blink in and out).
+
+    Parameters
+    ----------
+    min_duration : float
+        Seconds; a track's duration counts its first to its last frame, inclusive.
+    identifier : str
+        The column naming the entity (default ``"track"``).
+    segment_gap : float
+        Seconds of absence after which a reappearing id is a new appearance.
+    ignore_truncated : bool
+        Do not flag tracks that touch the first or last frame of their stream (they may
+        be cut by the recording, not short).
+    """
+
+    def __init__(self, *, min_duration: float = 0.5, identifier: str = "track",
+                 segment_gap: float = 10.0, ignore_truncated: bool = True) -> None:
+        super().__init__(identifier=identifier, min_duration=min_duration,
+                         segment_gap=segment_gap, ignore_truncated=ignore_truncated)
+
+
+class Flying(Assertion):
+    """A 3-D box whose bottom is more than ``max_height`` metres up (a flying car).
+
+    Heights are the ``z`` axis of the canonical z-up frame (``z`` is the box centre, so the
+    bottom is ``z - h / 2``), relative to ``ground`` (the height of the road in that frame:
+    KITTI's camera frame has the road about 1.65 m below the origin).
+
+    Parameters
+    ----------
+    max_height : float
+        Metres above ``ground`` (the paper: 10 m).
+    ground : float
+        Height of the ground in the observations' frame, metres.
+    classes : list of str, optional
+        Check only these classes.
+    """
+
+    requires = ("z", "h")
+
+    @validate_params({"max_height": [Interval(float, None, None)], "ground": [Interval(float, None, None)],
+                      "classes": [list, tuple, None]})
+    def __init__(self, *, max_height: float = 10.0, ground: float = 0.0,
+                 classes: Sequence[str] | None = None) -> None:
+        self.max_height = max_height
+        self.ground = ground
+        self.classes = classes
+
+    def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
+        self.check_columns(observations)
+        sub = _subset(observations, ["z", "h"], self.classes)
+        bottom = sub["z"].to_numpy() - sub["h"].to_numpy() / 2.0 - self.ground
+        excess = bottom - self.max_height
+        rows = np.flatnonzero(excess > 0)
+        return make_findings(
+            self.name, "obs", sub["stream"].to_numpy(dtype=object)[rows],
+            sub["frame"].to_numpy()[rows], sub["frame"].to_numpy()[rows],
+            [[o] for o in sub["obs_id"].to_numpy()[rows]], excess[rows],
+            track=_track_values(sub, rows), evidence={"bottom_height": bottom[rows]},
+        )
+
+
+class TooFast(Assertion):
+    """A track that moves faster than ``max_speed`` between consecutive observations.
+
+    Speeds come from real timestamps (``time`` in seconds), so frame strides and dropped
+    frames do not distort them.
+
+    Parameters
+    ----------
+    max_speed : float
+        Metres per second on the ground plane (``coords="3d"``, the x-y plane of the z-up
+        frame) or pixels per second of the box centre (``coords="2d"``). Default 53.6 m/s
+        (120 mph, the paper's example).
+    coords : {"3d", "2d"}
+    max_gap : float
+        Seconds; observations further apart are not compared.
+    classes : list of str, optional
+    """
+
+    track_level = True
+    requires = ("track",)
+
+    @validate_params({"max_speed": [Interval(float, 0, None, closed="neither")],
+                      "max_gap": [Interval(float, 0, None, closed="neither")],
+                      "classes": [list, tuple, None]})
+    def __init__(self, *, max_speed: float = 53.6, coords: str = "3d", max_gap: float = 1.0,
+                 classes: Sequence[str] | None = None) -> None:
+        if coords not in ("3d", "2d"):
+            raise InvalidParameterError(
+                f"The 'coords' parameter of TooFast must be one of {{'3d', '2d'}}. Got {coords!r}.")
+        self.max_speed = max_speed
+        self.coords = coords
+        self.max_gap = max_gap
+        self.segment_gap = max_gap
+        self.classes = classes
+
+    def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
+        self.check_columns(observations)
+        cols = ["track", "x", "y"] if self.coords == "3d" else ["track", *_BOX]
+        missing = [c for c in cols if c not in observations.columns]
+        if missing:
+            from ..exceptions import SchemaError
+
+            raise SchemaError(f"assertion 'too_fast' (coords={self.coords!r}) needs columns {missing}.")
+        sub = _subset(observations, cols, self.classes)
+        if len(sub) < 2:
+            return empty_findings()
+        sc = pd.factorize(sub["stream"])[0]
+        tr = sub["track"].to_numpy(dtype=np.int64)
+        t = sub["time"].to_numpy()
+        oid = sub["obs_id"].to_numpy()
+        order = np.lexsort((oid, t, tr, sc))
+        if self.coords == "3d":
+            px, py = sub["x"].to_numpy()[order], sub["y"].to_numpy()[order]
+        else:
+            b = sub[_BOX].to_numpy()[order]
+            px, py = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+        same = (sc[order][1:] == sc[order][:-1]) & (tr[order][1:] == tr[order][:-1])
+        dt = np.diff(t[order])
+        ok = same & (dt > 0) & (dt <= self.max_gap)
+        dist = np.hypot(np.diff(px), np.diff(py))
+        speed = np.where(ok, dist / np.where(dt > 0, dt, 1.0), 0.0)
+        rows = np.flatnonzero(speed > self.max_speed)
+        prev, cur = order[rows], order[rows + 1]
+        frames = sub["frame"].to_numpy()
+        return make_findings(
+            self.name, "window", sub["stream"].to_numpy(dtype=object)[cur], frames[prev], frames[cur],
+            [[int(a), int(b)] for a, b in zip(oid[prev], oid[cur], strict=True)],
+            speed[rows] / self.max_speed, track=tr[cur],
+            evidence={"speed": speed[rows], "dt": dt[rows], "distance": dist[rows]},
+        )
+
+
+def _row_streams(table: pd.DataFrame) -> np.ndarray:
+    if "stream" in table.columns:
+        return table["stream"].to_numpy(dtype=object)
+    return np.full(len(table), "rows", dtype=object)
+
+
+def _row_ids(table: pd.DataFrame) -> np.ndarray:
+    for c in ("obs_id", "id"):
+        if c in table.columns and pd.api.types.is_integer_dtype(table[c].dtype):
+            return table[c].to_numpy(dtype=np.int64)
+    return np.arange(len(table), dtype=np.int64)
+
+
+def _row_frames(table: pd.DataFrame) -> np.ndarray:
+    if "frame" in table.columns:
+        return table["frame"].to_numpy(dtype=np.int64)
+    return np.arange(len(table), dtype=np.int64)
+
+
+class OutputRange(Assertion):
+    """A model output outside a valid range (the paper's negative house prices).
+
+    Works on any table (observations or plain rows): severity is how far outside the range
+    the value is. Rows are identified by ``obs_id`` or ``id`` when present, else by position.
+
+    Parameters
+    ----------
+    column : str
+        The output column.
+    low, high : float, optional
+        Inclusive bounds; at least one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from assay.assertions import OutputRange
+    >>> prices = pd.DataFrame({"predicted_price": [21.3, -4.0, 15.2]})
+    >>> OutputRange(column="predicted_price", low=0).run(prices)[["frame_start", "severity"]]
+       frame_start  severity
+    0            1       4.0
+    """
+
+    scope = "obs"
+
+    def __init__(self, *, column: str, low: float | None = None, high: float | None = None) -> None:
+        if low is None and high is None:
+            raise InvalidParameterError("OutputRange needs low=, high= or both.")
+        self.column = column
+        self.low = low
+        self.high = high
+
+    def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
+        if self.column not in observations.columns:
+            from ..exceptions import SchemaError
+
+            raise SchemaError(f"assertion 'output_range' needs column {self.column!r}.")
+        v = pd.to_numeric(observations[self.column], errors="coerce").to_numpy(dtype=np.float64)
+        below = (self.low - v) if self.low is not None else np.zeros_like(v)
+        above = (v - self.high) if self.high is not None else np.zeros_like(v)
+        sev = np.nan_to_num(np.maximum(np.maximum(below, above), 0.0), nan=0.0)
+        rows = np.flatnonzero(sev > 0)
+        frames = _row_frames(observations)[rows]
+        return make_findings(
+            self.name, "obs", _row_streams(observations)[rows], frames, frames,
+            [[i] for i in _row_ids(observations)[rows]], sev[rows],
+            evidence={self.column: v[rows]},
+        )
+
+
+class NoRepeatedWords(Assertion):
+    """A token sequence with the same word twice in a row (the paper's translation example).
+
+    Parameters
+    ----------
+    column : str
+        Column holding a list of tokens, or a string split on whitespace.
+    ignore_case : bool
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from assay.assertions import NoRepeatedWords
+    >>> out = pd.DataFrame({"translation": ["the cat sat", "I I am am here"]})
+    >>> NoRepeatedWords(column="translation").run(out)[["frame_start", "severity", "evidence"]]
+       frame_start  severity                     evidence
+    0            1       2.0  {"repeated": ["I", "am"]}
+    """
+
+    scope = "obs"
+
+    def __init__(self, *, column: str = "tokens", ignore_case: bool = False) -> None:
+        self.column = column
+        self.ignore_case = ignore_case
+
+    def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
+        if self.column not in observations.columns:
+            from ..exceptions import SchemaError
+
+            raise SchemaError(f"assertion 'no_repeated_words' needs column {self.column!r}.")
+        sev = np.zeros(len(observations))
+        repeated: list[list[str]] = []
+        for i, value in enumerate(observations[self.column].tolist()):
+            tokens = value.split() if isinstance(value, str) else list(value) if value is not None else []
+            cmp = [t.lower() for t in tokens] if self.ignore_case else tokens
+            reps = [tokens[j] for j in range(1, len(cmp)) if cmp[j] == cmp[j - 1]]
+            sev[i] = len(reps)
+            repeated.append(reps)
+        rows = np.flatnonzero(sev > 0)
+        frames = _row_frames(observations)[rows]
+        return make_findings(
+            self.name, "obs", _row_streams(observations)[rows], frames, frames,
+            [[i] for i in _row_ids(observations)[rows]], sev[rows],
+            evidence={"repeated": [repeated[r] for r in rows]},
+        )

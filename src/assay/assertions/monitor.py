@@ -1,0 +1,260 @@
+"""Streaming: feed a model's outputs frame by frame, get findings as soon as they are final.
+
+A finding is *final* once no later frame can change it. For a windowed assertion that is
+``lookahead`` frame slots after its last frame (one for :class:`Flicker`, which looks at the
+next frame); for a track-level assertion it is when the track segment has ended (the track
+unseen for longer than the assertion's ``segment_gap``). The monitor keeps only the frames
+that unfinished findings can still depend on, plus the rows of open track segments, and
+emits each finding exactly when it becomes final, computed on the same rows a batch
+:func:`check` would use: batch and stream produce the same findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .._validation import Interval, validate_params
+from ..exceptions import InvalidParameterError
+from ..tables import validate
+from ._findings import empty_findings, sort_findings
+from ._frames import StreamInfo, _period
+from .base import Assertion, PointAssertion, TemporalAssertion
+from .runner import run_assertion
+
+__all__ = ["Monitor"]
+
+
+def _lookahead(a: Assertion) -> int:
+    """Frame slots after a finding's last frame that it still depends on."""
+    return {"flicker": 1}.get(a.name, 0) if not isinstance(a, (PointAssertion, TemporalAssertion)) else 0
+
+
+def _lookbehind(a: Assertion, period: float) -> int:
+    if isinstance(a, TemporalAssertion):
+        if a.window is not None:
+            return a.window
+        return int(np.floor(a.window_seconds / period + 1e-9)) + 1 if period > 0 else 1
+    return a.frames_before + a.frames_after + 1
+
+
+class Monitor:
+    """Run assertions on a live stream of model outputs, with bounded memory.
+
+    Parameters
+    ----------
+    assertions : list of Assertion
+        As for :func:`~assay.assertions.check` (row-level assertions are not supported: a
+        monitor follows frames).
+    stride : int or dict
+        Frames between consecutive frames of a stream (a live stream cannot infer it).
+    workspace : assay.Workspace, optional
+        Findings are stored there under one run as they are emitted.
+
+    Attributes
+    ----------
+    findings_ : pandas.DataFrame
+        Every finding emitted so far.
+
+    Examples
+    --------
+    >>> from assay.assertions import Flicker, Gap, Monitor, check
+    >>> from assay.io import read_mot, demo_path
+    >>> det = read_mot(demo_path("TUD-Campus", "tracker"), kind="gt", fps=25)
+    >>> mon = Monitor([Flicker(), Gap()])
+    >>> for frame, outputs in det.groupby("frame"):
+    ...     new = mon.update(outputs)
+    >>> final = mon.close()
+    >>> len(mon.findings_) == len(check(det, [Flicker(), Gap()]))
+    True
+    """
+
+    @validate_params({"stride": [Interval(int, 1, None), dict]})
+    def __init__(self, assertions: Iterable[Assertion], *, stride: int | dict = 1, workspace=None) -> None:
+        self.assertions = list(assertions)
+        for a in self.assertions:
+            if not isinstance(a, Assertion):
+                raise InvalidParameterError(f"Monitor takes Assertion objects. Got {a!r}.")
+            if isinstance(a, PointAssertion) and a.unit == "row":
+                raise InvalidParameterError(
+                    f"assertion {a.name!r} works on rows, not frames; run it with check().")
+        self.stride = stride
+        self.workspace = workspace
+        self._info = StreamInfo({}, {}, {}, {})
+        self._second: dict[str, tuple[int, float]] = {}
+        self._first_time: dict[str, float] = {}
+        self._last_frame: dict[str, int] = {}
+        self._last_time: dict[str, float] = {}
+        self._buffer: list[pd.DataFrame] = []
+        self._emitted: list[pd.DataFrame] = []
+        self._run_id = None
+        self._closed = False
+        self._open: dict[int, dict] = {}
+
+    @property
+    def findings_(self) -> pd.DataFrame:
+        parts = [p for p in self._emitted if len(p)]
+        return sort_findings(pd.concat(parts, ignore_index=True)) if parts else empty_findings()
+
+    def _stride(self, stream: str) -> int:
+        return int(self.stride.get(stream, 1)) if isinstance(self.stride, dict) else int(self.stride)
+
+    def update(self, outputs: pd.DataFrame, *, stream: str | None = None, frame: int | None = None,
+               time: float | None = None) -> pd.DataFrame:
+        """Feed one frame's observations; returns the findings that became final.
+
+        ``outputs`` holds the rows of one frame of one stream (canonical observations). An
+        empty frame is fed as an empty table with ``stream``, ``frame`` and ``time`` given.
+        Frames of a stream must arrive in increasing order.
+        """
+        if self._closed:
+            raise InvalidParameterError("this Monitor is closed; start a new one.")
+        if len(outputs):
+            outputs = validate(outputs, "observations")
+            outputs.attrs = {}  # pandas deep-copies attrs on every operation
+            keys = outputs[["stream", "frame"]].drop_duplicates()
+            if len(keys) != 1:
+                raise InvalidParameterError(
+                    f"Monitor.update takes one frame of one stream; got {len(keys)} (stream, frame) pairs.")
+            stream = str(outputs["stream"].iloc[0])
+            frame = int(outputs["frame"].iloc[0])
+            time = float(outputs["time"].iloc[0])
+        elif stream is None or frame is None or time is None:
+            raise InvalidParameterError("an empty frame needs stream=, frame= and time=.")
+        last = self._last_frame.get(stream)
+        if last is not None and frame <= last:
+            raise InvalidParameterError(
+                f"stream {stream!r}: frame {frame} arrived after frame {last}; frames must increase.")
+        info = self._info
+        if stream not in info.first:
+            info.first[stream] = frame
+            info.stride[stream] = self._stride(stream)
+            info.last[stream] = None
+            info.period[stream] = 0.0
+            self._first_time[stream] = time
+        elif stream not in self._second:
+            self._second[stream] = (frame, time)
+            info.period[stream] = _period(info.first[stream], self._first_time[stream], frame, time,
+                                          info.stride[stream])
+        prev_slot = self._slot(stream, last) if last is not None else -1
+        prev_time = self._last_time.get(stream, -np.inf)
+        self._last_frame[stream] = frame
+        self._last_time[stream] = time
+        if len(outputs):
+            self._buffer.append(outputs)
+        new = self._emit(stream, prev_slot, self._slot(stream, frame), prev_time, time)
+        self._prune(stream)
+        return new
+
+    def close(self) -> pd.DataFrame:
+        """End every stream: emit what remains and return it."""
+        if self._closed:
+            return empty_findings()
+        for s in list(self._info.first):
+            self._info.last[s] = self._last_frame[s]
+        out = []
+        for s in list(self._info.first):
+            big = np.iinfo(np.int64).max // 8
+            out.append(self._emit(s, self._slot(s, self._last_frame[s]), big,
+                                  self._last_time[s], np.inf))
+        self._closed = True
+        parts = [p for p in out if len(p)]
+        if self.workspace is not None and self._run_id is not None:
+            self.workspace.finish_run(self._run_id, "ok", {"findings": len(self.findings_)})
+        return pd.concat(parts, ignore_index=True) if parts else empty_findings()
+
+    def _slot(self, stream: str, frame: int) -> int:
+        return (frame - self._info.first[stream]) // self._info.stride[stream]
+
+    def _rows(self) -> pd.DataFrame | None:
+        if len(self._buffer) > 1:
+            self._buffer = [pd.concat(self._buffer, ignore_index=True)]
+        return self._buffer[0] if self._buffer else None
+
+    def _identifiers(self, a: Assertion, rows: pd.DataFrame) -> np.ndarray:
+        ident = a._identifiers(rows) if hasattr(a, "_identifiers") else rows["track"]
+        return np.asarray(pd.Series(ident).to_numpy(dtype=object, na_value=None), dtype=object)
+
+    def _emit(self, stream: str, prev_slot: int, slot: int, prev_time: float, now: float) -> pd.DataFrame:
+        rows = self._rows()
+        if rows is None or rows.empty:
+            return empty_findings()
+        in_stream = (rows["stream"] == stream).to_numpy()
+        found = []
+        drop = np.zeros(len(rows), dtype=bool)
+        windowed = [a for a in self.assertions if not a.track_level]
+        if windowed:
+            slots = (rows["frame"].to_numpy() - self._info.first[stream]) // self._info.stride[stream]
+            behind = max(_lookbehind(a, self._info.period[stream]) + _lookahead(a) for a in windowed)
+            window = rows.loc[in_stream & (slots >= min(slot, prev_slot + 1) - behind - 2)]
+            for a in windowed:
+                f = run_assertion(a, window, self._info) if len(window) else empty_findings()
+                if f.empty:
+                    continue
+                s_end = (f["frame_end"].to_numpy() - self._info.first[stream]) // self._info.stride[stream]
+                due = s_end + _lookahead(a)
+                f = f[(due <= slot) & (due > prev_slot)]
+                if len(f):
+                    found.append(f)
+        times = rows["time"].to_numpy()
+        for k, a in enumerate(self.assertions):
+            if not a.track_level:
+                continue
+            ids = self._identifiers(a, rows)
+            state = self._open.setdefault(k, {})
+            last_old = {key: t for key, t in state.items() if key[0] == stream}
+            closed = {key[1]: t for key, t in last_old.items()
+                      if not np.isfinite(now) or now - t > a.segment_gap}
+            current = {i for i, here in zip(ids, in_stream & (times == now), strict=True)
+                       if here and i is not None}
+            for i in closed:
+                del state[(stream, i)]
+            for i in current:
+                state[(stream, i)] = now
+            if not closed:
+                continue
+            limit = np.array([closed.get(i, -np.inf) for i in ids], dtype=np.float64)
+            seg_rows = in_stream & (times <= limit)
+            drop |= seg_rows
+            f = run_assertion(a, rows.loc[seg_rows], self._info)
+            if len(f):
+                found.append(f)
+        self._drop = drop
+        if not found:
+            return empty_findings()
+        new = pd.concat(found, ignore_index=True)
+        if self.workspace is not None:
+            if self._run_id is None:
+                self._run_id = self.workspace.start_run("monitor", {"assertions": [repr(a) for a in self.assertions]})
+            new["run_id"] = pd.array([self._run_id] * len(new), dtype=new["run_id"].dtype)
+            self.workspace.add_findings(new, run_id=self._run_id)
+        self._emitted.append(new)
+        return new
+
+    def _prune(self, stream: str) -> None:
+        rows = self._rows()
+        if rows is None or rows.empty:
+            return
+        in_stream = (rows["stream"] == stream).to_numpy()
+        slots = (rows["frame"].to_numpy() - self._info.first[stream]) // self._info.stride[stream]
+        now_slot = self._slot(stream, self._last_frame[stream])
+        keep = ~in_stream
+        windowed = [a for a in self.assertions if not a.track_level]
+        if windowed:
+            behind = max(_lookbehind(a, self._info.period[stream]) + _lookahead(a) for a in windowed)
+            keep |= in_stream & (slots >= now_slot - behind - 2)
+        times = rows["time"].to_numpy()
+        drop = getattr(self, "_drop", None)
+        for k, a in enumerate(self.assertions):
+            if not a.track_level:
+                continue
+            ids = self._identifiers(a, rows)
+            state = self._open.get(k, {})
+            open_rows = np.array([(stream, i) in state for i in ids], dtype=bool)
+            if drop is not None and len(drop) == len(rows):
+                open_rows &= ~drop | (times == self._last_time[stream])
+            keep |= in_stream & open_rows
+        if not keep.all():
+            self._buffer = [rows.loc[keep].reset_index(drop=True)]

@@ -1,0 +1,242 @@
+"""Running assertions: the batch runner ``check`` and the streaming ``Monitor``."""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import InvalidParameterError, SchemaError
+from ..tables import validate
+from ._findings import empty_findings, make_findings, sort_findings
+from ._frames import StreamInfo, layout, stream_info
+from .base import Assertion, Frame, Outputs, PointAssertion, TemporalAssertion
+
+__all__ = ["check", "run_assertion"]
+
+
+def _columns_arrays(df: pd.DataFrame, columns: Sequence[str] | None) -> dict[str, np.ndarray]:
+    cols = list(df.columns) if columns is None else list(columns)
+    out = {}
+    for c in cols:
+        s = df[c]
+        if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
+            out[c] = s.to_numpy(dtype=object, na_value=None)
+        elif isinstance(s.dtype, pd.core.dtypes.dtypes.BaseMaskedDtype if hasattr(pd.core.dtypes.dtypes, "BaseMaskedDtype") else ()):
+            out[c] = s.to_numpy(dtype=object, na_value=None)
+        else:
+            out[c] = s.to_numpy()
+    return out
+
+
+def _severities(value: Any, n: int, name: str) -> tuple[float, np.ndarray | None]:
+    """A user assertion's return value: one float for the unit, or one per output."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        v = float(value)
+        if not np.isfinite(v) or v < 0:
+            raise InvalidParameterError(f"assertion {name!r} returned {value!r}; expected a finite float >= 0.")
+        return v, None
+    if isinstance(value, bool):
+        return float(value), None
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise InvalidParameterError(
+            f"assertion {name!r} returned {type(value).__name__} of shape {arr.shape}; expected a "
+            f"float, or one float per output ({n}).")
+    if not np.all(np.isfinite(arr)) or (arr < 0).any():
+        raise InvalidParameterError(f"assertion {name!r} returned negative or non-finite severities.")
+    return 0.0, arr
+
+
+def _run_point_frames(a: PointAssertion, obs: pd.DataFrame, info: StreamInfo) -> pd.DataFrame:
+    lay = layout(obs, info)
+    sorted_obs = obs.iloc[lay.order]
+    cols = _columns_arrays(sorted_obs, a.columns)
+    oid = sorted_obs["obs_id"].to_numpy()
+    times = sorted_obs["time"].to_numpy()
+    streams, f0, ids, sev, scope = [], [], [], [], []
+    for k in range(len(lay.frame_keys)):
+        lo = int(lay.frame_start[k])
+        hi = lo + int(lay.frame_count[k])
+        stream = lay.streams[lay.stream_code[lo]]
+        frame = int(lay.frame[lo])
+        s, per = _severities(a.func(Frame(stream, frame, float(times[lo])), Outputs(cols, lo, hi)), hi - lo, a.name)
+        if per is not None:
+            for j in np.flatnonzero(per > 0):
+                streams.append(stream)
+                f0.append(frame)
+                ids.append([int(oid[lo + j])])
+                sev.append(per[j])
+                scope.append("obs")
+        elif s > 0:
+            streams.append(stream)
+            f0.append(frame)
+            ids.append(oid[lo:hi].tolist())
+            sev.append(s)
+            scope.append("frame")
+    return _user_findings(a.name, scope, streams, f0, f0, ids, sev)
+
+
+def _user_findings(name, scope, streams, f0, f1, ids, sev) -> pd.DataFrame:
+    if not sev:
+        return empty_findings()
+    out = make_findings(name, "frame", np.array(streams, dtype=object), np.array(f0), np.array(f1), ids,
+                        np.array(sev, dtype=np.float64))
+    out["scope"] = pd.array(scope, dtype=out["scope"].dtype)
+    return out
+
+
+def _run_point_rows(a: PointAssertion, table: pd.DataFrame) -> pd.DataFrame:
+    from .builtin import _row_frames, _row_ids, _row_streams
+
+    inputs = a.inputs or []
+    outputs = a.columns or [c for c in table.columns if c not in inputs]
+    missing = [c for c in (*inputs, *outputs) if c not in table.columns]
+    if missing:
+        raise SchemaError(f"assertion {a.name!r} needs columns {missing}.")
+    in_rows = table[inputs].to_dict("records") if inputs else [{}] * len(table)
+    out_vals = table[outputs[0]].tolist() if len(outputs) == 1 else table[outputs].to_dict("records")
+    sev = np.array([_severities(a.func(i, o), 0, a.name)[0] for i, o in zip(in_rows, out_vals, strict=True)])
+    rows = np.flatnonzero(sev > 0)
+    frames = _row_frames(table)[rows]
+    return make_findings(a.name, "obs", _row_streams(table)[rows], frames, frames,
+                         [[i] for i in _row_ids(table)[rows]], sev[rows])
+
+
+def _run_temporal(a: TemporalAssertion, obs: pd.DataFrame, info: StreamInfo) -> pd.DataFrame:
+    lay = layout(obs, info)
+    sorted_obs = obs.iloc[lay.order]
+    cols = _columns_arrays(sorted_obs, a.columns)
+    oid = sorted_obs["obs_id"].to_numpy()
+    times = sorted_obs["time"].to_numpy()
+    _, first, _, period = info.arrays(lay.streams)
+    streams, f0, f1, ids, sev = [], [], [], [], []
+    empty = {c: v[:0] for c, v in cols.items()}
+    keys = lay.frame_keys
+    for k in range(len(keys)):
+        lo = int(lay.frame_start[k])
+        code = int(lay.stream_code[lo])
+        slot = int(lay.slot[lo])
+        stride = int(lay.stride[code])
+        if a.window is not None:
+            n_slots = a.window
+        else:
+            n_slots = int(np.floor(a.window_seconds / period[code] + 1e-9)) + 1 if period[code] > 0 else 1
+        first_slot = max(0, slot - n_slots + 1)
+        frames_in, outs_in = [], []
+        for s in range(first_slot, slot + 1):
+            key = code * (2**40) + s
+            pos = int(np.searchsorted(keys, key))
+            fnum = int(first[code] + s * stride)
+            if pos < len(keys) and keys[pos] == key:
+                flo = int(lay.frame_start[pos])
+                fhi = flo + int(lay.frame_count[pos])
+                frames_in.append(Frame(lay.streams[code], fnum, float(times[flo])))
+                outs_in.append(Outputs(cols, flo, fhi))
+            else:
+                t = float(times[lo] - (slot - s) * period[code])
+                frames_in.append(Frame(lay.streams[code], fnum, t))
+                outs_in.append(Outputs(empty, 0, 0))
+        value, _ = _severities(a.func(frames_in, outs_in), 0, a.name)
+        if value > 0:
+            hi = lo + int(lay.frame_count[k])
+            streams.append(lay.streams[code])
+            f0.append(frames_in[0].frame)
+            f1.append(int(lay.frame[lo]))
+            ids.append(oid[lo:hi].tolist())
+            sev.append(value)
+    return _user_findings(a.name, ["window"] * len(sev), streams, f0, f1, ids, sev)
+
+
+def run_assertion(assertion: Assertion, observations: pd.DataFrame, info: StreamInfo | None) -> pd.DataFrame:
+    """Findings of one assertion (user-written or built in) on a table."""
+    if isinstance(assertion, PointAssertion):
+        if assertion.unit == "row":
+            return _run_point_rows(assertion, observations)
+        return _run_point_frames(assertion, observations, info or stream_info(observations))
+    if isinstance(assertion, TemporalAssertion):
+        return _run_temporal(assertion, observations, info or stream_info(observations))
+    return assertion.run(observations, info=info)
+
+
+def _is_observations(table: pd.DataFrame) -> bool:
+    return all(c in table.columns for c in ("stream", "frame", "time", "obs_id", "cls", "source"))
+
+
+def check(
+    observations: pd.DataFrame,
+    assertions: Iterable[Assertion] | Assertion,
+    *,
+    workspace: Any = None,
+    name: str | None = None,
+    stride: int | dict | None = None,
+) -> pd.DataFrame:
+    """Run assertions over a table and return their findings, most severe first.
+
+    Parameters
+    ----------
+    observations : pandas.DataFrame
+        Canonical observations (validated here), or, for row-level assertions such as
+        :class:`~assay.assertions.OutputRange`, any table of model inputs and outputs.
+    assertions : Assertion or list of Assertion
+        Built-ins, declared consistency assertions, or user functions decorated with
+        :func:`point_assertion` / :func:`temporal_assertion`.
+    workspace : assay.Workspace, optional
+        When given, the findings are stored there under a new run (see
+        :meth:`~assay.Workspace.runs`); its id is in the ``run_id`` column.
+    name : str, optional
+        Name of the observations (recorded with the run).
+    stride : int or dict, optional
+        Frames between consecutive frames of each stream; inferred by default (the greatest
+        common divisor of the gaps between frame numbers).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The findings table (``run_id``, ``assertion``, ``scope``, ``stream``,
+        ``frame_start``, ``frame_end``, ``obs_ids``, ``track``, ``severity``, ``evidence``,
+        ``fix``), sorted by severity (descending), then assertion, stream and frame.
+
+    Examples
+    --------
+    >>> import assay
+    >>> from assay.assertions import Flicker, Gap, check
+    >>> from assay.io import read_mot, demo_path
+    >>> from assay.assertions import Appear
+    >>> tracker = read_mot(demo_path("TUD-Stadtmitte", "tracker"), kind="gt", fps=25)
+    >>> findings = check(tracker, [Flicker(), Gap(), Appear(min_duration=0.5)])
+    >>> findings[["assertion", "scope", "frame_start", "frame_end", "track"]]
+      assertion  scope  frame_start  frame_end  track
+    0    appear  track          ...        ...    ...
+    """
+    items = [assertions] if isinstance(assertions, Assertion) else list(assertions)
+    for a in items:
+        if not isinstance(a, Assertion):
+            raise InvalidParameterError(
+                f"check takes Assertion objects (built-ins such as Flicker(), or functions decorated "
+                f"with @point_assertion / @temporal_assertion). Got {a!r}.")
+    needs_obs = any(not (isinstance(a, PointAssertion) and a.unit == "row") and a.name not in ("output_range", "no_repeated_words") for a in items)
+    table = validate(observations, "observations") if needs_obs or _is_observations(observations) else observations.reset_index(drop=True)
+    info = stream_info(table, stride=stride) if _is_observations(table) and len(table) else None
+    started = _time.time()
+    parts = [run_assertion(a, table, info) for a in items]
+    parts = [p for p in parts if len(p)]
+    findings = pd.concat(parts, ignore_index=True) if parts else empty_findings()
+    findings = sort_findings(findings)
+    findings = findings.sort_values("severity", ascending=False, kind="stable", ignore_index=True)
+    if workspace is not None:
+        run_id = workspace.start_run("check", {
+            "observations": name, "rows": len(table),
+            "assertions": [repr(a) for a in items],
+        })
+        findings["run_id"] = pd.array([run_id] * len(findings), dtype=findings["run_id"].dtype)
+        workspace.add_findings(findings, run_id=run_id)
+        workspace.finish_run(run_id, "ok", {
+            "findings": len(findings), "seconds": round(_time.time() - started, 3),
+            "per_assertion": findings["assertion"].value_counts().to_dict(),
+        })
+        findings.attrs["run_id"] = run_id
+    return findings

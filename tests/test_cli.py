@@ -1,0 +1,49 @@
+"""The command line, run as a user would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from assay.cli import cli
+
+
+def run(*args, cwd=None):
+    return CliRunner().invoke(cli, list(map(str, args)), catch_exceptions=False)
+
+
+def test_demo_runs_offline_and_fast(tmp_path):
+    ws = tmp_path / "demo.duckdb"
+    proc = subprocess.run([sys.executable, "-m", "assay.cli", "demo", "--workspace", str(ws)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "identity purity" in proc.stdout and "model assertions" in proc.stdout
+    assert ws.exists()
+
+
+@pytest.mark.shared_data
+def test_ingest_info_check(tmp_path, shared_data):
+    ws = tmp_path / "w.duckdb"
+    r = run("ingest", "mot-det", shared_data / "mot15" / "TUD-Campus", "--workspace", ws, "--name", "det")
+    assert r.exit_code == 0 and "ingested 321 rows" in r.output
+    r = run("ingest", "kitti-tracking", shared_data / "kitti" / "label_02", "-w", ws, "-n", "kitti")
+    assert r.exit_code == 0, r.output
+    r = run("ingest", "records", shared_data / "proxy" / "supg" / "onto.csv", "-w", ws, "-n", "onto")
+    assert r.exit_code == 0 and "ingested 11,165 rows" in r.output
+    r = run("info", ws)
+    assert r.exit_code == 0 and "kitti" in r.output and "onto" in r.output
+    r = run("check", "-w", ws, "-o", "det", "-a", "builtin:flicker,builtin:gap", "--set", "flicker.iou=0.5")
+    assert r.exit_code == 0 and "findings over 321 rows" in r.output
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    bad = tmp_path / "det.txt"
+    bad.write_text("1,-1,1,2,3\n")
+    r = CliRunner().invoke(cli, ["ingest", "mot-det", str(bad), "--fps", "10", "-w", str(tmp_path / "w.duckdb"), "-n", "x"])
+    assert r.exit_code == 2
+    assert "expected 9 or 10 fields" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["check", "-w", str(tmp_path / "w.duckdb"), "-o", "nope", "-a", "builtin:flickr"])
+    assert r.exit_code == 2 and "unknown built-in assertion 'flickr'" in r.output

@@ -1,0 +1,44 @@
+"""The public names: a change here is a change to the API."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import assay
+
+
+def test_top_level_names():
+    assert sorted(assay.__all__) == sorted([
+        "AssayError", "Workspace", "__version__", "as_observations", "as_records", "assertions",
+        "exceptions", "geometry", "io", "tables", "tracking", "validate",
+    ])
+    for name in assay.__all__:
+        assert hasattr(assay, name)
+
+
+def test_subpackage_names():
+    assert set(assay.io.__all__) >= {"read_mot", "read_kitti_tracking", "read_kitti_detections",
+                                     "read_coco", "read_records", "write_mot", "write_parquet"}
+    assert set(assay.assertions.__all__) >= {"check", "Monitor", "apply_fixes", "diff_runs",
+                                             "point_assertion", "temporal_assertion", "Flicker", "Gap"}
+    for mod in (assay.io, assay.assertions, assay.geometry, assay.tracking, assay.tables):
+        for name in mod.__all__:
+            assert hasattr(mod, name), (mod.__name__, name)
+
+
+def test_errors_inherit_builtins():
+    from assay import exceptions as e
+
+    assert issubclass(e.InvalidParameterError, ValueError)
+    assert issubclass(e.DataFormatError, ValueError)
+    assert issubclass(e.DataFileNotFoundError, FileNotFoundError)
+    assert issubclass(e.WorkspaceLockedError, RuntimeError)
+    assert all(issubclass(getattr(e, n), e.AssayError) for n in e.__all__)
+
+
+def test_import_has_no_side_effects():
+    code = ("import logging, warnings, numpy as np; before = np.random.get_state()[1][:3].tolist();"
+            "import assay; assert np.random.get_state()[1][:3].tolist() == before;"
+            "assert not logging.getLogger().handlers; print('ok')")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "ok"
