@@ -49,31 +49,53 @@ def canon(findings: pd.DataFrame) -> pd.DataFrame:
     return sort_findings(findings.drop(columns=["run_id"])).reset_index(drop=True)
 
 
-def stream(obs: pd.DataFrame, items) -> pd.DataFrame:
+def stream(obs: pd.DataFrame, items, chunk: int = 1) -> pd.DataFrame:
+    """Feed ``obs`` to a monitor, ``chunk`` frames at a time (1: frame by frame)."""
     mon = Monitor(items)
-    for _, part in obs.groupby(["stream", "frame"], sort=True):
+    for _, part in obs.groupby(["stream", (obs["frame"] - obs["frame"].min()) // chunk], sort=True):
         mon.update(part)
     mon.close()
     return mon.findings_
 
 
-@pytest.mark.shared_data
-@pytest.mark.parametrize("seq", ["ADL-Rundle-6", "ETH-Bahnhof", "KITTI-13", "PETS09-S2L1", "TUD-Campus", "Venice-2"])
-def test_batch_equals_stream_on_mot15(shared_data, seq):
+MOT15 = ["ADL-Rundle-6", "ETH-Bahnhof", "KITTI-13", "PETS09-S2L1", "TUD-Campus", "Venice-2"]
+
+
+def mot15_tables(shared_data, seq, frames=None):
     gt = read_mot(shared_data / "mot15" / seq / "gt.txt", kind="gt")
     det = read_mot(shared_data / "mot15" / seq / "det.txt", kind="det")
     det = assay.tracking.associate(det, iou=0.3)
-    for obs in (gt, det):
+    if frames is not None:
+        gt, det = gt[gt.frame <= frames], det[det.frame <= frames]
+    return gt, det
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("seq", MOT15)
+def test_batch_equals_stream_on_mot15(shared_data, seq):
+    """Every MOT15 sequence, ground truth and detections, fed in chunks of 15 frames."""
+    total = 0
+    for obs in mot15_tables(shared_data, seq):
         batch = check(obs, assertions(), stride=1)
-        live = stream(obs, assertions())
-        assert len(batch) > 0
+        live = stream(obs, assertions(), chunk=15)
+        total += len(batch)
         pd.testing.assert_frame_equal(canon(batch), canon(live))
+    assert total > 0
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("seq,frames", [("TUD-Campus", None), ("KITTI-13", 150), ("PETS09-S2L1", 150),
+                                        ("ETH-Bahnhof", 120)])
+def test_batch_equals_stream_frame_by_frame(shared_data, seq, frames):
+    for obs in mot15_tables(shared_data, seq, frames):
+        pd.testing.assert_frame_equal(canon(check(obs, assertions(), stride=1)),
+                                      canon(stream(obs, assertions())))
 
 
 def test_memory_stays_bounded():
-    # 2000 frames of 5 short-lived tracks: the buffer never holds more than a few seconds
+    # 600 frames of 5 short-lived tracks: the buffer never holds more than a few seconds
     rows = []
-    for f in range(2000):
+    for f in range(600):
         for k in range(5):
             rows.append((f, float(50 * k + (f % 7)), (f // 20) * 5 + k))
     df = pd.DataFrame(rows, columns=["frame", "x1", "track"])
@@ -85,7 +107,7 @@ def test_memory_stays_bounded():
         mon.update(part)
         peak = max(peak, len(mon._rows()))
     mon.close()
-    assert peak < 5 * 60  # about 3 s of tracks at 10 fps, not 2000 frames
+    assert peak < 5 * 60  # about 3 s of tracks at 10 fps, not 600 frames
     pd.testing.assert_frame_equal(canon(mon.findings_),
                                   canon(check(obs, [Flicker(), Appear(min_duration=1.0, segment_gap=1.0)], stride=1)))
 

@@ -84,13 +84,11 @@ def make_findings(
 
 
 def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
-    """Canonical order: assertion, stream, frame range, then obs ids (for comparisons)."""
+    """Canonical order (a total order, for comparisons): assertion, stream, frame range,
+    obs ids, scope, severity, evidence."""
     if findings.empty:
         return findings.reset_index(drop=True)
-    key = findings["obs_ids"].map(lambda o: tuple(o))
-    order = (
-        findings.assign(_k=key)
-        .sort_values(["assertion", "stream", "frame_start", "frame_end", "_k"], kind="stable")
-        .index
-    )
+    keyed = findings.assign(_k=findings["obs_ids"].map(tuple))
+    cols = ["assertion", "stream", "frame_start", "frame_end", "_k", "scope", "severity", "evidence"]
+    order = keyed.sort_values(cols, kind="stable").index
     return findings.loc[order].reset_index(drop=True)

@@ -91,7 +91,7 @@ class Monitor:
         self._emitted: list[pd.DataFrame] = []
         self._run_id = None
         self._closed = False
-        self._open: dict[int, dict] = {}
+        self._seg_end: dict[int, np.ndarray] = {}
 
     @property
     def findings_(self) -> pd.DataFrame:
@@ -103,48 +103,57 @@ class Monitor:
 
     def update(self, outputs: pd.DataFrame, *, stream: str | None = None, frame: int | None = None,
                time: float | None = None) -> pd.DataFrame:
-        """Feed one frame's observations; returns the findings that became final.
+        """Feed the next frame (or frames) of a stream; returns the findings that became final.
 
-        ``outputs`` holds the rows of one frame of one stream (canonical observations). An
-        empty frame is fed as an empty table with ``stream``, ``frame`` and ``time`` given.
-        Frames of a stream must arrive in increasing order.
+        ``outputs`` holds the rows of one frame of one stream (canonical observations), or of
+        several consecutive frames of one stream (a chunk: the same findings, with less
+        overhead per frame). An empty frame is fed as an empty table with ``stream``,
+        ``frame`` and ``time`` given. Frames of a stream must arrive in increasing order.
         """
         if self._closed:
             raise InvalidParameterError("this Monitor is closed; start a new one.")
         if len(outputs):
             outputs = validate(outputs, "observations")
             outputs.attrs = {}  # pandas deep-copies attrs on every operation
-            keys = outputs[["stream", "frame"]].drop_duplicates()
-            if len(keys) != 1:
+            streams = outputs["stream"].unique()
+            if len(streams) != 1:
                 raise InvalidParameterError(
-                    f"Monitor.update takes one frame of one stream; got {len(keys)} (stream, frame) pairs.")
-            stream = str(outputs["stream"].iloc[0])
-            frame = int(outputs["frame"].iloc[0])
-            time = float(outputs["time"].iloc[0])
+                    f"Monitor.update takes frames of one stream at a time; got {len(streams)} streams.")
+            stream = str(streams[0])
+            frames = outputs["frame"].to_numpy()
+            times = outputs["time"].to_numpy()
+            uniq, first_idx = np.unique(frames, return_index=True)
+            first_times = times[first_idx]
         elif stream is None or frame is None or time is None:
             raise InvalidParameterError("an empty frame needs stream=, frame= and time=.")
+        else:
+            uniq, first_times = np.array([int(frame)]), np.array([float(time)])
         last = self._last_frame.get(stream)
-        if last is not None and frame <= last:
+        if last is not None and uniq[0] <= last:
             raise InvalidParameterError(
-                f"stream {stream!r}: frame {frame} arrived after frame {last}; frames must increase.")
+                f"stream {stream!r}: frame {int(uniq[0])} arrived after frame {last}; frames must increase.")
         info = self._info
         if stream not in info.first:
-            info.first[stream] = frame
+            info.first[stream] = int(uniq[0])
             info.stride[stream] = self._stride(stream)
             info.last[stream] = None
             info.period[stream] = 0.0
-            self._first_time[stream] = time
-        elif stream not in self._second:
-            self._second[stream] = (frame, time)
-            info.period[stream] = _period(info.first[stream], self._first_time[stream], frame, time,
-                                          info.stride[stream])
+            self._first_time[stream] = float(first_times[0])
+            uniq_rest, times_rest = uniq[1:], first_times[1:]
+        else:
+            uniq_rest, times_rest = uniq, first_times
+        if stream not in self._second and len(uniq_rest):
+            self._second[stream] = (int(uniq_rest[0]), float(times_rest[0]))
+            info.period[stream] = _period(info.first[stream], self._first_time[stream],
+                                          int(uniq_rest[0]), float(times_rest[0]), info.stride[stream])
         prev_slot = self._slot(stream, last) if last is not None else -1
         prev_time = self._last_time.get(stream, -np.inf)
-        self._last_frame[stream] = frame
-        self._last_time[stream] = time
+        self._last_frame[stream] = int(uniq[-1])
+        self._last_time[stream] = float(first_times[-1])
         if len(outputs):
             self._buffer.append(outputs)
-        new = self._emit(stream, prev_slot, self._slot(stream, frame), prev_time, time)
+        new = self._emit(stream, prev_slot, self._slot(stream, int(uniq[-1])), prev_time,
+                         float(first_times[-1]))
         self._prune(stream)
         return new
 
@@ -173,17 +182,33 @@ class Monitor:
             self._buffer = [pd.concat(self._buffer, ignore_index=True)]
         return self._buffer[0] if self._buffer else None
 
-    def _identifiers(self, a: Assertion, rows: pd.DataFrame) -> np.ndarray:
+    def _segment_end(self, a: Assertion, rows: pd.DataFrame, in_stream: np.ndarray) -> np.ndarray:
+        """Per row of the stream, the time of the last row of its track segment (NaN elsewhere)."""
         ident = a._identifiers(rows) if hasattr(a, "_identifiers") else rows["track"]
-        return np.asarray(pd.Series(ident).to_numpy(dtype=object, na_value=None), dtype=object)
+        ident = pd.Series(np.asarray(ident, dtype=object) if not isinstance(ident, pd.Series) else ident.to_numpy(dtype=object, na_value=None))
+        valid = in_stream & ident.notna().to_numpy()
+        out = np.full(len(rows), np.nan)
+        if not valid.any():
+            return out
+        codes = pd.factorize(ident[valid])[0]
+        t = rows["time"].to_numpy()[valid]
+        order = np.lexsort((t, codes))
+        c, tt = codes[order], t[order]
+        new = np.r_[True, (c[1:] != c[:-1]) | (np.diff(tt) > a.segment_gap)]
+        seg = np.cumsum(new) - 1
+        ends = np.r_[np.flatnonzero(new)[1:], len(c)] - 1
+        last = np.empty(len(c))
+        last[order] = tt[ends][seg]
+        out[np.flatnonzero(valid)] = last
+        return out
 
     def _emit(self, stream: str, prev_slot: int, slot: int, prev_time: float, now: float) -> pd.DataFrame:
         rows = self._rows()
+        self._seg_end = {}
         if rows is None or rows.empty:
             return empty_findings()
         in_stream = (rows["stream"] == stream).to_numpy()
         found = []
-        drop = np.zeros(len(rows), dtype=bool)
         windowed = [a for a in self.assertions if not a.track_level]
         if windowed:
             slots = (rows["frame"].to_numpy() - self._info.first[stream]) // self._info.stride[stream]
@@ -198,30 +223,20 @@ class Monitor:
                 f = f[(due <= slot) & (due > prev_slot)]
                 if len(f):
                     found.append(f)
-        times = rows["time"].to_numpy()
         for k, a in enumerate(self.assertions):
             if not a.track_level:
                 continue
-            ids = self._identifiers(a, rows)
-            state = self._open.setdefault(k, {})
-            last_old = {key: t for key, t in state.items() if key[0] == stream}
-            closed = {key[1]: t for key, t in last_old.items()
-                      if not np.isfinite(now) or now - t > a.segment_gap}
-            current = {i for i, here in zip(ids, in_stream & (times == now), strict=True)
-                       if here and i is not None}
-            for i in closed:
-                del state[(stream, i)]
-            for i in current:
-                state[(stream, i)] = now
-            if not closed:
-                continue
-            limit = np.array([closed.get(i, -np.inf) for i in ids], dtype=np.float64)
-            seg_rows = in_stream & (times <= limit)
-            drop |= seg_rows
-            f = run_assertion(a, rows.loc[seg_rows], self._info)
-            if len(f):
-                found.append(f)
-        self._drop = drop
+            # the same arithmetic as the batch split (a gap is dt = later - earlier)
+            seg_end = self._segment_end(a, rows, in_stream)
+            self._seg_end[k] = seg_end
+            with np.errstate(invalid="ignore"):
+                closed_now = (now - seg_end > a.segment_gap) if np.isfinite(now) else ~np.isnan(seg_end)
+                closed_before = prev_time - seg_end > a.segment_gap
+            ready = closed_now & ~closed_before
+            if ready.any():
+                f = run_assertion(a, rows.loc[ready], self._info)
+                if len(f):
+                    found.append(f)
         if not found:
             return empty_findings()
         new = pd.concat(found, ignore_index=True)
@@ -240,21 +255,18 @@ class Monitor:
         in_stream = (rows["stream"] == stream).to_numpy()
         slots = (rows["frame"].to_numpy() - self._info.first[stream]) // self._info.stride[stream]
         now_slot = self._slot(stream, self._last_frame[stream])
+        now = self._last_time[stream]
         keep = ~in_stream
         windowed = [a for a in self.assertions if not a.track_level]
         if windowed:
             behind = max(_lookbehind(a, self._info.period[stream]) + _lookahead(a) for a in windowed)
             keep |= in_stream & (slots >= now_slot - behind - 2)
-        times = rows["time"].to_numpy()
-        drop = getattr(self, "_drop", None)
         for k, a in enumerate(self.assertions):
-            if not a.track_level:
-                continue
-            ids = self._identifiers(a, rows)
-            state = self._open.get(k, {})
-            open_rows = np.array([(stream, i) in state for i in ids], dtype=bool)
-            if drop is not None and len(drop) == len(rows):
-                open_rows &= ~drop | (times == self._last_time[stream])
-            keep |= in_stream & open_rows
+            if a.track_level:
+                seg_end = self._seg_end.get(k)
+                if seg_end is None or len(seg_end) != len(rows):
+                    seg_end = self._segment_end(a, rows, in_stream)
+                with np.errstate(invalid="ignore"):
+                    keep |= in_stream & (now - seg_end <= a.segment_gap)
         if not keep.all():
             self._buffer = [rows.loc[keep].reset_index(drop=True)]
