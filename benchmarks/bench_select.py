@@ -1,0 +1,425 @@
+"""Monte Carlo benchmark of approximate selection on the SUPG release data (issue 5).
+
+Every method x dataset x target runs ``--trials`` seeded trials (one
+``numpy.random.SeedSequence(--seed).spawn(trials)`` child per trial, the same children for every
+cell); the oracle is the ``label`` column. For each cell the table gives the fraction of trials
+meeting the target, whether that fraction passes the one-sided binomial test of the guarantee
+(successes >= ``binom.ppf(1e-3, trials, 1 - delta)``; methods without a guarantee are not
+tested), the mean precision and recall, the median returned set size, the fraction of trials
+returning the whole dataset and the mean oracle labels.
+
+Run::
+
+    python benchmarks/bench_select.py                   # 1000 trials per cell, 2 workers
+    python benchmarks/bench_select.py --trials 200      # quicker
+    python benchmarks/bench_select.py --overhead        # 10-million-record timing
+
+The data folder defaults to ``<repo>/../shared/data`` (``ASSAY_SHARED_DATA`` overrides it).
+The precision of an empty set counts as 1 (it returns no false positive).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import sys
+import time
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from assay.approx._select_methods import run_selection
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = ("imagenet", "onto", "tacred")
+METHODS = ("uniform", "supg", "supg++", "joint", "assay")
+TARGETS = ("recall", "precision")
+
+#: Reference figures from ALGORITHMS.md / issue 5 (recall 0.9, delta 0.05, budget 1000).
+PUBLISHED_SUPG_RECALL = {  # mean precision, whole-dataset fraction, success rate
+    "imagenet": (0.761, 0.24, 1.000),
+    "onto": (0.228, 0.44, 0.982),
+    "tacred": (0.190, 0.65, 0.895),
+}
+CEILING_PRECISION_AT_RECALL = {"imagenet": 1.000, "onto": 0.585, "tacred": 0.539}
+PUBLISHED_SUPG_PRECISION_RECALL = {"imagenet": 0.971, "onto": 0.760, "tacred": 0.614}
+ASSAY_PRECISION_GOAL = {"imagenet": 0.90, "onto": 0.40, "tacred": 0.38}
+
+
+def data_dir() -> Path:
+    env = os.environ.get("ASSAY_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+_CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def load(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(proxy, labels) of one SUPG dataset."""
+    if name not in _CACHE:
+        df = pd.read_csv(data_dir() / "proxy" / "supg" / f"{name}.csv")
+        labels = df["label"].astype(float).astype(np.int8).to_numpy()
+        _CACHE[name] = (df["proxy_score"].to_numpy(dtype=float), labels)
+    return _CACHE[name]
+
+
+def run_chunk(task: tuple) -> dict:
+    """Run trials ``[lo, hi)`` of one cell; returns per-trial arrays."""
+    dataset, method, target, value, delta, budget, root, trials, lo, hi = task
+    proxy, y = load(dataset)
+    n_pos = int(y.sum())
+    seeds = np.random.SeedSequence(root).spawn(trials)[lo:hi]
+    rec, prec, size, calls, vcalls, kind = [], [], [], [], [], "none"
+    for ss in seeds:
+        out = run_selection(
+            proxy,
+            lambda i: y[i],
+            method=method,
+            target=target,
+            value=value,
+            delta=delta,
+            budget=budget,
+            seed=np.random.default_rng(ss),
+        )
+        tp = int(y[out.selected].sum())
+        rec.append(tp / n_pos)
+        prec.append(tp / out.n_selected if out.n_selected else 1.0)
+        size.append(out.n_selected)
+        calls.append(out.oracle_calls)
+        vcalls.append(out.verification_calls)
+        kind = out.guarantee.kind
+    return {
+        "cell": (dataset, method, target),
+        "lo": lo,
+        "recall": np.array(rec),
+        "precision": np.array(prec),
+        "size": np.array(size),
+        "calls": np.array(calls),
+        "vcalls": np.array(vcalls),
+        "kind": kind,
+        "n": y.size,
+    }
+
+
+def summarize(parts: list[dict], value: float, delta: float) -> dict:
+    parts = sorted(parts, key=lambda p: p["lo"])
+    cat = {k: np.concatenate([p[k] for p in parts]) for k in ("recall", "precision", "size")}
+    calls = np.concatenate([p["calls"] for p in parts])
+    vcalls = np.concatenate([p["vcalls"] for p in parts])
+    dataset, method, target = parts[0]["cell"]
+    trials = cat["recall"].size
+    met = cat[target] >= value - 1e-12
+    successes = int(met.sum())
+    kind = parts[0]["kind"]
+    need = int(stats.binom.ppf(1e-3, trials, 1.0 - delta))
+    verdict = "-" if kind == "none" else ("pass" if successes >= need else "FAIL")
+    return {
+        "dataset": dataset,
+        "method": method,
+        "target": target,
+        "guarantee": kind,
+        "trials": trials,
+        "success": successes / trials,
+        "needed": need,
+        "verdict": verdict,
+        "precision": float(cat["precision"].mean()),
+        "recall": float(cat["recall"].mean()),
+        "median_size": float(np.median(cat["size"])),
+        "whole": float(np.mean(cat["size"] == parts[0]["n"])),
+        "share": float(np.mean(cat["size"]) / parts[0]["n"]),
+        "calls": float(calls.mean()),
+        "vcalls": float(vcalls.mean()),
+    }
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} CPUs; "
+        f"Python {platform.python_version()}, numpy {np.__version__}, "
+        f"scipy {__import__('scipy').__version__}"
+    )
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        "| dataset | target | method | guarantee | success | verdict (>= needed) | "
+        "mean precision | mean recall | median size | mean size / N | whole dataset | oracle calls |"
+    )
+    sep = "|" + "---|" * 12
+    lines = [head, sep]
+    for r in rows:
+        calls = f"{r['calls']:.0f}"
+        if r["vcalls"]:
+            calls += f" + {r['vcalls']:.0f} verify"
+        lines.append(
+            f"| {r['dataset']} | {r['target']} | {r['method']} | {r['guarantee']} | "
+            f"{r['success']:.3f} | {r['verdict']} ({r['needed']}/{r['trials']}) | "
+            f"{r['precision']:.3f} | {r['recall']:.3f} | {r['median_size']:.0f} | "
+            f"{r['share']:.3f} | {r['whole']:.3f} | {calls} |"
+        )
+    return "\n".join(lines)
+
+
+def references() -> str:
+    lines = ["", "Reference figures (recall 0.9 / precision 0.9, delta 0.05, budget 1000):", ""]
+    for d in DATASETS:
+        prec, whole, succ = PUBLISHED_SUPG_RECALL[d]
+        lines.append(
+            f"- {d}: published SUPG (recall target) precision {prec:.3f}, whole dataset "
+            f"{whole:.0%}, success {succ:.3f}; ceiling precision {CEILING_PRECISION_AT_RECALL[d]:.3f}; "
+            f"issue goal for assay {ASSAY_PRECISION_GOAL[d]:.2f}; published SUPG two-stage "
+            f"(precision target) recall {PUBLISHED_SUPG_PRECISION_RECALL[d]:.3f}"
+        )
+    return "\n".join(lines)
+
+
+def benchmark(args: argparse.Namespace) -> str:
+    cells = [
+        (d, m, t)
+        for d in args.datasets
+        for t in args.targets
+        for m in args.methods
+        if not (m == "joint" and t != "recall")
+    ]
+    chunk = max(1, math.ceil(args.trials / args.chunks))
+    tasks = [
+        (
+            d,
+            m,
+            t,
+            args.value,
+            args.delta,
+            args.budget,
+            args.seed,
+            args.trials,
+            lo,
+            min(lo + chunk, args.trials),
+        )
+        for (d, m, t) in cells
+        for lo in range(0, args.trials, chunk)
+    ]
+    # slowest cells first keeps both workers busy
+    tasks.sort(key=lambda t: (t[1] not in ("assay", "joint"), t[2] != "recall"))
+    t0 = time.perf_counter()
+    parts: dict[tuple, list[dict]] = {}
+    if args.workers <= 1:
+        results = map(run_chunk, tasks)
+        for res in results:
+            parts.setdefault(res["cell"], []).append(res)
+    else:
+        with get_context("spawn").Pool(args.workers) as pool:
+            for res in pool.imap_unordered(run_chunk, tasks):
+                parts.setdefault(res["cell"], []).append(res)
+    elapsed = time.perf_counter() - t0
+    rows = [summarize(parts[c], args.value, args.delta) for c in cells]
+    cmd = "python benchmarks/bench_select.py " + " ".join(sys.argv[1:])
+    out = [
+        f"Command: `{cmd.strip()}`",
+        f"Machine: {machine()}; {args.workers} worker(s); wall time {elapsed:.0f} s",
+        f"Setting: target value {args.value}, delta {args.delta}, budget {args.budget} distinct "
+        f"labels, {args.trials} trials per cell (SeedSequence({args.seed}).spawn)",
+        "",
+        table(rows),
+        references(),
+    ]
+    return "\n".join(out)
+
+
+def overhead(args: argparse.Namespace) -> str:
+    """Time each method on a generated 10-million-record problem, oracle time excluded."""
+    n = args.overhead_records
+    rng = np.random.default_rng(2024)
+    latent = rng.random(n)
+    y = (rng.random(n) < latent**8).astype(np.int8)  # about 11% positives, dense at the top
+    proxy = np.clip(latent + rng.normal(0.0, 0.02, n), 0.0, 1.0)
+    lines = [
+        f"Machine: {machine()}",
+        f"Generated problem: {n:,} records, {int(y.sum()):,} positives "
+        f"({y.mean():.2%}), budget {args.budget}, value {args.value}, delta {args.delta}",
+        "",
+        "| method | target | wall s (excl. oracle) | CPU s (excl. oracle) | oracle calls | returned |",
+        "|---|---|---|---|---|---|",
+    ]
+    for method in args.methods:
+        for target in args.targets:
+            if method == "joint":
+                continue  # verification labels most of the data; its overhead is the base's
+            spent = [0.0, 0.0]
+
+            def oracle(idx: np.ndarray, spent: list[float] = spent) -> np.ndarray:
+                w, c = time.perf_counter(), time.process_time()
+                out = y[idx]
+                spent[0] += time.perf_counter() - w
+                spent[1] += time.process_time() - c
+                return out
+
+            best = (math.inf, math.inf)
+            for rep in range(args.overhead_repeats):
+                spent[0] = spent[1] = 0.0
+                w, c = time.perf_counter(), time.process_time()
+                res = run_selection(
+                    proxy,
+                    oracle,
+                    method=method,
+                    target=target,
+                    value=args.value,
+                    delta=args.delta,
+                    budget=args.budget,
+                    seed=rep,
+                )
+                wall = time.perf_counter() - w - spent[0]
+                cpu = time.process_time() - c - spent[1]
+                best = (min(best[0], wall), min(best[1], cpu))
+            lines.append(
+                f"| {method} | {target} | {best[0]:.3f} | {best[1]:.3f} | {res.oracle_calls} | "
+                f"{res.n_selected:,} |"
+            )
+    lines.append("")
+    lines.append(f"Best of {args.overhead_repeats} runs per row.")
+    return "\n".join(lines)
+
+
+def precision_ceiling_any_valid_method(
+    n_pos: int, n_neg: int, recall: float, delta: float, budget: int, n_u: int = 240
+) -> tuple[float, list[tuple[int, int, float]]]:
+    """Upper bound on the mean precision of ANY selection method valid for every labeling.
+
+    Coupling argument: flip ``K`` negatives of the real data, chosen uniformly at random, to
+    positive. A run that neither labels nor returns any of them behaves exactly as on the real
+    data, and then misses them. Writing ``P_S`` for the real positives a run returns and ``u``
+    for the negatives it labels or returns, validity on every flipped dataset forces, for
+    every ``K >= 0``,
+
+        E[ 1{P_S < recall (P + K)} * C(n_neg - u, K) / C(n_neg, K) ] <= delta,
+
+    while the precision of the run is at most ``P_S / (P_S + max(0, u - budget))``. The largest
+    mean precision over all distributions of ``(P_S, u)`` meeting these constraints is a
+    linear program; cells of a grid over ``(P_S, u)`` are relaxed (objective at the cell's
+    best corner, constraints at its loosest), so the value is a valid upper bound.
+    Returns the bound and the support of the optimal distribution (m missed, u, probability).
+    """
+    from scipy.optimize import linprog
+    from scipy.special import gammaln
+
+    def log_comb(a: np.ndarray, b: int) -> np.ndarray:
+        return gammaln(a + 1) - gammaln(b + 1) - gammaln(a - b + 1)
+
+    miss_cap = int(math.ceil((1 - recall) * n_pos)) + 2
+    m_edges = np.unique(np.r_[np.arange(miss_cap + 1), np.linspace(0, n_pos, 30).round(), n_pos])
+    m_edges = m_edges.astype(int)
+    u_edges = np.unique(np.r_[0, np.geomspace(1, n_neg, n_u).round(), n_neg]).astype(int)
+    # cell (i, j): missed in [m_edges[i], m_edges[i+1]), covered in [u_edges[j], u_edges[j+1]]
+    shape = (m_edges.size, u_edges.size)
+    m_lo = np.broadcast_to(m_edges[:, None], shape)
+    u_lo = np.broadcast_to(u_edges[None, :], shape)
+    u_hi = np.broadcast_to(np.r_[u_edges[1:], n_neg][None, :], shape)
+    ps = n_pos - m_lo  # best case inside the cell
+    obj = (ps / np.maximum(ps + np.maximum(0, u_lo - budget), 1)).ravel()
+    obj[ps.ravel() == 0] = 0.0
+    k_max = int(6 * (1 - recall) / recall * n_pos) + 50
+    rows = []
+    for k in range(0, min(k_max, n_neg) + 1):
+        fail = ps < recall * (n_pos + k)
+        if k == 0:
+            h = np.ones(m_lo.shape)
+        else:
+            free = n_neg - u_hi
+            with np.errstate(invalid="ignore"):
+                h = np.where(
+                    free >= k, np.exp(log_comb(free, k) - log_comb(np.array(n_neg), k)), 0.0
+                )
+        rows.append((fail * h).ravel())
+    res = linprog(
+        -obj,
+        A_ub=np.array(rows),
+        b_ub=np.full(len(rows), delta),
+        A_eq=np.ones((1, obj.size)),
+        b_eq=[1.0],
+        bounds=(0, None),
+        method="highs",
+    )
+    x = res.x
+    top = np.argsort(-x)[:3]
+    support = [
+        (int(m_lo.ravel()[i]), int(u_lo.ravel()[i]), float(x[i])) for i in top if x[i] > 1e-4
+    ]
+    return float(-res.fun), support
+
+
+def bound_report(args: argparse.Namespace) -> str:
+    lines = [
+        "Upper bound on the mean precision at the recall target of any method that is valid "
+        f"for every labeling of the same records (recall {args.value}, delta {args.delta}, "
+        f"budget {args.budget}); see precision_ceiling_any_valid_method.",
+        "",
+        "| dataset | N | positives | bound on mean precision | issue goal | optimal support (missed, covered negatives, prob.) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in args.datasets:
+        _, y = load(d)
+        n_pos = int(y.sum())
+        val, support = precision_ceiling_any_valid_method(
+            n_pos, y.size - n_pos, args.value, args.delta, args.budget
+        )
+        sup = "; ".join(f"({m}, {u}, {p:.3f})" for m, u, p in support)
+        lines.append(
+            f"| {d} | {y.size} | {n_pos} | {val:.3f} | {ASSAY_PRECISION_GOAL[d]:.2f} | {sup} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--trials", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=2, help="processes (at most 2)")
+    ap.add_argument("--chunks", type=int, default=4, help="work units per cell")
+    ap.add_argument("--budget", type=int, default=1000)
+    ap.add_argument("--delta", type=float, default=0.05)
+    ap.add_argument("--value", type=float, default=0.9)
+    ap.add_argument("--seed", type=int, default=20240601)
+    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--targets", nargs="+", default=list(TARGETS), choices=TARGETS)
+    ap.add_argument("--overhead", action="store_true", help="time a 10M-record problem instead")
+    ap.add_argument(
+        "--bound",
+        action="store_true",
+        help="print the precision ceiling of any method valid for every labeling instead",
+    )
+    ap.add_argument("--overhead-records", type=int, default=10_000_000)
+    ap.add_argument("--overhead-repeats", type=int, default=3)
+    ap.add_argument("--markdown", type=Path, help="also write the output to this file")
+    args = ap.parse_args(argv)
+    args.workers = max(1, min(args.workers, 2))
+    if not args.overhead and not (data_dir() / "proxy" / "supg").is_dir():
+        print(f"data not found under {data_dir()} (set ASSAY_SHARED_DATA)", file=sys.stderr)
+        return 2
+    if args.overhead:
+        text = overhead(args)
+    elif args.bound:
+        text = bound_report(args)
+    else:
+        text = benchmark(args)
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

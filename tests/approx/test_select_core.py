@@ -1,0 +1,500 @@
+"""Statistical core of approximate selection: exact small cases, bad inputs, and Monte Carlo
+validity on the SUPG release data (reduced trials; the full 1000-trial run is
+benchmarks/bench_select.py)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from assay.approx._select_bounds import (
+    clt_lower,
+    clt_upper,
+    hypergeom_lower,
+    hypergeom_upper,
+)
+from assay.approx._select_methods import (
+    METHODS,
+    SelectionOutcome,
+    _bucket,
+    _bucket_edge,
+    _cutoff_grid,
+    _draw_until_distinct,
+    _histogram,
+    _Labeler,
+    _MixtureSampler,
+    _prefix_mask,
+    _rank_of,
+    _top_k,
+    _top_k_mask,
+    assay_select,
+    joint_select,
+    run_selection,
+    supg_select,
+    uniform_select,
+)
+from assay.exceptions import AssayError, InvalidParameterError
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+class StrictOracle:
+    """Labels from an array; fails the test if asked twice for a record or for duplicates."""
+
+    def __init__(self, y: np.ndarray) -> None:
+        self.y = np.asarray(y)
+        self.asked = np.zeros(self.y.size, dtype=bool)
+        self.batches = 0
+
+    def __call__(self, idx: np.ndarray) -> np.ndarray:
+        idx = np.asarray(idx)
+        assert np.unique(idx).size == idx.size, "a batch repeated a record"
+        assert not self.asked[idx].any(), "a record was asked twice"
+        self.asked[idx] = True
+        self.batches += 1
+        return self.y[idx]
+
+    @property
+    def calls(self) -> int:
+        return int(self.asked.sum())
+
+
+def synthetic(n: int = 4000, seed: int = 0, power: float = 6.0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    p = rng.random(n)
+    y = (rng.random(n) < p**power).astype(np.int8)
+    return p, y
+
+
+def recall_of(out: SelectionOutcome, y: np.ndarray) -> float:
+    return float(y[out.selected].sum() / y.sum())
+
+
+def precision_of(out: SelectionOutcome, y: np.ndarray) -> float:
+    return float(y[out.selected].mean()) if out.n_selected else 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# exact bounds
+
+
+def _pmf_table(m: int, n: int) -> np.ndarray:
+    """pmf[K, x] of the hypergeometric count for every K in [0, m]."""
+    ks = np.arange(m + 1)
+    xs = np.arange(n + 1)
+    return stats.hypergeom.pmf(xs[None, :], m, ks[:, None], n)
+
+
+@pytest.mark.parametrize("m,n", [(1, 1), (12, 0), (12, 5), (30, 7), (40, 40), (57, 13)])
+@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.3])
+def test_hypergeom_bounds_are_the_exact_inversions_and_valid(m: int, n: int, alpha: float) -> None:
+    pmf = _pmf_table(m, n)
+    cdf = np.cumsum(pmf, axis=1)  # P(X <= x | K)
+    sf = np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1]  # P(X >= x | K)
+    for k in range(n + 1):
+        feasible = np.arange(k, m - (n - k) + 1)
+        ub = int(hypergeom_upper(k, n, m, alpha))
+        lb = int(hypergeom_lower(k, n, m, alpha))
+        assert ub == feasible[cdf[feasible, k] > alpha - 1e-15].max()
+        assert lb == feasible[sf[feasible, k] > alpha - 1e-15].min()
+    # coverage, computed exactly for every true K: P(bound misses K) <= alpha
+    ubs = hypergeom_upper(np.arange(n + 1), n, m, alpha)
+    lbs = hypergeom_lower(np.arange(n + 1), n, m, alpha)
+    for big_k in range(m + 1):
+        assert pmf[big_k, ubs < big_k].sum() <= alpha + 1e-12
+        assert pmf[big_k, lbs > big_k].sum() <= alpha + 1e-12
+
+
+def test_hypergeom_bounds_vectorize_and_handle_empty_samples() -> None:
+    ub = hypergeom_upper([0, 0, 3], [0, 100, 100], [50, 1000, 1000], 0.05)
+    assert ub.shape == (3,)
+    assert ub[0] == 50  # nothing sampled: anything is possible
+    assert ub[1] < ub[2]
+    assert int(hypergeom_lower(0, 0, 50, 0.05)) == 0
+    assert int(hypergeom_upper(0, 0, 0, 0.05)) == 0
+
+
+def test_hypergeom_bounds_agree_with_scipy_on_large_populations() -> None:
+    m, n = 9_000_000, 900
+    for k in (0, 1, 5, 40):
+        ub = int(hypergeom_upper(k, n, m, 0.04))
+        assert stats.hypergeom.cdf(k, m, ub, n) > 0.04 >= stats.hypergeom.cdf(k, m, ub + 1, n)
+        lb = int(hypergeom_lower(k, n, m, 0.04))
+        if lb > 0:
+            assert (
+                stats.hypergeom.sf(k - 1, m, lb, n)
+                > 0.04
+                >= stats.hypergeom.sf(k - 1, m, lb - 1, n)
+            )
+
+
+def test_clt_bounds_are_ordered_lower_below_upper() -> None:
+    z = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    assert clt_lower(z, 0.05) < z.mean() < clt_upper(z, 0.05)
+    assert clt_upper(np.zeros(10), 0.05) == 0.0  # the degenerate CLT bound SUPG relies on
+
+
+# --------------------------------------------------------------------------------------------
+# ranking, ties, buckets
+
+
+def test_ties_are_broken_by_index() -> None:
+    p = np.array([0.5, 0.9, 0.5, 0.5, 0.1, 0.9])
+    assert _top_k(p, 4).tolist() == [1, 5, 0, 2]
+    assert np.flatnonzero(_top_k_mask(p, 4)).tolist() == [0, 1, 2, 5]
+    assert np.flatnonzero(_prefix_mask(p, 2)).tolist() == [0, 1, 2, 5]
+    assert [_rank_of(p, i) for i in range(6)] == [2, 0, 3, 4, 5, 1]
+
+
+def test_bucket_grid_is_monotone_and_exact_at_edges() -> None:
+    rng = np.random.default_rng(3)
+    v = np.concatenate([[0.0, 1.0, 5e-324, 1e-300], rng.random(1000), rng.random(1000) ** 30])
+    order = np.argsort(v)
+    assert np.all(np.diff(_bucket(v[order])) >= 0)
+    b = _bucket(v)
+    edges = _bucket_edge(b)
+    assert np.all(edges <= v)
+    for bb in np.unique(b)[::37]:
+        e = float(_bucket_edge(np.array([bb]))[0])
+        assert np.array_equal(v >= e, b >= bb)
+    buckets, counts = _cutoff_grid(_histogram(v), 64)
+    assert np.all(np.diff(buckets) < 0) and np.all(np.diff(counts) > 0)
+    assert counts[-1] == v.size
+    for bb, c in zip(buckets, counts, strict=True):
+        assert np.count_nonzero(v >= _bucket_edge(np.array([bb]))[0]) == c
+
+
+def test_negative_zero_proxy_is_treated_as_zero() -> None:
+    p = np.array([0.9, -0.0, 0.0, 0.5])
+    y = np.array([1, 0, 0, 0])
+    out = run_selection(p, lambda i: y[i], method="assay", budget=4, seed=0)
+    assert out.selected.tolist() == [0]
+
+
+# --------------------------------------------------------------------------------------------
+# oracle bookkeeping and budget
+
+
+def test_labeler_asks_each_record_once_and_counts_distinct() -> None:
+    y = np.array([0, 1, 1, 0, 1])
+    oracle = StrictOracle(y)
+    lab = _Labeler(oracle, 5, budget=3)
+    assert lab.query(np.array([1, 1, 2])).tolist() == [1, 1, 1]
+    assert lab.query(np.array([2, 1, 4])).tolist() == [1, 1, 1]
+    assert lab.calls == 3 and oracle.calls == 3
+    with pytest.raises(RuntimeError):
+        lab.query(np.array([0]))
+
+
+def test_draws_with_replacement_pay_only_for_distinct_records() -> None:
+    p = np.r_[np.ones(5), np.full(995, 1e-9)]  # draws pile up on 5 records
+    y = np.zeros(1000, dtype=int)
+    oracle = StrictOracle(y)
+    lab = _Labeler(oracle, 1000, budget=40)
+    rng = np.random.default_rng(0)
+    draws = _draw_until_distinct(rng, _MixtureSampler(np.sqrt(p)), lab, 40)
+    assert lab.calls == 40 == oracle.calls
+    assert draws.size > 40
+    assert np.unique(draws).size == 40
+    # the last draw is the 40th distinct record: no draw after the budget is reached
+    assert draws[-1] not in draws[:-1]
+
+
+def test_restricted_sampler_stops_when_its_support_is_exhausted() -> None:
+    p = np.linspace(0, 1, 200)
+    lab = _Labeler(StrictOracle(np.zeros(200, dtype=int)), 200, budget=100)
+    sub = _MixtureSampler(np.sqrt(p)).restrict(_top_k_mask(p, 10))
+    draws = _draw_until_distinct(np.random.default_rng(1), sub, lab, 100)
+    assert lab.calls == 10
+    assert set(np.unique(draws)) == set(_top_k(p, 10))
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("target", ["recall", "precision"])
+def test_every_method_respects_budget_and_never_reasks(method: str, target: str) -> None:
+    if method == "joint" and target == "precision":
+        pytest.skip("joint is recall-only")
+    p, y = synthetic(3000, seed=1)
+    oracle = StrictOracle(y)
+    out = run_selection(p, oracle, method=method, target=target, budget=300, seed=5)
+    assert out.oracle_calls <= 300
+    assert oracle.calls == out.oracle_calls + out.verification_calls
+    assert np.all(np.diff(out.selected) > 0)
+    assert out.selected.dtype.kind == "i"
+    assert out.guarantee.target == target and out.guarantee.delta == 0.05
+    assert out.diagnostics["sampled"].size == out.oracle_calls
+    with pytest.raises(AttributeError):
+        out.method = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("n, budget", [(1, 1), (7, 1), (7, 7), (50, 2), (50, 50)])
+@pytest.mark.parametrize("kind", ["random", "constant proxy", "no positives", "all positive"])
+def test_tiny_and_degenerate_inputs_run_within_budget(n: int, budget: int, kind: str) -> None:
+    rng = np.random.default_rng(n + budget)
+    p = rng.random(n)
+    y = (rng.random(n) < p).astype(int)
+    if kind == "constant proxy":
+        p = np.full(n, 0.3)
+    elif kind == "no positives":
+        y[:] = 0
+    elif kind == "all positive":
+        y[:] = 1
+    for method in METHODS:
+        for target in ("recall", "precision"):
+            if method == "joint" and target == "precision":
+                continue
+            out = run_selection(
+                p, StrictOracle(y), method=method, target=target, budget=budget, seed=0
+            )
+            assert out.oracle_calls <= budget
+            if out.guarantee.kind == "finite-sample" and budget == n:
+                # everything labeled: the finite-sample answers are exact
+                if target == "recall" and y.sum():
+                    assert recall_of(out, y) >= 0.9
+                if target == "precision":
+                    assert precision_of(out, y) == 1.0
+
+
+@pytest.mark.parametrize("method", ["assay", "supg", "supg++", "uniform"])
+def test_same_seed_same_answer(method: str) -> None:
+    p, y = synthetic(2000, seed=2)
+    a = run_selection(p, lambda i: y[i], method=method, budget=250, seed=11)
+    b = run_selection(p, lambda i: y[i], method=method, budget=250, seed=11)
+    assert np.array_equal(a.selected, b.selected) and a.threshold == b.threshold
+    g = run_selection(p, lambda i: y[i], method=method, budget=250, seed=np.random.default_rng(11))
+    assert np.array_equal(a.selected, g.selected)
+
+
+# --------------------------------------------------------------------------------------------
+# exact small cases
+
+
+@pytest.mark.parametrize("target", ["recall", "precision"])
+def test_assay_with_every_label_returns_exactly_the_positives(target: str) -> None:
+    p, y = synthetic(300, seed=4)
+    out = assay_select(p, StrictOracle(y), target=target, value=0.9, budget=300, seed=0)
+    assert out.oracle_calls == 300
+    assert np.array_equal(out.selected, np.flatnonzero(y))
+
+
+def test_assay_recall_on_a_perfect_proxy_certifies_a_short_prefix() -> None:
+    # 2000 positives on top, 18000 negatives below, proxy separates them perfectly
+    n, n_pos = 20_000, 2000
+    p = np.r_[np.linspace(1.0, 0.6, n_pos), np.linspace(0.5, 0.0, n - n_pos)]
+    y = np.r_[np.ones(n_pos, dtype=int), np.zeros(n - n_pos, dtype=int)]
+    out = assay_select(p, lambda i: y[i], value=0.9, budget=1000, seed=3)
+    assert recall_of(out, y) >= 0.9
+    assert out.n_selected < 4000  # nowhere near "everything"
+    assert out.guarantee.kind == "finite-sample"
+
+
+def test_assay_recall_cannot_certify_without_enough_labels_and_returns_everything() -> None:
+    # 5 positives in 20000 records: 100 labels cannot rule out a few hidden positives
+    n = 20_000
+    p = np.r_[np.full(5, 0.99), np.full(n - 5, 0.01)]
+    y = np.r_[np.ones(5, dtype=int), np.zeros(n - 5, dtype=int)]
+    out = assay_select(p, lambda i: y[i], value=0.9, budget=100, seed=0)
+    assert recall_of(out, y) == 1.0
+    # only labeled negatives are left out
+    assert out.n_selected == n - int((out.diagnostics["sampled_labels"] == 0).sum())
+
+
+def test_assay_precision_sparse_top_returns_confirmed_positives_only() -> None:
+    p, y = synthetic(5000, seed=6)
+    out = assay_select(p, lambda i: y[i], target="precision", value=0.9, budget=500, seed=1)
+    assert out.diagnostics["mode"] == "label top-down"
+    assert precision_of(out, y) == 1.0
+    confirmed = out.diagnostics["sampled"][out.diagnostics["sampled_labels"] == 1]
+    assert np.array_equal(out.selected, np.sort(confirmed))
+    assert out.threshold == math.inf
+
+
+def test_assay_precision_dense_top_certifies_an_unlabeled_prefix() -> None:
+    rng = np.random.default_rng(5)
+    n = 100_000
+    p = rng.beta(0.5, 3, n)
+    y = (rng.random(n) < np.clip(1.6 * p, 0, 1) ** 1.5).astype(int)
+    out = assay_select(p, lambda i: y[i], target="precision", value=0.9, budget=1000, seed=2)
+    assert out.diagnostics["mode"] == "certify prefix"
+    assert out.n_selected > 3000  # far more than the budget could label
+    assert precision_of(out, y) >= 0.9
+
+
+def test_uniform_precision_uses_the_lower_bound() -> None:
+    # the top of the ranking is 80% positive: an upper bound would exceed 0.9, a lower
+    # bound does not, so no unlabeled record may be returned
+    n = 10_000
+    p = np.linspace(1.0, 0.0, n)
+    rng = np.random.default_rng(0)
+    y = np.where(np.arange(n) < 5000, rng.random(n) < 0.8, rng.random(n) < 0.01).astype(int)
+    out = uniform_select(p, lambda i: y[i], target="precision", value=0.9, budget=1000, seed=0)
+    sampled_pos = np.sort(out.diagnostics["sampled"][out.diagnostics["sampled_labels"] == 1])
+    assert np.array_equal(out.selected, sampled_pos)
+
+
+def test_supg_breaks_proxy_ties_by_index() -> None:
+    n = 2000
+    p = np.full(n, 0.5)
+    y = (np.arange(n) < 400).astype(int)  # positives are the lowest indices
+    out = supg_select(p, lambda i: y[i], value=0.5, budget=400, seed=0)
+    sel = out.selected
+    unl = sel[np.isin(sel, out.diagnostics["sampled"], invert=True)]
+    if unl.size:  # the unlabeled part of the answer is an index prefix
+        assert np.array_equal(
+            unl, np.setdiff1d(np.arange(unl.max() + 1), out.diagnostics["sampled"])
+        )
+
+
+def test_joint_is_the_base_set_filtered_by_the_oracle() -> None:
+    p, y = synthetic(3000, seed=8)
+    base = assay_select(p, lambda i: y[i], value=0.9, budget=400, seed=9)
+    oracle = StrictOracle(y)
+    out = joint_select(p, oracle, value=0.9, budget=400, seed=9)
+    assert np.array_equal(out.selected, base.selected[y[base.selected] == 1])
+    assert precision_of(out, y) == 1.0
+    assert out.oracle_calls == base.oracle_calls
+    assert out.verification_calls == oracle.calls - base.oracle_calls
+    assert out.guarantee.kind == base.guarantee.kind
+
+
+# --------------------------------------------------------------------------------------------
+# bad inputs
+
+
+@pytest.mark.parametrize(
+    "proxy, match",
+    [
+        (np.array([0.1, np.nan, 0.3]), "record 1 has nan"),
+        (np.array([0.1, 1.5]), "record 1 has 1.5"),
+        (np.array([-0.2, 0.5]), "record 0 has -0.2"),
+        (np.array([[0.1, 0.2]]), "1-D"),
+        (np.array([]), "empty"),
+        (np.array(["a", "b"]), "real numbers"),
+        (np.array([0.1, np.inf]), "record 1 has inf"),
+    ],
+)
+def test_bad_proxy_is_a_clear_error(proxy: np.ndarray, match: str) -> None:
+    with pytest.raises(InvalidParameterError, match=match):
+        run_selection(proxy, lambda i: np.zeros(len(i)), budget=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"value": 0.0}, "'value' parameter of run_selection must be a float in \\(0, 1\\)"),
+        ({"value": 1.0}, "'value'"),
+        ({"value": 1.5}, "Got 1.5"),
+        ({"delta": 0.0}, "'delta'"),
+        ({"delta": 1.2}, "'delta'"),
+        ({"budget": 0}, "'budget'"),
+        ({"budget": 11}, "at most the number of records \\(10\\)"),
+        ({"budget": 2.5}, "'budget'"),
+        ({"method": "magic"}, "'method'"),
+        ({"target": "f1"}, "'target'"),
+        ({"method": "joint", "target": "precision"}, "'target'"),
+        ({"seed": "abc"}, "'seed'"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(kwargs: dict, match: str) -> None:
+    p = np.linspace(0, 1, 10)
+    with pytest.raises(InvalidParameterError, match=match):
+        run_selection(p, lambda i: np.zeros(len(i)), **{"budget": 5, **kwargs})
+
+
+def test_label_must_be_callable() -> None:
+    with pytest.raises(InvalidParameterError, match="'label'"):
+        run_selection(np.linspace(0, 1, 10), [0, 1], budget=2)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "oracle, match",
+    [
+        (lambda i: np.zeros(len(i) + 1), "returned 6 labels for a batch of 5"),
+        (lambda i: np.full(len(i), 2), "non-binary label 2"),
+        (lambda i: np.full(len(i), 0.5), "non-binary label 0.5"),
+        (lambda i: np.full(len(i), "yes"), "non-numeric"),
+        (lambda i: np.zeros((len(i), 2)), "shape"),
+    ],
+)
+def test_bad_oracle_output_is_a_clear_error(oracle, match: str) -> None:  # type: ignore[no-untyped-def]
+    p = np.linspace(0, 1, 50)
+    with pytest.raises(InvalidParameterError, match=match) as info:
+        run_selection(p, oracle, method="uniform", budget=5, seed=0)
+    assert isinstance(info.value, AssayError) and isinstance(info.value, ValueError)
+
+
+def test_boolean_oracle_labels_are_accepted() -> None:
+    p, y = synthetic(500, seed=3)
+    out = run_selection(p, lambda i: y[i].astype(bool), budget=100, seed=0)
+    assert out.oracle_calls == 100
+
+
+# --------------------------------------------------------------------------------------------
+# validity on the real data (reduced trials; the benchmark runs 1000 per cell)
+
+DATASETS = ("imagenet", "onto", "tacred")
+TRIALS = 200
+
+
+@pytest.fixture(scope="module")
+def supg_data(shared_data):  # type: ignore[no-untyped-def]
+    folder = shared_data / "proxy" / "supg"
+    if not folder.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {folder} is missing.")
+        pytest.skip(f"needs the SUPG release data in {folder}")
+    data = {}
+    for name in DATASETS:
+        df = pd.read_csv(folder / f"{name}.csv")
+        data[name] = (
+            df["proxy_score"].to_numpy(dtype=float),
+            df["label"].astype(float).astype(np.int8).to_numpy(),
+        )
+    return data
+
+
+def _success_count(method: str, target: str, proxy: np.ndarray, y: np.ndarray, trials: int) -> int:
+    ok = 0
+    for ss in np.random.SeedSequence(20240607).spawn(trials):
+        out = run_selection(
+            proxy,
+            lambda i: y[i],
+            method=method,
+            target=target,
+            value=0.9,
+            delta=0.05,
+            budget=1000,
+            seed=np.random.default_rng(ss),
+        )
+        met = recall_of(out, y) if target == "recall" else precision_of(out, y)
+        ok += met >= 0.9
+    return ok
+
+
+@pytest.mark.statistical
+@pytest.mark.shared_data
+@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("target", ["recall", "precision"])
+def test_assay_guarantee_holds_on_real_data(supg_data, dataset: str, target: str) -> None:  # type: ignore[no-untyped-def]
+    proxy, y = supg_data[dataset]
+    ok = _success_count("assay", target, proxy, y, TRIALS)
+    assert ok >= stats.binom.ppf(1e-3, TRIALS, 0.95)
+
+
+@pytest.mark.statistical
+@pytest.mark.shared_data
+@pytest.mark.parametrize("dataset", DATASETS)
+@pytest.mark.parametrize("target", ["recall", "precision"])
+@pytest.mark.parametrize("method", ["supg", "supg++", "uniform"])
+def test_asymptotic_baselines_on_real_data(
+    supg_data, dataset: str, target: str, method: str
+) -> None:  # type: ignore[no-untyped-def]
+    proxy, y = supg_data[dataset]
+    ok = _success_count(method, target, proxy, y, TRIALS)
+    assert ok >= stats.binom.ppf(1e-3, TRIALS, 0.95)
