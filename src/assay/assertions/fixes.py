@@ -66,7 +66,7 @@ def apply_fixes(
     unknown = set(actions) - {"remove", "set", "add"}
     if unknown:
         raise InvalidParameterError(f"apply_fixes: unknown actions {sorted(unknown)}; use remove, set, add.")
-    sel = findings["fix"].notna().to_numpy()
+    sel = findings["fix"].notna().to_numpy().copy()
     if assertions is not None:
         sel &= findings["assertion"].isin(list(assertions)).to_numpy()
     out = obs.copy()
