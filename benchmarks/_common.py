@@ -49,3 +49,43 @@ def write_section(key: str, body: str) -> None:
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     DOCS.write_text(text)
+
+
+class tee_to_docs:
+    """Print as usual, and when ``enabled``, also record everything printed in
+    docs/benchmarks.md under ``key``, headed by ``title`` and the command that ran."""
+
+    def __init__(self, key: str, title: str, enabled: bool) -> None:
+        self.key, self.title, self.enabled = key, title, enabled
+
+    def __enter__(self):
+        import io
+
+        self._buf = io.StringIO()
+        self._stdout = sys.stdout
+        if self.enabled:
+            outer = self
+
+            class _Tee:
+                def write(self, s):
+                    outer._stdout.write(s)
+                    outer._buf.write(s)
+
+                def flush(self):
+                    outer._stdout.flush()
+
+            sys.stdout = _Tee()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout = self._stdout
+        if self.enabled and exc[0] is None:
+            script = Path(sys.argv[0]).resolve()
+            try:
+                script = script.relative_to(REPO)
+            except ValueError:
+                pass
+            command = " ".join(["python", script.as_posix(), *sys.argv[1:]])
+            body = (f"## {self.title}\n\n`{command}` (machine: {machine()})\n\n"
+                    + self._buf.getvalue().strip() + "\n")
+            write_section(self.key, body)

@@ -17,7 +17,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
@@ -81,6 +83,7 @@ def shapely_iou_paired(a, b):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="record in docs/benchmarks.md")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     pinned = pin_one_core()
@@ -123,4 +126,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import tee_to_docs
+
+    with tee_to_docs("geometry", "IoU throughput (one core)", "--write" in sys.argv):
+        main()

@@ -10,7 +10,7 @@ import assay
 
 def test_top_level_names():
     assert sorted(assay.__all__) == sorted([
-        "AssayError", "Workspace", "__version__", "as_observations", "as_records", "assertions",
+        "AssayError", "Workspace", "__version__", "as_observations", "as_records", "assertions", "check",
         "exceptions", "geometry", "io", "tables", "tracking", "validate",
     ])
     for name in assay.__all__:

@@ -4,6 +4,7 @@ queries over model outputs with statistical guarantees."""
 from __future__ import annotations
 
 from . import assertions, exceptions, geometry, io, tables, tracking
+from .assertions import check
 from .exceptions import AssayError
 from .store import Workspace
 from .tables import as_observations, as_records, validate
@@ -17,6 +18,7 @@ __all__ = [
     "assertions",
     "as_observations",
     "as_records",
+    "check",
     "exceptions",
     "geometry",
     "io",

@@ -225,6 +225,12 @@ class TestRows:
         f = check(table, [NoRepeatedWords()])
         assert f.iloc[0].severity == 3.0 and json.loads(f.iloc[0].evidence)["repeated"] == ["the", "cat", "cat"]
 
+    def test_missing_outputs_are_not_errors(self):
+        table = pd.DataFrame({"translation": pd.array(["a a b", None], dtype="string[pyarrow]")})
+        assert check(table, [NoRepeatedWords(column="translation")])["obs_ids"].tolist() == [[0]]
+        table = pd.DataFrame({"tokens": [["x", "x"], np.nan]})
+        assert len(check(table, [NoRepeatedWords()])) == 1
+
     def test_missing_output_column(self):
         with pytest.raises(SchemaError, match="needs column 'price'"):
             check(pd.DataFrame({"x": [1]}), [OutputRange(column="price", low=0)])

@@ -111,43 +111,96 @@ def _period(f0: int, t0: float, f1: int, t1: float, stride: int) -> float:
     return float((t1 - t0) / (f1 - f0) * stride)
 
 
-def layout(obs: pd.DataFrame, info: StreamInfo) -> Layout:
-    """Sort observations and number their frame slots with the streams' facts."""
+def layout(obs: pd.DataFrame, info: StreamInfo, *, by_x: bool = False) -> Layout:
+    """Sort observations and number their frame slots with the streams' facts.
+
+    With ``by_x``, rows of a frame are ordered by their box's ``x1`` (then ``obs_id``), which
+    :func:`neighbour_pairs` uses to pair only boxes whose x-ranges can overlap.
+    """
     codes, streams = pd.factorize(obs["stream"], sort=True)
     codes = codes.astype(np.int64)
     frame_all = obs["frame"].to_numpy(dtype=np.int64)
     oid = obs["obs_id"].to_numpy(dtype=np.int64)
-    order = np.lexsort((oid, frame_all, codes))
-    sc = codes[order]
-    fr = frame_all[order]
     streams = np.asarray(streams, dtype=object)
     strides, first_frame, last_frame, _ = info.arrays(streams)
-    slot = (fr - first_frame[sc]) // strides[sc]
-    key = sc * _SHIFT + slot
-    frame_keys, frame_start, frame_count = np.unique(key, return_index=True, return_counts=True)
+    # one int64 key per frame (stream, slot): fewer sort keys than (stream, frame)
+    key_all = codes * _SHIFT + (frame_all - first_frame[codes]) // strides[codes]
+    if by_x:
+        order = np.lexsort((oid, obs["x1"].to_numpy(dtype=np.float64), key_all))
+    else:
+        order = np.lexsort((oid, key_all))
+    sc = codes[order]
+    fr = frame_all[order]
+    key = key_all[order]
+    slot = key - sc * _SHIFT
+    if key.size:
+        frame_start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        frame_count = np.diff(np.r_[frame_start, key.size])
+        frame_keys = key[frame_start]
+    else:
+        frame_start = frame_count = frame_keys = np.zeros(0, dtype=np.int64)
     first_slot = np.zeros(len(streams), dtype=np.int64)
     last_slot = (last_frame - first_frame) // strides
     return Layout(order, sc, streams, fr, slot, key, first_slot, last_slot, strides, frame_keys,
                   frame_start, frame_count)
 
 
-def neighbour_pairs(lay: Layout, offset: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def neighbour_pairs(
+    lay: Layout, offset: int, boxes: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pair (i, j) of sorted rows where j is in the frame ``offset`` slots after i's.
 
     Returns ``left``, ``right`` (sorted-row positions; ``left`` ascending) and ``known``: per
     row, whether the target frame lies within the stream's observed range (an unobserved
     frame inside the range is an empty frame; one outside it is unknown).
+
+    With ``boxes`` (sorted rows' ``x1, y1, x2, y2``, from a layout made ``by_x``), only pairs
+    whose x-ranges may overlap are returned: a superset of the pairs with IoU > 0, found by
+    binary search instead of pairing every box with every box of the other frame.
     """
+    n = len(lay.key)
     target = lay.key + offset
+    nk = len(lay.frame_keys)
     pos = np.searchsorted(lay.frame_keys, target)
-    pos_c = np.minimum(pos, len(lay.frame_keys) - 1) if len(lay.frame_keys) else pos
-    found = (pos < len(lay.frame_keys)) & (lay.frame_keys[pos_c] == target) if len(lay.frame_keys) else np.zeros(len(target), bool)
-    counts = np.where(found, lay.frame_count[pos_c] if len(lay.frame_keys) else 0, 0)
-    starts = np.where(found, lay.frame_start[pos_c] if len(lay.frame_keys) else 0, 0)
+    pos_c = np.minimum(pos, max(nk - 1, 0))
+    found = (pos < nk) & (lay.frame_keys[pos_c] == target) if nk else np.zeros(n, dtype=bool)
+    counts = np.where(found, lay.frame_count[pos_c] if nk else 0, 0)
+    starts = np.where(found, lay.frame_start[pos_c] if nk else 0, 0)
     tslot = lay.slot + offset
     known = (tslot >= 0) & (tslot <= lay.last_slot[lay.stream_code])
-    left, right = cross(np.arange(len(target)), starts, counts)
+    if boxes is not None and n:
+        starts, counts = x_candidates(lay, boxes, pos_c, starts, counts, boxes[:, 0], boxes[:, 2])
+    left, right = cross(np.arange(n), starts, counts)
     return left, right, known
+
+
+def x_candidates(
+    lay: Layout, boxes: np.ndarray, block: np.ndarray, starts: np.ndarray, counts: np.ndarray,
+    qx1: np.ndarray, qx2: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Narrow each query's candidate rows ``[starts, starts + counts)`` (all in frame block
+    ``block``) to the boxes whose x-range may overlap ``[qx1, qx2]``.
+
+    Rows must be sorted by ``x1`` within each frame (a layout made ``by_x``); a box ``j``
+    can overlap only if ``x1_j`` lies in ``(qx1 - max_width, qx2)``. The result is a superset
+    of the overlapping boxes, found by binary search.
+    """
+    if len(boxes) == 0:
+        return starts, counts
+    x1, x2 = boxes[:, 0], boxes[:, 2]
+    xmin = float(min(x1.min(), qx1.min() if len(qx1) else x1.min()))
+    max_w = float((x2 - x1).max())
+    top = float(max(x2.max(), qx2.max() if len(qx2) else x2.max()))
+    span = top - xmin + max_w + 2.0
+    eps = 1e-6 * span + 1e-9
+    frame_of_row = np.repeat(np.arange(len(lay.frame_keys), dtype=np.float64), lay.frame_count)
+    skey = frame_of_row * span + (x1 - xmin)
+    base = block.astype(np.float64) * span
+    lo = np.searchsorted(skey, base + (qx1 - xmin) - max_w - eps, side="left")
+    hi = np.searchsorted(skey, base + (qx2 - xmin) + eps, side="left")
+    lo = np.clip(lo, starts, starts + counts)
+    hi = np.clip(hi, lo, starts + counts)
+    return lo, np.where(counts > 0, hi - lo, 0)
 
 
 def cross(rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

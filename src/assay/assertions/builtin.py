@@ -20,6 +20,7 @@ from ._frames import (
     same_frame_pairs,
     segment_max,
     stream_info,
+    x_candidates,
 )
 from .base import Assertion
 from .consistency import ConsistencyAssertion
@@ -100,13 +101,13 @@ class Flicker(Assertion):
         sub = _subset(observations, _BOX, None)
         if sub.empty:
             return empty_findings()
-        lay = layout(sub, info or stream_info(observations))
+        lay = layout(sub, info or stream_info(observations), by_x=True)
         boxes = sub[_BOX].to_numpy(dtype=np.float64)[lay.order]
         cls = pd.factorize(sub["cls"])[0][lay.order]
         n = len(boxes)
         best, known = [], []
         for off in (-1, 1):
-            left, right, k = neighbour_pairs(lay, off)
+            left, right, k = neighbour_pairs(lay, off, boxes)
             if self.class_aware:
                 same = cls[left] == cls[right]
                 left, right = left[same], right[same]
@@ -173,11 +174,11 @@ class Gap(Assertion):
         sub = _subset(observations, _BOX, None)
         if sub.empty:
             return empty_findings()
-        lay = layout(sub, info or stream_info(observations))
+        lay = layout(sub, info or stream_info(observations), by_x=True)
         boxes = sub[_BOX].to_numpy(dtype=np.float64)[lay.order]
         cls = pd.factorize(sub["cls"])[0][lay.order]
         n = len(boxes)
-        left, right, _ = neighbour_pairs(lay, 2)
+        left, right, _ = neighbour_pairs(lay, 2, boxes)
         if self.class_aware:
             same = cls[left] == cls[right]
             left, right = left[same], right[same]
@@ -203,6 +204,7 @@ class Gap(Assertion):
         found = (pos < len(lay.frame_keys)) & (lay.frame_keys[pos_c] == target)
         counts = np.where(found, lay.frame_count[pos_c], 0)
         starts = np.where(found, lay.frame_start[pos_c], 0)
+        starts, counts = x_candidates(lay, boxes, pos_c, starts, counts, mid[:, 0], mid[:, 2])
         pl, pr = cross(np.arange(len(left)), starts, counts)
         if self.class_aware and pl.size:
             same = cls[left][pl] == cls[pr]
@@ -216,22 +218,29 @@ class Gap(Assertion):
             return empty_findings()
         ol, orr = lay.order[left], lay.order[right]
         oid = sub["obs_id"].to_numpy()
-        tracks_l = _track_values(sub, ol)
-        tracks_r = _track_values(sub, orr)
-        same_track = np.array([a is not pd.NA and b is not pd.NA and a == b for a, b in zip(tracks_l, tracks_r, strict=True)], dtype=bool)
-        track = np.where(same_track, tracks_l, pd.NA)
+        if "track" in sub.columns:
+            tr = sub["track"].to_numpy(dtype=np.float64, na_value=np.nan)
+            same_track = tr[ol] == tr[orr]  # NaN (no track) never equals
+            track = np.where(same_track, tr[ol], np.nan)
+        else:
+            track = np.full(left.size, np.nan)
         times = sub["time"].to_numpy()
         stride_l = lay.stride[lay.stream_code[left]]
         cls_names = sub["cls"].to_numpy(dtype=object)[ol]
         streams = lay.streams[lay.stream_code[left]]
-        fixes = []
-        for k in range(left.size):
-            fix = {"action": "add", "stream": str(streams[k]), "frame": int(lay.frame[left[k]] + stride_l[k]),
-                   "time": float((times[ol[k]] + times[orr[k]]) / 2.0), "cls": str(cls_names[k]),
-                   "x1": float(mid[k, 0]), "y1": float(mid[k, 1]), "x2": float(mid[k, 2]), "y2": float(mid[k, 3])}
-            if track[k] is not pd.NA:
-                fix["track"] = int(track[k])
-            fixes.append(json.dumps(fix))
+        mid_frame = lay.frame[left] + stride_l
+        mid_time = (times[ol] + times[orr]) / 2.0
+        quoted = {v: json.dumps(str(v)) for v in set(streams.tolist()) | set(cls_names.tolist())}
+        fixes = [
+            f'{{"action": "add", "stream": {quoted[s]}, "frame": {f}, "time": {t!r}, "cls": {quoted[c]}, '
+            f'"x1": {a!r}, "y1": {b!r}, "x2": {cc!r}, "y2": {d!r}'
+            + ("}" if tk != tk else f', "track": {int(tk)}}}')
+            for s, f, t, c, a, b, cc, d, tk in zip(
+                streams.tolist(), mid_frame.tolist(), mid_time.tolist(), cls_names.tolist(),
+                mid[:, 0].tolist(), mid[:, 1].tolist(), mid[:, 2].tolist(), mid[:, 3].tolist(),
+                track.tolist(), strict=True)
+        ]
+        track = pd.array(track, dtype="Int64")
         return make_findings(
             self.name, "window", streams, lay.frame[left], lay.frame[right],
             [[int(a), int(b)] for a, b in zip(oid[ol], oid[orr], strict=True)],
@@ -568,7 +577,12 @@ class NoRepeatedWords(Assertion):
         sev = np.zeros(len(observations))
         repeated: list[list[str]] = []
         for i, value in enumerate(observations[self.column].tolist()):
-            tokens = value.split() if isinstance(value, str) else list(value) if value is not None else []
+            if isinstance(value, str):
+                tokens = value.split()
+            elif value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+                tokens = []  # no output: nothing repeated
+            else:
+                tokens = list(value)
             cmp = [t.lower() for t in tokens] if self.ignore_case else tokens
             reps = [tokens[j] for j in range(1, len(cmp)) if cmp[j] == cmp[j - 1]]
             sev[i] = len(reps)
