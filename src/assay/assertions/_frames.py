@@ -212,12 +212,21 @@ def cross(rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> tuple[np.
     return left, right
 
 
-def same_frame_pairs(lay: Layout) -> tuple[np.ndarray, np.ndarray]:
-    """Every pair (i, j), i < j, of sorted rows in the same frame."""
+def same_frame_pairs(lay: Layout, boxes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (i, j), i < j, of sorted rows in the same frame.
+
+    With ``boxes`` (from a layout made ``by_x``), only pairs whose x-ranges may overlap.
+    """
     n = len(lay.key)
     fidx = np.repeat(np.arange(len(lay.frame_keys)), lay.frame_count)
-    after = lay.frame_start[fidx] + lay.frame_count[fidx] - (np.arange(n) + 1)
-    return cross(np.arange(n), np.arange(n) + 1, after)
+    frame_end = lay.frame_start[fidx] + lay.frame_count[fidx]
+    starts = np.arange(n) + 1
+    counts = frame_end - starts
+    if boxes is not None and n:
+        # rows after i in its frame have x1 >= x1_i; they overlap i only if x1 < x2_i
+        starts, counts = x_candidates(lay, boxes, fidx, starts, counts,
+                                      boxes[:, 0] + (boxes[:, 2] - boxes[:, 0]).max(), boxes[:, 2])
+    return cross(np.arange(n), starts, counts)
 
 
 def segment_max(values: np.ndarray, left: np.ndarray, n: int, fill: float = 0.0) -> np.ndarray:

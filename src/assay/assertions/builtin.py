@@ -281,10 +281,10 @@ class Multibox(Assertion):
         sub = _subset(observations, _BOX, self.classes)
         if sub.empty:
             return empty_findings()
-        lay = layout(sub, info or stream_info(observations))
+        lay = layout(sub, info or stream_info(observations), by_x=True)
         boxes = sub[_BOX].to_numpy(dtype=np.float64)[lay.order]
         cls = pd.factorize(sub["cls"])[0][lay.order]
-        a, b = same_frame_pairs(lay)
+        a, b = same_frame_pairs(lay, boxes)
         if self.class_aware:
             same = cls[a] == cls[b]
             a, b = a[same], b[same]
@@ -318,7 +318,7 @@ class Multibox(Assertion):
         first = members[split]
         return make_findings(
             self.name, "frame", lay.streams[lay.stream_code[first]], lay.frame[first], lay.frame[first],
-            [g.tolist() for g in groups], n_tri.astype(np.float64),
+            [sorted(g.tolist()) for g in groups], n_tri.astype(np.float64),
             evidence={"triples": n_tri, "boxes": np.array([len(g) for g in groups])},
         )
 
