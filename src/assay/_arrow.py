@@ -11,7 +11,7 @@ import pyarrow as pa
 
 def take_str(names: Sequence[str], codes: np.ndarray) -> pd.arrays.ArrowStringArray:
     """``names[codes]`` as a pyarrow-backed string array (codes must be valid indices)."""
-    values = pa.array(list(names), pa.large_string())
+    values = pa.array(list(names), pa.string())  # take on large_string is ~5x slower
     return pd.arrays.ArrowStringArray(values.take(pa.array(np.asarray(codes, dtype=np.int64))))
 
 

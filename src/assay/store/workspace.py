@@ -194,6 +194,8 @@ class Workspace:
             self._con = duckdb.connect(":memory:" if memory else str(self.path), read_only=read_only)
         except duckdb.Error as exc:
             raise self._open_error(exc) from exc
+        # a library prints nothing: DuckDB's own progress bar would write to stdout
+        self._con.execute("SET enable_progress_bar = false")
         try:
             self._init_metadata()
         except BaseException:
