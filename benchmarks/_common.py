@@ -36,7 +36,8 @@ def machine() -> str:
     return (
         f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy "
         f"{numpy.__version__}, pandas {pandas.__version__}, pyarrow {pyarrow.__version__}, "
-        f"duckdb {duckdb.__version__}"
+        f"duckdb {duckdb.__version__}; load average {os.getloadavg()[0]:.1f} when it ran "
+        f"(other work on the machine slows wall-clock figures)"
     )
 
 
