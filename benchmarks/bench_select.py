@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import sys
 import time
 from multiprocessing import get_context
@@ -138,19 +137,12 @@ def summarize(parts: list[dict], value: float, delta: float) -> dict:
 
 
 def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} CPUs; "
-        f"Python {platform.python_version()}, numpy {np.__version__}, "
-        f"scipy {__import__('scipy').__version__}"
-    )
+    import scipy
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import machine as describe
+
+    return f"{describe()}, scipy {scipy.__version__}"
 
 
 def table(rows: list[dict]) -> str:

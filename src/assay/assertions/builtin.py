@@ -50,6 +50,18 @@ def _subset(obs: pd.DataFrame, columns: Sequence[str], classes: Sequence[str] | 
     return obs.loc[mask] if not mask.all() else obs
 
 
+def _sorted_boxes(obs: pd.DataFrame, info: StreamInfo | None, classes: Sequence[str] | None):
+    """Rows with 2-D boxes, laid out by frame and x1: (rows, layout, boxes, class codes), all
+    in layout order except ``rows``; None when there are no boxes."""
+    sub = _subset(obs, _BOX, classes)
+    if sub.empty:
+        return None
+    lay = layout(sub, info or stream_info(obs), by_x=True)
+    boxes = sub[_BOX].to_numpy(dtype=np.float64)[lay.order]
+    cls = pd.factorize(sub["cls"])[0][lay.order]
+    return sub, lay, boxes, cls
+
+
 def _track_values(sub: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     if "track" not in sub.columns:
         return np.full(len(rows), pd.NA, dtype=object)
@@ -98,12 +110,10 @@ class Flicker(Assertion):
 
     def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
         self.check_columns(observations)
-        sub = _subset(observations, _BOX, None)
-        if sub.empty:
+        laid = _sorted_boxes(observations, info, None)
+        if laid is None:
             return empty_findings()
-        lay = layout(sub, info or stream_info(observations), by_x=True)
-        boxes = sub[_BOX].to_numpy(dtype=np.float64)[lay.order]
-        cls = pd.factorize(sub["cls"])[0][lay.order]
+        sub, lay, boxes, cls = laid
         n = len(boxes)
         best, known = [], []
         for off in (-1, 1):
@@ -171,12 +181,10 @@ class Gap(Assertion):
 
     def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
         self.check_columns(observations)
-        sub = _subset(observations, _BOX, None)
-        if sub.empty:
+        laid = _sorted_boxes(observations, info, None)
+        if laid is None:
             return empty_findings()
-        lay = layout(sub, info or stream_info(observations), by_x=True)
-        boxes = sub[_BOX].to_numpy(dtype=np.float64)[lay.order]
-        cls = pd.factorize(sub["cls"])[0][lay.order]
+        sub, lay, boxes, cls = laid
         n = len(boxes)
         left, right, _ = neighbour_pairs(lay, 2, boxes)
         if self.class_aware:
@@ -278,12 +286,10 @@ class Multibox(Assertion):
 
     def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
         self.check_columns(observations)
-        sub = _subset(observations, _BOX, self.classes)
-        if sub.empty:
+        laid = _sorted_boxes(observations, info, self.classes)
+        if laid is None:
             return empty_findings()
-        lay = layout(sub, info or stream_info(observations), by_x=True)
-        boxes = sub[_BOX].to_numpy(dtype=np.float64)[lay.order]
-        cls = pd.factorize(sub["cls"])[0][lay.order]
+        sub, lay, boxes, cls = laid
         a, b = same_frame_pairs(lay, boxes)
         if self.class_aware:
             same = cls[a] == cls[b]
