@@ -10,7 +10,7 @@ import assay
 
 def test_top_level_names():
     assert sorted(assay.__all__) == sorted([
-        "AssayError", "Workspace", "__version__", "as_observations", "as_records", "assertions", "check",
+        "AssayError", "Workspace", "__version__", "approx", "as_observations", "as_records", "assertions", "check",
         "exceptions", "geometry", "io", "tables", "tracking", "validate",
     ])
     for name in assay.__all__:
@@ -22,7 +22,8 @@ def test_subpackage_names():
                                      "read_coco", "read_records", "write_mot", "write_parquet"}
     assert set(assay.assertions.__all__) >= {"check", "Monitor", "apply_fixes", "diff_runs",
                                              "point_assertion", "temporal_assertion", "Flicker", "Gap"}
-    for mod in (assay.io, assay.assertions, assay.geometry, assay.tracking, assay.tables):
+    assert set(assay.approx.__all__) >= {"select", "SelectionResult", "ColumnOracle", "HumanOracle"}
+    for mod in (assay.io, assay.assertions, assay.geometry, assay.tracking, assay.tables, assay.approx):
         for name in mod.__all__:
             assert hasattr(mod, name), (mod.__name__, name)
 

@@ -3,7 +3,7 @@ queries over model outputs with statistical guarantees."""
 
 from __future__ import annotations
 
-from . import assertions, exceptions, geometry, io, tables, tracking
+from . import approx, assertions, exceptions, geometry, io, tables, tracking
 from .assertions import check
 from .exceptions import AssayError
 from .store import Workspace
@@ -15,6 +15,7 @@ __all__ = [
     "AssayError",
     "Workspace",
     "__version__",
+    "approx",
     "assertions",
     "as_observations",
     "as_records",
