@@ -21,6 +21,7 @@ def test_demo_runs_offline_and_fast(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "identity purity" in proc.stdout and "model assertions" in proc.stdout
+    assert "selection" in proc.stdout
     assert ws.exists()
 
 
@@ -47,3 +48,19 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert "expected 9 or 10 fields" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(cli, ["check", "-w", str(tmp_path / "w.duckdb"), "-o", "nope", "-a", "builtin:flickr"])
     assert r.exit_code == 2 and "unknown built-in assertion 'flickr'" in r.output
+
+
+@pytest.mark.shared_data
+def test_query_select_pays_once(tmp_path, shared_data):
+    import json
+
+    ws = tmp_path / "q.duckdb"
+    args = ["query", "select", "-r", shared_data / "proxy" / "supg" / "onto.csv", "-p", "proxy_score",
+            "-o", "column:label", "--precision", "0.9", "--budget", "500", "-w", ws, "--json"]
+    first = json.loads(run(*args).output)
+    second = json.loads(run(*args).output)
+    assert first["ids"] == second["ids"] and first["guarantee"]["kind"] == "finite-sample"
+    assert first["labels_paid_now"] == first["oracle_calls"] <= 500 and second["labels_paid_now"] == 0
+    r = CliRunner().invoke(cli, ["query", "select", "-r", str(shared_data / "proxy" / "supg" / "onto.csv"),
+                                 "-p", "proxy_score", "-o", "column:label", "-w", str(ws)])
+    assert r.exit_code == 2 and "exactly one of --recall and --precision" in r.output

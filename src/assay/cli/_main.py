@@ -134,6 +134,8 @@ def info(workspace):
 
 from ._check import check  # noqa: E402
 from ._demo import demo  # noqa: E402
+from ._query import query  # noqa: E402
 
 cli.add_command(check)
+cli.add_command(query)
 cli.add_command(demo)

@@ -1,0 +1,66 @@
+"""``assay query``: approximate queries with guarantees."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+
+from ._main import DEFAULT_WORKSPACE, out
+
+
+@click.group()
+def query() -> None:
+    """Approximate queries over records with a cheap proxy and an expensive oracle."""
+
+
+@query.command("select")
+@click.option("--records", "-r", required=True, help="A CSV/Parquet file, or a records table in the workspace.")
+@click.option("--proxy", "-p", required=True, help="Column of proxy scores in [0, 1].")
+@click.option("--oracle", "-o", required=True, help="column:COL, python:module:function or human:FOLDER.")
+@click.option("--recall", type=float, help="Recall target (give this or --precision).")
+@click.option("--precision", type=float, help="Precision target.")
+@click.option("--delta", type=float, default=0.05, show_default=True, help="Failure probability.")
+@click.option("--budget", type=int, default=1000, show_default=True, help="Most distinct records to label.")
+@click.option("--method", default="assay", show_default=True,
+              type=click.Choice(["assay", "supg", "supg++", "uniform", "joint"]))
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed: same query (and resumable).")
+@click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True,
+              help="Workspace caching every oracle answer.")
+@click.option("--output", type=click.Path(path_type=Path), help="Write the selected ids here (one per line).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method, seed, workspace,
+               output, as_json):
+    """Return records meeting a recall or precision target with probability >= 1 - delta."""
+    from ..approx import select
+    from ..store import Workspace
+
+    if (recall is None) == (precision is None):
+        raise click.UsageError("give exactly one of --recall and --precision.")
+    target, value = ("recall", recall) if recall is not None else ("precision", precision)
+    with Workspace(workspace) as ws:
+        if Path(records).exists():
+            table, name = records, Path(records).stem
+        else:
+            table, name = ws.read(records), records
+        r = select(table, proxy=proxy, oracle=oracle, target=target, value=value, delta=delta,
+                   budget=budget, method=method, seed=seed, workspace=ws, name=name)
+    if output is not None:
+        output.write_text("\n".join(map(str, r.ids.tolist())) + "\n")
+    summary = {
+        "selected": len(r), "threshold": r.threshold if np.isfinite(r.threshold) else None, "oracle_calls": r.oracle_calls,
+        "labels_paid_now": r.labels_paid, "verification_calls": r.verification_calls,
+        "guarantee": {"kind": r.guarantee.kind, "target": r.guarantee.target,
+                      "value": r.guarantee.value, "delta": r.guarantee.delta},
+        "method": r.method, "seed": seed, "budget": budget,
+    }
+    if as_json:
+        summary["ids"] = np.asarray(r.ids).tolist()
+        click.echo(json.dumps(summary))
+        return
+    out.print(f"selected [bold]{len(r):,}[/] records: {target} >= {value} with probability >= {1 - delta:g} "
+              f"({r.guarantee.kind} guarantee, method {r.method}); oracle labels used: {r.oracle_calls:,} "
+              f"(paid now: {r.labels_paid:,}); proxy threshold {r.threshold:.4g}"
+              + (f"; ids written to {output}" if output else ""))
