@@ -1,0 +1,570 @@
+"""Monte Carlo benchmark of the aggregation methods on real data.
+
+Every method x dataset x mode cell runs ``--trials`` seeded trials (numpy ``SeedSequence``
+spawned from ``--seed``; the same trial seeds for every method of a dataset). For each cell
+it reports the mean number of distinct oracle labels, the coverage of the interval (and
+whether a finite-sample method passes the one-sided binomial test at 1e-3), the mean
+interval width and the CPU time per trial. It also prints the ideal sample sizes
+``n* = (z sigma / eps)^2`` and the overhead of the default method on 10 million records.
+
+Datasets (``$ASSAY_SHARED_DATA`` or ``<repo>/../shared/data``):
+
+* ``imagenet``, ``onto``, ``tacred``: ``proxy/supg/*.csv``; AVG of ``label`` (range [0, 1]),
+  proxy ``proxy_score``; error target 0.01 absolute.
+* ``mot15``: per-frame pedestrian counts pooled over the six MOT15 sequences: oracle = number
+  of ground-truth boxes in the frame, proxy = number of detections with score >= 0.5; frames
+  are 1..seqLength, empty frames count 0. Range [0, 60] (a user-stated cap: a frame is
+  assumed to hold at most 60 labeled pedestrians); error target 5% of the mean (relative).
+* ``kitti``: per-frame counts of non-DontCare ``Car`` labels pooled over the ten KITTI
+  tracking sequences; proxy = number of PointRCNN Car detections with score (a logit) >= 0;
+  frames 0..max frame seen in labels or detections. Range [0, 50] (user-stated cap);
+  error target 5% of the mean (relative).
+
+Run ``python benchmarks/bench_aggregate.py --trials 1000`` (about 20 minutes with 2 workers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from assay.approx._aggregate_methods import _Strata, estimate_aggregate
+
+REPO = Path(__file__).resolve().parents[1]
+DELTA = 0.05
+PUBLISHED = {  # BlazeIt's published figures (ALGORITHMS.md), eps = 0.01, delta = 0.05
+    "imagenet": {"uniform+EBS": 3243, "CV+EBS": 3009},
+    "onto": {"uniform+EBS": 5152, "CV+EBS": 4192},
+    "tacred": {"uniform+EBS": 5635, "CV+EBS": 4421},
+}
+FINITE = {"betting", "uniform", "blazeit", "blazeit++/mp"}
+METHODS = {
+    # name: (method key, options)
+    "betting": ("betting", {}),
+    "uniform": ("uniform", {}),
+    "blazeit": ("blazeit", {}),
+    "blazeit++": ("blazeit++", {}),
+    "blazeit++/mp": ("blazeit++", {"variance_bound": "maurer-pontil"}),
+    "abae": ("abae", {}),
+    "ppi": ("ppi", {}),
+    "clt": ("clt", {}),
+}
+BUDGETS = (1000, 2000, 4000)
+
+
+def data_dir() -> Path:
+    env = os.environ.get("ASSAY_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+@dataclass
+class Dataset:
+    name: str
+    y: np.ndarray
+    proxy: np.ndarray
+    lo: float
+    hi: float
+    error: float
+    relative: bool
+    passes: np.ndarray | None = None  # a `where` query: average of y over passing records
+
+    @property
+    def n(self) -> int:
+        return int(self.y.size)
+
+    @property
+    def truth(self) -> float:
+        if self.passes is not None:
+            return float((self.passes * self.y).sum() / self.passes.sum())
+        return float(self.y.mean())
+
+
+def load_supg(name: str, root: Path) -> Dataset:
+    import pandas as pd
+
+    df = pd.read_csv(root / "proxy" / "supg" / f"{name}.csv")
+    y = df["label"].astype(float).to_numpy()
+    return Dataset(name, y, df["proxy_score"].to_numpy(float), 0.0, 1.0, 0.01, False)
+
+
+def mot15_counts(root: Path, threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    ys, ps = [], []
+    for seq in sorted(p for p in (root / "mot15").iterdir() if p.is_dir()):
+        cfg = configparser.ConfigParser()
+        cfg.read(seq / "seqinfo.ini")
+        length = int(cfg["Sequence"]["seqLength"])
+        gt = np.loadtxt(seq / "gt.txt", delimiter=",", ndmin=2)
+        det = np.loadtxt(seq / "det.txt", delimiter=",", ndmin=2)
+        det = det[det[:, 6] >= threshold]
+        ys.append(np.bincount(gt[:, 0].astype(int) - 1, minlength=length)[:length])
+        ps.append(np.bincount(det[:, 0].astype(int) - 1, minlength=length)[:length])
+    return np.concatenate(ys).astype(float), np.concatenate(ps).astype(float)
+
+
+def kitti_counts(root: Path, threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    ys, ps = [], []
+    for f in sorted((root / "kitti" / "label_02").glob("*.txt")):
+        rows = [line.split() for line in f.read_text().splitlines() if line.strip()]
+        frames = np.array([int(r[0]) for r in rows])
+        kinds = np.array([r[2] for r in rows])
+        det = np.loadtxt(root / "kitti" / "pointrcnn" / "Car" / f.name, delimiter=",", ndmin=2)
+        length = int(max(frames.max(), det[:, 0].max() if det.size else 0)) + 1
+        ys.append(np.bincount(frames[kinds == "Car"], minlength=length))
+        d = det[det[:, 6] >= threshold]
+        ps.append(np.bincount(d[:, 0].astype(int), minlength=length))
+    return np.concatenate(ys).astype(float), np.concatenate(ps).astype(float)
+
+
+def kitti_where(root: Path, threshold: float = 0.0) -> tuple[np.ndarray, ...]:
+    """Cars per frame, whether the frame has a labeled pedestrian, and the number of
+    PointRCNN pedestrian detections (logit >= threshold) as the proxy."""
+    cars, peds, prox = [], [], []
+    for f in sorted((root / "kitti" / "label_02").glob("*.txt")):
+        rows = [line.split() for line in f.read_text().splitlines() if line.strip()]
+        frames = np.array([int(r[0]) for r in rows])
+        kinds = np.array([r[2] for r in rows])
+        det = np.loadtxt(
+            root / "kitti" / "pointrcnn" / "Pedestrian" / f.name, delimiter=",", ndmin=2
+        )
+        car_det = np.loadtxt(root / "kitti" / "pointrcnn" / "Car" / f.name, delimiter=",", ndmin=2)
+        length = (
+            int(
+                max(
+                    frames.max(),
+                    det[:, 0].max() if det.size else 0,
+                    car_det[:, 0].max() if car_det.size else 0,
+                )
+            )
+            + 1
+        )
+        cars.append(np.bincount(frames[kinds == "Car"], minlength=length))
+        peds.append(np.bincount(frames[kinds == "Pedestrian"], minlength=length))
+        d = det[det[:, 6] >= threshold]
+        prox.append(np.bincount(d[:, 0].astype(int), minlength=length)[:length])
+    y = np.concatenate(cars).astype(float)
+    passes = (np.concatenate(peds) > 0).astype(float)
+    return y, passes, np.concatenate(prox).astype(float)
+
+
+def load(name: str, root: Path, *, cap: float | None = None, error: float | None = None):
+    if name in ("imagenet", "onto", "tacred"):
+        return load_supg(name, root)
+    if name == "mot15":
+        y, p = mot15_counts(root)
+        return Dataset(name, y, p, 0.0, cap or 60.0, error or 0.05, True)
+    if name == "kitti":
+        y, p = kitti_counts(root)
+        return Dataset(name, y, p, 0.0, cap or 50.0, error or 0.05, True)
+    if name == "kitti-where":
+        y, passes, p = kitti_where(root)
+        return Dataset(name, y, p, 0.0, cap or 50.0, error or 0.10, True, passes)
+    raise ValueError(name)
+
+
+# ------------------------------------------------------------------------------------------
+# ideal sample sizes
+# ------------------------------------------------------------------------------------------
+
+
+def ideal(ds: Dataset) -> dict[str, float]:
+    """True per-sample standard deviations and n* = (z sigma / eps)^2, z two-sided."""
+    y, p = ds.y, ds.proxy
+    z = float(stats.norm.ppf(1 - DELTA / 2))
+    eps = ds.error * ds.truth if ds.relative else ds.error
+    sd_uniform = float(y.std())
+    c = float(np.cov(y, p, ddof=0)[0, 1] / p.var()) if p.var() > 0 else 0.0
+    sd_cv = float(np.std(y - c * p))
+    st = _Strata(p, ds.n, 8, np.random.default_rng(0), 64)
+    sid = st.stratum_of(np.arange(ds.n))
+    w = st.sizes / ds.n
+    sd_k = np.array([y[sid == j].std() for j in range(st.k)])
+    sd_strat = float(np.sum(w * sd_k))  # Neyman allocation with the true stratum sds
+    out = {
+        "z": z,
+        "eps": eps,
+        "sd_uniform": sd_uniform,
+        "sd_cv": sd_cv,
+        "sd_stratified": sd_strat,
+        "strata": int(st.k),
+    }
+    for key in ("uniform", "cv", "stratified"):
+        out[f"n_{key}"] = (z * out[f"sd_{key}"] / eps) ** 2
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# trials
+# ------------------------------------------------------------------------------------------
+
+_CACHE: dict[tuple, Dataset] = {}
+
+
+def _dataset(name: str, cap: float | None, error: float | None) -> Dataset:
+    key = (name, cap, error)
+    if key not in _CACHE:
+        _CACHE[key] = load(name, data_dir(), cap=cap, error=error)
+    return _CACHE[key]
+
+
+def run_chunk(task: tuple) -> list[dict]:
+    name, cap, err, method_label, mode, seeds = task
+    ds = _dataset(name, cap, err)
+    key, opts = METHODS[method_label]
+    y = ds.y
+    extra: dict = {}
+    if ds.passes is not None:
+        passes = ds.passes
+        extra = {"where": True, "stat": "mean"}
+
+        def oracle(idx):
+            return passes[idx], y[idx]
+    else:
+
+        def oracle(idx):
+            return y[idx]
+
+    out = []
+    for seq in seeds:
+        rng = np.random.default_rng(seq)
+        kwargs = (
+            dict(error=ds.error, relative=ds.relative)
+            if mode == "error"
+            else dict(budget=int(mode))
+        )
+        kwargs.update(extra)
+        t0 = time.process_time()
+        r = estimate_aggregate(
+            key,
+            n_records=ds.n,
+            label=oracle,
+            lo=ds.lo,
+            hi=ds.hi,
+            proxy=ds.proxy,
+            delta=DELTA,
+            seed=rng,
+            **kwargs,
+            **opts,
+        )
+        cpu = time.process_time() - t0
+        truth = ds.truth
+        if mode == "error":
+            tol = ds.error * abs(truth) if ds.relative else ds.error
+            met = abs(r.estimate - truth) <= tol + 1e-12
+        else:
+            met = True
+        out.append(
+            {
+                "calls": r.oracle_calls,
+                "covered": bool(r.lower <= truth <= r.upper),
+                "width": r.upper - r.lower,
+                "met": bool(met),
+                "cpu": cpu,
+                "stopped": r.stopped,
+            }
+        )
+    return out
+
+
+def summarise(rows: list[dict], label: str) -> dict:
+    trials = len(rows)
+    covered = sum(r["covered"] for r in rows)
+    need = int(stats.binom.ppf(1e-3, trials, 1 - DELTA))
+    calls = np.array([r["calls"] for r in rows], dtype=float)
+    return {
+        "trials": trials,
+        "labels_mean": float(calls.mean()),
+        "labels_sd": float(calls.std()),
+        "labels_median": float(np.median(calls)),
+        "coverage": covered / trials,
+        "covered": covered,
+        "binom_min": need,
+        "finite_sample": label in FINITE,
+        "valid": covered >= need,
+        "error_met": float(np.mean([r["met"] for r in rows])),
+        "width_mean": float(np.mean([r["width"] for r in rows])),
+        "cpu_per_trial": float(np.mean([r["cpu"] for r in rows])),
+        "exhausted": float(np.mean([r["stopped"] == "exhausted" for r in rows])),
+    }
+
+
+def run_cells(cells: list[tuple], trials: int, seed: int, workers: int) -> dict:
+    """cells: (dataset, cap, error, method label, mode). Returns summaries keyed by cell."""
+    tasks, index = [], []
+    chunk = max(1, trials // 8)
+    for cell in cells:
+        name = cell[0]
+        seeds = np.random.SeedSequence([seed, sum(map(ord, name))]).spawn(trials)
+        for i in range(0, trials, chunk):
+            tasks.append((*cell, seeds[i : i + chunk]))
+            index.append(cell)
+    results: dict[tuple, list] = {cell: [] for cell in cells}
+    if workers <= 1:
+        outs = map(run_chunk, tasks)
+    else:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        outs = pool.map(run_chunk, tasks)
+    for cell, rows in zip(index, outs, strict=True):
+        results[cell].extend(rows)
+    if workers > 1:
+        pool.shutdown()
+    return {cell: summarise(rows, cell[3]) for cell, rows in results.items()}
+
+
+# ------------------------------------------------------------------------------------------
+# overhead on 10 million records
+# ------------------------------------------------------------------------------------------
+
+
+def overhead(n: int = 10_000_000, seed: int = 0) -> dict[str, dict]:
+    rng = np.random.default_rng(seed)
+    proxy = rng.random(n)
+    out = {}
+
+    def label(idx: np.ndarray) -> np.ndarray:
+        return (np.random.default_rng(idx[0]).random(idx.size) < proxy[idx]).astype(float)
+
+    for method in ("betting", "uniform", "blazeit", "blazeit++", "abae", "ppi", "clt"):
+        for mode, kw in (("error", {"error": 0.01}), ("budget", {"budget": 2000})):
+            t0 = time.perf_counter()
+            c0 = time.process_time()
+            r = estimate_aggregate(
+                method,
+                n_records=n,
+                label=label,
+                lo=0.0,
+                hi=1.0,
+                proxy=proxy,
+                delta=DELTA,
+                seed=1,
+                **kw,
+            )
+            wall = time.perf_counter() - t0
+            cpu = time.process_time() - c0
+            oracle_s = wall - r.diagnostics["seconds_excluding_oracle"]
+            out[f"{method}/{mode}"] = {
+                "seconds_excluding_oracle": r.diagnostics["seconds_excluding_oracle"],
+                "cpu_excluding_oracle": max(cpu - oracle_s, 0.0),
+                "wall": wall,
+                "labels": r.oracle_calls,
+            }
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# report
+# ------------------------------------------------------------------------------------------
+
+
+def fmt_cov(s: dict) -> str:
+    flag = ""
+    if s["finite_sample"]:
+        flag = "" if s["valid"] else " **FAIL**"
+    elif s["coverage"] < 1 - DELTA:
+        flag = " (short)"
+    return f"{s['coverage']:.3f}{flag}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--trials", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=20240611)
+    ap.add_argument("--workers", type=int, default=2, choices=(1, 2))
+    ap.add_argument("--datasets", default="imagenet,onto,tacred,mot15,kitti")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--modes", default="error," + ",".join(map(str, BUDGETS)))
+    ap.add_argument(
+        "--sensitivity",
+        action="store_true",
+        help="also run the default on count data with other caps / targets",
+    )
+    ap.add_argument("--sensitivity-trials", type=int, default=300)
+    ap.add_argument(
+        "--where",
+        action="store_true",
+        help="also run a `where` query: mean cars per KITTI frame among frames with a "
+        "labeled pedestrian (betting, abae, clt)",
+    )
+    ap.add_argument("--no-overhead", action="store_true")
+    ap.add_argument("--json", type=Path, default=None, help="write all numbers here")
+    args = ap.parse_args(argv)
+    if not data_dir().is_dir():
+        print(f"shared data not found at {data_dir()}", file=sys.stderr)
+        return 2
+    names = [d for d in args.datasets.split(",") if d]  # "" runs only --where / overhead
+    labels = args.methods.split(",")
+    modes = args.modes.split(",")
+    started = time.time()
+    cells = [(d, None, None, m, mode) for d in names for m in labels for mode in modes]
+    summ = run_cells(cells, args.trials, args.seed, args.workers)
+    if args.sensitivity:
+        extra = []
+        for d, caps in (("mot15", (30.0, 120.0)), ("kitti", (25.0, 100.0))):
+            if d in names:
+                extra += [(d, c, None, "betting", "error") for c in caps]
+                extra += [(d, None, 0.10, "betting", "error")]
+        summ.update(run_cells(extra, args.sensitivity_trials, args.seed, args.workers))
+    where_methods = [m for m in ("betting", "abae", "clt") if m in labels]
+    where_modes = [m for m in modes if m in ("error", "1000", "2000")]
+    if args.where:
+        wcells = [("kitti-where", None, None, m, md) for m in where_methods for md in where_modes]
+        summ.update(run_cells(wcells, args.trials, args.seed, args.workers))
+    ideals = {d: ideal(load(d, data_dir())) for d in names}
+    machine = {
+        "trials": args.trials,
+        "seed": args.seed,
+        "delta": DELTA,
+        "cells": [
+            {"dataset": c[0], "cap": c[1], "error": c[2], "method": c[3], "mode": c[4], **s}
+            for c, s in summ.items()
+        ],
+        "ideal": ideals,
+    }
+
+    print(f"# Aggregation benchmark ({args.trials} trials per cell, delta = {DELTA})\n")
+    print(
+        "Command: `python benchmarks/bench_aggregate.py " + " ".join(argv or sys.argv[1:]) + "`\n"
+    )
+    print("## Datasets and ideal sample sizes (z two-sided = 1.96)\n")
+    print(
+        "| dataset | N | truth | range | error target | sd uniform | sd CV | sd stratified "
+        "(Neyman, true sds) | n* uniform | n* CV | n* stratified |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for d in names:
+        ds, i = load(d, data_dir()), ideals[d]
+        tgt = f"{ds.error:.0%} relative" if ds.relative else f"{ds.error} absolute"
+        print(
+            f"| {d} | {ds.n} | {ds.truth:.4f} | [{ds.lo:g}, {ds.hi:g}] | {tgt} | "
+            f"{i['sd_uniform']:.4f} | {i['sd_cv']:.4f} | {i['sd_stratified']:.4f} | "
+            f"{i['n_uniform']:.0f} | {i['n_cv']:.0f} | {i['n_stratified']:.0f} |"
+        )
+
+    if "error" in modes and names:
+        print("\n## Error-target mode: mean distinct labels to stop (coverage)\n")
+        print("| method | " + " | ".join(names) + " |")
+        print("|---|" + "---|" * len(names))
+        for m in labels:
+            row = []
+            for d in names:
+                s = summ[(d, None, None, m, "error")]
+                row.append(f"{s['labels_mean']:.0f} ({fmt_cov(s)})")
+            print(f"| {m} | " + " | ".join(row) + " |")
+        sup = [d for d in names if d in PUBLISHED]
+        if sup:
+            print("\n## Error target 0.01 on the SUPG datasets: default vs BlazeIt and n*\n")
+            print(
+                "| dataset | default labels | published uniform+EBS | published CV+EBS | "
+                "x fewer than CV+EBS | n* uniform | n* CV | default / n* CV | "
+                "default / n* uniform |"
+            )
+            print("|---|---|---|---|---|---|---|---|---|")
+            for d in sup:
+                s = summ.get((d, None, None, "betting", "error"))
+                if s is None:
+                    continue
+                i = ideals[d]
+                lab = s["labels_mean"]
+                print(
+                    f"| {d} | {lab:.0f} | {PUBLISHED[d]['uniform+EBS']} | "
+                    f"{PUBLISHED[d]['CV+EBS']} | {PUBLISHED[d]['CV+EBS'] / lab:.1f} | "
+                    f"{i['n_uniform']:.0f} | {i['n_cv']:.0f} | {lab / i['n_cv']:.2f} | "
+                    f"{lab / i['n_uniform']:.2f} |"
+                )
+        print("\n## Error-target mode: fraction of trials with |estimate - truth| <= target\n")
+        print("| method | " + " | ".join(names) + " |")
+        print("|---|" + "---|" * len(names))
+        for m in labels:
+            row = [f"{summ[(d, None, None, m, 'error')]['error_met']:.3f}" for d in names]
+            print(f"| {m} | " + " | ".join(row) + " |")
+
+    for mode in [md for md in modes if md != "error" and names]:
+        print(f"\n## Fixed budget {mode}: mean interval width (coverage)\n")
+        print("| method | " + " | ".join(names) + " |")
+        print("|---|" + "---|" * len(names))
+        for m in labels:
+            row = []
+            for d in names:
+                s = summ[(d, None, None, m, mode)]
+                note = " [all labeled]" if s["exhausted"] > 0.5 else ""
+                row.append(f"{s['width_mean']:.4g} ({fmt_cov(s)}){note}")
+            print(f"| {m} | " + " | ".join(row) + " |")
+
+    if args.sensitivity:
+        print("\n## Default on count data: sensitivity to the stated cap and the target\n")
+        print("| dataset | cap | relative error | trials | labels | coverage |")
+        print("|---|---|---|---|---|---|")
+        for c, s in summ.items():
+            if c[3] == "betting" and c[4] == "error" and c[0] in ("mot15", "kitti"):
+                ds = load(c[0], data_dir(), cap=c[1], error=c[2])
+                print(
+                    f"| {c[0]} | {ds.hi:g} | {ds.error:.0%} | {s['trials']} | {s['labels_mean']:.0f} | "
+                    f"{fmt_cov(s)} |"
+                )
+
+    if args.where:
+        wd = load("kitti-where", data_dir())
+        print(
+            "\n## `where` query: mean cars per KITTI frame among frames with a labeled "
+            f"pedestrian (N = {wd.n}, {wd.passes.mean():.1%} pass, truth {wd.truth:.3f}, "
+            f"range [0, {wd.hi:g}], proxy = PointRCNN pedestrian detections)\n"
+        )
+        print(
+            "| method | "
+            + " | ".join(
+                f"{md} ({'10% relative: labels' if md == 'error' else 'width'})"
+                for md in where_modes
+            )
+            + " |"
+        )
+        print("|---|" + "---|" * len(where_modes))
+        for m in where_methods:
+            row = []
+            for md in where_modes:
+                s_ = summ[("kitti-where", None, None, m, md)]
+                val = s_["labels_mean"] if md == "error" else s_["width_mean"]
+                row.append(f"{val:.4g} ({fmt_cov(s_)})")
+            print(f"| {m} | " + " | ".join(row) + " |")
+
+    print("\n## CPU seconds per trial\n")
+    print("| method | mode | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for m in labels if names else []:
+        for mode in modes:
+            row = [f"{summ[(d, None, None, m, mode)]['cpu_per_trial']:.3f}" for d in names]
+            print(f"| {m} | {mode} | " + " | ".join(row) + " |")
+
+    if not args.no_overhead:
+        ov = overhead()
+        machine["overhead_10M"] = ov
+        print("\n## Overhead on 10,000,000 records (synthetic proxy, Bernoulli oracle)\n")
+        print("| method/mode | wall s excluding oracle | CPU s excluding oracle | labels |")
+        print("|---|---|---|---|")
+        for key, v in ov.items():
+            print(
+                f"| {key} | {v['seconds_excluding_oracle']:.3f} | "
+                f"{v['cpu_excluding_oracle']:.3f} | {v['labels']} |"
+            )
+
+    bad = [c for c, s in summ.items() if s["finite_sample"] and not s["valid"]]
+    print(
+        f"\nFinite-sample cells failing the binomial test: {len(bad)}"
+        + (": " + ", ".join("/".join(map(str, c)) for c in bad) if bad else "")
+    )
+    print(f"Elapsed: {time.time() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(machine, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
