@@ -21,7 +21,7 @@ def test_demo_runs_offline_and_fast(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "identity purity" in proc.stdout and "model assertions" in proc.stdout
-    assert "selection" in proc.stdout
+    assert "selection" in proc.stdout and "aggregation" in proc.stdout
     assert ws.exists()
 
 
@@ -64,3 +64,24 @@ def test_query_select_pays_once(tmp_path, shared_data):
     r = CliRunner().invoke(cli, ["query", "select", "-r", str(shared_data / "proxy" / "supg" / "onto.csv"),
                                  "-p", "proxy_score", "-o", "column:label", "-w", str(ws)])
     assert r.exit_code == 2 and "exactly one of --recall and --precision" in r.output
+
+
+@pytest.mark.shared_data
+def test_query_aggregate_pays_once_and_reports_errors(tmp_path, shared_data):
+    import json
+
+    ws = tmp_path / "q.duckdb"
+    recs = shared_data / "proxy" / "supg" / "tacred.csv"
+    run("ingest", "records", recs, "-w", ws, "-n", "tacred")
+    args = ["query", "aggregate", "-r", "tacred", "-p", "proxy_score", "-o", "column:label",
+            "--stat", "mean", "--error", "0.01", "--delta", "0.05", "-w", ws, "--json"]
+    first = json.loads(run(*args).output)
+    second = json.loads(run(*args).output)
+    assert first["estimate"] == second["estimate"] and first["guarantee"]["kind"] == "finite-sample"
+    assert first["upper"] - first["lower"] <= 0.02 + 1e-12 and first["stopped"] == "error"
+    assert first["labels_paid_now"] == first["oracle_calls"] < 1500 and second["labels_paid_now"] == 0
+    r = run("query", "aggregate", "-r", recs, "-p", "proxy_score", "-o", "column:label",
+            "--budget", "300", "--range", "0", "1", "-w", ws)
+    assert r.exit_code == 0 and "finite-sample" in r.output and "oracle labels used: 300" in r.output
+    r = CliRunner().invoke(cli, ["query", "aggregate", "-r", str(recs), "-o", "column:label", "-w", str(ws)])
+    assert r.exit_code == 2 and "needs an error target" in r.output and "Traceback" not in r.output

@@ -22,7 +22,8 @@ def test_subpackage_names():
                                      "read_coco", "read_records", "write_mot", "write_parquet"}
     assert set(assay.assertions.__all__) >= {"check", "Monitor", "apply_fixes", "diff_runs",
                                              "point_assertion", "temporal_assertion", "Flicker", "Gap"}
-    assert set(assay.approx.__all__) >= {"select", "SelectionResult", "ColumnOracle", "HumanOracle"}
+    assert set(assay.approx.__all__) >= {"select", "SelectionResult", "aggregate", "AggregateResult",
+                                         "ColumnOracle", "HumanOracle"}
     for mod in (assay.io, assay.assertions, assay.geometry, assay.tracking, assay.tables, assay.approx):
         for name in mod.__all__:
             assert hasattr(mod, name), (mod.__name__, name)

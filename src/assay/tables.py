@@ -275,6 +275,13 @@ def _validate_observations(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return result
 
 
+def _strictly_increasing(ids: pd.Series) -> bool:
+    if ids.dtype != np.int64:
+        return False
+    a = ids.to_numpy()
+    return bool((a[1:] > a[:-1]).all())
+
+
 def _validate_records(df: pd.DataFrame, name: str) -> pd.DataFrame:
     if "id" not in df.columns:
         raise SchemaError(
@@ -286,8 +293,9 @@ def _validate_records(df: pd.DataFrame, name: str) -> pd.DataFrame:
         ids = _coerce_int(df, name, "id", nullable=False)
     else:
         ids = _coerce_str(df, name, "id", nullable=False)
-    _fail(df, name, "id", ids.duplicated().to_numpy(), "a unique id")
-    result = df.copy()
+    if not _strictly_increasing(ids):  # the common case (0..N-1) needs no hash table
+        _fail(df, name, "id", ids.duplicated().to_numpy(), "a unique id")
+    result = df.copy(deep=False)
     result["id"] = ids
     result = result[["id", *[c for c in df.columns if c != "id"]]]
     result.attrs.update(df.attrs)

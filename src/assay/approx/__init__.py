@@ -1,13 +1,16 @@
-"""Approximate queries with guarantees: selection (and, in progress, aggregation) with a cheap
-proxy and an expensive oracle."""
+"""Approximate queries with guarantees over records with a cheap proxy and an expensive
+oracle: :func:`aggregate` (mean, sum, count within an error target or a label budget) and
+:func:`select` (records meeting a recall or precision target)."""
 
 from __future__ import annotations
 
 from ._result import Guarantee
+from .aggregation import AggregateResult, aggregate
 from .oracle import ColumnOracle, FunctionOracle, HumanOracle, LabelsPending, Oracle, as_oracle
 from .selection import SelectionResult, select
 
 __all__ = [
+    "AggregateResult",
     "ColumnOracle",
     "FunctionOracle",
     "Guarantee",
@@ -15,6 +18,7 @@ __all__ = [
     "LabelsPending",
     "Oracle",
     "SelectionResult",
+    "aggregate",
     "as_oracle",
     "select",
 ]

@@ -59,16 +59,16 @@ class SelectionResult:
         return len(self.ids)
 
 
-def _records(records: Any) -> tuple[pd.DataFrame, str]:
+def _records(records: Any, verb: str = "select") -> tuple[pd.DataFrame, str]:
     if isinstance(records, (str, Path)):
         from ..io import read_records
 
         return read_records(records), Path(records).stem
     if not isinstance(records, pd.DataFrame):
         raise InvalidParameterError(
-            f"The 'records' parameter of select must be a pandas.DataFrame or a path. Got {type(records).__name__}.")
+            f"The 'records' parameter of {verb} must be a pandas.DataFrame or a path. Got {type(records).__name__}.")
     if len(records) == 0:
-        raise InvalidParameterError("select: the records table is empty.")
+        raise InvalidParameterError(f"{verb}: the records table is empty.")
     return validate(records, "records"), str(records.attrs.get("name", "records"))
 
 

@@ -55,6 +55,7 @@ def demo(workspace: str) -> None:
         _demo_matching(labels, tracker)
         _demo_assertions(ws, tracker)
         _demo_selection(ws, labels, tracker)
+        _demo_aggregation(ws, labels, tracker)
     out.print(f"\ndone in {time.perf_counter() - start:.1f} s. Explore with: "
               f"[bold]assay info {workspace}[/]")
 
@@ -143,3 +144,21 @@ def _demo_selection(ws, labels: pd.DataFrame, tracker: pd.DataFrame) -> None:
     out.print(df_table(pd.DataFrame(rows), title=(
         f"5. selection: frames with >= 8 people ({int(truth.sum())} of {len(rec)}), proxy = the tracker's "
         f"box count, oracle = the labels, delta 0.05, budget 80")))
+
+
+def _demo_aggregation(ws, labels: pd.DataFrame, tracker: pd.DataFrame) -> None:
+    from ..approx import aggregate
+
+    rec = frame_records(labels, tracker)
+    cap = 30  # stated: no frame of these scenes holds more than 30 labelled people
+    rows = []
+    for method, kw in (("assay", {"error": 0.5}), ("assay", {"budget": 100}), ("uniform", {"budget": 100}),
+                       ("ppi", {"budget": 100}), ("clt", {"budget": 100})):
+        r = aggregate(rec, oracle="column:people", proxy="tracker_boxes", range=(0, cap), method=method,
+                      seed=0, workspace=ws, name="demo_frames", **kw)
+        rows.append({"asked": f"+-{kw['error']}" if "error" in kw else f"{kw['budget']} labels",
+                     "method": method, "guarantee": r.guarantee.kind, "estimate": r.estimate,
+                     "lower": r.lower, "upper": r.upper, "labels used": r.oracle_calls})
+    out.print(df_table(pd.DataFrame(rows), title=(
+        f"6. aggregation: mean labelled people per frame (truth {rec['people'].mean():.3f} over "
+        f"{len(rec)} frames), proxy = the tracker's box count, range [0, {cap}], delta 0.05")))
