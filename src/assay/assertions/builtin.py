@@ -50,6 +50,12 @@ def _subset(obs: pd.DataFrame, columns: Sequence[str], classes: Sequence[str] | 
     return obs.loc[mask] if not mask.all() else obs
 
 
+def _rows(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``a[idx]`` for a 2-D array: ``np.take`` gathers rows several times faster than fancy
+    indexing (measured 7x on 5.5M rows of 4 floats with numpy 2.4)."""
+    return np.take(a, idx, axis=0)
+
+
 def _sorted_boxes(obs: pd.DataFrame, info: StreamInfo | None, classes: Sequence[str] | None):
     """Rows with 2-D boxes, laid out by frame and x1: (rows, layout, boxes, class codes), all
     in layout order except ``rows``; None when there are no boxes."""
@@ -57,7 +63,7 @@ def _sorted_boxes(obs: pd.DataFrame, info: StreamInfo | None, classes: Sequence[
     if sub.empty:
         return None
     lay = layout(sub, info or stream_info(obs), by_x=True)
-    boxes = sub[_BOX].to_numpy(dtype=np.float64)[lay.order]
+    boxes = np.take(sub[_BOX].to_numpy(dtype=np.float64), lay.order, axis=0)
     cls = pd.factorize(sub["cls"])[0][lay.order]
     return sub, lay, boxes, cls
 
@@ -121,7 +127,7 @@ class Flicker(Assertion):
             if self.class_aware:
                 same = cls[left] == cls[right]
                 left, right = left[same], right[same]
-            ious = _kernels.iou_2d_paired(boxes[left], boxes[right])
+            ious = _kernels.iou_2d_paired(_rows(boxes, left), _rows(boxes, right))
             best.append(segment_max(ious, left, n))
             known.append(k)
         prev_ok = known[0] & (best[0] >= self.iou)
@@ -190,7 +196,7 @@ class Gap(Assertion):
         if self.class_aware:
             same = cls[left] == cls[right]
             left, right = left[same], right[same]
-        ious = _kernels.iou_2d_paired(boxes[left], boxes[right])
+        ious = _kernels.iou_2d_paired(_rows(boxes, left), _rows(boxes, right))
         ok = ious >= self.iou
         left, right, ious = left[ok], right[ok], ious[ok]
         if left.size == 0:
@@ -205,7 +211,7 @@ class Gap(Assertion):
         keep &= best_r
         left, right, ious = left[keep], right[keep], ious[keep]
         # boxes at t+1 against the interpolated box
-        mid = (boxes[left] + boxes[right]) / 2.0
+        mid = (_rows(boxes, left) + _rows(boxes, right)) / 2.0
         target = lay.key[left] + 1
         pos = np.searchsorted(lay.frame_keys, target)
         pos_c = np.minimum(pos, len(lay.frame_keys) - 1)
@@ -217,7 +223,7 @@ class Gap(Assertion):
         if self.class_aware and pl.size:
             same = cls[left][pl] == cls[pr]
             pl, pr = pl[same], pr[same]
-        mid_iou = _kernels.iou_2d_paired(mid[pl], boxes[pr])
+        mid_iou = _kernels.iou_2d_paired(_rows(mid, pl), _rows(boxes, pr))
         best_mid = segment_max(mid_iou, pl, len(left))
         thr = self.iou if self.iou_middle is None else self.iou_middle
         flagged = best_mid < thr
@@ -294,7 +300,7 @@ class Multibox(Assertion):
         if self.class_aware:
             same = cls[a] == cls[b]
             a, b = a[same], b[same]
-        edge = _kernels.iou_2d_paired(boxes[a], boxes[b]) >= self.iou
+        edge = _kernels.iou_2d_paired(_rows(boxes, a), _rows(boxes, b)) >= self.iou
         a, b = a[edge], b[edge]
         if a.size < 3:
             return empty_findings()
