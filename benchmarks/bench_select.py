@@ -352,32 +352,39 @@ def precision_ceiling_any_valid_method(
 
 
 def precision_ceiling_flat_alternative(
-    n_pos: int, n: int, recall: float, delta: float, budget: int
+    proxy: np.ndarray, y: np.ndarray, recall: float, delta: float, budget: int
 ) -> tuple[float, int, int]:
     """Ceiling on the precision of any method valid for labelings whose positive rate does not
-    rise down the proxy ranking (monotone proxies), from one family of such labelings.
+    rise down the proxy ranking (monotone proxies) that returns a proxy prefix, from one
+    family of such labelings.
 
-    Add ``K = floor((1 - R) P / R) + 1`` positives, spread uniformly at random over the
-    records a method leaves out; the rate stays flat there (monotone), and recall drops below
-    ``R`` even if every real positive is returned. Leaving out ``M`` records after finding no
-    positive among ``m <= budget`` labels in them is seen with probability
-    ``C(M - K, m) / C(M, m)`` under that labeling as under the real one, so validity needs it
-    ``<= delta``; the largest such ``M`` with ``m = budget`` (every label spent there, the
-    best case) bounds the set from below by ``N - M`` and the precision by ``P / (N - M)``.
-    Returns (ceiling, K, M).
+    Leave out the bottom ``M`` records by proxy, holding ``m(M)`` real positives. Add
+    ``K = floor(((1 - R) P - m(M)) / R) + 1`` positives spread uniformly at random over them:
+    the rate stays flat there (monotone) and recall falls below ``R`` even if every other
+    positive is returned. A method that labeled ``b`` of the ``M`` records sees exactly what
+    it sees on the real labeling with probability ``C(M - K, b) / C(M, b)``, so validity
+    needs that ``<= delta``. The largest such ``M`` with ``b = budget`` (every label spent
+    there, the best case) bounds the set from below by ``N - M``; the precision is at most
+    ``(P - m(M)) / (N - M)``. Returns (ceiling, K, M).
     """
     from scipy.special import gammaln
 
-    k = int(math.floor((1 - recall) * n_pos / recall)) + 1
-
-    def log_p_unseen(m: np.ndarray) -> np.ndarray:  # log C(m-k, b) / C(m, b)
-        b = budget
-        return (gammaln(m - k + 1) - gammaln(m - k - b + 1)) - (gammaln(m + 1) - gammaln(m - b + 1))
-
-    m = np.arange(budget + k, n + 1, dtype=float)
-    ok = log_p_unseen(m) <= math.log(delta)
-    m_max = int(m[ok].max()) if ok.any() else 0
-    return min(1.0, n_pos / max(n - m_max, 1)), k, m_max
+    order = np.lexsort((-np.arange(y.size), proxy))  # ascending proxy, ties: later first
+    ys = y[order].astype(np.int64)
+    n, n_pos = ys.size, int(ys.sum())
+    m = np.arange(budget + 1, n + 1)
+    m_real = np.cumsum(ys)[m - 1]
+    k = np.floor(((1 - recall) * n_pos - m_real) / recall).astype(np.int64) + 1
+    kc = np.maximum(k, 1)
+    feasible = (k >= 1) & (m - kc >= budget)
+    with np.errstate(invalid="ignore"):
+        log_unseen = (gammaln(m - kc + 1) - gammaln(m - kc - budget + 1)) - (
+            gammaln(m + 1) - gammaln(m - budget + 1))
+    ok = feasible & (log_unseen <= math.log(delta))
+    if not ok.any():
+        return n_pos / n, 0, 0
+    i = int(np.flatnonzero(ok).max())
+    return (n_pos - int(m_real[i])) / (n - int(m[i])), int(k[i]), int(m[i])
 
 
 def bound_report(args: argparse.Namespace) -> str:
@@ -409,10 +416,10 @@ def bound_report(args: argparse.Namespace) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for d in args.datasets:
-        _, y = load(d)
+        proxy, y = load(d)
         n_pos = int(y.sum())
         ceil_, k, m_max = precision_ceiling_flat_alternative(
-            n_pos, y.size, args.value, args.delta, args.budget
+            proxy, y, args.value, args.delta, args.budget
         )
         lines.append(
             f"| {d} | {n_pos} | {k} | {m_max} | {y.size - m_max} | {ceil_:.3f} | "
