@@ -908,7 +908,9 @@ def assay_select(
     head_fraction : float
         Recall target: largest share of the budget spent on the head.
     head_batches : int
-        The head is labeled in batches of ``ceil(budget / head_batches)`` records.
+        The head (and, for the precision target, the top-down labeling) is labeled in
+        batches of ``ceil(budget / head_batches)`` records: fewer, larger batches mean fewer
+        rounds for people labeling, at some cost in labels.
     delta_split : float or None
         Recall target: share of ``delta`` spent on the lower bound of the positives above the
         cutoff outside the head (the rest bounds the positives below it). ``None`` chooses it
@@ -980,7 +982,7 @@ def assay_select(
             head_rate_scale,
         )
     else:
-        mask, thr, diag = _assay_precision(proxy, labeler, value, delta, rng, n_grid)
+        mask, thr, diag = _assay_precision(proxy, labeler, value, delta, rng, n_grid, head_batches)
     return _outcome(
         method="assay",
         target=target,
@@ -1109,6 +1111,7 @@ def _assay_precision(
     delta: float,
     rng: np.random.Generator,
     n_grid: int,
+    head_batches: int,
 ) -> tuple[np.ndarray, float, dict[str, Any]]:
     n = proxy.size
     budget = labeler.budget
@@ -1131,7 +1134,7 @@ def _assay_precision(
         # the positives the budget can reach are best found by labeling top-down: return the
         # confirmed positives (precision 1)
         h = first
-        batch = max(1, math.ceil(budget / 40))
+        batch = max(1, math.ceil(budget / head_batches))
         while labeler.remaining > 0 and h < order.size:
             b = min(batch, order.size - h)
             if b > labeler.remaining:

@@ -81,6 +81,7 @@ def _records(records: Any, verb: str = "select") -> tuple[pd.DataFrame, str]:
     "method": [Options(list(METHODS))],
     "seed": ["random_state"],
     "name": [str, None],
+    "batch_size": [Interval(int, 1, None), None],
 })
 def select(
     records: pd.DataFrame | str | Path,
@@ -95,6 +96,7 @@ def select(
     seed: Any = None,
     workspace: Any = None,
     name: str | None = None,
+    batch_size: int | None = None,
 ) -> SelectionResult:
     """Select records so that recall (or precision) meets ``value`` with probability >= 1 - delta.
 
@@ -123,6 +125,10 @@ def select(
         Caches every oracle answer as soon as it is paid for (a rerun pays nothing twice).
     name : str, optional
         Names the records in the label cache (default: the file stem or ``"records"``).
+    batch_size : int, optional
+        For the default method: label the top of the ranking in batches of about this many
+        records (default ``budget / 40``). People labeling through a human oracle want few,
+        large batches; each batch is one round of request files.
 
     Returns
     -------
@@ -182,8 +188,13 @@ def select(
             memo.update(zip(todo, ask(np.asarray(todo)), strict=True))
         return np.array([memo[i] for i in batch], dtype=np.float64)
 
+    options = {}
+    if batch_size is not None:
+        if method != "assay":
+            raise InvalidParameterError(f"select: method {method!r} does not take batch_size.")
+        options["head_batches"] = max(1, -(-budget // batch_size))
     out = run_selection(scores, label, method=method, target=target, value=value, delta=delta,
-                        budget=budget, seed=seed)
+                        budget=budget, seed=seed, **options)
     return SelectionResult(
         ids=ids[out.selected], threshold=float(out.threshold), oracle_calls=int(out.oracle_calls),
         labels_paid=paid[0], verification_calls=int(out.verification_calls), guarantee=out.guarantee,

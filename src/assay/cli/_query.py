@@ -37,10 +37,11 @@ def _records_arg(records: str, ws):
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed: same query (and resumable).")
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True,
               help="Workspace caching every oracle answer.")
+@click.option("--batch-size", type=int, help="Records per labeling round (default method).")
 @click.option("--output", type=click.Path(path_type=Path), help="Write the selected ids here (one per line).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method, seed, workspace,
-               output, as_json):
+               batch_size, output, as_json):
     """Return records meeting a recall or precision target with probability >= 1 - delta."""
     from ..approx import select
     from ..store import Workspace
@@ -51,7 +52,8 @@ def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method,
     with Workspace(workspace) as ws:
         table, name = _records_arg(records, ws)
         r = select(table, proxy=proxy, oracle=oracle, target=target, value=value, delta=delta,
-                   budget=budget, method=method, seed=seed, workspace=ws, name=name)
+                   budget=budget, method=method, seed=seed, workspace=ws, name=name,
+                   batch_size=batch_size)
     if output is not None:
         output.write_text("\n".join(map(str, r.ids.tolist())) + "\n")
     summary = {
