@@ -121,15 +121,19 @@ class Flicker(Assertion):
             return empty_findings()
         sub, lay, boxes, cls = laid
         n = len(boxes)
-        best, known = [], []
-        for off in (-1, 1):
-            left, right, k = neighbour_pairs(lay, off, boxes)
-            if self.class_aware:
-                same = cls[left] == cls[right]
-                left, right = left[same], right[same]
-            ious = _kernels.iou_2d_paired(_rows(boxes, left), _rows(boxes, right))
-            best.append(segment_max(ious, left, n))
-            known.append(k)
+        # pairs with the next frame serve both sides: IoU is symmetric, so a box's best
+        # overlap with the previous frame is the best over the pairs where it is on the right
+        left, right, known_next = neighbour_pairs(lay, 1, boxes)
+        if self.class_aware:
+            same = cls[left] == cls[right]
+            left, right = left[same], right[same]
+        ious = _kernels.iou_2d_paired(_rows(boxes, left), _rows(boxes, right))
+        best_prev = np.zeros(n)
+        np.maximum.at(best_prev, right, ious)
+        prev_slot = lay.slot - 1
+        known_prev = (prev_slot >= 0) & (prev_slot <= lay.last_slot[lay.stream_code])
+        best = [best_prev, segment_max(ious, left, n)]
+        known = [known_prev, known_next]
         prev_ok = known[0] & (best[0] >= self.iou)
         next_ok = known[1] & (best[1] >= self.iou)
         flagged = (known[0] | known[1]) & ~prev_ok & ~next_ok
