@@ -175,7 +175,13 @@ def _sorted_pairs(key: np.ndarray, oid: np.ndarray) -> bool:
 
 
 def neighbour_pairs(
-    lay: Layout, offset: int, boxes: np.ndarray | None = None
+    lay: Layout,
+    offset: int,
+    boxes: np.ndarray | None = None,
+    *,
+    rows: np.ndarray | None = None,
+    query: np.ndarray | None = None,
+    min_iou: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pair (i, j) of sorted rows where j is in the frame ``offset`` slots after i's.
 
@@ -186,19 +192,33 @@ def neighbour_pairs(
     With ``boxes`` (sorted rows' ``x1, y1, x2, y2``, from a layout made ``by_x``), only pairs
     whose x-ranges may overlap are returned: a superset of the pairs with IoU > 0, found by
     binary search instead of pairing every box with every box of the other frame.
+
+    ``rows`` restricts the left side to these sorted rows (``left`` then indexes ``rows``);
+    ``query`` gives each of them another box to compare (for example an interpolated one)
+    in place of its own. With ``min_iou > 0`` only the pairs that can reach that IoU are
+    kept: IoU <= overlap_x / width of either box, so a partner must overlap the query's
+    x-range by ``min_iou`` times the query's width; a superset of the pairs with IoU >=
+    ``min_iou``, far smaller than all overlapping pairs.
     """
-    n = len(lay.key)
-    target = lay.key + offset
+    rows = np.arange(len(lay.key)) if rows is None else np.asarray(rows, dtype=np.int64)
+    n = rows.size
+    key = lay.key[rows]
+    target = key + offset
     nk = len(lay.frame_keys)
     pos = np.searchsorted(lay.frame_keys, target)
     pos_c = np.minimum(pos, max(nk - 1, 0))
     found = (pos < nk) & (lay.frame_keys[pos_c] == target) if nk else np.zeros(n, dtype=bool)
     counts = np.where(found, lay.frame_count[pos_c] if nk else 0, 0)
     starts = np.where(found, lay.frame_start[pos_c] if nk else 0, 0)
-    tslot = lay.slot + offset
-    known = (tslot >= 0) & (tslot <= lay.last_slot[lay.stream_code])
-    if boxes is not None and n:
-        starts, counts = x_candidates(lay, boxes, pos_c, starts, counts, boxes[:, 0], boxes[:, 2])
+    tslot = lay.slot[rows] + offset
+    known = (tslot >= 0) & (tslot <= lay.last_slot[lay.stream_code[rows]])
+    if boxes is not None and n and len(boxes):
+        q = np.take(boxes, rows, axis=0) if query is None else query
+        qx1, qx2 = q[:, 0], q[:, 2]
+        if min_iou > 0:
+            margin = min_iou * (qx2 - qx1)
+            qx1, qx2 = qx1 + margin, qx2 - margin
+        starts, counts = x_candidates(lay, boxes, pos_c, starts, counts, qx1, qx2)
     left, right = cross(np.arange(n), starts, counts)
     return left, right, known
 
@@ -231,7 +251,7 @@ def x_candidates(
     lo = np.searchsorted(skey, base + (qx1 - xmin) - max_w - eps, side="left")
     hi = np.searchsorted(skey, base + (qx2 - xmin) + eps, side="left")
     lo = np.clip(lo, starts, starts + counts)
-    hi = np.clip(hi, lo, starts + counts)
+    hi = np.clip(hi, lo, starts + counts)  # an empty window (qx2 < qx1 - max_w) gives none
     return lo, np.where(counts > 0, hi - lo, 0)
 
 

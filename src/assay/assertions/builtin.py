@@ -20,7 +20,6 @@ from ._frames import (
     same_frame_pairs,
     segment_max,
     stream_info,
-    x_candidates,
 )
 from .base import Assertion
 from .consistency import ConsistencyAssertion
@@ -114,6 +113,13 @@ class Flicker(Assertion):
         self.class_aware = class_aware
         self.classes = classes
 
+    def _pair_ious(self, boxes: np.ndarray, cls: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """IoU of each pair (0 for pairs of different classes when class-aware)."""
+        ious = _kernels.iou_2d_paired(_rows(boxes, left), _rows(boxes, right))
+        if self.class_aware:
+            ious[cls[left] != cls[right]] = 0.0
+        return ious
+
     def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
         self.check_columns(observations)
         laid = _sorted_boxes(observations, info, None)
@@ -122,37 +128,39 @@ class Flicker(Assertion):
         sub, lay, boxes, cls = laid
         n = len(boxes)
         # pairs with the next frame serve both sides: IoU is symmetric, so a box's best
-        # overlap with the previous frame is the best over the pairs where it is on the right
-        left, right, known_next = neighbour_pairs(lay, 1, boxes)
-        if self.class_aware:
-            same = cls[left] == cls[right]
-            left, right = left[same], right[same]
-        ious = _kernels.iou_2d_paired(_rows(boxes, left), _rows(boxes, right))
-        best_prev = np.zeros(n)
-        np.maximum.at(best_prev, right, ious)
+        # overlap with the previous frame is the best over the pairs where it is on the right.
+        # Only pairs that can reach the threshold decide; exact best values are computed
+        # afterwards for the few boxes flagged
+        left, right, known_next = neighbour_pairs(lay, 1, boxes, min_iou=self.iou)
+        ious = self._pair_ious(boxes, cls, left, right)
+        reach_prev = np.zeros(n)
+        np.maximum.at(reach_prev, right, ious)
         prev_slot = lay.slot - 1
         known_prev = (prev_slot >= 0) & (prev_slot <= lay.last_slot[lay.stream_code])
-        best = [best_prev, segment_max(ious, left, n)]
-        known = [known_prev, known_next]
-        prev_ok = known[0] & (best[0] >= self.iou)
-        next_ok = known[1] & (best[1] >= self.iou)
-        flagged = (known[0] | known[1]) & ~prev_ok & ~next_ok
+        prev_ok = known_prev & (reach_prev >= self.iou)
+        next_ok = known_next & (segment_max(ious, left, n) >= self.iou)
+        flagged = (known_prev | known_next) & ~prev_ok & ~next_ok
         if self.classes is not None:
             flagged &= np.isin(sub["cls"].to_numpy(dtype=object)[lay.order], list(self.classes))
         rows = np.flatnonzero(flagged)
         if rows.size == 0:
             return empty_findings()
+        best = []
+        for off in (-1, 1):
+            pl, pr, _ = neighbour_pairs(lay, off, boxes, rows=rows)
+            best.append(segment_max(self._pair_ious(boxes, cls, rows[pl], pr), pl, rows.size))
+        kp, kn = known_prev[rows], known_next[rows]
         orig = lay.order[rows]
         oid = sub["obs_id"].to_numpy()[orig]
-        best_either = np.maximum(np.where(known[0], best[0], 0), np.where(known[1], best[1], 0))[rows]
+        best_either = np.maximum(np.where(kp, best[0], 0), np.where(kn, best[1], 0))
         score = sub["score"].to_numpy()[orig] if "score" in sub.columns else np.full(rows.size, np.nan)
         return make_findings(
             self.name, "obs", lay.streams[lay.stream_code[rows]], lay.frame[rows], lay.frame[rows],
             [[o] for o in oid], 1.0 - best_either,
             track=_track_values(sub, orig),
             evidence={
-                "iou_prev": np.where(known[0][rows], best[0][rows], np.nan),
-                "iou_next": np.where(known[1][rows], best[1][rows], np.nan),
+                "iou_prev": np.where(kp, best[0], np.nan),
+                "iou_next": np.where(kn, best[1], np.nan),
                 "score": score,
             },
             fix=[json.dumps({"action": "remove", "obs_ids": [int(o)]}) for o in oid],
@@ -189,6 +197,14 @@ class Gap(Assertion):
         self.iou_middle = iou_middle
         self.class_aware = class_aware
 
+    def _mid_best(self, lay, boxes, cls, left, mid, min_iou: float) -> np.ndarray:
+        """Per pair, the best IoU of a box at t+1 with the interpolated box ``mid``."""
+        pl, pr, _ = neighbour_pairs(lay, 1, boxes, rows=left, query=mid, min_iou=min_iou)
+        if self.class_aware and pl.size:
+            same = cls[left][pl] == cls[pr]
+            pl, pr = pl[same], pr[same]
+        return segment_max(_kernels.iou_2d_paired(_rows(mid, pl), _rows(boxes, pr)), pl, len(left))
+
     def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
         self.check_columns(observations)
         laid = _sorted_boxes(observations, info, None)
@@ -196,7 +212,8 @@ class Gap(Assertion):
             return empty_findings()
         sub, lay, boxes, cls = laid
         n = len(boxes)
-        left, right, _ = neighbour_pairs(lay, 2, boxes)
+        # only pairs that can reach the IoU threshold matter
+        left, right, _ = neighbour_pairs(lay, 2, boxes, min_iou=self.iou)
         if self.class_aware:
             same = cls[left] == cls[right]
             left, right = left[same], right[same]
@@ -205,33 +222,26 @@ class Gap(Assertion):
         left, right, ious = left[ok], right[ok], ious[ok]
         if left.size == 0:
             return empty_findings()
-        # mutual best: each box at t keeps its best partner at t+2 and vice versa
-        best_l = segment_max(ious, left, n, fill=-1.0)
-        keep = ious == best_l[left]
-        o = np.lexsort((-ious, right))
-        first_r = np.r_[True, right[o][1:] != right[o][:-1]]
-        best_r = np.zeros(len(ious), dtype=bool)
-        best_r[o[first_r]] = True
-        keep &= best_r
+        # mutual best: each box at t keeps its best partner at t+2 and vice versa (ties on the
+        # right: the first pair)
+        keep = ious == segment_max(ious, left, n, fill=-1.0)[left]
+        best_r = np.full(n, -1.0)
+        np.maximum.at(best_r, right, ious)
+        at_best = np.flatnonzero(ious == best_r[right])
+        first = np.full(n, len(ious))
+        np.minimum.at(first, right[at_best], at_best)
+        chosen = np.zeros(len(ious), dtype=bool)
+        chosen[first[first < len(ious)]] = True
+        keep &= chosen
         left, right, ious = left[keep], right[keep], ious[keep]
-        # boxes at t+1 against the interpolated box
+        # boxes at t+1 against the interpolated box: first only those that can reach the
+        # threshold (deciding), then every overlapping one for the pairs flagged (evidence)
         mid = (_rows(boxes, left) + _rows(boxes, right)) / 2.0
-        target = lay.key[left] + 1
-        pos = np.searchsorted(lay.frame_keys, target)
-        pos_c = np.minimum(pos, len(lay.frame_keys) - 1)
-        found = (pos < len(lay.frame_keys)) & (lay.frame_keys[pos_c] == target)
-        counts = np.where(found, lay.frame_count[pos_c], 0)
-        starts = np.where(found, lay.frame_start[pos_c], 0)
-        starts, counts = x_candidates(lay, boxes, pos_c, starts, counts, mid[:, 0], mid[:, 2])
-        pl, pr = cross(np.arange(len(left)), starts, counts)
-        if self.class_aware and pl.size:
-            same = cls[left][pl] == cls[pr]
-            pl, pr = pl[same], pr[same]
-        mid_iou = _kernels.iou_2d_paired(_rows(mid, pl), _rows(boxes, pr))
-        best_mid = segment_max(mid_iou, pl, len(left))
         thr = self.iou if self.iou_middle is None else self.iou_middle
-        flagged = best_mid < thr
-        left, right, ious, mid, best_mid = (a[flagged] for a in (left, right, ious, mid, best_mid))
+        reach = self._mid_best(lay, boxes, cls, left, mid, thr)
+        flagged = reach < thr
+        left, right, ious, mid = (a[flagged] for a in (left, right, ious, mid))
+        best_mid = self._mid_best(lay, boxes, cls, left, mid, 0.0)
         if left.size == 0:
             return empty_findings()
         ol, orr = lay.order[left], lay.order[right]
