@@ -21,22 +21,29 @@ def empty_findings() -> pd.DataFrame:
     return _EMPTY.copy()
 
 
+def _json_texts(v: Any) -> list[str]:
+    """Each value of a column as JSON text (floats rounded to 6 significant digits; NaN and
+    infinities as null), without a ``json.dumps`` call per number."""
+    arr = np.asarray(v) if not isinstance(v, list) else v
+    if isinstance(arr, np.ndarray) and arr.dtype.kind == "f":
+        # float(f"{x:.6g}") then repr: what json.dumps writes for the rounded number
+        return ["null" if x != x or x in (_INF, -_INF) else repr(float(f"{x:.6g}")) for x in arr.tolist()]
+    if isinstance(arr, np.ndarray) and arr.dtype.kind in "iu":
+        return [str(x) for x in arr.tolist()]
+    if isinstance(arr, np.ndarray) and arr.dtype.kind == "b":
+        return ["true" if x else "false" for x in arr.tolist()]
+    return [json.dumps(x) for x in (arr.tolist() if isinstance(arr, np.ndarray) else list(arr))]
+
+
+_INF = float("inf")
+
+
 def _json_rows(columns: Mapping[str, np.ndarray | Sequence], n: int) -> list[str]:
     """One JSON object per row from column arrays (numbers rounded to 6 significant digits)."""
     if not columns:
         return ["{}"] * n
-    keys = list(columns)
-    cols = []
-    for k in keys:
-        v = columns[k]
-        arr = np.asarray(v) if not isinstance(v, list) else v
-        if isinstance(arr, np.ndarray) and arr.dtype.kind == "f":
-            cols.append([None if not np.isfinite(x) else float(f"{x:.6g}") for x in arr.tolist()])
-        elif isinstance(arr, np.ndarray):
-            cols.append(arr.tolist())
-        else:
-            cols.append(list(arr))
-    return [json.dumps(dict(zip(keys, vals, strict=True))) for vals in zip(*cols, strict=True)]
+    parts = [[f"{json.dumps(str(k))}: {t}" for t in _json_texts(v)] for k, v in columns.items()]
+    return ["{" + ", ".join(row) + "}" for row in zip(*parts, strict=True)]
 
 
 def make_findings(

@@ -163,7 +163,7 @@ class Flicker(Assertion):
                 "iou_next": np.where(kn, best[1], np.nan),
                 "score": score,
             },
-            fix=[json.dumps({"action": "remove", "obs_ids": [int(o)]}) for o in oid],
+            fix=[f'{{"action": "remove", "obs_ids": [{o}]}}' for o in oid.tolist()],
         )
 
 
