@@ -10,8 +10,8 @@ import assay
 
 def test_top_level_names():
     assert sorted(assay.__all__) == sorted([
-        "AssayError", "Workspace", "__version__", "approx", "as_observations", "as_records", "assertions", "check",
-        "exceptions", "geometry", "io", "tables", "tracking", "validate",
+        "AssayError", "Workspace", "__version__", "approx", "as_observations", "as_records", "assertions", "audit",
+        "check", "curate", "exceptions", "geometry", "io", "learned", "tables", "tracking", "validate",
     ])
     for name in assay.__all__:
         assert hasattr(assay, name)
@@ -24,7 +24,11 @@ def test_subpackage_names():
                                              "point_assertion", "temporal_assertion", "Flicker", "Gap"}
     assert set(assay.approx.__all__) >= {"select", "SelectionResult", "aggregate", "AggregateResult",
                                          "ColumnOracle", "HumanOracle"}
-    for mod in (assay.io, assay.assertions, assay.geometry, assay.tracking, assay.tables, assay.approx):
+    assert set(assay.curate.__all__) >= {"rank_frames", "Campaign", "simulate", "bal_rewards", "to_labelstudio",
+                                         "to_cvat", "to_mot", "import_verdicts"}
+    assert set(assay.audit.__all__) >= {"find_missing_labels", "find_unlikely_tracks", "find_label_issues"}
+    for mod in (assay.io, assay.assertions, assay.geometry, assay.tracking, assay.tables, assay.approx,
+                assay.audit, assay.curate, assay.learned):
         for name in mod.__all__:
             assert hasattr(mod, name), (mod.__name__, name)
 

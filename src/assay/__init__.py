@@ -3,7 +3,7 @@ queries over model outputs with statistical guarantees."""
 
 from __future__ import annotations
 
-from . import approx, assertions, exceptions, geometry, io, tables, tracking
+from . import approx, assertions, audit, curate, exceptions, geometry, io, learned, tables, tracking
 from .assertions import check
 from .exceptions import AssayError
 from .store import Workspace
@@ -19,10 +19,13 @@ __all__ = [
     "assertions",
     "as_observations",
     "as_records",
+    "audit",
     "check",
+    "curate",
     "exceptions",
     "geometry",
     "io",
+    "learned",
     "tables",
     "tracking",
     "validate",

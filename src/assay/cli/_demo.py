@@ -56,6 +56,12 @@ def demo(workspace: str) -> None:
         _demo_assertions(ws, tracker)
         _demo_selection(ws, labels, tracker)
         _demo_aggregation(ws, labels, tracker)
+        from ._audit import demo_step as demo_audit
+        from ._curate import demo_step as demo_curate
+
+        demo_audit(out, step="7")
+        # its own in-memory workspace: frame labels kept here would change later queues
+        demo_curate(out, tracker=tracker, labels=labels, title="8. curation")
     out.print(f"\ndone in {time.perf_counter() - start:.1f} s. Explore with: "
               f"[bold]assay info {workspace}[/]")
 

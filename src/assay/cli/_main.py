@@ -132,10 +132,14 @@ def info(workspace):
             out.print(df_table(ws.summary(name), title=f"{name}: per stream"))
 
 
+from ._audit import audit  # noqa: E402
 from ._check import check  # noqa: E402
+from ._curate import curate  # noqa: E402
 from ._demo import demo  # noqa: E402
 from ._query import query  # noqa: E402
 
+cli.add_command(audit)
 cli.add_command(check)
+cli.add_command(curate)
 cli.add_command(query)
 cli.add_command(demo)

@@ -1,0 +1,446 @@
+"""Missing labels in detection data: model tracks that no label covers, ranked."""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import Interval, Options, check_random_state, validate_params
+from ..assertions._findings import empty_findings, make_findings
+from ..exceptions import InvalidParameterError
+from ..learned.features import Feature, FeatureValues, compute_features, default_features
+from ..learned.prior import DensityPrior
+from ..learned.rank import _mean_by, scored_tracks, tracks_to_findings
+from ..tables import BOX2D, validate
+from ..tracking import associate
+from ._overlap import best_overlap, frame_pairs, inside_share, overlap_kind
+
+__all__ = ["find_missing_labels"]
+
+METHODS = ("fixy", "confidence", "random")
+
+
+def subset_features(fv: FeatureValues, keep: np.ndarray) -> FeatureValues:
+    """The tracks of ``fv`` where ``keep`` (one bool per track) is true, re-indexed."""
+    new_index = np.cumsum(keep) - 1
+    values = {}
+    for name, (idx, v) in fv.values.items():
+        m = keep[idx]
+        values[name] = (new_index[idx[m]], v[m])
+    return FeatureValues(fv.tracks.loc[keep].reset_index(drop=True), values, fv.features, fv.box)
+
+
+@validate_params(
+    {
+        "predictions": [pd.DataFrame],
+        "labels": [pd.DataFrame],
+        "method": [Options(METHODS)],
+        "iou": [Interval(float, 0, 1, closed="right")],
+        "class_aware": [bool],
+        "box": [Options(("auto", "2d", "bev"))],
+        "track_iou": [Interval(float, 0, 1, closed="right"), None],
+        "track_box": [Options(("auto", "2d", "bev"))],
+        "max_gap": [Interval(float, 0, None, closed="neither")],
+        "min_track_length": [Interval(int, 1, None)],
+        "prior": [DensityPrior, None],
+        "dedup_gap": [Interval(float, 0, None, closed="left")],
+        "holdout": [Options(("stream", "none"))],
+        "folds": [Interval(int, 2, None)],
+        "weights": [Mapping, None],
+        "contrast": [bool],
+        "max_ratio": [Interval(float, 1, None, closed="neither")],
+        "classes": [list, tuple, None],
+        "ignore": [pd.DataFrame, None],
+        "ignore_share": [Interval(float, 0, 1, closed="right")],
+        "seed": ["random_state"],
+        "top": [Interval(int, 1, None), None],
+    }
+)
+def find_missing_labels(
+    predictions: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    method: str = "fixy",
+    iou: float = 0.3,
+    class_aware: bool = False,
+    box: str = "auto",
+    track_iou: float | None = None,
+    track_box: str = "auto",
+    max_gap: float = 1.0,
+    min_track_length: int = 1,
+    prior: DensityPrior | None = None,
+    dedup_gap: float = 0.5,
+    holdout: str = "stream",
+    folds: int = 10,
+    features: Sequence[str | Feature] | None = None,
+    weights: Mapping[str, float] | None = None,
+    contrast: bool = True,
+    max_ratio: float = 20.0,
+    classes: Sequence[str] | None = None,
+    ignore: pd.DataFrame | None = None,
+    ignore_share: float = 0.5,
+    seed: Any = 0,
+    top: int | None = None,
+) -> pd.DataFrame:
+    """Rank model outputs that no label covers: candidate objects the labelers missed.
+
+    A prediction box *overlaps* a label when their IoU (2-D, or bird's-eye view for 3-D
+    boxes) in the same stream and frame is at least ``iou``.
+
+    - ``method="fixy"`` (the paper's learned observation assertions): the prediction boxes
+      that overlap no label are linked into tracks (:func:`assay.tracking.associate`; track
+      ids that come with the predictions are kept), and the tracks are ranked by how
+      *likely* they are to be real objects. A track's score is the weighted sum of one
+      factor per feature (by default box size and shape, speed, IoU with the previous box,
+      track duration, and the model's confidence), each the mean over the track's values of
+      a log density ratio: the density among *real objects* (geometry: the label tracks;
+      confidence: the model boxes that agree with a label) over the density among *model
+      tracks no label covers* (mostly the model's false alarms), clipped to
+      ``[-log max_ratio, log max_ratio]`` because the ratio of two densities far in their
+      tails is noise. With ``contrast=False`` a factor is the label density alone, relative
+      to a typical label (the paper's formulation). With ``holdout="stream"`` (default)
+      every stream is scored with priors fit on the *other* streams, so the labels being
+      audited never train the prior that judges them. Tracks that are likely the same
+      object as a higher-ranked track are moved down (``dedup_gap``). Every factor, both
+      densities and the feature values are in the evidence.
+    - ``method="confidence"`` (the paper's consistency assertion): every prediction box that
+      overlaps no label, highest confidence first.
+    - ``method="random"``: the same boxes in random order (a baseline).
+
+    Parameters
+    ----------
+    predictions, labels : pandas.DataFrame
+        Observations of the same streams and frames: model outputs (``score`` used by
+        ``confidence`` and as a feature) and human labels (``track`` filled, or linked here).
+    method : {"fixy", "confidence", "random"}, default "fixy"
+    iou : float, default 0.3
+        Least IoU for a prediction to count as covered by a label.
+    class_aware : bool, default False
+        Only labels of the prediction's class cover it. Off by default: a "Car" prediction
+        on a box labeled "Van" is not a missing label.
+    box : {"auto", "2d", "bev"}, default "auto"
+        Box to compare and link by; ``"auto"`` takes 2-D boxes when both tables have them on
+        every row, else bird's-eye view.
+    track_iou : float, optional
+        IoU to link predictions into tracks; default 0.1 for bird's-eye view, 0.3 for 2-D
+        (see :func:`assay.tracking.associate`; detector boxes jitter, and 0.5 breaks
+        walking people at 7 frames per second into many pieces).
+    track_box : {"auto", "2d", "bev"}, default "auto"
+        Box to link predictions by. ``"auto"``: the image box when every prediction has
+        one, else the bird's-eye view. Seen from a moving car, a pedestrian's 3-D box often
+        does not overlap itself from one frame to the next: re-linking the KITTI
+        pedestrian labels without their ids gives 11.7 pieces per true track from above and
+        4.2 in the image (cars: 1.3 and 1.4).
+    max_gap : float, default 1.0
+        Seconds a track stays open without a box.
+    min_track_length : int, default 1
+        Candidate tracks need at least this many boxes.
+    dedup_gap : float, default 0.5
+        A reviewer gains nothing from seeing one object twice. Fixy tracks of the same
+        object (fragments of a broken track, or two tracks that swap between neighbours)
+        have boxes that overlap (IoU >= ``iou``) within ``dedup_gap`` seconds of each other;
+        of such a group only the highest-ranked track keeps its place, the others move after
+        every other candidate (evidence ``duplicate_of_track``). 0 turns this off.
+    prior : DensityPrior, optional
+        A fitted prior to use for every stream instead of the held-out label priors (and the
+        confidence and contrast factors).
+    holdout : {"stream", "none"}, default "stream"
+        ``"stream"``: held-out priors: a stream is scored with priors fit on the other
+        streams (with a single stream, on itself). ``"none"``: one prior fit on all.
+    folds : int, default 10
+        With more streams than this, the streams are dealt (in sorted order) into ``folds``
+        groups and each group is scored with priors fit on the other groups, so the cost
+        stays ``folds`` fits however many streams there are. With at most ``folds``
+        streams this is leave-one-stream-out.
+    features : list of str or Feature, optional
+        Geometric features of the label prior; default
+        :func:`~assay.learned.default_features` for the box kind.
+    weights : mapping, optional
+        Feature name -> weight of its factor (default 1; the confidence factor is
+        ``"score"``).
+    contrast : bool, default True
+        Divide by the density of unmatched model tracks (see above).
+    max_ratio : float, default 20.0
+        Bound of each value's density ratio (see above).
+    classes : list of str, optional
+        Audit only predictions of these classes.
+    ignore : pandas.DataFrame, optional
+        Image regions that were deliberately not labeled (columns ``stream``, ``frame``,
+        ``x1``, ``y1``, ``x2``, ``y2``; e.g. KITTI's ``DontCare`` boxes from
+        ``read_kitti_tracking(path, dontcare="only")``). A prediction with at least
+        ``ignore_share`` of its image box inside one of them is not audited.
+    ignore_share : float, default 0.5
+        See ``ignore``.
+    seed : int or numpy.random.Generator, default 0
+        For ``method="random"``.
+    top : int, optional
+        Keep only the first ``top`` findings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Findings, most likely missing label first: assertion ``missing_label`` with scope
+        ``track`` (fixy: ``obs_ids`` are the track's boxes; evidence has every factor and
+        feature value) or scope ``obs`` (confidence / random: one box each). ``attrs`` holds
+        ``candidates`` and ``seconds``.
+
+    Examples
+    --------
+    Labels of one person removed from a MOT15 sequence, then found again:
+
+    >>> from assay.io import read_mot, demo_path
+    >>> from assay.audit import find_missing_labels
+    >>> gt = read_mot(demo_path("TUD-Campus", "gt"), kind="gt", fps=25)
+    >>> tracker = read_mot(demo_path("TUD-Campus", "tracker"), kind="gt", fps=25,
+    ...                    source="model:tracker").assign(score=0.9)
+    >>> audited = gt[gt["track"] != 2]                     # the labelers "missed" person 2
+    >>> found = find_missing_labels(tracker, audited, method="fixy")
+    >>> found.loc[0, ["assertion", "scope", "stream"]].tolist()
+    ['missing_label', 'track', 'TUD-Campus']
+    """
+    started = _time.perf_counter()
+    pred = validate(predictions, "observations", name="predictions")
+    lab = validate(labels, "observations", name="labels")
+    if classes is not None:
+        pred = pred.loc[pred["cls"].isin(list(classes)).to_numpy()].reset_index(drop=True)
+    if ignore is not None and len(ignore) and len(pred):
+        missing = [c for c in ("stream", "frame", *BOX2D) if c not in ignore.columns]
+        if missing or not all(c in pred.columns for c in BOX2D):
+            raise InvalidParameterError(
+                "The 'ignore' parameter of find_missing_labels must be a table of image regions "
+                f"(stream, frame, x1, y1, x2, y2) and predictions need image boxes; missing {missing}."
+            )
+        inside = inside_share(pred, ignore.reset_index(drop=True)) >= ignore_share
+        pred = pred.loc[~inside].reset_index(drop=True)
+    if len(pred) == 0:
+        out = empty_findings()
+        out.attrs.update(candidates=0, seconds=_time.perf_counter() - started)
+        return out
+    kind = overlap_kind(pred, lab, box) if len(lab) else overlap_kind(pred, pred, box)
+    best, which = best_overlap(pred, lab, kind=kind, class_aware=class_aware)
+    matched = best >= iou
+    if method in ("confidence", "random"):
+        out = _box_ranking(pred, best, matched, method, seed)
+    else:
+        scored = _fixy(
+            pred, lab, matched, which, kind=kind, track_iou=track_iou, max_gap=max_gap,
+            min_track_length=min_track_length,
+            prior=prior, holdout=holdout, folds=folds, features=features, weights=weights,
+            contrast=contrast, max_ratio=max_ratio, track_box=track_box,
+        )
+        if scored is None:
+            out = empty_findings()
+        else:
+            tracks, names, free = scored
+            dup = (_duplicates(tracks, free, kind=kind, iou=iou, gap=dedup_gap)
+                   if dedup_gap > 0 else np.full(len(tracks), -1))
+            track_ids = tracks["track"].to_numpy(dtype=np.float64, na_value=np.nan)
+            out = tracks_to_findings(
+                tracks, names, direction="likely", assertion="missing_label",
+                demote=dup >= 0,
+                extra={"duplicate_of_track": np.where(dup >= 0, track_ids[np.maximum(dup, 0)], np.nan)},
+            )
+    candidates = len(out)
+    if top:
+        out = out.head(top).reset_index(drop=True)
+    out.attrs.update(candidates=candidates, seconds=_time.perf_counter() - started)
+    return out
+
+
+def _box_ranking(pred, best, matched, method, seed) -> pd.DataFrame:
+    free = np.flatnonzero(~matched)
+    if free.size == 0:
+        return empty_findings()
+    sub = pred.iloc[free]
+    score = sub["score"].to_numpy(np.float64) if "score" in sub.columns else np.full(free.size, np.nan)
+    if method == "confidence":
+        key = np.nan_to_num(score, nan=0.0)
+        severity = np.maximum(key, 1e-12)
+    else:
+        rng = check_random_state(seed)
+        key = rng.permutation(free.size).astype(np.float64)
+        severity = key + 1.0
+    order = np.argsort(-key, kind="stable")
+    sub, severity, score, b = sub.iloc[order], severity[order], score[order], best[free][order]
+    frame = sub["frame"].to_numpy(np.int64)
+    return make_findings(
+        "missing_label", "obs", sub["stream"].to_numpy(dtype=object), frame, frame,
+        sub["obs_id"].to_numpy(np.int64)[:, None], severity,
+        evidence={"method": np.full(free.size, method, dtype=object),
+                  "cls": sub["cls"].to_numpy(dtype=object), "score": score,
+                  "best_label_iou": b},
+    )
+
+
+def _fixy(pred, lab, matched, which, *, kind, track_iou, max_gap, min_track_length,
+          prior, holdout, folds, features, weights, contrast, max_ratio, track_box) -> pd.DataFrame:
+    if track_box == "auto":  # image boxes link small objects better (see the docstring)
+        has2d = all(c in pred.columns for c in BOX2D) and not pred[list(BOX2D)].isna().any(axis=None)
+        link_box = "2d" if has2d else "bev"
+    else:
+        link_box = track_box
+    feat_box = "3d" if kind == "bev" else "2d"
+    tiou = track_iou if track_iou is not None else (0.1 if link_box == "bev" else 0.3)
+    # the boxes no label covers, linked into tracks (tracks given with the predictions are
+    # kept, restricted to those boxes): a candidate never mixes covered and free boxes
+    free = pred.loc[~matched].reset_index(drop=True)
+    if len(free) == 0:
+        return None
+    if "track" not in free.columns or free["track"].isna().any():
+        free = associate(free, iou=tiou, max_gap=max_gap, box=link_box)
+    geo = list(features) if features is not None else default_features(feat_box)
+    names = [*[f if isinstance(f, str) else f.name for f in geo], "score"]
+    fv = compute_features(free, [*geo, "score"], box=feat_box)
+    n_obs = fv.tracks["n_obs"].to_numpy()
+    candidate = n_obs >= min_track_length
+    if not candidate.any():
+        return None
+    streams = fv.tracks["stream"].to_numpy(dtype=object)
+    if prior is not None:
+        tracks = scored_tracks(subset_features(fv, candidate), prior, weights=weights)
+        return tracks, list(prior.feature_names_), free
+    if len(lab) and ("track" not in lab.columns or lab["track"].isna().any()):
+        lab = associate(lab, iou=tiou, max_gap=max_gap, box=link_box)
+    lab_fv = compute_features(lab, geo, box=feat_box) if len(lab) else None
+    lab_streams = lab_fv.tracks["stream"].to_numpy(dtype=object) if lab_fv else np.empty(0, object)
+    # model boxes that agree with a label (bundles): what a real object's confidence looks like
+    agree = pred.loc[matched]
+    if len(agree):
+        # each box joins the track of the label it matches, so the bandwidth rule counts
+        # objects, not boxes
+        lab_track = lab.set_index("obs_id")["track"]
+        ids = which[matched]
+        obj = pd.Series(lab_track.reindex(ids).to_numpy(dtype=np.float64, na_value=-1.0))
+        group = pd.MultiIndex.from_arrays([agree["stream"].to_numpy(dtype=object),
+                                           agree["cls"].to_numpy(dtype=object), obj.to_numpy()])
+        agree = agree.assign(track=pd.array(pd.factorize(group)[0], dtype="Int64"))
+    agree_fv = compute_features(agree, ["score"], box=feat_box) if len(agree) else None
+    agree_streams = agree_fv.tracks["stream"].to_numpy(dtype=object) if agree_fv else np.empty(0, object)
+    parts = []
+    # leave-one-stream-out, or with more than ``folds`` streams, leave-one-group-out: the
+    # streams (sorted) are dealt round-robin into ``folds`` groups
+    audited = np.unique(streams[candidate]).astype(object)
+    groups = ([audited[i::folds] for i in range(min(folds, len(audited)))]
+              if holdout == "stream" else [None])
+    for group in groups:
+        if group is None or not (~np.isin(lab_streams, group)).any():  # no holdout / one stream
+            train_lab = np.ones(len(lab_streams), bool)
+            train_agree = np.ones(len(agree_streams), bool)
+            train_alarm = np.ones(len(streams), bool)
+        else:
+            train_lab = ~np.isin(lab_streams, group)
+            train_agree = ~np.isin(agree_streams, group)
+            train_alarm = ~np.isin(streams, group)
+        scope = candidate & (np.isin(streams, group) if group is not None else True)
+        parts.append(_score_fold(fv, lab_fv, agree_fv, train_lab, train_agree, train_alarm,
+                                 scope, geo, weights, contrast, max_ratio))
+    tracks = pd.concat(parts, ignore_index=True)
+    return tracks, names, free
+
+
+def _score_fold(fv, lab_fv, agree_fv, train_lab, train_agree, train_alarm, scope, geo, weights,
+                contrast, max_ratio):
+    """Score the candidate tracks ``scope`` of ``fv`` with priors fit on the training parts.
+
+    Without contrast a factor is the mean relative log density under the foreground prior.
+    With contrast it is the mean over the track's values of
+    ``log p_fg(x) - log(p_fg(x) / 2 + p_bg(x) / 2)`` = ``log 2 + log P(real | x)`` for equal
+    prior odds: at most log 2, so a value both densities find rare (where their ratio is
+    noise) cannot win a track its place, and one that real objects never show sinks it.
+    """
+    target = subset_features(fv, scope)
+    geo_names = [f if isinstance(f, str) else f.name for f in geo]
+    names = [*geo_names, "score"]
+    tracks = target.tracks.copy()
+    n = len(tracks)
+    # foreground: geometry from labels, confidence from model boxes that agree with labels
+    fg_priors = {}
+    if lab_fv is not None and train_lab.any():
+        p = DensityPrior(geo, box=fv.box).fit(subset_features(lab_fv, train_lab))
+        fg_priors.update(dict.fromkeys(geo_names, p))
+    if agree_fv is not None and train_agree.any():
+        fg_priors["score"] = DensityPrior(["score"], box=fv.box).fit(subset_features(agree_fv, train_agree))
+    bg_prior = None
+    if contrast and train_alarm.any():
+        bg_prior = DensityPrior([*geo, "score"], box=fv.box).fit(subset_features(fv, train_alarm))
+    w = dict(weights or {})
+    total = np.zeros(n)
+    for name in names:
+        if name not in fg_priors:
+            tracks[f"ll_{name}"] = np.nan
+            continue
+        fgp = fg_priors[name]
+        if bg_prior is None:
+            idx, ll, ok, _ = fgp.value_log_likelihoods(target, name)
+        else:
+            idx, lf, okf, _ = fgp.value_log_likelihoods(target, name, relative=False)
+            _, lb, okb, _ = bg_prior.value_log_likelihoods(target, name, relative=False)
+            ok = okf & okb
+            ll = np.clip(lf - lb, -np.log(max_ratio), np.log(max_ratio))
+            tracks[f"fg_{name}"] = _mean_by(idx[okf], lf[okf], n)
+            tracks[f"bg_{name}"] = _mean_by(idx[okb], lb[okb], n)
+        factor = _mean_by(idx[ok], ll[ok], n)
+        tracks[f"ll_{name}"] = factor
+        total += float(w.get(name, 1.0)) * np.nan_to_num(factor, nan=0.0)
+    tracks["score"] = total
+    tracks["fallback"] = ""
+    return tracks
+
+
+def _duplicates(tracks: pd.DataFrame, free: pd.DataFrame, *, kind: str, iou: float,
+                gap: float) -> np.ndarray:
+    """Per scored track, the row of a higher-ranked track it likely duplicates, else -1.
+
+    Two tracks are linked when a box of one and a box of the other, at most ``gap`` seconds
+    apart, overlap with IoU >= ``iou``. Walking the tracks by score, a track linked to one
+    already shown is a duplicate (of the first such track).
+    """
+    n = len(tracks)
+    dup = np.full(n, -1, np.int64)
+    if n < 2:
+        return dup
+    sizes = tracks["n_obs"].to_numpy()
+    ids = np.concatenate(tracks["obs_ids"].tolist()).astype(np.int64)
+    owner = np.repeat(np.arange(n), sizes)
+    pos = pd.Index(free["obs_id"].to_numpy()).get_indexer(ids)
+    boxes = free.iloc[pos].reset_index(drop=True)
+    time = boxes["time"].to_numpy(np.float64)
+    frame = boxes["frame"].to_numpy(np.int64)
+    # frames per second of each stream, from the spacing of its distinct frames
+    per = pd.DataFrame({"s": boxes["stream"].to_numpy(dtype=object), "f": frame, "t": time})
+    per = per.drop_duplicates(["s", "f"]).sort_values(["s", "f"])
+    step = per.groupby("s")["t"].diff() / per.groupby("s")["f"].diff()
+    fstep = step.groupby(per["s"]).median().fillna(np.inf)
+    max_off = int(np.ceil(gap / max(float(fstep.min()), 1e-9))) if np.isfinite(fstep.min()) else 0
+    max_off = min(max_off, 100)
+    edges_a, edges_b = [], []
+    for off in range(max_off + 1):
+        shifted = boxes.assign(frame=frame + off)
+        ai, bi, v = frame_pairs(boxes, shifted, kind=kind)
+        ok = (v >= iou) & (owner[ai] != owner[bi]) & (np.abs(time[ai] - time[bi]) <= gap + 1e-9)
+        edges_a.append(owner[ai[ok]])
+        edges_b.append(owner[bi[ok]])
+    a = np.concatenate(edges_a)
+    b = np.concatenate(edges_b)
+    if a.size == 0:
+        return dup
+    pairs = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1), axis=0)
+    score = tracks["score"].to_numpy(np.float64)
+    rank = np.empty(n, np.int64)
+    rank[np.argsort(-score, kind="stable")] = np.arange(n)
+    neighbours: dict[int, list[int]] = {}
+    for x, y in pairs.tolist():
+        neighbours.setdefault(x, []).append(y)
+        neighbours.setdefault(y, []).append(x)
+    shown: set[int] = set()
+    for t in np.argsort(-score, kind="stable").tolist():
+        first = min((u for u in neighbours.get(t, ()) if u in shown), key=lambda u: rank[u], default=None)
+        if first is None:
+            shown.add(t)
+        else:
+            dup[t] = first
+    return dup

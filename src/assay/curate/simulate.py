@@ -1,0 +1,363 @@
+"""The simulation harness: run labeling campaigns end to end with labels revealed from ground
+truth, over many seeds, and measure how many labels each strategy needs.
+
+Each campaign (one strategy, one seed) starts from the same random ``initial`` frames for
+every strategy of that seed, then runs ``rounds`` rounds of: the model predicts over the pool
+-> assertions run over the predictions -> the strategy queues ``budget`` frames (through a
+:class:`~assay.curate.Campaign`, so the bookkeeping is the one a real campaign uses) -> their
+ground truth is revealed -> the model is retrained (a user callback) -> its quality is
+measured on held-out data (another callback).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import Interval, Options, validate_params
+from ..assertions.base import Assertion
+from ..exceptions import InvalidParameterError, MissingDependencyError
+from .campaign import FRAME_ORACLE, Campaign, frame_label_ids
+from .strategies import AGGREGATES, REWARDS, STRATEGIES, UNCERTAINTY_METHODS, _frame_keys
+
+__all__ = ["SimulationResult", "simulate"]
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Learning curves of simulated campaigns.
+
+    Attributes
+    ----------
+    curves : pandas.DataFrame
+        One row per strategy, seed and round: ``strategy``, ``seed``, ``round`` (0 is the
+        model trained on the initial frames), ``labels`` (frames labeled so far),
+        ``quality`` (the ``evaluate`` callback), ``firings`` (findings of all assertions over
+        the model's predictions at the start of the round that queued the next labels; at the
+        last round, over the final model) and ``seconds``.
+    strategies : tuple of str
+    seeds : tuple of int
+    rounds, budget, initial : int
+    params : dict
+        ``epsilon``, ``reward``, ``method``, ``aggregate`` as run.
+    """
+
+    curves: pd.DataFrame
+    strategies: tuple[str, ...]
+    seeds: tuple[int, ...]
+    rounds: int
+    budget: int
+    initial: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """Per strategy and round: ``labels``, mean, standard deviation, min and max of
+        ``quality`` across seeds, and the number of seeds.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from assay.curate import SimulationResult
+        >>> curves = pd.DataFrame({"strategy": "random", "seed": [0, 1, 0, 1],
+        ...     "round": [0, 0, 1, 1], "labels": [10, 10, 20, 20],
+        ...     "quality": [0.5, 0.7, 0.8, 0.8], "firings": 0, "seconds": 0.0})
+        >>> r = SimulationResult(curves, ("random",), (0, 1), 1, 10, 10)
+        >>> r.summary()[["strategy", "round", "labels", "mean", "min", "max", "seeds"]]
+          strategy  round  labels  mean  min  max  seeds
+        0   random      0    10.0   0.6  0.5  0.7      2
+        1   random      1    20.0   0.8  0.8  0.8      2
+        """
+        g = self.curves.groupby(["strategy", "round"], sort=False)
+        out = g.agg(labels=("labels", "mean"), mean=("quality", "mean"), std=("quality", "std"),
+                    min=("quality", "min"), max=("quality", "max"), seeds=("seed", "nunique"),
+                    firings=("firings", "mean"))
+        return out.reset_index()
+
+    def labels_to_reach(self, target: float) -> pd.DataFrame:
+        """Frames each strategy needs for its mean quality to reach ``target``.
+
+        The mean learning curve (quality averaged over seeds at each round) is interpolated
+        linearly between rounds; per seed, the same is done on each seed's curve.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Per strategy: ``labels`` (on the mean curve; NaN when it never reaches the
+            target), ``median_seed_labels`` (median over seeds, a seed that never reaches it
+            counting as infinitely many) and ``seeds_reaching``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from assay.curate import SimulationResult
+        >>> curves = pd.DataFrame({"strategy": "random", "seed": 0, "round": [0, 1],
+        ...     "labels": [10, 20], "quality": [0.5, 0.9], "firings": 0, "seconds": 0.0})
+        >>> SimulationResult(curves, ("random",), (0,), 1, 10, 10).labels_to_reach(0.7)
+          strategy  labels  median_seed_labels  seeds_reaching
+        0   random    15.0                15.0               1
+        """
+        rows = []
+        for strategy in self.strategies:
+            part = self.curves.loc[self.curves["strategy"] == strategy]
+            mean = part.groupby("round").agg(labels=("labels", "mean"), quality=("quality", "mean"))
+            per_seed = [
+                _first_crossing(s["labels"].to_numpy(float), s["quality"].to_numpy(float), target)
+                for _, s in part.sort_values("round").groupby("seed")
+            ]
+            rows.append({
+                "strategy": strategy,
+                "labels": _first_crossing(mean["labels"].to_numpy(float), mean["quality"].to_numpy(float), target),
+                "median_seed_labels": float(np.median(np.nan_to_num(per_seed, nan=np.inf))),
+                "seeds_reaching": int(np.isfinite(per_seed).sum()),
+            })
+        return pd.DataFrame(rows)
+
+    def plot(self, path: Any = None, *, ax: Any = None, title: str | None = None) -> Any:
+        """Plot mean quality against labels with a band of one standard deviation.
+
+        Needs matplotlib (``pip install 'assay[report]'``). Writes ``path`` when given;
+        returns the matplotlib Axes.
+        """
+        try:
+            import matplotlib
+
+            if ax is None and path is not None:
+                matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise MissingDependencyError(
+                "SimulationResult.plot needs matplotlib; install it with pip install 'assay[report]'."
+            ) from None
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(6, 4))
+        summary = self.summary()
+        for strategy in self.strategies:
+            s = summary.loc[summary["strategy"] == strategy]
+            x, m, sd = s["labels"].to_numpy(), s["mean"].to_numpy(), s["std"].fillna(0).to_numpy()
+            ax.plot(x, m, marker="o", label=strategy)
+            ax.fill_between(x, m - sd, m + sd, alpha=0.15)
+        ax.set_xlabel("frames labeled")
+        ax.set_ylabel("quality")
+        ax.set_title(title or f"{len(self.seeds)} seeds, mean ± 1 sd")
+        ax.legend()
+        if path is not None:
+            ax.figure.tight_layout()
+            ax.figure.savefig(path, dpi=120)
+        return ax
+
+
+def _first_crossing(x: np.ndarray, y: np.ndarray, target: float) -> float:
+    """The x where y first reaches ``target``, linearly interpolated; NaN if never."""
+    hit = np.flatnonzero(y >= target)
+    if hit.size == 0:
+        return float("nan")
+    i = int(hit[0])
+    if i == 0:
+        return float(x[0])
+    x0, x1, y0, y1 = x[i - 1], x[i], y[i - 1], y[i]
+    return float(x0 + (target - y0) * (x1 - x0) / (y1 - y0))
+
+
+@validate_params({
+    "truth": [pd.DataFrame],
+    "frames": [pd.DataFrame],
+    "retrain": [callable],
+    "predict": [callable],
+    "evaluate": [callable],
+    "assertions": [list, tuple],
+    "strategies": [list, tuple],
+    "rounds": [Interval(int, 1, None)],
+    "budget": [Interval(int, 1, None)],
+    "initial": [Interval(int, 0, None)],
+    "seeds": [Interval(int, 1, None), list, tuple],
+    "epsilon": [Interval(float, 0, 1)],
+    "reward": [Options(REWARDS)],
+    "method": [Options(UNCERTAINTY_METHODS)],
+    "aggregate": [Options(AGGREGATES)],
+    "n_jobs": [Interval(int, 1, None)],
+})
+def simulate(
+    truth: pd.DataFrame,
+    *,
+    frames: pd.DataFrame,
+    retrain: Callable[[pd.DataFrame, pd.DataFrame, np.random.Generator], Any],
+    predict: Callable[[Any], pd.DataFrame],
+    evaluate: Callable[[Any], float],
+    assertions: Sequence[Assertion],
+    strategies: Sequence[str] = STRATEGIES,
+    rounds: int = 5,
+    budget: int = 50,
+    initial: int = 50,
+    seeds: int | Sequence[int] = 5,
+    epsilon: float = 0.1,
+    reward: str = "relative",
+    method: str = "least_confidence",
+    aggregate: str = "max",
+    n_jobs: int = 1,
+) -> SimulationResult:
+    """Simulate labeling campaigns with labels revealed from ground truth.
+
+    Parameters
+    ----------
+    truth : pandas.DataFrame
+        Ground-truth observations of the pool; labeling a frame reveals its rows here (a
+        frame with no rows is revealed as empty).
+    frames : pandas.DataFrame
+        The pool of frames (``stream, frame``) that may be labeled.
+    retrain : callable
+        ``retrain(labeled_frames, revealed_truth, rng) -> model``: train from scratch on the
+        labeled frames (``stream, frame``) and their revealed truth rows.
+    predict : callable
+        ``predict(model) -> observations``: the model's predictions over the pool, with
+        ``score`` the probability that a box is right (uncertainty reads it; assertions run
+        over the table).
+    evaluate : callable
+        ``evaluate(model) -> float``: quality on held-out data (higher is better).
+    assertions : list of Assertion
+        Run over every round's predictions (BAL's arms; ``assertions-uniform``'s lists).
+    strategies : list of str, default all of :data:`~assay.curate.STRATEGIES`
+    rounds : int, default 5
+        Rounds of selection after the initial model.
+    budget : int, default 50
+        Frames labeled per round.
+    initial : int, default 50
+        Frames labeled at random before the first round (the same frames for every strategy
+        of a seed).
+    seeds : int or list of int, default 5
+        The seeds (an int ``n`` means ``0 .. n-1``).
+    epsilon, reward, method, aggregate
+        As in :func:`~assay.curate.rank_frames` and :func:`~assay.curate.bal_rewards`.
+    n_jobs : int, default 1
+        Campaigns run in this many processes (the callbacks must then be picklable).
+
+    Returns
+    -------
+    SimulationResult
+
+    Examples
+    --------
+    A toy pool where frames with boxes are worth labeling: the model's quality is the share
+    of flagged frames labeled.
+
+    >>> import pandas as pd
+    >>> import assay
+    >>> from assay.assertions import Flicker
+    >>> from assay.curate import simulate
+    >>> frames = pd.DataFrame({"stream": "cam", "frame": range(1, 21)})
+    >>> preds = assay.as_observations(pd.DataFrame({"frame": [2, 7, 12, 17], "cls": "car",
+    ...     "x1": [0.0, 100, 200, 300], "y1": 0.0, "x2": [10.0, 110, 210, 310], "y2": 10.0,
+    ...     "score": 0.6}),
+    ...     stream="cam", source="model", fps=1)
+    >>> def retrain(labeled, revealed, rng):
+    ...     return set(labeled["frame"])
+    >>> def predict(model):
+    ...     return preds.loc[~preds["frame"].isin(model)]
+    >>> def evaluate(model):
+    ...     return len(model & {2, 7, 12, 17}) / 4
+    >>> r = simulate(preds.iloc[:0], frames=frames, retrain=retrain, predict=predict,
+    ...              evaluate=evaluate, assertions=[Flicker()], strategies=["random", "bal"],
+    ...              rounds=2, budget=2, initial=0, seeds=3)
+    >>> r.summary()[["strategy", "round", "labels", "mean"]]
+      strategy  round  labels      mean
+    0   random      0     0.0  0.000000
+    1   random      1     2.0  0.166667
+    2   random      2     4.0  0.333333
+    3      bal      0     0.0  0.000000
+    4      bal      1     2.0  0.500000
+    5      bal      2     4.0  1.000000
+    """
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown or not strategies:
+        raise InvalidParameterError(
+            f"The 'strategies' parameter of simulate must list some of {', '.join(STRATEGIES)}. "
+            f"Got {list(strategies)!r}."
+        )
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    pool = _frame_keys(frames, "frames").unique()
+    if initial + rounds * budget > len(pool):
+        raise InvalidParameterError(
+            f"simulate: initial + rounds * budget = {initial + rounds * budget} frames, but the "
+            f"pool has {len(pool)}. Lower budget, rounds or initial."
+        )
+    jobs = [(s, seed) for seed in seed_list for s in strategies]
+    ctx = _Context(truth, pool, retrain, predict, evaluate, list(assertions), rounds, budget, initial,
+                   {"epsilon": epsilon, "reward": reward, "method": method, "aggregate": aggregate})
+    if n_jobs == 1:
+        parts = [ctx.run(s, seed) for s, seed in jobs]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=n_jobs) as pool_exec:
+            parts = list(pool_exec.map(ctx.run, *zip(*jobs, strict=True)))
+    curves = pd.concat(parts, ignore_index=True)
+    order = {s: i for i, s in enumerate(strategies)}
+    curves = curves.sort_values(["strategy", "seed", "round"], key=lambda c: c.map(order) if c.name == "strategy" else c,
+                                kind="stable", ignore_index=True)
+    return SimulationResult(curves, tuple(strategies), tuple(seed_list), rounds, budget, initial,
+                            dict(ctx.params))
+
+
+@dataclass
+class _Context:
+    truth: pd.DataFrame
+    pool: pd.MultiIndex
+    retrain: Callable
+    predict: Callable
+    evaluate: Callable
+    assertions: list
+    rounds: int
+    budget: int
+    initial: int
+    params: dict
+
+    def _reveal(self, labeled: pd.MultiIndex) -> pd.DataFrame:
+        if len(self.truth) == 0:
+            return self.truth
+        keys = _frame_keys(self.truth, "truth")
+        return self.truth.loc[keys.isin(labeled)].reset_index(drop=True)
+
+    def run(self, strategy: str, seed: int) -> pd.DataFrame:
+        from ..assertions import check
+        from ..store import Workspace
+
+        ss = np.random.SeedSequence(seed)
+        init_ss, train_ss = ss.spawn(2)
+        init_rng = np.random.default_rng(init_ss)
+        # the same training randomness for every strategy of a seed, round by round
+        train_rngs = [np.random.default_rng(s) for s in train_ss.spawn(self.rounds + 1)]
+        labeled = self.pool[np.sort(init_rng.permutation(len(self.pool))[: self.initial])]
+        rows = []
+        started = time.perf_counter()
+        with Workspace() as ws:
+            camp = Campaign(ws, f"sim-{seed}", strategy=strategy, seed=seed, **self.params)
+            if len(labeled):
+                ws.put_labels(FRAME_ORACLE, frame_label_ids(labeled.get_level_values(0), labeled.get_level_values(1)),
+                              np.ones(len(labeled)))
+            model = self.retrain(_frames_df(labeled), self._reveal(labeled), train_rngs[0])
+            for r in range(self.rounds + 1):
+                quality = float(self.evaluate(model))
+                preds = self.predict(model)
+                findings = check(preds, self.assertions) if self.assertions and len(preds) else None
+                rows.append({"strategy": strategy, "seed": seed, "round": r, "labels": len(labeled),
+                             "quality": quality, "firings": 0 if findings is None else len(findings),
+                             "seconds": time.perf_counter() - started})
+                if r == self.rounds:
+                    break
+                queue = camp.next_round(preds, findings, budget=self.budget, frames=_frames_df(self.pool))
+                new = pd.MultiIndex.from_arrays([queue["stream"].astype(str).to_numpy(dtype=object),
+                                                 queue["frame"].to_numpy(dtype="int64")])
+                ws.put_labels(FRAME_ORACLE, frame_label_ids(new.get_level_values(0), new.get_level_values(1)),
+                              np.ones(len(new)))
+                labeled = labeled.append(new)
+                model = self.retrain(_frames_df(labeled), self._reveal(labeled), train_rngs[r + 1])
+        return pd.DataFrame(rows)
+
+
+def _frames_df(keys: pd.MultiIndex) -> pd.DataFrame:
+    return pd.DataFrame({"stream": keys.get_level_values(0).to_numpy(dtype=object),
+                         "frame": keys.get_level_values(1).to_numpy(dtype="int64")})

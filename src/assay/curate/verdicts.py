@@ -1,0 +1,337 @@
+"""Reviewers' verdicts back into the workspace: oracle labels, labeled frames, and evidence of
+each assertion's precision.
+
+A verdict says what a reviewer did with one predicted box of a queued frame: *accepted* it
+(the prediction is right), *rejected* it (there is no such object), or *corrected* it (the
+object is there, but the box or class was wrong; the corrected box is kept). A box the
+reviewer drew that no prediction had is *added* (a missed object). Two formats are read:
+
+* a Label Studio export (JSON list of tasks with ``annotations``) of tasks written by
+  :func:`~assay.curate.to_labelstudio`: region ids ``"obs<obs_id>"`` name predictions; a
+  predicted region left as it was is accepted, one moved or relabeled is corrected, one
+  deleted is rejected, a new region is added;
+* assay's own list: ``[{"stream": ..., "frame": ..., "obs_id": ..., "verdict":
+  "accepted" | "rejected" | "corrected" | "added", "box": [x1, y1, x2, y2], "cls": ...},
+  ...]`` (``box`` and ``cls`` for corrected and added boxes; ``obs_id`` absent for added).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import Interval, validate_params
+from ..exceptions import DataFormatError, InvalidParameterError
+from ..store import Workspace
+from ..tables import STRING
+from .campaign import FRAME_ORACLE, frame_label_ids
+
+__all__ = ["VERDICT_ORACLE", "VERDICT_VALUES", "assertion_precision", "import_verdicts", "read_verdicts"]
+
+#: Oracle key of per-prediction verdicts, keyed by ``obs_id``.
+VERDICT_ORACLE = "curate:verdict"
+#: Label value stored per verdict: 1 right, 0 wrong (no object), 2 object there, box corrected.
+VERDICT_VALUES = {"rejected": 0.0, "accepted": 1.0, "corrected": 2.0}
+_KINDS = ("accepted", "rejected", "corrected", "added")
+_VERDICTS_TABLE = "curate.verdicts"
+_REVIEWS_TABLE = "curate.reviews"
+
+_VERDICT_COLUMNS = {
+    "stream": STRING, "frame": np.dtype("int64"), "obs_id": pd.Int64Dtype(), "verdict": STRING,
+    "cls": STRING, "x1": np.dtype("float64"), "y1": np.dtype("float64"), "x2": np.dtype("float64"),
+    "y2": np.dtype("float64"),
+}
+
+
+def _frame_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=list(_VERDICT_COLUMNS))
+    out = {}
+    for c, t in _VERDICT_COLUMNS.items():
+        if t == STRING:
+            out[c] = pd.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                               for v in df[c].tolist()], dtype=STRING)
+        elif isinstance(t, pd.Int64Dtype):
+            out[c] = pd.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else int(v)
+                               for v in df[c].tolist()], dtype="Int64")
+        else:
+            out[c] = pd.to_numeric(df[c], errors="coerce").astype(t)
+    return pd.DataFrame(out)
+
+
+def _from_labelstudio(tasks: list[dict[str, Any]], path: Path, tol: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, frames = [], []
+    for k, task in enumerate(tasks):
+        data = task.get("data") or {}
+        if "stream" not in data or "frame" not in data:
+            raise DataFormatError(
+                f"task {k} has no data.stream / data.frame; import tasks written by "
+                "assay.curate.to_labelstudio (or assay curate --export labelstudio).", path=path)
+        stream, frame = str(data["stream"]), int(data["frame"])
+        anns = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
+        if not anns:
+            continue  # not reviewed (yet)
+        ann = anns[-1]
+        predicted: dict[str, dict] = {}
+        for pred in task.get("predictions") or []:
+            if isinstance(pred, Mapping):
+                for r in pred.get("result") or []:
+                    if str(r.get("id", "")).startswith("obs"):
+                        predicted[str(r["id"])] = r
+        frames.append({"stream": stream, "frame": frame, "arm": data.get("arm"),
+                       "flagged": [int(v) for v in data.get("flagged") or []]})
+        seen = set()
+        for r in ann.get("result") or []:
+            if r.get("type") != "rectanglelabels":
+                continue
+            v = r.get("value") or {}
+            w = float(r.get("original_width") or 0)
+            h = float(r.get("original_height") or 0)
+            if not (w > 0 and h > 0):
+                raise DataFormatError(
+                    f"task {k} (stream {stream!r}, frame {frame}): region {r.get('id')!r} has no "
+                    "original_width / original_height, so its box cannot be put in pixels.", path=path)
+            box = (v["x"] * w / 100, v["y"] * h / 100, (v["x"] + v["width"]) * w / 100,
+                   (v["y"] + v["height"]) * h / 100)
+            cls = (v.get("rectanglelabels") or [None])[0]
+            rid = str(r.get("id", ""))
+            if rid in predicted:
+                seen.add(rid)
+                pv = predicted[rid]["value"]
+                same = (all(abs(float(pv[c]) - float(v[c])) <= tol for c in ("x", "y", "width", "height"))
+                        and (pv.get("rectanglelabels") or [None])[0] == cls)
+                rows.append({"stream": stream, "frame": frame, "obs_id": int(rid[3:]),
+                             "verdict": "accepted" if same else "corrected", "cls": cls,
+                             **({} if same else dict(zip(("x1", "y1", "x2", "y2"), box, strict=True)))})
+            else:
+                rows.append({"stream": stream, "frame": frame, "obs_id": None, "verdict": "added",
+                             "cls": cls, **dict(zip(("x1", "y1", "x2", "y2"), box, strict=True))})
+        for rid in predicted:
+            if rid not in seen:
+                rows.append({"stream": stream, "frame": frame, "obs_id": int(rid[3:]), "verdict": "rejected"})
+    return _frame_table(rows), pd.DataFrame(frames, columns=["stream", "frame", "arm", "flagged"])
+
+
+def _from_list(items: list[dict[str, Any]], path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = []
+    for k, item in enumerate(items):
+        verdict = item.get("verdict")
+        if verdict not in _KINDS:
+            raise DataFormatError(
+                f"verdict {k}: 'verdict' must be one of {', '.join(_KINDS)}; got {verdict!r}.", path=path)
+        if "stream" not in item or "frame" not in item:
+            raise DataFormatError(f"verdict {k}: needs 'stream' and 'frame'.", path=path)
+        if verdict != "added" and item.get("obs_id") is None:
+            raise DataFormatError(f"verdict {k}: a {verdict} verdict needs the 'obs_id' it judges.", path=path)
+        row = {"stream": str(item["stream"]), "frame": int(item["frame"]), "obs_id": item.get("obs_id"),
+               "verdict": verdict, "cls": item.get("cls")}
+        if verdict in ("corrected", "added"):
+            box = item.get("box")
+            if box is None or len(box) != 4:
+                raise DataFormatError(
+                    f"verdict {k}: a {verdict} verdict needs 'box': [x1, y1, x2, y2] in pixels.", path=path)
+            row.update(zip(("x1", "y1", "x2", "y2"), map(float, box), strict=True))
+        rows.append(row)
+    table = _frame_table(rows)
+    frames = table[["stream", "frame"]].drop_duplicates(ignore_index=True)
+    frames["arm"] = None
+    frames["flagged"] = [[] for _ in range(len(frames))]
+    return table, frames
+
+
+@validate_params({"source": ["path", list, Mapping], "tolerance": [Interval(float, 0, None)]})
+def read_verdicts(source: str | Path | list, *, tolerance: float = 0.01) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read reviewers' verdicts from a Label Studio export or assay's verdict list.
+
+    Parameters
+    ----------
+    source : str, Path or list
+        A JSON file, or its parsed content.
+    tolerance : float, default 0.01
+        Percent of the image a Label Studio region may move and still count as accepted.
+
+    Returns
+    -------
+    verdicts : pandas.DataFrame
+        One row per judged or added box: ``stream``, ``frame``, ``obs_id`` (missing for
+        added boxes), ``verdict`` and, for corrected and added boxes, ``cls`` and
+        ``x1 y1 x2 y2`` in pixels.
+    frames : pandas.DataFrame
+        The reviewed frames: ``stream``, ``frame``, ``arm`` and ``flagged`` (from the task,
+        when it came from a campaign).
+
+    Examples
+    --------
+    >>> from assay.curate import read_verdicts
+    >>> v, f = read_verdicts([
+    ...     {"stream": "cam", "frame": 4, "obs_id": 1, "verdict": "rejected"},
+    ...     {"stream": "cam", "frame": 4, "verdict": "added", "cls": "pedestrian",
+    ...      "box": [5, 5, 40, 90]}])
+    >>> v[["frame", "obs_id", "verdict", "x1", "y2"]]
+       frame  obs_id   verdict   x1   y2
+    0      4       1  rejected  NaN  NaN
+    1      4    <NA>     added  5.0  90.0
+    """
+    path = Path("<verdicts>")
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InvalidParameterError(f"{path}: no such verdicts file.") from None
+        except json.JSONDecodeError as e:
+            raise DataFormatError(f"not valid JSON: {e.msg}", path=path, line=e.lineno, column=e.colno) from None
+    else:
+        content = source
+    if isinstance(content, Mapping) and "verdicts" in content:
+        content = content["verdicts"]
+    if not isinstance(content, list):
+        raise DataFormatError("expected a JSON list of Label Studio tasks or of verdicts.", path=path)
+    if content and isinstance(content[0], Mapping) and "data" in content[0]:
+        return _from_labelstudio(content, path, tolerance)
+    return _from_list(content, path)
+
+
+@validate_params({"source": ["path", list, Mapping], "workspace": [Workspace], "campaign": [str, None],
+                  "tolerance": [Interval(float, 0, None)]})
+def import_verdicts(
+    source: str | Path | list,
+    workspace: Workspace,
+    *,
+    campaign: str | None = "default",
+    tolerance: float = 0.01,
+) -> dict[str, Any]:
+    """Store reviewers' verdicts in a workspace, in one transaction.
+
+    * every judged prediction becomes an oracle label under :data:`VERDICT_ORACLE`, keyed by
+      ``obs_id`` (:data:`VERDICT_VALUES`: 1 accepted, 0 rejected, 2 corrected);
+    * every reviewed frame is recorded under :data:`~assay.curate.FRAME_ORACLE`, so no
+      campaign queues it again;
+    * every verdict row is appended to the table ``curate.verdicts`` (corrected and added
+      boxes with their pixels), and every reviewed frame to ``curate.reviews`` with the arm
+      that chose it (from the task, else from the campaign's queue) and whether the review
+      *confirmed* the arm's findings there: when the arm flagged predictions of that frame,
+      one of them was rejected or corrected; when it flagged none there (a gap flags the
+      boxes before and after the frame it is labeled at), a box was added.
+      :func:`assertion_precision` summarizes it.
+
+    Parameters
+    ----------
+    source : str, Path or list
+        See :func:`read_verdicts`.
+    workspace : Workspace
+    campaign : str or None, default "default"
+        The campaign whose queue names the arm of each frame (when the verdicts do not).
+    tolerance : float
+        See :func:`read_verdicts`.
+
+    Returns
+    -------
+    dict
+        Counts: ``frames``, ``accepted``, ``rejected``, ``corrected``, ``added``.
+
+    Examples
+    --------
+    >>> from assay import Workspace
+    >>> from assay.curate import import_verdicts, assertion_precision
+    >>> ws = Workspace()
+    >>> import_verdicts([{"stream": "cam", "frame": 4, "obs_id": 1, "verdict": "rejected"},
+    ...                  {"stream": "cam", "frame": 9, "obs_id": 3, "verdict": "accepted"}], ws)
+    {'frames': 2, 'accepted': 1, 'rejected': 1, 'corrected': 0, 'added': 0}
+    >>> ws.get_labels("curate:verdict")
+    id
+    1    0.0
+    3    1.0
+    Name: curate:verdict, dtype: float64
+    """
+    verdicts, frames = read_verdicts(source, tolerance=tolerance)
+    frames = frames.drop_duplicates(subset=["stream", "frame"], keep="last", ignore_index=True)
+    queue_name = f"curate.{campaign}.queue" if campaign else None
+    if queue_name and queue_name in workspace and len(frames):
+        q = workspace.read(queue_name)
+        q = q.drop_duplicates(subset=["stream", "frame"], keep="last")
+        qk = pd.MultiIndex.from_arrays([q["stream"].astype(str).to_numpy(dtype=object), q["frame"].to_numpy()])
+        fk = pd.MultiIndex.from_arrays([frames["stream"].astype(str).to_numpy(dtype=object),
+                                        frames["frame"].to_numpy(dtype="int64")])
+        pos = qk.get_indexer(fk)
+        for i in np.flatnonzero((pos >= 0) & frames["arm"].isna().to_numpy()):
+            frames.loc[i, "arm"] = q["arm"].iloc[pos[i]] if q["arm"].iloc[pos[i]] is not pd.NA else None
+            frames.at[i, "flagged"] = list(q["obs_ids"].iloc[pos[i]])
+    # a review confirms its arm when a flagged prediction was rejected / corrected, or a box added
+    changed = verdicts.loc[verdicts["verdict"].isin(["rejected", "corrected"])]
+    added = verdicts.loc[verdicts["verdict"] == "added"]
+    added_at = set(zip(added["stream"].astype(str), added["frame"].tolist(), strict=True))
+    judged_at = verdicts.loc[verdicts["verdict"] != "added"]
+    judged_ids = set(zip(judged_at["stream"].astype(str), judged_at["frame"].tolist(),
+                         judged_at["obs_id"].astype("int64").tolist(), strict=True))
+    changed_ids = set(zip(changed["stream"].astype(str), changed["frame"].tolist(),
+                          changed["obs_id"].astype("int64").tolist(), strict=True))
+    confirmed = []
+    for s, f, flagged in zip(frames["stream"].astype(str), frames["frame"].astype("int64").tolist(),
+                             frames["flagged"], strict=True):
+        here = [(s, f, int(o)) for o in flagged if (s, f, int(o)) in judged_ids]
+        # the arm flagged boxes of this frame: confirmed when one of them was wrong; it flagged
+        # boxes elsewhere (a gap's neighbours) or none: confirmed when a box was added here
+        confirmed.append(any(k in changed_ids for k in here) if here else (s, f) in added_at)
+    reviews = pd.DataFrame({
+        "stream": pd.array(frames["stream"].astype(str).to_numpy(dtype=object), dtype=STRING),
+        "frame": frames["frame"].to_numpy(dtype="int64"),
+        "arm": pd.array([None if a is None or a is pd.NA or (isinstance(a, float) and np.isnan(a)) else str(a)
+                         for a in frames["arm"]], dtype=STRING),
+        "flagged": pd.Series([list(map(int, v)) for v in frames["flagged"]], dtype=object),
+        "confirmed": np.array(confirmed, dtype=bool),
+    })
+    judged = verdicts.loc[verdicts["verdict"] != "added"].drop_duplicates(subset=["obs_id"], keep="last")
+    with workspace.transaction():
+        if len(judged):
+            workspace.put_labels(VERDICT_ORACLE, judged["obs_id"].astype("int64").to_numpy(),
+                                 judged["verdict"].astype(str).map(VERDICT_VALUES).to_numpy())
+        if len(frames):
+            workspace.put_labels(FRAME_ORACLE, frame_label_ids(frames["stream"], frames["frame"]),
+                                 np.ones(len(frames)))
+        for name, table in ((_VERDICTS_TABLE, verdicts), (_REVIEWS_TABLE, reviews)):
+            if not len(table):
+                continue
+            if name in workspace:
+                table = pd.concat([workspace.read(name), table], ignore_index=True)
+            workspace.add(name, table, kind="table", replace=True)
+    counts = verdicts["verdict"].astype(str).value_counts()
+    return {"frames": len(frames), **{k: int(counts.get(k, 0)) for k in _KINDS}}
+
+
+@validate_params({"workspace": [Workspace]})
+def assertion_precision(workspace: Workspace) -> pd.DataFrame:
+    """Each assertion's precision as reviewers judged it: of the frames it chose that were
+    reviewed, the share where the review confirmed something was wrong.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``arm``, ``reviewed``, ``confirmed``, ``precision``, most reviewed first; empty when
+        no reviewed frame was chosen by an assertion.
+
+    Examples
+    --------
+    >>> from assay import Workspace
+    >>> from assay.curate import assertion_precision
+    >>> assertion_precision(Workspace())
+    Empty DataFrame
+    Columns: [arm, reviewed, confirmed, precision]
+    Index: []
+    """
+    cols = ["arm", "reviewed", "confirmed", "precision"]
+    if _REVIEWS_TABLE not in workspace:
+        return pd.DataFrame(columns=cols)
+    r = workspace.read(_REVIEWS_TABLE).dropna(subset=["arm"])
+    r = r.drop_duplicates(subset=["stream", "frame"], keep="last")
+    if not len(r):
+        return pd.DataFrame(columns=cols)
+    g = r.groupby(r["arm"].astype(str), sort=True)["confirmed"].agg(["size", "sum"])
+    out = pd.DataFrame({"arm": g.index.to_numpy(dtype=object), "reviewed": g["size"].to_numpy(dtype="int64"),
+                        "confirmed": g["sum"].to_numpy(dtype="int64")})
+    out["precision"] = out["confirmed"] / out["reviewed"]
+    return out.sort_values(["reviewed", "arm"], ascending=[False, True], ignore_index=True)

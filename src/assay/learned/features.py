@@ -1,0 +1,471 @@
+"""Features over observations, transitions between consecutive observations of a track, and
+whole tracks.
+
+A :class:`Feature` is a named function with a *level*:
+
+- ``"obs"``: one value per observation (box volume, area, height, aspect ratio, score);
+- ``"transition"``: one value per pair of consecutive observations of a track (speed,
+  acceleration, yaw rate, IoU with the previous box), always per second of real time;
+- ``"track"``: one value per track (duration in seconds, number of observations).
+
+:func:`compute_features` evaluates a list of features over an observations table whose
+``track`` column is filled (see :func:`assay.tracking.associate`) and returns a
+:class:`FeatureValues`: one row per track plus every obs / transition value tagged with its
+track, ready for a prior to fit or score. Users add features with the :func:`feature`
+decorator.
+
+Examples
+--------
+A box moving 1 m per frame at 10 frames per second moves at 10 m/s:
+
+>>> import pandas as pd
+>>> from assay.tables import as_observations
+>>> from assay.learned import compute_features
+>>> obs = as_observations(pd.DataFrame({
+...     "frame": [0, 1, 2], "track": 7, "cls": "Car",
+...     "x": [0.0, 1.0, 2.0], "y": 0.0, "z": 0.0, "l": 4.0, "w": 2.0, "h": 1.5, "yaw": 0.0}),
+...     stream="s", source="labels", fps=10)
+>>> fv = compute_features(obs, ["speed", "volume", "duration"])
+>>> fv.values["speed"][1]
+array([10., 10.])
+>>> fv.tracks[["track", "cls", "n_obs", "volume", "speed", "duration"]]
+   track  cls  n_obs  volume  speed  duration
+0      7  Car      3    12.0   10.0       0.2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import Options, validate_params
+from ..exceptions import InvalidParameterError, SchemaError
+from ..geometry import _kernels
+from ..tables import BOX2D, validate
+
+__all__ = [
+    "BUILTIN_FEATURES",
+    "Feature",
+    "FeatureValues",
+    "compute_features",
+    "default_features",
+    "feature",
+    "resolve_features",
+]
+
+LEVELS = ("obs", "transition", "track")
+_BEV = ("x", "y", "l", "w", "yaw")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A named feature function.
+
+    Parameters
+    ----------
+    name : str
+        Column name of the feature.
+    func : callable
+        ``level="obs"``: ``func(obs) -> array`` of one value per row of ``obs`` (a
+        DataFrame sorted by stream, source, track and time, with a ``box`` attribute in
+        ``obs.attrs``: ``"3d"`` or ``"2d"``). ``level="transition"``: ``func(prev, cur, dt)``
+        where ``prev`` and ``cur`` are DataFrames of aligned consecutive observations and
+        ``dt`` the seconds between them (> 0). ``level="track"``: ``func(obs, track_code)``
+        returning one value per track, ``track_code`` numbering the tracks 0.. in order.
+        Return NaN where the feature is undefined.
+    level : {"obs", "transition", "track"}
+    transform : {"none", "log"}
+        Scale its density is estimated on (``"log"`` for positive, skewed features).
+    unit : str
+        For evidence and documentation (``"m/s"``, ``"m^3"``, ...).
+    offset : float
+        With ``transform="log"``, the density is estimated on ``log(value + offset)``; give
+        features that can be exactly 0 an offset of the size of their resolution.
+    """
+
+    name: str
+    func: Callable[..., Any] = field(repr=False)
+    level: str = "obs"
+    transform: str = "none"
+    unit: str = ""
+    offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise InvalidParameterError(
+                f"The 'level' parameter of Feature must be one of {LEVELS}. Got {self.level!r}."
+            )
+        if self.transform not in ("none", "log"):
+            raise InvalidParameterError(
+                f"The 'transform' parameter of Feature must be one of ('none', 'log'). Got {self.transform!r}."
+            )
+
+
+def feature(
+    level: str = "obs", *, name: str | None = None, transform: str = "none", unit: str = "",
+    offset: float = 0.0,
+) -> Callable[[Callable[..., Any]], Feature]:
+    """Turn a function into a :class:`Feature` (a decorator).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from assay.learned import feature
+    >>> @feature("obs", transform="log", unit="m^2")
+    ... def footprint(obs):
+    ...     return obs["l"].to_numpy() * obs["w"].to_numpy()
+    >>> footprint.name, footprint.level
+    ('footprint', 'obs')
+    """
+
+    def wrap(func: Callable[..., Any]) -> Feature:
+        return Feature(name or func.__name__, func, level, transform, unit, offset)
+
+    return wrap
+
+
+# ---------------------------------------------------------------- built-in functions
+
+
+def _is3d(obs: pd.DataFrame) -> bool:
+    return obs.attrs.get("box") == "3d"
+
+
+def _col(obs: pd.DataFrame, c: str) -> np.ndarray:
+    return obs[c].to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _volume(obs: pd.DataFrame) -> np.ndarray:
+    if _is3d(obs):
+        return _col(obs, "l") * _col(obs, "w") * _col(obs, "h")
+    return np.full(len(obs), np.nan)
+
+
+def _area(obs: pd.DataFrame) -> np.ndarray:
+    if all(c in obs.columns for c in BOX2D):
+        return (_col(obs, "x2") - _col(obs, "x1")) * (_col(obs, "y2") - _col(obs, "y1"))
+    return np.full(len(obs), np.nan)
+
+
+def _height(obs: pd.DataFrame) -> np.ndarray:
+    if _is3d(obs):
+        return _col(obs, "h")
+    return _col(obs, "y2") - _col(obs, "y1")
+
+
+def _aspect(obs: pd.DataFrame) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if _is3d(obs):
+            r = _col(obs, "l") / _col(obs, "w")
+        else:
+            r = (_col(obs, "x2") - _col(obs, "x1")) / (_col(obs, "y2") - _col(obs, "y1"))
+    return np.where(np.isfinite(r), r, np.nan)
+
+
+def _score(obs: pd.DataFrame) -> np.ndarray:
+    if "score" not in obs.columns:
+        return np.full(len(obs), np.nan)
+    return _col(obs, "score")
+
+
+def _centre(obs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre and a length scale: ground-plane metres (3-D) or pixels over box height (2-D)."""
+    if _is3d(obs):
+        return _col(obs, "x"), _col(obs, "y"), np.ones(len(obs))
+    cx = 0.5 * (_col(obs, "x1") + _col(obs, "x2"))
+    cy = 0.5 * (_col(obs, "y1") + _col(obs, "y2"))
+    return cx, cy, np.maximum(_col(obs, "y2") - _col(obs, "y1"), 1e-9)
+
+
+def _velocity(prev: pd.DataFrame, cur: pd.DataFrame, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    px, py, ps = _centre(prev)
+    cx, cy, cs = _centre(cur)
+    scale = 0.5 * (ps + cs)
+    return (cx - px) / scale / dt, (cy - py) / scale / dt
+
+
+def _speed(prev: pd.DataFrame, cur: pd.DataFrame, dt: np.ndarray) -> np.ndarray:
+    vx, vy = _velocity(prev, cur, dt)
+    return np.hypot(vx, vy)
+
+
+def _yaw_rate(prev: pd.DataFrame, cur: pd.DataFrame, dt: np.ndarray) -> np.ndarray:
+    if not _is3d(cur):
+        return np.full(len(cur), np.nan)
+    d = _col(cur, "yaw") - _col(prev, "yaw")
+    return np.abs((d + np.pi) % (2 * np.pi) - np.pi) / dt
+
+
+def _iou_prev(prev: pd.DataFrame, cur: pd.DataFrame, dt: np.ndarray) -> np.ndarray:
+    if _is3d(cur):
+        a = np.ascontiguousarray(prev[list(_BEV)].to_numpy(np.float64))
+        b = np.ascontiguousarray(cur[list(_BEV)].to_numpy(np.float64))
+        return _kernels.iou_bev_paired(a, b)
+    a = np.ascontiguousarray(prev[list(BOX2D)].to_numpy(np.float64))
+    b = np.ascontiguousarray(cur[list(BOX2D)].to_numpy(np.float64))
+    return _kernels.iou_2d_paired(a, b)
+
+
+def _duration(obs: pd.DataFrame, code: np.ndarray) -> np.ndarray:
+    t = obs["time"].to_numpy(np.float64)
+    n = int(code.max()) + 1 if code.size else 0
+    first = np.full(n, np.inf)
+    last = np.full(n, -np.inf)
+    np.minimum.at(first, code, t)
+    np.maximum.at(last, code, t)
+    return last - first
+
+
+def _n_obs(obs: pd.DataFrame, code: np.ndarray) -> np.ndarray:
+    n = int(code.max()) + 1 if code.size else 0
+    return np.bincount(code, minlength=n).astype(np.float64)
+
+
+# Acceleration needs two consecutive transitions; it is computed in compute_features from
+# the velocities (this placeholder marks it as a transition feature).
+def _acceleration(prev: pd.DataFrame, cur: pd.DataFrame, dt: np.ndarray) -> np.ndarray:
+    raise NotImplementedError  # pragma: no cover - handled specially
+
+
+BUILTIN_FEATURES: dict[str, Feature] = {
+    f.name: f
+    for f in (
+        Feature("volume", _volume, "obs", "log", "m^3"),
+        Feature("area", _area, "obs", "log", "px^2"),
+        Feature("height", _height, "obs", "log", "m (3-D) or px (2-D)"),
+        Feature("aspect", _aspect, "obs", "log", "length/width (3-D) or width/height (2-D)"),
+        Feature("score", _score, "obs", "none", "model confidence"),
+        Feature("speed", _speed, "transition", "none", "m/s (3-D) or box heights/s (2-D)"),
+        Feature("acceleration", _acceleration, "transition", "log", "m/s^2 (3-D) or box heights/s^2 (2-D)", 0.1),
+        Feature("yaw_rate", _yaw_rate, "transition", "log", "rad/s", 0.01),
+        Feature("iou_prev", _iou_prev, "transition", "none", "IoU with the previous box"),
+        Feature("duration", _duration, "track", "log", "s", 0.1),
+        Feature("n_obs", _n_obs, "track", "log", "observations"),
+    )
+}
+
+
+def default_features(box: str = "3d") -> list[str]:
+    """Names of the default features for 3-D (``"3d"``) or 2-D (``"2d"``) boxes: the
+    paper's box size, velocity and track length, plus shape and the IoU with the previous
+    box. ``acceleration`` and ``yaw_rate`` are built in but not default: on detector
+    output they measure the jitter of the boxes more than the motion of the objects."""
+    if box == "3d":
+        return ["volume", "aspect", "speed", "iou_prev", "duration"]
+    return ["area", "aspect", "speed", "iou_prev", "duration"]
+
+
+def resolve_features(features: Iterable[str | Feature] | None, box: str = "3d") -> list[Feature]:
+    """Feature objects from names of built-ins and/or :class:`Feature` objects."""
+    items = default_features(box) if features is None else list(features)
+    out: list[Feature] = []
+    for f in items:
+        if isinstance(f, Feature):
+            out.append(f)
+        elif isinstance(f, str) and f in BUILTIN_FEATURES:
+            out.append(BUILTIN_FEATURES[f])
+        else:
+            raise InvalidParameterError(
+                f"Unknown feature {f!r}: pass a built-in name ({', '.join(BUILTIN_FEATURES)}) "
+                "or an assay.learned.Feature."
+            )
+    names = [f.name for f in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise InvalidParameterError(f"Feature names must be unique; {sorted(dup)} repeat.")
+    return out
+
+
+def box_kind(obs: pd.DataFrame, box: str = "auto") -> str:
+    """``"3d"`` when every row has a 3-D box (and ``box`` allows it), else ``"2d"``."""
+    has3 = all(c in obs.columns for c in ("x", "y", "z", "l", "w", "h", "yaw")) and (
+        len(obs) == 0 or not obs[["x", "y", "l", "w", "h"]].isna().any(axis=None)
+    )
+    has2 = all(c in obs.columns for c in BOX2D) and (
+        len(obs) == 0 or not obs[list(BOX2D)].isna().any(axis=None)
+    )
+    if box == "3d" or (box in ("auto", "bev") and has3):
+        if not has3:
+            raise SchemaError("3-D features need every observation to have x, y, z, l, w, h, yaw.")
+        return "3d"
+    if not has2:
+        raise SchemaError(
+            "features need boxes: every observation needs a 3-D box (x, y, z, l, w, h, yaw) or "
+            "a 2-D box (x1, y1, x2, y2)."
+        )
+    return "2d"
+
+
+@dataclass
+class FeatureValues:
+    """Feature values of a set of tracks.
+
+    Attributes
+    ----------
+    tracks : pandas.DataFrame
+        One row per track: ``stream``, ``source``, ``track``, ``cls``, ``frame_start``,
+        ``frame_end``, ``n_obs``, ``obs_ids`` (list) and, per feature, the track's median
+        value (track-level features: the value itself).
+    values : dict
+        Feature name -> ``(track_index, values)``: every obs / transition / track value with
+        the row of ``tracks`` it belongs to. NaN values (undefined) are dropped.
+    features : list of Feature
+    box : str
+        ``"3d"`` or ``"2d"``.
+    """
+
+    tracks: pd.DataFrame
+    values: dict[str, tuple[np.ndarray, np.ndarray]]
+    features: list[Feature]
+    box: str
+
+
+@validate_params({"observations": [pd.DataFrame], "box": [Options(("auto", "3d", "2d"))]})
+def compute_features(
+    observations: pd.DataFrame,
+    features: Sequence[str | Feature] | None = None,
+    *,
+    box: str = "auto",
+) -> FeatureValues:
+    """Evaluate features over the tracks of an observations table.
+
+    Parameters
+    ----------
+    observations : pandas.DataFrame
+        Canonical observations. Rows with the same ``stream``, ``source`` and ``track`` form
+        a track; a row without ``track`` is a track of its own.
+    features : list of str or Feature, optional
+        Built-in names (see ``BUILTIN_FEATURES``) and/or user features; default
+        :func:`default_features` for the box kind.
+    box : {"auto", "3d", "2d"}, default "auto"
+        Which box the geometric features use; ``"auto"``: 3-D when every row has one.
+
+    Returns
+    -------
+    FeatureValues
+    """
+    obs = validate(observations, "observations")
+    kind = box_kind(obs, box)
+    feats = resolve_features(features, kind)
+    n = len(obs)
+    if "track" not in obs.columns:
+        obs["track"] = pd.array([pd.NA] * n, dtype="Int64")
+    trk = obs["track"].to_numpy(dtype=np.float64, na_value=np.nan)
+    # rows without a track get a unique negative id so each is a track of its own
+    missing = np.isnan(trk)
+    trk = np.where(missing, -1.0 - np.arange(n), trk)
+    stream_code, _ = pd.factorize(obs["stream"], sort=True)
+    source_code, _ = pd.factorize(obs["source"], sort=True)
+    time = obs["time"].to_numpy(np.float64)
+    order = np.lexsort((obs["obs_id"].to_numpy(), time, trk, source_code, stream_code))
+    s = obs.iloc[order].reset_index(drop=True)
+    s.attrs["box"] = kind
+    key = np.stack([stream_code[order], source_code[order], trk[order]])
+    new = np.ones(n, bool)
+    if n:
+        new[1:] = (key[:, 1:] != key[:, :-1]).any(axis=0)
+    code = np.cumsum(new) - 1
+    n_tracks = int(code[-1]) + 1 if n else 0
+    starts = np.flatnonzero(new)
+    t = s["time"].to_numpy(np.float64)
+
+    frames = s["frame"].to_numpy(np.int64)
+    track_ids = s["track"].to_numpy(dtype=np.float64, na_value=np.nan)[starts]
+    ends = np.append(starts[1:], n) - 1 if n else starts
+    obs_ids = s["obs_id"].to_numpy(np.int64)
+    counts = np.bincount(code, minlength=n_tracks)
+    tracks = pd.DataFrame(
+        {
+            "stream": s["stream"].iloc[starts].to_numpy(dtype=object),
+            "source": s["source"].iloc[starts].to_numpy(dtype=object),
+            "track": pd.array(
+                np.where(np.isnan(track_ids), 0, track_ids).astype(np.int64), dtype="Int64"
+            ),
+            "cls": _majority(s["cls"].to_numpy(dtype=object), code, n_tracks),  # one per track
+            "frame_start": frames[starts] if n else np.empty(0, np.int64),
+            "frame_end": frames[ends] if n else np.empty(0, np.int64),
+            "time_start": t[starts] if n else np.empty(0),
+            "time_end": t[ends] if n else np.empty(0),
+            "n_obs": counts,
+            "obs_ids": np.split(obs_ids, starts[1:]) if n else [],
+        }
+    )
+    if n:
+        tracks.loc[np.isnan(track_ids), "track"] = pd.NA
+
+    # consecutive pairs within a track with time moving forward
+    pair = np.flatnonzero((~new[1:]) & (t[1:] > t[:-1])) if n > 1 else np.empty(0, np.int64)
+    prev = s.iloc[pair].reset_index(drop=True)
+    cur = s.iloc[pair + 1].reset_index(drop=True)
+    prev.attrs["box"] = cur.attrs["box"] = kind
+    dt = t[pair + 1] - t[pair]
+    pair_code = code[pair + 1]
+
+    values: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for f in feats:
+        if f.level == "obs":
+            v, c = _as_array(f.func(s), n, f.name), code
+        elif f.level == "transition":
+            if f.func is _acceleration:
+                v, c = _accel(prev, cur, dt, pair, pair_code)
+            else:
+                v, c = _as_array(f.func(prev, cur, dt), len(pair), f.name), pair_code
+        else:
+            v = _as_array(f.func(s, code), n_tracks, f.name)
+            c = np.arange(n_tracks)
+        ok = np.isfinite(v)
+        values[f.name] = (c[ok], v[ok])
+        tracks[f.name] = _group_median(c[ok], v[ok], n_tracks)
+    return FeatureValues(tracks, values, feats, kind)
+
+
+def _accel(prev, cur, dt, pair, pair_code):
+    """|change of velocity| / time between the two transitions' midpoints."""
+    vx, vy = _velocity(prev, cur, dt)
+    m = len(pair)
+    if m < 2:
+        return np.empty(0), np.empty(0, np.int64)
+    same = (pair_code[1:] == pair_code[:-1]) & (pair[1:] == pair[:-1] + 1)
+    i = np.flatnonzero(same)
+    span = 0.5 * (dt[i] + dt[i + 1])
+    acc = np.hypot(vx[i + 1] - vx[i], vy[i + 1] - vy[i]) / span
+    return acc, pair_code[i + 1]
+
+
+def _as_array(v: Any, n: int, name: str) -> np.ndarray:
+    arr = np.asarray(v, dtype=np.float64).ravel()
+    if arr.size != n:
+        raise InvalidParameterError(
+            f"Feature {name!r} returned {arr.size} values; expected {n} (one per row / "
+            "transition / track of its level)."
+        )
+    return arr
+
+
+def _majority(cls: np.ndarray, code: np.ndarray, n_tracks: int) -> np.ndarray:
+    if n_tracks == 0:
+        return np.empty(0, dtype=object)
+    inv, values = pd.factorize(cls)
+    if len(values) == 1:
+        return np.full(n_tracks, values[0], dtype=object)
+    counts = np.bincount(code * len(values) + inv, minlength=n_tracks * len(values))
+    counts = counts.reshape(n_tracks, len(values))
+    return np.asarray(values, dtype=object)[counts.argmax(axis=1)]
+
+
+def _group_median(code: np.ndarray, v: np.ndarray, n_groups: int) -> np.ndarray:
+    out = np.full(n_groups, np.nan)
+    if v.size == 0:
+        return out
+    order = np.lexsort((v, code))
+    c, sv = code[order], v[order]
+    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    ends = np.append(starts[1:], c.size)
+    lo = starts + (ends - starts - 1) // 2
+    hi = starts + (ends - starts) // 2
+    out[c[starts]] = 0.5 * (sv[lo] + sv[hi])
+    return out

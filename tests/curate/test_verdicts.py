@@ -1,0 +1,126 @@
+"""Reviewers' verdicts back into the workspace: a Label Studio round trip, assay's own list,
+oracle labels, reviewed frames, assertion precision."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import assay
+from assay import Workspace
+from assay.curate import (
+    FRAME_ORACLE,
+    VERDICT_ORACLE,
+    Campaign,
+    assertion_precision,
+    import_verdicts,
+    read_verdicts,
+    to_labelstudio,
+)
+from assay.exceptions import DataFormatError
+
+
+def predictions():
+    # frame 1: a box (0) overlapping nothing next door; frame 2: boxes 1, 2; frame 3: box 3
+    return assay.as_observations(pd.DataFrame({
+        "frame": [1, 2, 2, 3], "cls": "pedestrian", "x1": [10.0, 100.0, 300.0, 102.0], "y1": 20.0,
+        "x2": [50.0, 140.0, 340.0, 142.0], "y2": 120.0, "score": [0.55, 0.9, 0.6, 0.8]}),
+        stream="cam", source="model:det", fps=10)
+
+
+def queued(ws: Workspace) -> pd.DataFrame:
+    f = pd.DataFrame({"assertion": ["flicker", "multibox"], "stream": "cam", "frame_start": [1, 2],
+                      "frame_end": [1, 2], "obs_ids": [[0], [1, 2]], "severity": [0.8, 1.0]})
+    camp = Campaign(ws, "default", strategy="assertions-uniform", fill=False)
+    return camp.next_round(predictions(), f, budget=5)
+
+
+def review(tasks: list[dict]) -> list[dict]:
+    """What Label Studio exports after a reviewer worked on the tasks."""
+    out = copy.deepcopy(tasks)
+    for k, task in enumerate(out):
+        result = copy.deepcopy(task["predictions"][0]["result"])
+        if task["data"]["frame"] == 1:
+            result = []  # the flickering box is not a person: deleted
+        else:
+            result[0]["value"]["x"] += 2.0  # box 1 moved: corrected; box 2 left: accepted
+            new = copy.deepcopy(result[1])
+            new["id"] = "x7Yq"  # a person the model missed
+            new["value"].update(x=70.0, width=5.0)
+            result.append(new)
+        task["id"] = k + 1
+        task["annotations"] = [{"id": k + 10, "result": result, "was_cancelled": False}]
+    return out
+
+
+def test_labelstudio_round_trip(tmp_path):
+    ws = Workspace()
+    q = queued(ws)
+    tasks = to_labelstudio(q, predictions(), image_size=(400, 200))
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(review(tasks)))
+    verdicts, frames = read_verdicts(path)
+    got = verdicts.sort_values(["frame", "verdict"])[["frame", "obs_id", "verdict"]]
+    assert got.astype(object).where(got.notna(), None).values.tolist() == [
+        [1, 0, "rejected"], [2, 2, "accepted"], [2, None, "added"], [2, 1, "corrected"]]
+    corrected = verdicts.loc[verdicts["verdict"] == "corrected"].iloc[0]
+    assert corrected[["x1", "y1", "x2", "y2"]].tolist() == pytest.approx([108.0, 20.0, 148.0, 120.0])
+    added = verdicts.loc[verdicts["verdict"] == "added"].iloc[0]
+    assert added[["x1", "x2"]].tolist() == pytest.approx([280.0, 300.0])
+
+    counts = import_verdicts(path, ws)
+    assert counts == {"frames": 2, "accepted": 1, "rejected": 1, "corrected": 1, "added": 1}
+    assert ws.get_labels(VERDICT_ORACLE).to_dict() == {0: 0.0, 1: 2.0, 2: 1.0}
+    assert set(ws.get_labels(FRAME_ORACLE).index) == {"cam#1", "cam#2"}
+    prec = assertion_precision(ws)
+    assert prec.set_index("arm")["precision"].to_dict() == {"flicker": 1.0, "multibox": 1.0}
+    stored = ws.read("curate.verdicts")
+    assert len(stored) == 4
+
+
+def test_unreviewed_and_cancelled_tasks_are_skipped():
+    ws = Workspace()
+    q = queued(ws)
+    tasks = review(to_labelstudio(q, predictions(), image_size=(400, 200)))
+    tasks[0]["annotations"][0]["was_cancelled"] = True
+    del tasks[1]["annotations"]
+    assert import_verdicts(tasks, ws)["frames"] == 0
+    assert assertion_precision(ws).empty
+
+
+def test_verdict_list_and_precision_evidence_accumulate():
+    ws = Workspace()
+    queued(ws)
+    first = [{"stream": "cam", "frame": 1, "obs_id": 0, "verdict": "accepted"}]
+    import_verdicts(first, ws)
+    prec = assertion_precision(ws)
+    assert prec.values.tolist() == [["flicker", 1, 0, 0.0]]
+    second = {"verdicts": [{"stream": "cam", "frame": 2, "obs_id": 1, "verdict": "rejected"},
+                           {"stream": "cam", "frame": 2, "verdict": "added", "cls": "pedestrian",
+                            "box": [1, 2, 3, 4]}]}
+    assert import_verdicts(second, ws)["added"] == 1
+    prec = assertion_precision(ws).set_index("arm")
+    assert prec.loc["multibox", "confirmed"] == 1 and prec.loc["flicker", "reviewed"] == 1
+    # reviewed frames are never queued again
+    camp = Campaign(ws, "default")
+    f = pd.DataFrame({"assertion": ["flicker"] * 3, "stream": "cam", "frame_start": [1, 2, 3],
+                      "frame_end": [1, 2, 3], "obs_ids": [[0], [1], [3]], "severity": 1.0})
+    assert camp.next_round(predictions(), f, budget=5)["frame"].tolist() == [3]
+
+
+def test_bad_verdicts_name_the_problem(tmp_path):
+    with pytest.raises(DataFormatError, match="verdict 0: 'verdict' must be one of"):
+        read_verdicts([{"stream": "cam", "frame": 1, "obs_id": 1, "verdict": "maybe"}])
+    with pytest.raises(DataFormatError, match="needs 'box'"):
+        read_verdicts([{"stream": "cam", "frame": 1, "verdict": "added"}])
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{\"stream\": 1,,}]")
+    with pytest.raises(DataFormatError, match=r"bad.json, line 1, column \d+: not valid JSON"):
+        read_verdicts(bad)
+    with pytest.raises(DataFormatError, match="no data.stream"):
+        read_verdicts([{"data": {"image": "a.jpg"}}])
+    assert np.isnan(read_verdicts([{"stream": "c", "frame": 1, "obs_id": 2, "verdict": "accepted"}])[0]["x1"]).all()
