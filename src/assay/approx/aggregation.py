@@ -266,21 +266,22 @@ def aggregate(
     ids = table["id"].to_numpy()
     paid = [0]
 
-    id_pos = pd.Index(ids)
     first = pred if pred is not None else orc  # every labeled record goes to this one
-
-    def asker(o: Oracle, who: str):
-        def ask(batch_ids: np.ndarray) -> np.ndarray:
-            values = _answers(o(table.iloc[id_pos.get_indexer(batch_ids)]), len(batch_ids), who)
-            paid[0] += len(batch_ids) if o is first else 0
-            return values
-        return ask
 
     def fetch(o: Oracle, who: str, positions: np.ndarray) -> np.ndarray:
         batch = ids[positions]
+
+        def ask(batch_ids: np.ndarray) -> np.ndarray:
+            # the records asked for are among this batch: find their rows without an index
+            # over all N ids (building one costs more than a query on 10M records)
+            rows = positions[pd.Index(batch).get_indexer(batch_ids)]
+            values = _answers(o(table.iloc[rows]), len(batch_ids), who)
+            paid[0] += len(batch_ids) if o is first else 0
+            return values
+
         if workspace is not None:
-            return workspace.fetch_labels(f"{o.name}@{label_name}", batch, asker(o, who)).to_numpy(dtype=np.float64)
-        return asker(o, who)(batch)  # the core never asks for a record twice
+            return workspace.fetch_labels(f"{o.name}@{label_name}", batch, ask).to_numpy(dtype=np.float64)
+        return ask(batch)  # the core never asks for a record twice
 
     if pred is None:
         def label(positions: np.ndarray) -> np.ndarray:
