@@ -22,4 +22,5 @@ def test_example_runs(script, shared_data):
 def test_examples_exist():
     assert {p.name for p in EXAMPLES} >= {"video_mot.py", "kitti_3d.py", "housing_prices.py",
                                           "translation.py", "custom_assertion.py",
-                                          "label_audit.py", "active_learning.py"}
+                                          "label_audit.py", "active_learning.py",
+                                          "approximate_queries.py"}
