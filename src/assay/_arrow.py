@@ -16,5 +16,11 @@ def take_str(names: Sequence[str], codes: np.ndarray) -> pd.arrays.ArrowStringAr
 
 
 def repeat_str(value: str, n: int) -> pd.arrays.ArrowStringArray:
-    """``n`` copies of ``value`` as a pyarrow-backed string array."""
-    return take_str([value], np.zeros(n, dtype=np.int64))
+    """``n`` copies of ``value`` as a pyarrow-backed string array, built from its buffers
+    (offsets ``0, k, 2k, ...`` and the bytes repeated) rather than by a take."""
+    data = str(value).encode()
+    if len(data) * n >= 2**31 - 1:  # beyond 32-bit offsets
+        return take_str([value], np.zeros(n, dtype=np.int64))
+    offsets = np.arange(n + 1, dtype=np.int32) * np.int32(len(data))
+    arr = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
+    return pd.arrays.ArrowStringArray(arr)

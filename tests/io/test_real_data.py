@@ -105,3 +105,23 @@ def test_supg_records(shared_data):
         r = read_records(shared_data / "proxy" / "supg" / f"{name}.csv", proxy="proxy_score")
         assert len(r) == n and r["id"].is_unique
         assert r["proxy_score"].between(0, 1).all()
+
+
+def test_tables_from_readers_and_the_workspace_accept_assignment(tmp_path):
+    """Arrow's zero-copy arrays are read-only; what assay hands out must not be."""
+    from assay import Workspace
+    from assay.io import demo_path, read_mot, read_records
+
+    gt = read_mot(demo_path("TUD-Campus", "gt"), kind="gt", fps=25)
+    gt.loc[gt.index[0], "x1"] = -5.0
+    gt.loc[gt.index[0], "frame"] = 7
+    csv = tmp_path / "r.csv"
+    csv.write_text("id,proxy\n1,0.5\n2,0.25\n")
+    recs = read_records(csv)
+    recs.loc[0, "proxy"] = 1.0
+    with Workspace() as ws:
+        ws.add("gt", gt)
+        back = ws.read("gt")
+        back.loc[0, "x1"] = 3.0
+        back.loc[0, "frame"] = 9
+        assert back.loc[0, "x1"] == 3.0 and ws.read("gt").loc[0, "x1"] == -5.0

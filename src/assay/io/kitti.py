@@ -24,7 +24,7 @@ from .._progress import progress
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFileNotFoundError
 from ..tables import STRING, validate
-from ._delimited import Field, fail_rows, read_delimited
+from ._delimited import Field, fail_rows, numpy_columns, read_delimited
 
 __all__ = [
     "KITTI_CLASSES",
@@ -262,7 +262,7 @@ def read_kitti_detections(
     for f in progress(files, "reading detections"):
         table, src = read_delimited(f, _DETECTIONS, delimiter=",", what="an AB3DMOT detection file")
         p = src.path
-        cols = {n: table.column(n).to_numpy() for n in table.column_names}
+        cols = numpy_columns(table)
         code = cols["cls"]
         fail_rows(src, ~np.isin(code, list(POINTRCNN_CLASSES)), 2, "cls", code,
                   "a class code 1 (Pedestrian), 2 (Car) or 3 (Cyclist)")

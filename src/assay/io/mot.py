@@ -14,7 +14,7 @@ from .._arrow import repeat_str, take_str
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFileNotFoundError, DataFormatError, SchemaError
 from ..tables import validate
-from ._delimited import Field, fail_rows, read_delimited
+from ._delimited import Field, fail_rows, numpy_columns, read_delimited
 
 __all__ = ["MOT16_CLASSES", "read_mot", "read_seqinfo", "write_mot"]
 
@@ -168,7 +168,7 @@ def read_mot(
     if source is None:
         source = "labels" if kind == "gt" else f"model:{p.stem}"
 
-    cols = {name: table.column(name).to_numpy() for name in table.column_names}
+    cols = numpy_columns(table)
     nine = "class" in cols
     frame = cols["frame"]
     fail_rows(src, frame < 1, 1, "frame", frame, "a frame number >= 1 (MOT frames start at 1)")

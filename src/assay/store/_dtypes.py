@@ -221,6 +221,7 @@ def _column_from_arrow(col: pa.ChunkedArray, dtype: Any) -> pd.Series:
 
 
 def _to_numpy(col: pa.ChunkedArray) -> np.ndarray:
-    if col.num_chunks == 1:
-        return col.chunk(0).to_numpy(zero_copy_only=False)
-    return col.to_numpy()
+    """A writable array: Arrow's zero-copy views are read-only, and a table read back must
+    accept ``df.loc[...] = ...`` like any other."""
+    a = col.chunk(0).to_numpy(zero_copy_only=False) if col.num_chunks == 1 else col.to_numpy()
+    return a if a.flags.writeable else a.copy()
