@@ -180,11 +180,10 @@ def read_delimited(
 def numpy_columns(table: pa.Table) -> dict[str, np.ndarray]:
     """Each column of a parsed table as a writable numpy array.
 
-    Chunks are combined first (converting hundreds of parse blocks column by column costs
-    several times more); Arrow's zero-copy views are read-only, and a table handed to users
-    must accept ``df.loc[...] = ...``, so those are copied once.
+    A column of many parse blocks converts by one concatenating copy (writable); a column of
+    one block converts without a copy, as a read-only view of Arrow's memory, and a table
+    handed to users must accept ``df.loc[...] = ...``, so that view is copied.
     """
-    table = table.combine_chunks()
     out = {}
     for name in table.column_names:
         a = table.column(name).to_numpy()
