@@ -40,13 +40,22 @@ class Layout:
 _SHIFT = np.int64(2**40)
 
 
+def _unique_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_index=True)``, without a sort when ``key`` is already in order
+    (tables usually arrive sorted by stream and frame)."""
+    if key.size and bool((key[1:] >= key[:-1]).all()):
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        return key[first], first
+    return np.unique(key, return_index=True)
+
+
 def infer_strides(stream_code: np.ndarray, frame: np.ndarray, n_streams: int) -> np.ndarray:
     """Per stream, the greatest common divisor of the gaps between its distinct frames (1 for
     a stream with a single frame)."""
     stride = np.ones(n_streams, dtype=np.int64)
     if frame.size == 0:
         return stride
-    key = np.unique(stream_code.astype(np.int64) * _SHIFT + frame)
+    key = _unique_first(stream_code.astype(np.int64) * _SHIFT + frame)[0]
     sc = key // _SHIFT
     fr = key % _SHIFT
     same = sc[1:] == sc[:-1]
@@ -95,7 +104,7 @@ def stream_info(obs: pd.DataFrame, *, stride: int | dict | None = None) -> Strea
         strides = np.array([int(stride.get(s, 1)) for s in streams], dtype=np.int64)
     else:
         strides = np.full(n, int(stride), dtype=np.int64)
-    key, idx = np.unique(codes * _SHIFT + f, return_index=True)
+    key, idx = _unique_first(codes * _SHIFT + f)
     sc = key // _SHIFT
     fr = key % _SHIFT
     tt = t[idx]
