@@ -1617,6 +1617,16 @@ def _sequential_srs(
     return point, lower, upper, "budget", sample.size
 
 
+def _normal_run(oracle: _Oracle, rng: np.random.Generator, interval, note: str, **loop: Any) -> _Run:
+    """Sequential simple random sampling with a normal ``interval`` (asymptotic, not
+    anytime-valid): the shared loop and result of ``clt`` and ``ppi``."""
+    point, lower, upper, stopped, m = _sequential_srs(oracle, rng, interval=interval, **loop)
+    notes = {"interval": note}
+    if stopped == "exhausted":
+        return _exact_run(oracle, "asymptotic", False, notes, {"sample": m})
+    return _Run(point, lower, upper, stopped, "asymptotic", False, notes, {"sample": m})
+
+
 def _clt(
     proxy: np.ndarray | None,
     oracle: _Oracle,
@@ -1654,22 +1664,10 @@ def _clt(
             se = math.sqrt(float(np.var(y, ddof=1)) / m * fpc) if m > 1 else np.inf
         return est, est - z * se, est + z * se
 
-    point, lower, upper, stopped, m = _sequential_srs(
-        oracle,
-        rng,
-        error=error,
-        relative=relative,
-        budget=budget,
-        interval=interval,
-        batch_size=batch_size,
-        growth=growth,
-        min_batch=min_batch,
-        min_labels=min_labels,
+    return _normal_run(
+        oracle, rng, interval, "normal approximation with finite-population correction", error=error, relative=relative, budget=budget,
+        batch_size=batch_size, growth=growth, min_batch=min_batch, min_labels=min_labels,
     )
-    notes = {"interval": "normal approximation with finite-population correction"}
-    if stopped == "exhausted":
-        return _exact_run(oracle, "asymptotic", False, notes, {"sample": m})
-    return _Run(point, lower, upper, stopped, "asymptotic", False, notes, {"sample": m})
 
 
 def _ppi(
@@ -1711,22 +1709,10 @@ def _ppi(
         se = math.sqrt(max(var, 0.0))
         return est, est - z * se, est + z * se
 
-    point, lower, upper, stopped, m = _sequential_srs(
-        oracle,
-        rng,
-        error=error,
-        relative=relative,
-        budget=budget,
-        interval=interval,
-        batch_size=batch_size,
-        growth=growth,
-        min_batch=min_batch,
-        min_labels=min_labels,
+    return _normal_run(
+        oracle, rng, interval, "PPI++ (power-tuned) normal approximation", error=error, relative=relative, budget=budget,
+        batch_size=batch_size, growth=growth, min_batch=min_batch, min_labels=min_labels,
     )
-    notes = {"interval": "PPI++ (power-tuned) normal approximation"}
-    if stopped == "exhausted":
-        return _exact_run(oracle, "asymptotic", False, notes, {"sample": m})
-    return _Run(point, lower, upper, stopped, "asymptotic", False, notes, {"sample": m})
 
 
 def _abae(

@@ -225,10 +225,19 @@ def _n_obs(obs: pd.DataFrame, code: np.ndarray) -> np.ndarray:
     return np.bincount(code, minlength=n).astype(np.float64)
 
 
-# Acceleration needs two consecutive transitions; it is computed in compute_features from
-# the velocities (this placeholder marks it as a transition feature).
 def _acceleration(prev: pd.DataFrame, cur: pd.DataFrame, dt: np.ndarray) -> np.ndarray:
-    raise NotImplementedError  # pragma: no cover - handled specially
+    """|change of velocity| / time between the midpoints of two consecutive transitions,
+    given at the second one (NaN where a transition has no predecessor in its track: the
+    observation it starts from must be where the previous one ended)."""
+    vx, vy = _velocity(prev, cur, dt)
+    out = np.full(len(cur), np.nan)
+    if len(cur) < 2:
+        return out
+    oid_prev = prev["obs_id"].to_numpy()
+    i = np.flatnonzero(oid_prev[1:] == cur["obs_id"].to_numpy()[:-1])
+    span = 0.5 * (dt[i] + dt[i + 1])
+    out[i + 1] = np.hypot(vx[i + 1] - vx[i], vy[i + 1] - vy[i]) / span
+    return out
 
 
 BUILTIN_FEATURES: dict[str, Feature] = {
@@ -410,10 +419,7 @@ def compute_features(
         if f.level == "obs":
             v, c = _as_array(f.func(s), n, f.name), code
         elif f.level == "transition":
-            if f.func is _acceleration:
-                v, c = _accel(prev, cur, dt, pair, pair_code)
-            else:
-                v, c = _as_array(f.func(prev, cur, dt), len(pair), f.name), pair_code
+            v, c = _as_array(f.func(prev, cur, dt), len(pair), f.name), pair_code
         else:
             v = _as_array(f.func(s, code), n_tracks, f.name)
             c = np.arange(n_tracks)
@@ -421,19 +427,6 @@ def compute_features(
         values[f.name] = (c[ok], v[ok])
         tracks[f.name] = _group_median(c[ok], v[ok], n_tracks)
     return FeatureValues(tracks, values, feats, kind)
-
-
-def _accel(prev, cur, dt, pair, pair_code):
-    """|change of velocity| / time between the two transitions' midpoints."""
-    vx, vy = _velocity(prev, cur, dt)
-    m = len(pair)
-    if m < 2:
-        return np.empty(0), np.empty(0, np.int64)
-    same = (pair_code[1:] == pair_code[:-1]) & (pair[1:] == pair[:-1] + 1)
-    i = np.flatnonzero(same)
-    span = 0.5 * (dt[i] + dt[i + 1])
-    acc = np.hypot(vx[i + 1] - vx[i], vy[i + 1] - vy[i]) / span
-    return acc, pair_code[i + 1]
 
 
 def _as_array(v: Any, n: int, name: str) -> np.ndarray:
