@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -104,46 +101,22 @@ def test_workspace_cache_pays_once(tmp_path):
         assert len(asked) == len(set(asked)) == a.oracle_calls
 
 
-CRASHING = textwrap.dedent("""
-    import os, sys, json
-    import numpy as np, pandas as pd
-    import assay
-    from assay.approx import aggregate
-    ws_path, log, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    rng = np.random.default_rng(0)
-    p = rng.uniform(size=5000)
-    recs = pd.DataFrame({"id": np.arange(5000), "score": p, "cars": rng.binomial(5, p)})
-    def model(rows):
-        with open(log, "a") as f:
-            f.write("\\n".join(map(str, rows["id"].tolist())) + "\\n")
-        done = sum(1 for _ in open(log))
-        if limit and done >= limit:
-            os._exit(9)  # killed mid-query, after these labels were paid for
-        return rows["cars"].to_numpy()
-    model.__qualname__ = "model"
-    with assay.Workspace(ws_path) as ws:
-        r = aggregate(recs, oracle=model, proxy="score", error=0.05, range=(0, 5), seed=11,
-                      workspace=ws, name="recs", batch_size=50)
-    print(json.dumps({"estimate": r.estimate, "lower": r.lower, "calls": r.oracle_calls}))
-""")
-
-
-def test_killed_query_resumes_without_paying_twice(tmp_path):
-    script = tmp_path / "q.py"
-    script.write_text(CRASHING)
-    log = tmp_path / "asked.log"
-    crashed = subprocess.run([sys.executable, str(script), str(tmp_path / "w.duckdb"), str(log), "400"],
-                             capture_output=True, text=True)
-    assert crashed.returncode == 9, crashed.stderr
-    assert len(log.read_text().split()) >= 400
-    resumed = subprocess.run([sys.executable, str(script), str(tmp_path / "w.duckdb"), str(log), "0"],
-                             capture_output=True, text=True, check=True)
-    everything = log.read_text().split()
-    # only the batch being paid for when the process died can be asked again
-    assert len(everything) - len(set(everything)) <= 50
-    fresh = subprocess.run([sys.executable, str(script), str(tmp_path / "w2.duckdb"), str(tmp_path / "l2.log"), "0"],
-                           capture_output=True, text=True, check=True)
-    assert json.loads(resumed.stdout) == json.loads(fresh.stdout)
+def test_killed_query_resumes_without_paying_twice(killed_and_resumed):
+    resumed, fresh, repeats = killed_and_resumed(
+        setup="""
+            rng = np.random.default_rng(0)
+            p = rng.uniform(size=5000)
+            recs = pd.DataFrame({"id": np.arange(5000), "score": p, "cars": rng.binomial(5, p)})
+            ANSWER = "cars"
+        """,
+        query="""
+            r = aggregate(recs, oracle=model, proxy="score", error=0.05, range=(0, 5), seed=11,
+                          workspace=ws, name="recs", batch_size=50)
+            out = {"estimate": r.estimate, "lower": r.lower, "calls": r.oracle_calls}
+        """,
+        kill_after=400)
+    assert repeats <= 50  # only the batch being paid for when the process died
+    assert resumed == fresh
 
 
 def test_human_oracle_labels_in_batches(tmp_path):

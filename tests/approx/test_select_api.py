@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,46 +56,22 @@ def test_workspace_cache_pays_once(tmp_path):
         assert len(ws.get_labels(f"{assay.approx.as_oracle(model).name}@recs")) == a.oracle_calls
 
 
-CRASHING = textwrap.dedent("""
-    import os, sys, json
-    import numpy as np, pandas as pd
-    import assay
-    from assay.approx import select
-    ws_path, log, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    rng = np.random.default_rng(0)
-    p = rng.uniform(size=3000)
-    recs = pd.DataFrame({"id": np.arange(3000), "score": p, "truth": (rng.uniform(size=3000) < p**6).astype(int)})
-    def model(rows):
-        with open(log, "a") as f:
-            f.write("\\n".join(map(str, rows["id"].tolist())) + "\\n")
-        done = sum(1 for _ in open(log))
-        if limit and done >= limit:
-            os._exit(9)  # killed mid-query, after these labels were paid for
-        return rows["truth"].to_numpy()
-    model.__qualname__ = "model"
-    with assay.Workspace(ws_path) as ws:
-        r = select(recs, proxy="score", oracle=model, budget=900, seed=11, workspace=ws, name="recs")
-    print(json.dumps({"ids": r.ids.tolist(), "calls": r.oracle_calls}))
-""")
-
-
-def test_killed_query_resumes_without_paying_twice(tmp_path):
-    script = tmp_path / "q.py"
-    script.write_text(CRASHING)
-    log = tmp_path / "asked.log"
-    crashed = subprocess.run([sys.executable, str(script), str(tmp_path / "w.duckdb"), str(log), "300"],
-                             capture_output=True, text=True)
-    assert crashed.returncode == 9
-    paid_before = log.read_text().split()
-    assert len(paid_before) >= 300
-    resumed = subprocess.run([sys.executable, str(script), str(tmp_path / "w.duckdb"), str(log), "0"],
-                             capture_output=True, text=True, check=True)
-    everything = log.read_text().split()
-    # the batch being paid for when the process died is the only thing that can be lost
-    assert len(everything) - len(set(everything)) <= 256
-    fresh = subprocess.run([sys.executable, str(script), str(tmp_path / "w2.duckdb"), str(tmp_path / "l2.log"), "0"],
-                           capture_output=True, text=True, check=True)
-    assert json.loads(resumed.stdout) == json.loads(fresh.stdout)
+def test_killed_query_resumes_without_paying_twice(killed_and_resumed):
+    resumed, fresh, repeats = killed_and_resumed(
+        setup="""
+            rng = np.random.default_rng(0)
+            p = rng.uniform(size=3000)
+            recs = pd.DataFrame({"id": np.arange(3000), "score": p,
+                                 "truth": (rng.uniform(size=3000) < p**6).astype(int)})
+            ANSWER = "truth"
+        """,
+        query="""
+            r = select(recs, proxy="score", oracle=model, budget=900, seed=11, workspace=ws, name="recs")
+            out = {"ids": r.ids.tolist(), "calls": r.oracle_calls}
+        """,
+        kill_after=300)
+    assert repeats <= 256  # only the batch being paid for when the process died
+    assert resumed == fresh
 
 
 def test_human_oracle_round_trip(tmp_path):
