@@ -26,7 +26,6 @@ Run ``python benchmarks/bench_aggregate.py --trials 1000`` (about 20 minutes wit
 from __future__ import annotations
 
 import argparse
-import configparser
 import json
 import os
 import sys
@@ -38,7 +37,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from assay.approx import frame_counts
 from assay.approx._aggregate_methods import _Strata, estimate_aggregate
+from assay.io import read_kitti_detections, read_kitti_tracking, read_mot, read_seqinfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import tee_to_docs
@@ -101,62 +102,55 @@ def load_supg(name: str, root: Path) -> Dataset:
 
 
 def mot15_counts(root: Path, threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    ys, ps = [], []
+    """People per frame (gt.txt) and detections scoring >= ``threshold`` (det.txt), over every
+    frame of the six sequences (seqinfo.ini's length)."""
+    import pandas as pd
+
+    gts, dets, frames = [], [], []
     for seq in sorted(p for p in (root / "mot15").iterdir() if p.is_dir()):
-        cfg = configparser.ConfigParser()
-        cfg.read(seq / "seqinfo.ini")
-        length = int(cfg["Sequence"]["seqLength"])
-        gt = np.loadtxt(seq / "gt.txt", delimiter=",", ndmin=2)
-        det = np.loadtxt(seq / "det.txt", delimiter=",", ndmin=2)
-        det = det[det[:, 6] >= threshold]
-        ys.append(np.bincount(gt[:, 0].astype(int) - 1, minlength=length)[:length])
-        ps.append(np.bincount(det[:, 0].astype(int) - 1, minlength=length)[:length])
-    return np.concatenate(ys).astype(float), np.concatenate(ps).astype(float)
+        gt, det = read_mot(seq, kind="gt"), read_mot(seq, kind="det")
+        length = read_seqinfo(seq / "seqinfo.ini")["length"]
+        gts.append(gt)
+        dets.append(det[det["score"] >= threshold])
+        frames.append(pd.DataFrame({"stream": gt["stream"].iloc[0], "frame": np.arange(1, length + 1)}))
+    rec = frame_counts(pd.concat(frames), people=pd.concat(gts), det=pd.concat(dets))
+    return rec["people"].to_numpy(float), rec["det"].to_numpy(float)
 
 
-def kitti_counts(root: Path, threshold: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    ys, ps = [], []
+def kitti_frames(root: Path, detections: tuple[str, ...]):
+    """Frame records over the ten KITTI sequences: label counts per class (DontCare excluded)
+    and PointRCNN detection counts per class (logit >= 0), one record for every frame from 0
+    to the last frame any label (DontCare included) or detection mentions."""
+    import pandas as pd
+
+    labels, ignore, dets = [], [], {c: [] for c in detections}
     for f in sorted((root / "kitti" / "label_02").glob("*.txt")):
-        rows = [line.split() for line in f.read_text().splitlines() if line.strip()]
-        frames = np.array([int(r[0]) for r in rows])
-        kinds = np.array([r[2] for r in rows])
-        det = np.loadtxt(root / "kitti" / "pointrcnn" / "Car" / f.name, delimiter=",", ndmin=2)
-        length = int(max(frames.max(), det[:, 0].max() if det.size else 0)) + 1
-        ys.append(np.bincount(frames[kinds == "Car"], minlength=length))
-        d = det[det[:, 6] >= threshold]
-        ps.append(np.bincount(d[:, 0].astype(int), minlength=length))
-    return np.concatenate(ys).astype(float), np.concatenate(ps).astype(float)
+        labels.append(read_kitti_tracking(f))
+        ignore.append(read_kitti_tracking(f, dontcare="only"))
+        for c in detections:
+            dets[c].append(read_kitti_detections(root / "kitti" / "pointrcnn" / c / f.name))
+    lab = pd.concat(labels, ignore_index=True)
+    det = {c: pd.concat(v, ignore_index=True) for c, v in dets.items()}
+    seen = pd.concat([lab, pd.concat(ignore), *det.values()])[["stream", "frame"]]
+    last = seen.groupby("stream", observed=True)["frame"].max()
+    frames = pd.DataFrame({"stream": np.repeat(last.index.to_numpy(), last.to_numpy() + 1),
+                           "frame": np.concatenate([np.arange(m + 1) for m in last.to_numpy()])})
+    return frame_counts(frames, cars=lab[lab["cls"] == "Car"], pedestrians=lab[lab["cls"] == "Pedestrian"],
+                        **{f"det_{c}": d[d["score_raw"] >= 0] for c, d in det.items()})
 
 
-def kitti_where(root: Path, threshold: float = 0.0) -> tuple[np.ndarray, ...]:
+def kitti_counts(root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Cars per frame and PointRCNN car detections per frame."""
+    rec = kitti_frames(root, ("Car",))
+    return rec["cars"].to_numpy(float), rec["det_Car"].to_numpy(float)
+
+
+def kitti_where(root: Path) -> tuple[np.ndarray, ...]:
     """Cars per frame, whether the frame has a labeled pedestrian, and the number of
-    PointRCNN pedestrian detections (logit >= threshold) as the proxy."""
-    cars, peds, prox = [], [], []
-    for f in sorted((root / "kitti" / "label_02").glob("*.txt")):
-        rows = [line.split() for line in f.read_text().splitlines() if line.strip()]
-        frames = np.array([int(r[0]) for r in rows])
-        kinds = np.array([r[2] for r in rows])
-        det = np.loadtxt(
-            root / "kitti" / "pointrcnn" / "Pedestrian" / f.name, delimiter=",", ndmin=2
-        )
-        car_det = np.loadtxt(root / "kitti" / "pointrcnn" / "Car" / f.name, delimiter=",", ndmin=2)
-        length = (
-            int(
-                max(
-                    frames.max(),
-                    det[:, 0].max() if det.size else 0,
-                    car_det[:, 0].max() if car_det.size else 0,
-                )
-            )
-            + 1
-        )
-        cars.append(np.bincount(frames[kinds == "Car"], minlength=length))
-        peds.append(np.bincount(frames[kinds == "Pedestrian"], minlength=length))
-        d = det[det[:, 6] >= threshold]
-        prox.append(np.bincount(d[:, 0].astype(int), minlength=length)[:length])
-    y = np.concatenate(cars).astype(float)
-    passes = (np.concatenate(peds) > 0).astype(float)
-    return y, passes, np.concatenate(prox).astype(float)
+    PointRCNN pedestrian detections (logit >= 0) as the proxy."""
+    rec = kitti_frames(root, ("Car", "Pedestrian"))
+    return (rec["cars"].to_numpy(float), (rec["pedestrians"] > 0).to_numpy(float),
+            rec["det_Pedestrian"].to_numpy(float))
 
 
 def load(name: str, root: Path, *, cap: float | None = None, error: float | None = None):

@@ -8,16 +8,17 @@ Monte Carlo coverage on real data (``statistical`` + ``shared_data``); a propert
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import math
 import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import optimize, stats
 
+from assay.approx import frame_counts
 from assay.approx._aggregate_methods import (
     METHODS,
     AggregateOutcome,
@@ -34,6 +35,7 @@ from assay.approx._confseq import (
     maurer_pontil_variance_upper,
 )
 from assay.exceptions import AssayError, InvalidParameterError
+from assay.io import read_kitti_detections, read_kitti_tracking, read_mot, read_seqinfo
 
 REPO = Path(__file__).resolve().parents[2]
 DELTA = 0.05
@@ -533,17 +535,16 @@ def _supg(root: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mot15(root: Path) -> tuple[np.ndarray, np.ndarray]:
-    ys, ps = [], []
+    """People per frame and detections scoring >= 0.5, every frame of the six sequences."""
+    gts, dets, frames = [], [], []
     for seq in sorted(p for p in (root / "mot15").iterdir() if p.is_dir()):
-        cfg = configparser.ConfigParser()
-        cfg.read(seq / "seqinfo.ini")
-        length = int(cfg["Sequence"]["seqLength"])
-        gt = np.loadtxt(seq / "gt.txt", delimiter=",", ndmin=2)
-        det = np.loadtxt(seq / "det.txt", delimiter=",", ndmin=2)
-        det = det[det[:, 6] >= 0.5]
-        ys.append(np.bincount(gt[:, 0].astype(int) - 1, minlength=length)[:length])
-        ps.append(np.bincount(det[:, 0].astype(int) - 1, minlength=length)[:length])
-    return np.concatenate(ys).astype(float), np.concatenate(ps).astype(float)
+        gt, det = read_mot(seq, kind="gt"), read_mot(seq, kind="det")
+        gts.append(gt)
+        dets.append(det[det["score"] >= 0.5])
+        length = read_seqinfo(seq / "seqinfo.ini")["length"]
+        frames.append(pd.DataFrame({"stream": gt["stream"].iloc[0], "frame": np.arange(1, length + 1)}))
+    rec = frame_counts(pd.concat(frames), people=pd.concat(gts), det=pd.concat(dets))
+    return rec["people"].to_numpy(float), rec["det"].to_numpy(float)
 
 
 def _coverage(method, y, proxy, trials, seed, **kwargs) -> tuple[int, float]:
@@ -606,26 +607,19 @@ def test_finite_sample_baselines_cover_with_a_budget(data_root, method, options)
 
 
 def _kitti_where(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cars per frame, whether a pedestrian is labeled, PointRCNN pedestrian detections."""
-    cars, peds, prox = [], [], []
+    """Cars per frame, whether a pedestrian is labeled, PointRCNN pedestrian detections, over
+    the frames where a label (DontCare included) or a detection appears."""
+    lab, seen, ped = [], [], []
     for f in sorted((root / "kitti" / "label_02").glob("*.txt")):
-        rows = [line.split() for line in f.read_text().splitlines() if line.strip()]
-        frames = np.array([int(r[0]) for r in rows])
-        kinds = np.array([r[2] for r in rows])
-        det = np.loadtxt(
-            root / "kitti" / "pointrcnn" / "Pedestrian" / f.name, delimiter=",", ndmin=2
-        )
-        car_det = np.loadtxt(root / "kitti" / "pointrcnn" / "Car" / f.name, delimiter=",", ndmin=2)
-        length = int(max(frames.max(), det[:, 0].max(), car_det[:, 0].max())) + 1
-        cars.append(np.bincount(frames[kinds == "Car"], minlength=length))
-        peds.append(np.bincount(frames[kinds == "Pedestrian"], minlength=length))
-        d = det[det[:, 6] >= 0.0]
-        prox.append(np.bincount(d[:, 0].astype(int), minlength=length)[:length])
-    return (
-        np.concatenate(cars).astype(float),
-        (np.concatenate(peds) > 0).astype(float),
-        np.concatenate(prox).astype(float),
-    )
+        lab.append(read_kitti_tracking(f))
+        ped.append(read_kitti_detections(root / "kitti" / "pointrcnn" / "Pedestrian" / f.name))
+        seen += [read_kitti_tracking(f, dontcare="only"),
+                 read_kitti_detections(root / "kitti" / "pointrcnn" / "Car" / f.name)]
+    lab, ped = pd.concat(lab), pd.concat(ped)
+    rec = frame_counts(cars=lab[lab["cls"] == "Car"], peds=lab[lab["cls"] == "Pedestrian"],
+                       det=ped[ped["score_raw"] >= 0], seen=pd.concat(seen))
+    return (rec["cars"].to_numpy(float), (rec["peds"] > 0).to_numpy(float),
+            rec["det"].to_numpy(float))
 
 
 @pytest.mark.statistical

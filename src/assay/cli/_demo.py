@@ -123,14 +123,11 @@ def _demo_assertions(ws, tracker: pd.DataFrame) -> None:
 
 def frame_records(labels: pd.DataFrame, tracker: pd.DataFrame) -> pd.DataFrame:
     """One record per frame: the tracker's box count (a cheap model) and the labelled count."""
-    keys = ["stream", "frame"]
-    frames = pd.concat([labels[keys], tracker[keys]]).drop_duplicates().sort_values(keys, ignore_index=True)
-    gt = labels.groupby(keys).size().rename("people")
-    trk = tracker.groupby(keys).size().rename("tracker_boxes")
-    rec = frames.join(gt, on=keys).join(trk, on=keys).fillna(0)
-    rec["id"] = np.arange(len(rec))
+    from ..approx import frame_counts
+
+    rec = frame_counts(people=labels, tracker_boxes=tracker)
     rec["proxy"] = rec["tracker_boxes"] / max(float(rec["tracker_boxes"].max()), 1.0)
-    return rec[["id", *keys, "proxy", "tracker_boxes", "people"]]
+    return rec[["id", "stream", "frame", "proxy", "tracker_boxes", "people"]]
 
 
 def _demo_selection(ws, labels: pd.DataFrame, tracker: pd.DataFrame) -> None:
