@@ -194,6 +194,48 @@ def test_betting_interval_matches_brute_force_grid(seed):
     assert grid_upper - step <= upper <= grid_upper + 1e-6
 
 
+def _random_directional(rng: np.random.Generator) -> BettingConfidenceSequence:
+    cs = BettingConfidenceSequence(0.05, 0.0, 1.0, truncation=float(rng.choice([0.5, 0.95])),
+                                   directional=True)
+    for _ in range(int(rng.integers(1, 8))):  # batches, each with its own bets and centre
+        t = int(rng.integers(5, 80))
+        z = (rng.random(t) < 0.3 * rng.random()).astype(float) * rng.random(t)
+        cs.append(z, rng.random() * 5, rng.random() * 5, -0.5 * rng.random(), 1 + rng.random(t),
+                  centre=rng.random())
+    return cs
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_directional_capital_is_the_product_of_its_factors(seed):
+    cs = _random_directional(np.random.default_rng(200 + seed))
+    z, lu, ld, zlo, zhi, _, centre = (np.concatenate(c) for c in cs._chunks)
+    for m in (0.0, 0.13, 0.5, 0.77, 1.0):
+        total = 0.0
+        for zi, u, d, a, b, c in zip(z, lu, ld, zlo, zhi, centre, strict=True):
+            if m < c:  # bet up, capped so the factor stays >= 1 - truncation
+                lam = min(u, cs.c / (m - a)) if m - a > 0 else u
+                total += math.log(1 + lam * (zi - m))
+            else:
+                lam = min(d, cs.c / (b - m)) if b - m > 0 else d
+                total += math.log(1 - lam * (zi - m))
+        assert cs.log_capital(np.array([m]))[0] == pytest.approx(total, rel=1e-9, abs=1e-9)
+    assert cs.threshold == pytest.approx(math.log(1 / 0.05))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_directional_interval_holds_every_candidate_not_rejected(seed):
+    cs = _random_directional(np.random.default_rng(300 + seed))
+    lower, upper = cs.update_interval(1e-6)
+    grid = np.linspace(0.0, 1.0, 20_001)
+    kept = grid[cs.log_capital(grid) < cs.threshold]
+    # valid: every candidate the capital does not reject lies in the interval
+    assert kept.size == 0 or (lower <= kept.min() and kept.max() <= upper)
+    # and useful: the interval ends near the candidates kept
+    step = grid[1] - grid[0]
+    if kept.size:
+        assert lower >= kept.min() - 2 * step - 1e-6 and upper <= kept.max() + 2 * step + 1e-6
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_betting_capitals_are_monotone(seed):
     cs = _random_cs(np.random.default_rng(100 + seed))
@@ -509,18 +551,23 @@ def test_unknown_method_and_unsupported_combinations():
 
 
 @pytest.mark.statistical
-def test_betting_sequence_is_anytime_valid_on_iid_draws():
-    # i.i.d. skewed draws, fixed bets, the interval checked after every batch
+@pytest.mark.parametrize("directional", [False, True])
+def test_betting_sequence_is_anytime_valid_on_iid_draws(directional):
+    # i.i.d. skewed draws, fixed bets, the interval checked after every batch; the
+    # directional sequence bets towards the running mean
     trials, mu = 300, 0.08
     seeds = np.random.SeedSequence(21).spawn(trials)
     ever_missed = 0
     for s in seeds:
         rng = np.random.default_rng(s)
-        cs = BettingConfidenceSequence(DELTA, 0.0, 1.0, truncation=0.9)
+        cs = BettingConfidenceSequence(DELTA, 0.0, 1.0, truncation=0.9, directional=directional)
         missed = False
+        seen = []
         for _ in range(40):
             x = (rng.random(25) < mu).astype(float)
-            cs.append(x, 3.0, 3.0, 0.0, 1.0)
+            centre = float(np.mean(seen)) if seen else 0.5
+            cs.append(x, 3.0, 3.0, 0.0, 1.0, centre=centre)
+            seen.extend(x)
             lower, upper = cs.update_interval(1e-5)
             missed |= not (lower <= mu <= upper)
         ever_missed += missed

@@ -259,6 +259,20 @@ class BettingConfidenceSequence:
     found by safeguarded Newton steps. Intervals from successive calls are intersected
     (still valid: the guarantee holds for all times at once).
 
+    With ``directional=True`` one capital replaces the two: each draw also carries a
+    predictable centre ``c_t`` (for example the point estimate before its batch) and bets
+    up below it, down above it:
+    ``W_t(m) = prod_{i: m < c_i} (1 + l+_i(m) Z_i(m)) * prod_{i: m >= c_i} (1 - l-_i(m) Z_i(m))``.
+    For each fixed ``m`` the bet is still predictable, so ``W(mu)`` is a non-negative
+    martingale and ever reaches ``1/delta`` with probability at most ``delta``: candidates
+    are rejected at ``W >= 1/delta`` instead of ``2/delta``, which saves about
+    ``ln 2 / ln(2/delta)`` of the draws (19% at ``delta = 0.05``). ``W`` is no longer monotone
+    in ``m``, so the interval is found by certification instead of root finding: over
+    ``[a, b]``, every factor is bounded below by its value at ``b`` (an up factor, ``c_i > b``),
+    at ``a`` (a down factor, ``c_i <= a``) or the smaller of the two (``c_i`` inside), and a
+    stretch is excluded only when that lower bound of ``log W`` reaches the threshold. The
+    reported interval contains every candidate not rejected, so it is valid as before.
+
     Parameters
     ----------
     delta : float
@@ -267,6 +281,8 @@ class BettingConfidenceSequence:
         An interval known to contain ``mu`` (the search range).
     truncation : float
         ``c`` in ``(0, 1)``: the largest fraction of capital a single draw may lose.
+    directional : bool
+        One capital that bets towards each draw's ``centre`` (see above) instead of two.
 
     Examples
     --------
@@ -279,14 +295,17 @@ class BettingConfidenceSequence:
     (True, True)
     """
 
-    def __init__(self, delta: float, lo: float, hi: float, *, truncation: float = 0.5) -> None:
+    def __init__(self, delta: float, lo: float, hi: float, *, truncation: float = 0.5,
+                 directional: bool = False) -> None:
         self.delta = float(delta)
-        self.threshold = math.log(2.0 / self.delta)
+        self.directional = bool(directional)
+        self.threshold = math.log((1.0 if self.directional else 2.0) / self.delta)
         self.c = float(truncation)
         self.lower = float(lo)
         self.upper = float(hi)
-        # z, lam_up, lam_down, zlo, zhi, slope
-        self._chunks: tuple[list[np.ndarray], ...] = tuple([] for _ in range(6))
+        self._moved = (0.0, 0.0)  # how far each end moved at the last update (directional)
+        # z, lam_up, lam_down, zlo, zhi, slope, centre
+        self._chunks: tuple[list[np.ndarray], ...] = tuple([] for _ in range(7))
         self._arrays: tuple[np.ndarray, ...] | None = None
         self.n = 0
 
@@ -298,6 +317,7 @@ class BettingConfidenceSequence:
         zlo: np.ndarray | float,
         zhi: np.ndarray | float,
         slope: np.ndarray | float = 1.0,
+        centre: np.ndarray | float = math.nan,
     ) -> None:
         """Record draws with their predictable bets and bounds.
 
@@ -305,11 +325,15 @@ class BettingConfidenceSequence:
         a ratio ``a / b`` uses ``slope >= 0``, the draw's estimate of ``b``). ``zlo`` / ``zhi``
         bound ``z`` for the candidate-dependent caps of a mean; pass ``+inf`` / ``-inf``
         when the bets are already capped for every candidate still in the interval.
+        ``centre`` (directional only, required there): candidates below it bet up, the
+        others down.
         """
         z = np.asarray(z, dtype=float)
         if z.size == 0:
             return
-        b = np.broadcast_arrays(z, lam_up, lam_down, zlo, zhi, slope)
+        if self.directional and not np.all(np.isfinite(centre)):
+            raise ValueError("a directional confidence sequence needs a finite centre per draw")
+        b = np.broadcast_arrays(z, lam_up, lam_down, zlo, zhi, slope, centre)
         for store, arr in zip(self._chunks, b, strict=True):
             store.append(np.asarray(arr, dtype=float).copy())
         self._arrays = None
@@ -322,29 +346,80 @@ class BettingConfidenceSequence:
             self._chunks = tuple([a] for a in self._arrays)
         return self._arrays
 
-    def log_capital_up(self, m: np.ndarray) -> np.ndarray:
-        """``log K+_t(m)`` for an array of candidates ``m`` (non-increasing in ``m``)."""
-        z, lu, _, zlo, _, v = self._stacked()
+    def _log_factors(self, m: np.ndarray, up: bool, rows: np.ndarray | None = None) -> np.ndarray:
+        """Per draw (rows; all, or those of ``rows``) and candidate (columns), the log factor
+        of ``K+`` (``up``) or ``K-``."""
+        z, lu, ld, zlo, zhi, v, _ = self._stacked()
+        if rows is not None:
+            z, lu, ld, zlo, zhi, v = (a[rows] for a in (z, lu, ld, zlo, zhi, v))
         m = np.atleast_1d(np.asarray(m, dtype=float))[None, :]
-        gap = m * v[:, None] - zlo[:, None]
+        gap = m * v[:, None] - zlo[:, None] if up else zhi[:, None] - m * v[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             cap = np.where(gap > 0.0, self.c / gap, np.inf)
-        lam = np.minimum(lu[:, None], cap)
-        return np.log1p(lam * (z[:, None] - m * v[:, None])).sum(axis=0)
+        lam = np.minimum((lu if up else ld)[:, None], cap)
+        sign = 1.0 if up else -1.0
+        return np.log1p(sign * lam * (z[:, None] - m * v[:, None]))
+
+    def log_capital_up(self, m: np.ndarray) -> np.ndarray:
+        """``log K+_t(m)`` for an array of candidates ``m`` (non-increasing in ``m``)."""
+        return self._log_factors(m, True).sum(axis=0)
 
     def log_capital_down(self, m: np.ndarray) -> np.ndarray:
         """``log K-_t(m)`` for an array of candidates ``m`` (non-decreasing in ``m``)."""
-        z, _, ld, _, zhi, v = self._stacked()
-        m = np.atleast_1d(np.asarray(m, dtype=float))[None, :]
-        gap = zhi[:, None] - m * v[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cap = np.where(gap > 0.0, self.c / gap, np.inf)
-        lam = np.minimum(ld[:, None], cap)
-        return np.log1p(-lam * (z[:, None] - m * v[:, None])).sum(axis=0)
+        return self._log_factors(m, False).sum(axis=0)
+
+    def log_capital(self, m: np.ndarray) -> np.ndarray:
+        """``log W_t(m)`` of a directional sequence, for an array of candidates ``m``."""
+        m = np.atleast_1d(np.asarray(m, dtype=float))
+        below = m[None, :] < self._stacked()[6][:, None]
+        return np.where(below, self._log_factors(m, True), self._log_factors(m, False)).sum(axis=0)
+
+    def _certified(self, a: float, b: float) -> bool:
+        """Whether every candidate of ``[a, b]`` is rejected (directional): a lower bound of
+        ``log W`` over the stretch reaches the threshold.
+
+        On ``[a, b)`` a draw bets up when its centre is ``>= b`` (factor >= its value at
+        ``b``), down when it is ``<= a`` (>= its value at ``a``), and either way otherwise
+        (>= the smaller); ``b`` itself is checked exactly when a centre sits on it (the
+        caller cuts stretches at centres, so the last case stays rare)."""
+        centre = self._stacked()[6]
+        up_rows = np.flatnonzero(centre > a)  # bet up somewhere on [a, b)
+        down_rows = np.flatnonzero(centre < b)  # bet down somewhere on [a, b)
+        low = np.full(centre.size, np.inf)
+        low[up_rows] = self._log_factors(np.array([b]), True, up_rows)[:, 0]
+        low[down_rows] = np.minimum(low[down_rows],
+                                    self._log_factors(np.array([a]), False, down_rows)[:, 0])
+        if low.sum() < self.threshold:
+            return False
+        if np.any(centre == b):
+            return bool(self.log_capital(np.array([b]))[0] >= self.threshold)
+        return True
+
+    def _gallop(self, start: float, end: float, tol: float, first_step: float) -> float:
+        """Directional: from ``start`` (already excluded or the search range's end) towards
+        ``end``, the farthest point up to which every candidate is certified rejected, within
+        ``tol``. Steps start at ``first_step``, double after a certified stretch and halve
+        after a failed one; a stretch never crosses a centre (the capital jumps there)."""
+        toward = 1.0 if end >= start else -1.0
+        centres = np.unique(self._stacked()[6])
+        x, step = start, max(tol, first_step)
+        while (end - x) * toward > 0:
+            y = x + toward * min(step, abs(end - x))
+            lo_, hi_ = min(x, y), max(x, y)
+            inner = centres[(centres > lo_) & (centres < hi_)]
+            if inner.size:
+                y = float(inner[0] if toward > 0 else inner[-1])
+            if self._certified(min(x, y), max(x, y)):
+                x, step = y, 2.0 * step
+            elif step <= tol:
+                break
+            else:
+                step *= 0.5
+        return x
 
     def _value_slope(self, m: float, up: bool) -> tuple[float, float]:
         """``log K+(m)`` (``up``) or ``log K-(m)`` and its derivative in ``m``."""
-        z, lu, ld, zlo, zhi, v = self._stacked()
+        z, lu, ld, zlo, zhi, v, _ = self._stacked()
         term = z - m * v
         if up:
             gap = m * v - zlo
@@ -412,6 +487,13 @@ class BettingConfidenceSequence:
         if self.n == 0 or self.upper <= self.lower:
             return self.lower, self.upper
         lo, hi = self.lower, self.upper
+        if self.directional:
+            # each end usually moves about as far as it did last time: start there
+            new_lo = self._gallop(lo, hi, tol, 0.5 * self._moved[0])
+            new_hi = self._gallop(hi, new_lo, tol, 0.5 * self._moved[1]) if new_lo < hi else new_lo
+            self._moved = (new_lo - lo, hi - new_hi)
+            self.lower, self.upper = new_lo, new_hi
+            return self.lower, self.upper
         lo_top = hi_bottom = None
         if hint is not None and lo < hint < hi:
             if self.log_capital_up(np.array([hint]))[0] < self.threshold:
