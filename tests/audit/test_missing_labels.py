@@ -11,7 +11,7 @@ import pytest
 
 from assay.audit import find_missing_labels, find_unlikely_tracks
 from assay.exceptions import InvalidParameterError
-from assay.learned import DensityPrior
+from assay.learned import DensityPrior, default_features
 from assay.tables import FINDING_COLUMNS, validate
 
 FPS = 10.0
@@ -67,11 +67,29 @@ def test_fixy_ranks_the_missing_car_first_in_every_stream(scene):
         assert set(top["obs_ids"]) <= missing_ids
         assert len(top["obs_ids"]) == 30
     ev = json.loads(found["evidence"].iloc[0])
-    for key in ("score", "ll_volume", "ll_speed", "ll_duration", "ll_score", "fg_volume",
-                "bg_volume", "cls", "n_obs", "duration_s", "volume", "speed"):
+    for key in ("score", "ll_volume", "ll_aspect", "ll_duration", "ll_score", "fg_volume",
+                "bg_volume", "cls", "n_obs", "duration_s", "volume"):
         assert key in ev
-    assert ev["speed"] == pytest.approx(9.0, abs=1.0)
+    # motion features are not default for missing labels (see the `features` parameter)
+    assert "ll_speed" not in ev and "ll_iou_prev" not in ev
     assert found.attrs["candidates"] == len(found)
+
+
+def test_motion_features_on_request(scene):
+    pred, lab = scene
+    found = find_missing_labels(pred, lab, box="bev", features=default_features("3d"))
+    missing_ids = set(pred.loc[pred["is_missing"], "obs_id"])
+    for _stream, part in found.groupby("stream", sort=False):
+        assert set(part.iloc[0]["obs_ids"]) <= missing_ids
+    ev = json.loads(found["evidence"].iloc[0])
+    assert "ll_speed" in ev and "ll_iou_prev" in ev
+    assert ev["speed"] == pytest.approx(9.0, abs=1.0)
+
+
+def test_track_length_as_a_feature(scene):
+    pred, lab = scene
+    found = find_missing_labels(pred, lab, box="bev", features=["volume", "n_obs"])
+    assert len(found) and "ll_n_obs" in json.loads(found["evidence"].iloc[0])
 
 
 def test_confidence_ranks_high_scoring_false_alarms_first(scene):
@@ -101,6 +119,10 @@ def test_held_out_priors_and_given_prior(scene):
     prior = DensityPrior(["volume", "speed", "duration"]).fit(lab)
     given = find_missing_labels(pred, lab, box="bev", prior=prior)
     assert set(given["obs_ids"].iloc[0]) <= set(pred.loc[pred["is_missing"], "obs_id"])
+    # the candidates get the prior's features, default or not
+    odd = DensityPrior(["acceleration"]).fit(lab)
+    found = find_missing_labels(pred, lab, box="bev", prior=odd, features=["volume"])
+    assert "ll_acceleration" in json.loads(found["evidence"].iloc[0])
 
 
 def test_fragments_of_one_object_are_moved_down(scene):

@@ -140,7 +140,34 @@ def test_unknown_feature_name():
         compute_features(boxes3d(), ["volumes"])
 
 
+def test_feature_names_may_not_shadow_track_columns():
+    @feature("track", name="cls")
+    def cls_feature(obs, code):
+        return np.zeros(int(code.max()) + 1)
+
+    with pytest.raises(InvalidParameterError, match="may not be called 'cls'"):
+        compute_features(boxes3d(), [cls_feature])
+    # the built-in n_obs is the integer count column itself
+    fv = compute_features(boxes3d(n=4), ["n_obs", "volume"])
+    assert fv.tracks["n_obs"].tolist() == [4] and fv.tracks["n_obs"].dtype.kind == "i"
+    assert fv.values["n_obs"][1].tolist() == [4.0]
+
+
 def test_no_boxes_is_a_schema_error():
     obs = as_observations(pd.DataFrame({"frame": [0], "cls": "a"}), stream="s", source="l", fps=1)
     with pytest.raises(SchemaError, match="features need boxes"):
         compute_features(obs, ["speed"])
+
+
+def test_default_features_with_and_without_motion():
+    from assay.learned import default_features
+    from assay.learned.features import MOTION_FEATURES
+
+    assert default_features("3d") == ["volume", "aspect", "speed", "iou_prev", "duration"]
+    assert default_features("2d") == ["area", "aspect", "speed", "iou_prev", "duration"]
+    assert default_features("3d", motion=False) == ["volume", "aspect", "duration"]
+    assert default_features("2d", motion=False) == ["area", "aspect", "duration"]
+    assert not set(default_features("3d", motion=False)) & set(MOTION_FEATURES)
+    # every default name is a built-in that compute_features evaluates
+    fv = compute_features(boxes3d(), default_features("3d", motion=False))
+    assert fv.tracks[["volume", "aspect", "duration"]].iloc[0].tolist() == pytest.approx([12.0, 2.0, 0.4])

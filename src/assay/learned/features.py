@@ -49,6 +49,7 @@ from ..tables import BOX2D, validate
 
 __all__ = [
     "BUILTIN_FEATURES",
+    "MOTION_FEATURES",
     "Feature",
     "FeatureValues",
     "compute_features",
@@ -258,14 +259,42 @@ BUILTIN_FEATURES: dict[str, Feature] = {
 }
 
 
-def default_features(box: str = "3d") -> list[str]:
-    """Names of the default features for 3-D (``"3d"``) or 2-D (``"2d"``) boxes: the
-    paper's box size, velocity and track length, plus shape and the IoU with the previous
-    box. ``acceleration`` and ``yaw_rate`` are built in but not default: on detector
-    output they measure the jitter of the boxes more than the motion of the objects."""
-    if box == "3d":
-        return ["volume", "aspect", "speed", "iou_prev", "duration"]
-    return ["area", "aspect", "speed", "iou_prev", "duration"]
+#: Features that describe how a track moves (relative to the sensor when the boxes are in
+#: the sensor's frame).
+MOTION_FEATURES = ("speed", "iou_prev", "acceleration", "yaw_rate")
+
+
+def default_features(box: str = "3d", *, motion: bool = True) -> list[str]:
+    """Names of the default features for 3-D (``"3d"``) or 2-D (``"2d"``) boxes.
+
+    Parameters
+    ----------
+    box : {"3d", "2d"}, default "3d"
+        Box kind the features use.
+    motion : bool, default True
+        Include the motion features (``speed``, ``iou_prev``). Without them the features
+        are the ones that do not depend on how the sensor moves: box size, shape and track
+        duration.
+
+    Returns
+    -------
+    list of str
+        The paper's box size, velocity and track length, plus shape and the IoU with the
+        previous box. ``acceleration`` and ``yaw_rate`` are built in but not default: on
+        detector output they measure the jitter of the boxes more than the motion of the
+        objects.
+
+    Examples
+    --------
+    >>> from assay.learned import default_features
+    >>> default_features("3d")
+    ['volume', 'aspect', 'speed', 'iou_prev', 'duration']
+    >>> default_features("2d", motion=False)
+    ['area', 'aspect', 'duration']
+    """
+    size = "volume" if box == "3d" else "area"
+    names = [size, "aspect", "speed", "iou_prev", "duration"]
+    return names if motion else [f for f in names if f not in MOTION_FEATURES]
 
 
 def resolve_features(features: Iterable[str | Feature] | None, box: str = "3d") -> list[Feature]:
@@ -415,7 +444,13 @@ def compute_features(
     pair_code = code[pair + 1]
 
     values: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    structural = set(tracks.columns)
     for f in feats:
+        if f.name in structural and f.name != "n_obs":
+            raise InvalidParameterError(
+                f"A feature may not be called {f.name!r}: that is a column of the tracks table "
+                f"({', '.join(sorted(structural))})."
+            )
         if f.level == "obs":
             v, c = _as_array(f.func(s), n, f.name), code
         elif f.level == "transition":
@@ -425,7 +460,8 @@ def compute_features(
             c = np.arange(n_tracks)
         ok = np.isfinite(v)
         values[f.name] = (c[ok], v[ok])
-        tracks[f.name] = _group_median(c[ok], v[ok], n_tracks)
+        if f.name != "n_obs":  # the built-in n_obs equals the (integer) column already there
+            tracks[f.name] = _group_median(c[ok], v[ok], n_tracks)
     return FeatureValues(tracks, values, feats, kind)
 
 
