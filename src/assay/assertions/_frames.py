@@ -4,40 +4,103 @@ observations in neighbouring frames, all vectorized."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Observations sorted by (stream, frame, obs_id), with integer frame slots.
+    """Observations sorted by (stream, frame, obs_id), grouped into frames with integer slots.
 
     ``slot`` numbers the frames of a stream in steps of its stride (frames 10, 15, 25 with
     stride 5 are slots 0, 1, 3), so "the next frame" is ``slot + 1`` whether or not it has
-    any observation.
+    any observation. Arrays are per frame (one per distinct stream and slot, in order) or per
+    stream code; the per-row arrays (``key``, ``stream_code``, ``slot``, ``frame``) are
+    derived from them on first use.
     """
 
     order: np.ndarray          # positions in the original table, sorted
-    stream_code: np.ndarray    # per sorted row
     streams: np.ndarray        # code -> name
-    frame: np.ndarray
-    slot: np.ndarray
-    key: np.ndarray            # stream_code * 2**40 + slot: unique per frame
-    first_slot: np.ndarray     # per stream code: first observed slot
-    last_slot: np.ndarray      # per stream code: last observed slot
     stride: np.ndarray         # per stream code
-    # frames (unique keys) and where their rows start
-    frame_keys: np.ndarray
-    frame_start: np.ndarray
+    last_slot: np.ndarray      # per stream code: last observed slot
+    frame_keys: np.ndarray     # stream_code * 2**40 + slot: unique per frame, ascending
+    frame_start: np.ndarray    # first sorted row of each frame
     frame_count: np.ndarray
+    frame_stream: np.ndarray   # stream code of each frame
+    table_frame: np.ndarray    # frame number of each row, in table order
     # by_x layouts: per sorted row, frame index * xspan + (x1 - xmin), ascending
     xkey: np.ndarray | None = None
     xmin: float = 0.0
     xspan: float = 0.0
 
+    @cached_property
+    def frame_slot(self) -> np.ndarray:
+        """Slot of each frame."""
+        return self.frame_keys - self.frame_stream * _SHIFT
+
+    @cached_property
+    def key(self) -> np.ndarray:
+        """Per sorted row, its frame's key."""
+        return np.repeat(self.frame_keys, self.frame_count)
+
+    @cached_property
+    def stream_code(self) -> np.ndarray:
+        """Per sorted row, its stream code."""
+        return np.repeat(self.frame_stream, self.frame_count)
+
+    @cached_property
+    def slot(self) -> np.ndarray:
+        """Per sorted row, its frame slot."""
+        return np.repeat(self.frame_slot, self.frame_count)
+
+    @cached_property
+    def frame(self) -> np.ndarray:
+        """Per sorted row, its frame number."""
+        return self.table_frame[self.order]
+
+    def frame_offset(self, offset: int) -> np.ndarray:
+        """Per frame, the index of the frame ``offset`` slots away in the same stream, or -1
+        when that frame has no rows."""
+        nk = len(self.frame_keys)
+        target = self.frame_keys + offset
+        pos = np.minimum(np.searchsorted(self.frame_keys, target), max(nk - 1, 0))
+        return np.where(self.frame_keys[pos] == target, pos, -1) if nk else pos
+
+    def known(self, offset: int) -> np.ndarray:
+        """Per frame, whether the frame ``offset`` slots away lies within its stream's
+        observed range (an unobserved frame inside the range is an empty frame; one outside
+        it is unknown)."""
+        slot = self.frame_slot + offset
+        return (slot >= 0) & (slot <= self.last_slot[self.frame_stream])
+
 
 _SHIFT = np.int64(2**40)
+
+
+def factorize(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=sort)`` as int64 codes and an object array of uniques.
+
+    A column of Arrow strings that comes in runs of equal values (rows grouped by stream, a
+    single class) is factorized by its runs: one comparison of neighbouring values instead
+    of hashing every row.
+    """
+    n = len(values)
+    if n > 1 and isinstance(values.array, pd.arrays.ArrowExtensionArray):
+        arr = values.array.__arrow_array__()
+        if arr.null_count == 0:
+            change = pc.not_equal(arr.slice(1), arr.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+            heads = np.flatnonzero(np.r_[True, change])
+            if heads.size == 1:  # one value throughout
+                return np.zeros(n, dtype=np.int64), np.asarray(values.iloc[:1], dtype=object)
+            if heads.size * 8 <= n:
+                codes, uniques = pd.factorize(values.iloc[heads], sort=sort)
+                codes = np.repeat(codes.astype(np.int64), np.diff(np.r_[heads, n]))
+                return codes, np.asarray(uniques, dtype=object)
+    codes, uniques = pd.factorize(values, sort=sort)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
 def _unique_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,20 +117,18 @@ def _unique_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sk[first], order[first]
 
 
-def infer_strides(stream_code: np.ndarray, frame: np.ndarray, n_streams: int) -> np.ndarray:
+def _strides(key: np.ndarray, n_streams: int) -> np.ndarray:
     """Per stream, the greatest common divisor of the gaps between its distinct frames (1 for
-    a stream with a single frame)."""
+    a stream with a single frame), from the sorted distinct ``stream_code * 2**40 + frame``."""
     stride = np.ones(n_streams, dtype=np.int64)
-    if frame.size == 0:
-        return stride
-    key = _unique_first(stream_code.astype(np.int64) * _SHIFT + frame)[0]
     sc = key // _SHIFT
     fr = key % _SHIFT
     same = sc[1:] == sc[:-1]
     diffs = np.diff(fr)[same]
-    codes = sc[1:][same]
-    for c in np.unique(codes):
-        stride[c] = np.gcd.reduce(diffs[codes == c])
+    codes = sc[1:][same]  # ascending
+    if codes.size:
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        stride[codes[starts]] = np.gcd.reduceat(diffs, starts)
     return stride
 
 
@@ -98,18 +159,17 @@ class StreamInfo:
 
 def stream_info(obs: pd.DataFrame, *, stride: int | dict | None = None) -> StreamInfo:
     """Stream facts of a whole table (strides inferred when not given)."""
-    codes, streams = pd.factorize(obs["stream"], sort=True)
-    codes = codes.astype(np.int64)
+    codes, streams = factorize(obs["stream"], sort=True)
     f = obs["frame"].to_numpy(dtype=np.int64)
     t = obs["time"].to_numpy(dtype=np.float64)
     n = len(streams)
+    key, idx = _unique_first(codes * _SHIFT + f)
     if stride is None:
-        strides = infer_strides(codes, f, n)
+        strides = _strides(key, n)
     elif isinstance(stride, dict):
         strides = np.array([int(stride.get(s, 1)) for s in streams], dtype=np.int64)
     else:
         strides = np.full(n, int(stride), dtype=np.int64)
-    key, idx = _unique_first(codes * _SHIFT + f)
     sc = key // _SHIFT
     fr = key % _SHIFT
     tt = t[idx]
@@ -133,112 +193,62 @@ def layout(obs: pd.DataFrame, info: StreamInfo, *, by_x: bool = False) -> Layout
     """Sort observations and number their frame slots with the streams' facts.
 
     With ``by_x``, rows of a frame are ordered by their box's ``x1`` (then ``obs_id``), which
-    :func:`neighbour_pairs` uses to pair only boxes whose x-ranges can overlap.
+    :func:`x_windows` and :func:`x_candidates` use to pair only boxes whose x-ranges can
+    overlap.
     """
-    codes, streams = pd.factorize(obs["stream"], sort=True)
-    codes = codes.astype(np.int64)
+    codes, streams = factorize(obs["stream"], sort=True)
     frame_all = obs["frame"].to_numpy(dtype=np.int64)
     oid = obs["obs_id"].to_numpy(dtype=np.int64)
-    streams = np.asarray(streams, dtype=object)
     strides, first_frame, last_frame, _ = info.arrays(streams)
     # one int64 key per frame (stream, slot): fewer sort keys than (stream, frame)
-    key_all = codes * _SHIFT + (frame_all - first_frame[codes]) // strides[codes]
+    key_all = np.take(first_frame, codes)
+    np.subtract(frame_all, key_all, out=key_all)
+    if (strides != 1).any():
+        key_all //= strides[codes]
+    key_all += codes * _SHIFT
     n = key_all.size
     if n and _sorted_pairs(key_all, oid):  # readers and monitors deliver rows in this order
-        order = np.arange(n)
-    elif n and bool((oid[1:] > oid[:-1]).all()):
-        # ids already ascend: a stable sort by frame alone gives (frame, obs_id) order, and
-        # merges nearly sorted input fast
-        order = np.argsort(key_all, kind="stable")
+        order = None
+        key = key_all
     else:
-        order = np.lexsort((oid, key_all))
+        if n and bool((oid[1:] > oid[:-1]).all()):
+            # ids already ascend: a stable sort by frame alone gives (frame, obs_id) order,
+            # and merges nearly sorted input fast
+            order = np.argsort(key_all, kind="stable")
+        else:
+            order = np.lexsort((oid, key_all))
+        key = key_all[order]
+    new_frame = np.r_[True, key[1:] != key[:-1]] if n else np.zeros(0, dtype=bool)
+    frame_start = np.flatnonzero(new_frame)
+    frame_count = np.diff(np.r_[frame_start, n])
+    frame_keys = key[frame_start]
     xkey, xmin, xspan = None, 0.0, 0.0
     if by_x and n:
         # within each frame, by x1 then obs_id: one stable sort of a single float key (a
-        # three-key lexsort with a float key is ~15x slower on 10M rows); x_candidates
-        # searches these very keys, so they are sorted exactly as searched
+        # three-key lexsort with a float key is ~15x slower on 10M rows); x_windows and
+        # x_candidates search these very keys, so they are sorted exactly as searched
         x1 = obs["x1"].to_numpy(dtype=np.float64)
         x2 = obs["x2"].to_numpy(dtype=np.float64)
         xmin = float(x1.min())
         xspan = float(x2.max() - xmin + (x2 - x1).max() + 2.0)
-        ks = key_all[order]
-        fidx = np.cumsum(np.r_[False, ks[1:] != ks[:-1]], dtype=np.int64)
-        xk = fidx * xspan + (x1[order] - xmin)
-        within = np.argsort(xk, kind="stable")
-        order = order[within]
+        xk = np.repeat(np.arange(len(frame_keys)) * xspan, frame_count)
+        xk += (x1 if order is None else x1[order]) - xmin
+        # keys are >= 0: as int64 their bits sort alike, and a stable sort of int64 is faster
+        within = np.argsort(xk.view(np.int64) if np.isfinite(xspan) else xk, kind="stable")
+        order = within if order is None else order[within]
         xkey = xk[within]
-    sc = codes[order]
-    fr = frame_all[order]
-    key = key_all[order]
-    slot = key - sc * _SHIFT
-    if key.size:
-        frame_start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        frame_count = np.diff(np.r_[frame_start, key.size])
-        frame_keys = key[frame_start]
-    else:
-        frame_start = frame_count = frame_keys = np.zeros(0, dtype=np.int64)
-    first_slot = np.zeros(len(streams), dtype=np.int64)
-    last_slot = (last_frame - first_frame) // strides
-    return Layout(order, sc, streams, fr, slot, key, first_slot, last_slot, strides, frame_keys,
-                  frame_start, frame_count, xkey, xmin, xspan)
+    elif order is None:
+        order = np.arange(n)
+    return Layout(order, streams, strides, (last_frame - first_frame) // strides, frame_keys,
+                  frame_start, frame_count, codes[order[frame_start]], frame_all, xkey, xmin, xspan)
 
 
 def _sorted_pairs(key: np.ndarray, oid: np.ndarray) -> bool:
     """Whether rows are already in (key, oid) order."""
-    step = key[1:] - key[:-1]
-    if (step < 0).any():
+    if (key[1:] < key[:-1]).any():
         return False
-    tie = step == 0
-    return not (oid[1:][tie] <= oid[:-1][tie]).any()
-
-
-def neighbour_pairs(
-    lay: Layout,
-    offset: int,
-    boxes: np.ndarray | None = None,
-    *,
-    rows: np.ndarray | None = None,
-    query: np.ndarray | None = None,
-    min_iou: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every pair (i, j) of sorted rows where j is in the frame ``offset`` slots after i's.
-
-    Returns ``left``, ``right`` (sorted-row positions; ``left`` ascending) and ``known``: per
-    row, whether the target frame lies within the stream's observed range (an unobserved
-    frame inside the range is an empty frame; one outside it is unknown).
-
-    With ``boxes`` (sorted rows' ``x1, y1, x2, y2``, from a layout made ``by_x``), only pairs
-    whose x-ranges may overlap are returned: a superset of the pairs with IoU > 0, found by
-    binary search instead of pairing every box with every box of the other frame.
-
-    ``rows`` restricts the left side to these sorted rows (``left`` then indexes ``rows``);
-    ``query`` gives each of them another box to compare (for example an interpolated one)
-    in place of its own. With ``min_iou > 0`` only the pairs that can reach that IoU are
-    kept: IoU <= overlap_x / width of either box, so a partner must overlap the query's
-    x-range by ``min_iou`` times the query's width; a superset of the pairs with IoU >=
-    ``min_iou``, far smaller than all overlapping pairs.
-    """
-    rows = np.arange(len(lay.key)) if rows is None else np.asarray(rows, dtype=np.int64)
-    n = rows.size
-    key = lay.key[rows]
-    target = key + offset
-    nk = len(lay.frame_keys)
-    pos = np.searchsorted(lay.frame_keys, target)
-    pos_c = np.minimum(pos, max(nk - 1, 0))
-    found = (pos < nk) & (lay.frame_keys[pos_c] == target) if nk else np.zeros(n, dtype=bool)
-    counts = np.where(found, lay.frame_count[pos_c] if nk else 0, 0)
-    starts = np.where(found, lay.frame_start[pos_c] if nk else 0, 0)
-    tslot = lay.slot[rows] + offset
-    known = (tslot >= 0) & (tslot <= lay.last_slot[lay.stream_code[rows]])
-    if boxes is not None and n and len(boxes):
-        q = np.take(boxes, rows, axis=0) if query is None else query
-        qx1, qx2 = q[:, 0], q[:, 2]
-        if min_iou > 0:
-            margin = min_iou * (qx2 - qx1)
-            qx1, qx2 = qx1 + margin, qx2 - margin
-        starts, counts = x_candidates(lay, boxes, pos_c, starts, counts, qx1, qx2)
-    left, right = cross(np.arange(n), starts, counts)
-    return left, right, known
+    later = oid[1:] > oid[:-1]
+    return bool(later.all()) or not (~later & (key[1:] == key[:-1])).any()
 
 
 def x_candidates(
@@ -307,3 +317,209 @@ def segment_max(values: np.ndarray, left: np.ndarray, n: int, fill: float = 0.0)
     starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]])
     out[left[starts]] = np.maximum.reduceat(values, starts)
     return out
+
+
+_TINY = np.finfo(np.float64).tiny
+
+
+@dataclass(frozen=True)
+class Boxes:
+    """2-D boxes as contiguous columns (``x1, y1, x2, y2``) with their areas.
+
+    Gathering single columns is several times faster than gathering rows of an ``(N, 4)``
+    array, and areas computed once per box equal those :func:`iou_2d_paired
+    <assay.geometry._kernels.iou_2d_paired>` computes for every pair, bit for bit.
+    """
+
+    x1: np.ndarray
+    y1: np.ndarray
+    x2: np.ndarray
+    y2: np.ndarray
+    area: np.ndarray
+
+    @classmethod
+    def of(cls, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> Boxes:
+        area = x2 - x1
+        area *= y2 - y1
+        return cls(x1, y1, x2, y2, area)
+
+    def __len__(self) -> int:
+        return len(self.x1)
+
+    def take(self, idx: np.ndarray | slice) -> Boxes:
+        return Boxes(*(_at(c, idx) for c in (self.x1, self.y1, self.x2, self.y2, self.area)))
+
+    @cached_property
+    def max_width(self) -> float:
+        return float((self.x2 - self.x1).max())
+
+
+def pair_iou(a: Boxes, ia: np.ndarray | slice, b: Boxes, ib: np.ndarray | slice) -> np.ndarray:
+    """IoU of ``a[ia]`` with ``b[ib]`` pair by pair: ``iou_2d_paired`` of the same boxes, bit
+    for bit (same operations in the same order; IoU is not symmetric in floating point, so
+    ``a`` and ``b`` must be given in the order the result is defined with)."""
+    w = np.minimum(_at(a.x2, ia), _at(b.x2, ib))
+    w -= np.maximum(_at(a.x1, ia), _at(b.x1, ib))
+    np.maximum(w, 0.0, out=w)
+    h = np.minimum(_at(a.y2, ia), _at(b.y2, ib))
+    h -= np.maximum(_at(a.y1, ia), _at(b.y1, ib))
+    np.maximum(h, 0.0, out=h)
+    w *= h  # intersection
+    union = _at(b.area, ib) + _TINY
+    union += _at(a.area, ia)
+    union -= w
+    w /= union
+    return w
+
+
+def _at(values: np.ndarray, idx: np.ndarray | slice) -> np.ndarray:
+    """``values[idx]``: ``np.take`` gathers faster than fancy indexing."""
+    return values[idx] if isinstance(idx, slice) else np.take(values, idx)
+
+
+def blocks(lay: Layout, rows: int = 1 << 16) -> list[tuple[int, int, int, int]]:
+    """Runs of whole frames of about ``rows`` rows each, as ``(first row, end row, first
+    frame, end frame)``: work done block by block keeps its temporaries in cache and reuses
+    their memory."""
+    nf = len(lay.frame_start)
+    if nf == 0:
+        return []
+    n = int(lay.frame_start[-1] + lay.frame_count[-1])
+    # each cut moves back to the start of the frame it falls in
+    at = np.searchsorted(lay.frame_start, np.arange(0, n, rows), side="right") - 1
+    fcut = np.unique(np.r_[at, nf])
+    rcut = np.r_[lay.frame_start, n][fcut]
+    return list(zip(rcut[:-1].tolist(), rcut[1:].tolist(), fcut[:-1].tolist(), fcut[1:].tolist(),
+                    strict=True))
+
+
+def block_frames(lay: Layout, f0: int, f1: int) -> np.ndarray:
+    """Frame index of each row of frames ``f0`` to ``f1`` (exclusive)."""
+    return np.repeat(np.arange(f0, f1), lay.frame_count[f0:f1])
+
+
+def lower_bound(keys: np.ndarray, values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``np.clip(np.searchsorted(keys, values), lo, hi)`` for sorted ``keys``: per value, the
+    first position in ``[lo, hi)`` whose key is not less (``hi`` if none).
+
+    Values that cover a short stretch of ``keys`` (one that fits in cache, or that they are
+    dense in) are searched in that stretch alone; values sparse in a long one by a bisection
+    of each value's own range, which touches only the keys near it instead of missing the
+    cache at every step of a search over all the keys.
+    """
+    act = np.flatnonzero(lo < hi)
+    if act.size == 0:
+        return lo.copy()
+    start, stop = int(lo[act].min()), int(hi[act].max())
+    if stop - start <= max(16 * act.size, 1 << 17):
+        return np.clip(np.searchsorted(keys[start:stop], values) + start, lo, hi)
+    lo, hi = lo.copy(), hi.copy()
+    while act.size:
+        mid = (lo[act] + hi[act]) >> 1
+        less = keys[mid] < values[act]
+        lo[act[less]] = mid[less] + 1
+        hi[act[~less]] = mid[~less]
+        act = act[lo[act] < hi[act]]
+    return lo
+
+
+def x_windows(
+    lay: Layout, q: Boxes, frame: np.ndarray, max_width: float, min_iou: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per query box ``q``, the rows of frame ``frame`` (a frame index, -1 for none) whose box
+    may overlap it: ``(starts, counts)`` of runs of rows sorted by ``x1`` (a layout made
+    ``by_x``), a superset of the boxes with IoU > 0 (with ``min_iou > 0``, IoU >= ``min_iou``).
+
+    A box ``j`` can overlap only if ``x1_j`` lies in ``[qx1 - max_width, qx2)``. IoU <=
+    overlap_x / width of either box, so reaching ``min_iou`` takes an x-overlap of ``min_iou``
+    times the query's width (``x1_j < qx2 - min_iou * width``) and ``min_iou`` times the box's
+    (``x1_j >= qx1 - (1 - min_iou) * max_width``).
+    """
+    has = frame >= 0
+    fc = np.where(has, frame, 0)
+    start = lay.frame_start[fc]
+    stop = start + np.where(has, lay.frame_count[fc], 0)
+    qx1, qx2 = q.x1, q.x2
+    if min_iou > 0:
+        qx2 = qx2 - min_iou * (qx2 - qx1)
+    xmin, span = lay.xmin, lay.xspan
+    eps = 1e-6 * span + 1e-9  # far above the rounding of keys, far below a pixel
+    base = fc.astype(np.float64) * span
+    keys = lay.xkey
+    lo_key = base + (qx1 - xmin) - (1 - min_iou) * max_width - eps
+    hi_key = base + (qx2 - xmin) + eps
+    if np.isfinite(span):
+        # keys are >= 0, so a float compares with them as its bits do as int64: faster
+        keys, lo_key, hi_key = keys.view(np.int64), lo_key.view(np.int64), hi_key.view(np.int64)
+    lo = lower_bound(keys, lo_key, start, stop)
+    hi = lower_bound(keys, hi_key, lo, stop)  # none when qx2 < qx1 - max_width
+    return lo, hi - lo
+
+
+def overlapping(
+    lay: Layout, boxes: Boxes, cls: np.ndarray | None, q: Boxes, q_cls: np.ndarray | None,
+    rank: np.ndarray, rank_end: np.ndarray, frame: np.ndarray, min_iou: float, *,
+    query_first: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per query box ``q``, whether a box of frame ``frame`` (a frame index, -1 for none) of
+    the same class has IoU >= ``min_iou`` with it; and some of the boxes that do.
+
+    IoU is of the query with the box (``query_first``) or of the box with the query, as the
+    caller's findings define it. One box that does is enough, and is usually found at once:
+    the object itself, at about the same place among the boxes sorted by ``x1`` (``rank``,
+    ``rank_end``: the query's place in its own frame, from the start and from the end). Only
+    queries whose closest candidates fail are paired with every box of the frame that may
+    reach ``min_iou``.
+    """
+    has = frame >= 0
+    fc = np.where(has, frame, 0)
+    first = lay.frame_start[fc]
+    last = first + lay.frame_count[fc] - 1
+
+    def reaches(qi: np.ndarray | slice, rows: np.ndarray) -> np.ndarray:
+        iou = pair_iou(q, qi, boxes, rows) if query_first else pair_iou(boxes, rows, q, qi)
+        ok = iou >= min_iou
+        if cls is not None:
+            ok &= q_cls[qi] == cls[rows]
+        return ok
+
+    # the box of the same rank: the object itself when no box came or went before it
+    guess = np.minimum(first + rank, last)
+    hit = has & reaches(slice(None), guess)
+    found = [guess[hit]]
+    rest = np.flatnonzero(has & ~hit)
+    if rest.size:
+        # else the box of the same rank from the end of the frame: the object itself when
+        # no box came or went after it
+        g = np.maximum(last[rest] - rank_end[rest], first[rest])
+        ok = reaches(rest, g)
+        hit[rest[ok]] = True
+        found.append(g[ok])
+        rest = rest[~ok]
+    if rest.size:
+        # else the box nearest in x among its neighbours in rank
+        lo, hi, g = first[rest], last[rest], guess[rest]
+        qx1, qx2 = q.x1[rest], q.x2[rest]
+
+        def distance(c: np.ndarray) -> np.ndarray:
+            return np.abs(boxes.x1[c] - qx1) + np.abs(boxes.x2[c] - qx2)
+
+        near = np.clip(g - 1, lo, hi)
+        dist = distance(near)
+        for step in (1, -2, 2):
+            c = np.clip(g + step, lo, hi)
+            d = distance(c)
+            closer = d < dist
+            near, dist = np.where(closer, c, near), np.where(closer, d, dist)
+        ok = reaches(rest, near)
+        hit[rest[ok]] = True
+        found.append(near[ok])
+        rest = rest[~ok]
+    if rest.size:
+        # else every box that may reach min_iou
+        starts, counts = x_windows(lay, q.take(rest), frame[rest], boxes.max_width, min_iou)
+        pl, pr = cross(rest, starts, counts)
+        ok = reaches(pl, pr)
+        hit[pl[ok]] = True
+        found.append(pr[ok])
+    return hit, np.concatenate(found)

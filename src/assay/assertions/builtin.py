@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -11,15 +13,23 @@ import pandas as pd
 from .._validation import Interval, validate_params
 from ..exceptions import InvalidParameterError
 from ..geometry import _kernels
-from ._findings import empty_findings, make_findings
+from ..tables import STRING
+from ._findings import _json_texts, empty_findings, make_findings
 from ._frames import (
+    Boxes,
+    Layout,
     StreamInfo,
+    block_frames,
+    blocks,
     cross,
+    factorize,
     layout,
-    neighbour_pairs,
+    overlapping,
+    pair_iou,
     same_frame_pairs,
     segment_max,
     stream_info,
+    x_windows,
 )
 from .base import Assertion
 from .consistency import ConsistencyAssertion
@@ -67,10 +77,72 @@ def _sorted_boxes(obs: pd.DataFrame, info: StreamInfo | None, classes: Sequence[
     return sub, lay, boxes, cls
 
 
+def _box_layout(obs: pd.DataFrame, info: StreamInfo | None, class_aware: bool):
+    """Rows with 2-D boxes, laid out by frame and x1: (rows, layout, boxes, class codes), all
+    in layout order except ``rows``; class codes are None when classes need not be compared
+    (not class-aware, or a single class). None when there are no boxes."""
+    sub = _subset(obs, _BOX, None)
+    if sub.empty:
+        return None
+    lay = layout(sub, info or stream_info(obs), by_x=True)
+    boxes = Boxes.of(*(np.take(sub[c].to_numpy(dtype=np.float64), lay.order) for c in _BOX))
+    cls = None
+    if class_aware:
+        codes, classes = factorize(sub["cls"])
+        cls = codes[lay.order] if len(classes) > 1 else None
+    return sub, lay, boxes, cls
+
+
+def _frames_of(lay: Layout, rows: np.ndarray) -> np.ndarray:
+    """Frame index of sorted rows."""
+    return np.searchsorted(lay.frame_start, rows, side="right") - 1
+
+
 def _track_values(sub: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     if "track" not in sub.columns:
         return np.full(len(rows), pd.NA, dtype=object)
-    return sub["track"].to_numpy(dtype=object, na_value=pd.NA)[rows]
+    return sub["track"].iloc[rows].to_numpy(dtype=object, na_value=pd.NA)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a findings table is built: its hundreds of
+    thousands of small lists (``obs_ids``) would set off full collections, each walking every
+    object of the process, though none of them can be part of a cycle."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _distinct_texts(values: np.ndarray, format_all) -> np.ndarray:
+    """``format_all(values)`` (a list of texts, one per float) as an object array, formatting
+    each distinct value once: findings repeat values (IoU 0, frame times)."""
+    bits, inverse = np.unique(np.asarray(values, dtype=np.float64).view(np.int64), return_inverse=True)
+    return np.array(format_all(bits.view(np.float64)), dtype=object)[inverse]
+
+
+def _json_numbers(values: np.ndarray) -> list[str]:
+    """``_json_texts(values)`` for floats (rounded to 6 significant digits), twice as fast: a
+    number that ``%.6g`` writes with a point and no exponent is already the text, as no
+    shorter or closer decimal maps to the same double; the others go the long way."""
+    texts = [f"{x:.6g}" for x in values.tolist()]
+    odd = [i for i, t in enumerate(texts) if "." not in t or "e" in t]
+    for i, t in zip(odd, _json_texts(values[odd]), strict=True):
+        texts[i] = t
+    return texts
+
+
+def _evidence(columns: dict[str, np.ndarray], keep: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """The ``evidence`` column ``make_findings`` writes for these float columns (one JSON
+    object per finding, numbers rounded to 6 significant digits), for the findings ``keep``;
+    the same text, built several times faster."""
+    texts = [f"{json.dumps(k)}: " + _distinct_texts(np.asarray(v)[keep], _json_numbers)
+             for k, v in columns.items()]
+    return pd.array(["{" + ", ".join(row) + "}" for row in zip(*texts, strict=True)], dtype=STRING)
 
 
 class Flicker(Assertion):
@@ -113,58 +185,73 @@ class Flicker(Assertion):
         self.class_aware = class_aware
         self.classes = classes
 
-    def _pair_ious(self, boxes: np.ndarray, cls: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """IoU of each pair (0 for pairs of different classes when class-aware)."""
-        ious = _kernels.iou_2d_paired(_rows(boxes, left), _rows(boxes, right))
-        if self.class_aware:
-            ious[cls[left] != cls[right]] = 0.0
-        return ious
-
     def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
         self.check_columns(observations)
-        laid = _sorted_boxes(observations, info, None)
+        laid = _box_layout(observations, info, self.class_aware)
         if laid is None:
             return empty_findings()
         sub, lay, boxes, cls = laid
-        n = len(boxes)
-        # pairs with the next frame serve both sides: IoU is symmetric, so a box's best
-        # overlap with the previous frame is the best over the pairs where it is on the right.
-        # Only pairs that can reach the threshold decide; exact best values are computed
-        # afterwards for the few boxes flagged
-        left, right, known_next = neighbour_pairs(lay, 1, boxes, min_iou=self.iou)
-        ious = self._pair_ious(boxes, cls, left, right)
-        reach_prev = np.zeros(n)
-        np.maximum.at(reach_prev, right, ious)
-        prev_slot = lay.slot - 1
-        known_prev = (prev_slot >= 0) & (prev_slot <= lay.last_slot[lay.stream_code])
-        prev_ok = known_prev & (reach_prev >= self.iou)
-        next_ok = known_next & (segment_max(ious, left, n) >= self.iou)
-        flagged = (known_prev | known_next) & ~prev_ok & ~next_ok
+        before, after = lay.frame_offset(-1), lay.frame_offset(1)
+        known_prev, known_next = lay.known(-1), lay.known(1)
+        # A box is fine on a side when a box of its class there reaches the IoU threshold;
+        # one such box is enough. Looking into the next frame serves both sides: a box found
+        # there is fine on its previous side too (IoU is computed with the earlier box first
+        # either way: it may differ in the last bit the other way round). Boxes whose partner
+        # in the previous frame was not met so look there themselves. Exact best values are
+        # computed afterwards for the few boxes flagged
+        prev_ok = np.zeros(len(boxes), dtype=bool)
+        flagged = []
+        for a, b, f0, f1 in blocks(lay):
+            f = block_frames(lay, f0, f1)
+            rank = np.arange(a, b) - lay.frame_start[f]
+            rank_end = lay.frame_count[f] - 1 - rank
+            block_cls = None if cls is None else cls[a:b]
+            next_ok, partners = overlapping(lay, boxes, cls, boxes.take(slice(a, b)), block_cls,
+                                            rank, rank_end, after[f], self.iou)
+            prev_ok[partners] = True
+            todo = np.flatnonzero(~prev_ok[a:b] & (before[f] >= 0))
+            hit, _ = overlapping(lay, boxes, cls, boxes.take(todo + a),
+                                 None if cls is None else block_cls[todo], rank[todo], rank_end[todo],
+                                 before[f[todo]], self.iou, query_first=False)
+            prev_ok[todo[hit] + a] = True
+            kp, kn = known_prev[f], known_next[f]
+            flagged.append(np.flatnonzero((kp | kn) & ~(kp & prev_ok[a:b]) & ~(kn & next_ok)) + a)
+        rows = np.concatenate(flagged)
         if self.classes is not None:
-            flagged &= np.isin(sub["cls"].to_numpy(dtype=object)[lay.order], list(self.classes))
-        rows = np.flatnonzero(flagged)
+            names = sub["cls"].iloc[lay.order[rows]].to_numpy(dtype=object)
+            rows = rows[np.isin(names, list(self.classes))]
         if rows.size == 0:
             return empty_findings()
+        f = _frames_of(lay, rows)
+        q = boxes.take(rows)
         best = []
-        for off in (-1, 1):
-            pl, pr, _ = neighbour_pairs(lay, off, boxes, rows=rows)
-            best.append(segment_max(self._pair_ious(boxes, cls, rows[pl], pr), pl, rows.size))
-        kp, kn = known_prev[rows], known_next[rows]
+        for frame in (before[f], after[f]):
+            starts, counts = x_windows(lay, q, frame, boxes.max_width)
+            pl, pr = cross(np.arange(rows.size), starts, counts)
+            ious = pair_iou(boxes, rows[pl], boxes, pr)
+            if cls is not None:
+                ious[cls[rows[pl]] != cls[pr]] = 0.0
+            best.append(segment_max(ious, pl, rows.size))
+        kp, kn = known_prev[f], known_next[f]
         orig = lay.order[rows]
         oid = sub["obs_id"].to_numpy()[orig]
+        frame = lay.table_frame[orig]
         best_either = np.maximum(np.where(kp, best[0], 0), np.where(kn, best[1], 0))
         score = sub["score"].to_numpy()[orig] if "score" in sub.columns else np.full(rows.size, np.nan)
-        return make_findings(
-            self.name, "obs", lay.streams[lay.stream_code[rows]], lay.frame[rows], lay.frame[rows],
-            [[o] for o in oid], 1.0 - best_either,
-            track=_track_values(sub, orig),
-            evidence={
-                "iou_prev": np.where(kp, best[0], np.nan),
-                "iou_next": np.where(kn, best[1], np.nan),
-                "score": score,
-            },
-            fix=[f'{{"action": "remove", "obs_ids": [{o}]}}' for o in oid.tolist()],
-        )
+        severity = 1.0 - best_either
+        with _gc_paused():
+            out = make_findings(
+                self.name, "obs", lay.streams[lay.frame_stream[f]], frame, frame,
+                [[o] for o in oid.tolist()], severity,
+                track=_track_values(sub, orig),
+                fix=[f'{{"action": "remove", "obs_ids": [{o}]}}' for o in oid.tolist()],
+            )
+        out["evidence"] = _evidence({
+            "iou_prev": np.where(kp, best[0], np.nan),
+            "iou_next": np.where(kn, best[1], np.nan),
+            "score": score,
+        }, severity > 0)
+        return out
 
 
 class Gap(Assertion):
@@ -197,53 +284,48 @@ class Gap(Assertion):
         self.iou_middle = iou_middle
         self.class_aware = class_aware
 
-    def _mid_best(self, lay, boxes, cls, left, mid, min_iou: float) -> np.ndarray:
-        """Per pair, the best IoU of a box at t+1 with the interpolated box ``mid``."""
-        pl, pr, _ = neighbour_pairs(lay, 1, boxes, rows=left, query=mid, min_iou=min_iou)
-        if self.class_aware and pl.size:
-            same = cls[left][pl] == cls[pr]
-            pl, pr = pl[same], pr[same]
-        return segment_max(_kernels.iou_2d_paired(_rows(mid, pl), _rows(boxes, pr)), pl, len(left))
-
     def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
         self.check_columns(observations)
-        laid = _sorted_boxes(observations, info, None)
+        laid = _box_layout(observations, info, self.class_aware)
         if laid is None:
             return empty_findings()
         sub, lay, boxes, cls = laid
-        n = len(boxes)
-        # only pairs that can reach the IoU threshold matter
-        left, right, _ = neighbour_pairs(lay, 2, boxes, min_iou=self.iou)
-        if self.class_aware:
-            same = cls[left] == cls[right]
-            left, right = left[same], right[same]
-        ious = _kernels.iou_2d_paired(_rows(boxes, left), _rows(boxes, right))
-        ok = ious >= self.iou
-        left, right, ious = left[ok], right[ok], ious[ok]
-        if left.size == 0:
-            return empty_findings()
-        # mutual best: each box at t keeps its best partner at t+2 and vice versa (ties on the
-        # right: the first pair)
-        keep = ious == segment_max(ious, left, n, fill=-1.0)[left]
-        best_r = np.full(n, -1.0)
-        np.maximum.at(best_r, right, ious)
-        at_best = np.flatnonzero(ious == best_r[right])
-        first = np.full(n, len(ious))
-        np.minimum.at(first, right[at_best], at_best)
-        chosen = np.zeros(len(ious), dtype=bool)
-        chosen[first[first < len(ious)]] = True
-        keep &= chosen
-        left, right, ious = left[keep], right[keep], ious[keep]
-        # boxes at t+1 against the interpolated box: first only those that can reach the
-        # threshold (deciding), then every overlapping one for the pairs flagged (evidence)
-        mid = (_rows(boxes, left) + _rows(boxes, right)) / 2.0
         thr = self.iou if self.iou_middle is None else self.iou_middle
-        reach = self._mid_best(lay, boxes, cls, left, mid, thr)
-        flagged = reach < thr
-        left, right, ious, mid = (a[flagged] for a in (left, right, ious, mid))
-        best_mid = self._mid_best(lay, boxes, cls, left, mid, 0.0)
+        after1, after2 = lay.frame_offset(1), lay.frame_offset(2)
+        found = []
+        for a, b, f0, f1 in blocks(lay):
+            # pairs of boxes at t and t+2 with IoU >= iou (all of them: mutual best needs them),
+            # from those that can reach it
+            f = block_frames(lay, f0, f1)
+            starts, counts = x_windows(lay, boxes.take(slice(a, b)), after2[f], boxes.max_width,
+                                       self.iou)
+            left, right = cross(np.arange(a, b), starts, counts)
+            if cls is not None:
+                same = cls[left] == cls[right]
+                left, right = left[same], right[same]
+            ious = pair_iou(boxes, left, boxes, right)
+            ok = ious >= self.iou
+            left, right, ious = left[ok], right[ok], ious[ok]
+            keep = _mutual_best(left, right, ious)
+            left, right, ious = left[keep], right[keep], ious[keep]
+            # flagged when no box at t+1 reaches the threshold with the interpolated box
+            fl = f[left - a]
+            rank = left - lay.frame_start[fl]
+            hit, _ = overlapping(lay, boxes, cls, _midpoints(boxes, left, right),
+                                 None if cls is None else cls[left], rank,
+                                 lay.frame_count[fl] - 1 - rank, after1[fl], thr)
+            found.append((left[~hit], right[~hit], ious[~hit], fl[~hit]))
+        left, right, ious, f = (np.concatenate(a) for a in zip(*found, strict=True))
         if left.size == 0:
             return empty_findings()
+        # every box at t+1 overlapping the interpolated box, for the evidence
+        mid = _midpoints(boxes, left, right)
+        starts, counts = x_windows(lay, mid, after1[f], boxes.max_width)
+        pl, pr = cross(np.arange(left.size), starts, counts)
+        if cls is not None:
+            same = cls[left][pl] == cls[pr]
+            pl, pr = pl[same], pr[same]
+        best_mid = segment_max(pair_iou(mid, pl, boxes, pr), pl, left.size)
         ol, orr = lay.order[left], lay.order[right]
         oid = sub["obs_id"].to_numpy()
         if "track" in sub.columns:
@@ -253,29 +335,62 @@ class Gap(Assertion):
         else:
             track = np.full(left.size, np.nan)
         times = sub["time"].to_numpy()
-        stride_l = lay.stride[lay.stream_code[left]]
-        cls_names = sub["cls"].to_numpy(dtype=object)[ol]
-        streams = lay.streams[lay.stream_code[left]]
-        mid_frame = lay.frame[left] + stride_l
+        code = lay.frame_stream[f]
+        cls_names = sub["cls"].iloc[ol].to_numpy(dtype=object)
+        streams = lay.streams[code]
+        mid_frame = lay.table_frame[ol] + lay.stride[code]
         mid_time = (times[ol] + times[orr]) / 2.0
         quoted = {v: json.dumps(str(v)) for v in set(streams.tolist()) | set(cls_names.tolist())}
+        time_texts = _distinct_texts(mid_time, lambda v: list(map(repr, v.tolist())))
+        x1, y1, x2, y2 = (list(map(repr, c.tolist())) for c in (mid.x1, mid.y1, mid.x2, mid.y2))
         fixes = [
-            f'{{"action": "add", "stream": {quoted[s]}, "frame": {f}, "time": {t!r}, "cls": {quoted[c]}, '
-            f'"x1": {a!r}, "y1": {b!r}, "x2": {cc!r}, "y2": {d!r}'
+            f'{{"action": "add", "stream": {quoted[s]}, "frame": {f}, "time": {t}, "cls": {quoted[c]}, '
+            f'"x1": {a}, "y1": {b}, "x2": {cc}, "y2": {d}'
             + ("}" if tk != tk else f', "track": {int(tk)}}}')
             for s, f, t, c, a, b, cc, d, tk in zip(
-                streams.tolist(), mid_frame.tolist(), mid_time.tolist(), cls_names.tolist(),
-                mid[:, 0].tolist(), mid[:, 1].tolist(), mid[:, 2].tolist(), mid[:, 3].tolist(),
-                track.tolist(), strict=True)
+                streams.tolist(), mid_frame.tolist(), time_texts.tolist(), cls_names.tolist(),
+                x1, y1, x2, y2, track.tolist(), strict=True)
         ]
-        track = pd.array(track, dtype="Int64")
-        return make_findings(
-            self.name, "window", streams, lay.frame[left], lay.frame[right],
-            [[int(a), int(b)] for a, b in zip(oid[ol], oid[orr], strict=True)],
-            ious * (1.0 - best_mid), track=track,
-            evidence={"iou_ends": ious, "best_iou_middle": best_mid},
-            fix=fixes,
-        )
+        severity = ious * (1.0 - best_mid)
+        with _gc_paused():
+            out = make_findings(
+                self.name, "window", streams, lay.table_frame[ol], lay.table_frame[orr],
+                np.stack([oid[ol], oid[orr]], axis=1).tolist(), severity,
+                track=pd.array(track, dtype="Int64"), fix=fixes,
+            )
+        out["evidence"] = _evidence({"iou_ends": ious, "best_iou_middle": best_mid}, severity > 0)
+        return out
+
+
+def _midpoints(boxes: Boxes, left: np.ndarray, right: np.ndarray) -> Boxes:
+    """The average of boxes ``left`` and ``right``, pair by pair."""
+    return Boxes.of(*((np.take(c, left) + np.take(c, right)) / 2.0
+                      for c in (boxes.x1, boxes.y1, boxes.x2, boxes.y2)))
+
+
+def _mutual_best(left: np.ndarray, right: np.ndarray, ious: np.ndarray) -> np.ndarray:
+    """Which pairs (``left`` sorted) are mutual best: the best of their left box and the best of
+    their right box (ties on the right: the first pair). Most boxes are in one pair only."""
+    n = len(ious)
+    keep = np.ones(n, dtype=bool)
+    if n == 0:
+        return keep
+    starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]])
+    if starts.size < n:
+        keep = ious == np.repeat(np.maximum.reduceat(ious, starts), np.diff(np.r_[starts, n]))
+    r = right - right.min()
+    shared = np.flatnonzero(np.bincount(r)[r] > 1)  # pairs whose right box is in other pairs too
+    if shared.size:
+        best_r = np.full(int(r.max()) + 1, -1.0)
+        np.maximum.at(best_r, r[shared], ious[shared])
+        at_best = shared[ious[shared] == best_r[r[shared]]]
+        first = np.full(len(best_r), n)
+        np.minimum.at(first, r[at_best], at_best)
+        chosen = np.ones(n, dtype=bool)
+        chosen[shared] = False
+        chosen[first[first < n]] = True
+        keep &= chosen
+    return keep
 
 
 class Multibox(Assertion):
