@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,8 +11,7 @@ import pandas as pd
 from .._validation import Interval, validate_params
 from ..exceptions import InvalidParameterError
 from ..geometry import _kernels
-from ..tables import STRING
-from ._findings import _json_texts, empty_findings, make_findings
+from ._findings import empty_findings, make_findings
 from ._frames import (
     Boxes,
     Layout,
@@ -104,45 +101,11 @@ def _track_values(sub: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     return sub["track"].iloc[rows].to_numpy(dtype=object, na_value=pd.NA)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a findings table is built: its hundreds of
-    thousands of small lists (``obs_ids``) would set off full collections, each walking every
-    object of the process, though none of them can be part of a cycle."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _distinct_texts(values: np.ndarray, format_all) -> np.ndarray:
     """``format_all(values)`` (a list of texts, one per float) as an object array, formatting
     each distinct value once: findings repeat values (IoU 0, frame times)."""
     bits, inverse = np.unique(np.asarray(values, dtype=np.float64).view(np.int64), return_inverse=True)
     return np.array(format_all(bits.view(np.float64)), dtype=object)[inverse]
-
-
-def _json_numbers(values: np.ndarray) -> list[str]:
-    """``_json_texts(values)`` for floats (rounded to 6 significant digits), twice as fast: a
-    number that ``%.6g`` writes with a point and no exponent is already the text, as no
-    shorter or closer decimal maps to the same double; the others go the long way."""
-    texts = [f"{x:.6g}" for x in values.tolist()]
-    odd = [i for i, t in enumerate(texts) if "." not in t or "e" in t]
-    for i, t in zip(odd, _json_texts(values[odd]), strict=True):
-        texts[i] = t
-    return texts
-
-
-def _evidence(columns: dict[str, np.ndarray], keep: np.ndarray) -> pd.arrays.ArrowStringArray:
-    """The ``evidence`` column ``make_findings`` writes for these float columns (one JSON
-    object per finding, numbers rounded to 6 significant digits), for the findings ``keep``;
-    the same text, built several times faster."""
-    texts = [f"{json.dumps(k)}: " + _distinct_texts(np.asarray(v)[keep], _json_numbers)
-             for k, v in columns.items()]
-    return pd.array(["{" + ", ".join(row) + "}" for row in zip(*texts, strict=True)], dtype=STRING)
 
 
 class Flicker(Assertion):
@@ -239,19 +202,14 @@ class Flicker(Assertion):
         best_either = np.maximum(np.where(kp, best[0], 0), np.where(kn, best[1], 0))
         score = sub["score"].to_numpy()[orig] if "score" in sub.columns else np.full(rows.size, np.nan)
         severity = 1.0 - best_either
-        with _gc_paused():
-            out = make_findings(
-                self.name, "obs", lay.streams[lay.frame_stream[f]], frame, frame,
-                [[o] for o in oid.tolist()], severity,
-                track=_track_values(sub, orig),
-                fix=[f'{{"action": "remove", "obs_ids": [{o}]}}' for o in oid.tolist()],
-            )
-        out["evidence"] = _evidence({
-            "iou_prev": np.where(kp, best[0], np.nan),
-            "iou_next": np.where(kn, best[1], np.nan),
-            "score": score,
-        }, severity > 0)
-        return out
+        return make_findings(
+            self.name, "obs", lay.streams[lay.frame_stream[f]], frame, frame,
+            [[o] for o in oid.tolist()], severity,
+            track=_track_values(sub, orig),
+            evidence={"iou_prev": np.where(kp, best[0], np.nan),
+                      "iou_next": np.where(kn, best[1], np.nan), "score": score},
+            fix=[f'{{"action": "remove", "obs_ids": [{o}]}}' for o in oid.tolist()],
+        )
 
 
 class Gap(Assertion):
@@ -352,14 +310,12 @@ class Gap(Assertion):
                 x1, y1, x2, y2, track.tolist(), strict=True)
         ]
         severity = ious * (1.0 - best_mid)
-        with _gc_paused():
-            out = make_findings(
-                self.name, "window", streams, lay.table_frame[ol], lay.table_frame[orr],
-                np.stack([oid[ol], oid[orr]], axis=1).tolist(), severity,
-                track=pd.array(track, dtype="Int64"), fix=fixes,
-            )
-        out["evidence"] = _evidence({"iou_ends": ious, "best_iou_middle": best_mid}, severity > 0)
-        return out
+        return make_findings(
+            self.name, "window", streams, lay.table_frame[ol], lay.table_frame[orr],
+            np.stack([oid[ol], oid[orr]], axis=1).tolist(), severity,
+            track=pd.array(track, dtype="Int64"),
+            evidence={"iou_ends": ious, "best_iou_middle": best_mid}, fix=fixes,
+        )
 
 
 def _midpoints(boxes: Boxes, left: np.ndarray, right: np.ndarray) -> Boxes:
