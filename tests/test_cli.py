@@ -64,6 +64,13 @@ def test_query_select_pays_once(tmp_path, shared_data):
     r = CliRunner().invoke(cli, ["query", "select", "-r", str(shared_data / "proxy" / "supg" / "onto.csv"),
                                  "-p", "proxy_score", "-o", "column:label", "-w", str(ws)])
     assert r.exit_code == 2 and "exactly one of --recall and --precision" in r.output
+    # a recall query whose budget is far too small to leave records out says so, with a figure
+    r = run("query", "select", "-r", shared_data / "proxy" / "supg" / "onto.csv", "-p", "proxy_score",
+            "-o", "column:label", "--recall", "0.9", "--budget", "300", "-w", ws)
+    text = " ".join(r.output.split())  # the console wraps long lines
+    assert r.exit_code == 0 and "note:" in text and "raise --budget" in text
+    hint = int(text.split("at least about ")[1].split(" oracle")[0].replace(",", ""))
+    assert hint > 300
 
 
 @pytest.mark.shared_data

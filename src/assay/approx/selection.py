@@ -199,5 +199,5 @@ def select(
         ids=ids[out.selected], threshold=float(out.threshold), oracle_calls=int(out.oracle_calls),
         labels_paid=paid[0], verification_calls=int(out.verification_calls), guarantee=out.guarantee,
         method=out.method, target=target, value=value, delta=delta, budget=budget, seed=seed,
-        diagnostics=dict(out.diagnostics),
+        diagnostics={**out.diagnostics, "n_records": len(table)},
     )

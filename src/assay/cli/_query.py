@@ -71,6 +71,13 @@ def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method,
               f"({r.guarantee.kind} guarantee, method {r.method}); oracle labels used: {r.oracle_calls:,} "
               f"(paid now: {r.labels_paid:,}); proxy threshold {r.threshold:.4g}"
               + (f"; ids written to {output}" if output else ""))
+    hint = r.diagnostics.get("min_budget_hint")
+    n_records = r.diagnostics["n_records"]
+    if target == "recall" and hint and hint > r.oracle_calls and len(r) > 0.5 * n_records:
+        out.print(f"[yellow]note:[/] the guarantee kept {len(r) / n_records:.0%} of the records: "
+                  f"leaving records out with a guarantee that holds for any labels takes, by the "
+                  f"labels seen, at least about {hint:,} oracle labels (this query used "
+                  f"{r.oracle_calls:,}); raise --budget, or lower --recall.", highlight=False)
 
 
 AGG_METHODS = ["assay", "betting", "uniform", "blazeit", "blazeit++", "abae", "ppi", "clt"]
