@@ -61,7 +61,7 @@ within the stream's top 10; pooled ranks all streams together. fixy scores each 
 priors fit on the *other* streams (labels, and the model boxes that agree / disagree with them),
 so no removed track trains its own judge. KITTI: PointRCNN vs label_02, bird's-eye-view boxes,
 Car and Pedestrian audited separately; MOT15: det.txt vs gt.txt, 2-D boxes. Defaults of
-find_missing_labels were chosen on seeds 100-104; the table is seeds 0-4."""
+find_missing_labels were chosen on seeds 100-104; the tables use the seeds named above."""
 HIT_IOU = 0.3
 DEFAULT_SEEDS = [0, 1, 2, 3, 4]
 
