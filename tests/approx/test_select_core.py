@@ -305,6 +305,46 @@ def test_assay_recall_cannot_certify_without_enough_labels_and_returns_everythin
     assert out.n_selected == n - int((out.diagnostics["sampled_labels"] == 0).sum())
 
 
+def _clean_bottom(deep: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """300 positives among the top 400 of 20,000 records, ``deep`` more at random in the
+    bottom half (where the proxy says there are none)."""
+    rng = np.random.default_rng(seed)
+    n = 20_000
+    p = np.r_[np.linspace(0.9, 0.6, 400), np.linspace(0.05, 0.0, n - 400)]
+    y = np.zeros(n, dtype=np.int8)
+    y[rng.choice(400, 300, replace=False)] = 1
+    y[n // 2 + rng.choice(n // 2, deep, replace=False)] = 1
+    return p, y
+
+
+def test_assay_recall_focuses_its_sample_where_records_can_be_left_out() -> None:
+    p, y = _clean_bottom(deep=5)
+    kw = {"value": 0.9, "budget": 1000, "seed": 4}
+    focused = assay_select(p, lambda i: y[i], **kw)
+    spread = assay_select(p, lambda i: y[i], focus=False, **kw)
+    d = focused.diagnostics
+    unknown = p.size - d["head_size"] - d["pilot_size"]
+    assert d["pilot_size"] > 0 and d["sampled_region"] < 0.9 * unknown
+    assert spread.diagnostics["sampled_region"] == p.size - spread.diagnostics["head_size"]
+    assert recall_of(focused, y) >= 0.9 and recall_of(spread, y) >= 0.9
+    assert focused.n_selected <= spread.n_selected - 2000  # the focused sample leaves out more
+
+
+@pytest.mark.statistical
+def test_assay_recall_focus_keeps_the_guarantee_when_the_region_hides_positives() -> None:
+    # 40 hidden positives: leaving the bottom half out gives recall 300 / 340 < 0.9, so
+    # a focused sample that certified it would break the guarantee
+    p, y = _clean_bottom(deep=40)
+    trials, ok, focused = 200, 0, 0
+    for ss in np.random.SeedSequence(7).spawn(trials):
+        out = assay_select(p, lambda i: y[i], value=0.9, budget=1000,
+                           seed=np.random.default_rng(ss))
+        ok += recall_of(out, y) >= 0.9
+        focused += out.diagnostics["sampled_region"] < p.size - out.diagnostics["head_size"] - out.diagnostics["pilot_size"]
+    assert focused > trials // 2  # the focused design is what is being tested
+    assert ok >= stats.binom.ppf(1e-3, trials, 0.95)
+
+
 def test_assay_precision_sparse_top_returns_confirmed_positives_only() -> None:
     p, y = synthetic(5000, seed=6)
     out = assay_select(p, lambda i: y[i], target="precision", value=0.9, budget=500, seed=1)

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from .._validation import Interval, Options, check_random_state, validate_params
 from ..exceptions import InvalidParameterError
@@ -804,6 +805,10 @@ def _cutoff_grid(hist: np.ndarray, n_grid: int) -> tuple[np.ndarray, np.ndarray]
     return b, ge[b].astype(np.int64)
 
 
+#: Share of the labels left after the head that the recall target's pilot sample takes.
+PILOT_SHARE = 0.1
+
+
 def _sample_counts(
     proxy: np.ndarray, sample: np.ndarray, y: np.ndarray, buckets: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -860,6 +865,7 @@ def assay_select(
     delta_split: float | None = None,
     n_grid: int = 256,
     head_rate_scale: float = 0.25,
+    focus: bool = True,
 ) -> SelectionOutcome:
     """assay's selection: finite-sample valid for any labels, whatever the proxy.
 
@@ -869,17 +875,28 @@ def assay_select(
        ``head_fraction * budget``), stopping when a batch's positive rate drops below a
        fraction of the value of a label spent on the random sample (see ``_head_phase``; head
        labels also remove negatives from the answer, hence the fraction).
-    2. *Random sample*: a simple random sample, without replacement, of the remaining budget
-       from every record outside the head.
-    3. *Candidates*: proxy cutoffs ``c`` chosen without looking at labels; the candidate set for
-       ``c`` is the head plus every record with proxy >= ``c``. The sets are nested.
-    4. *Test*: for the prefix above ``c`` the recall is at least ``value`` iff
-       ``G(c) = (1 - value) * Y_above(c) - value * Y_below(c) >= 0`` (``Y``: positives). The head
-       is known exactly; the positives above ``c`` outside the head get an exact hypergeometric
-       lower bound at level ``delta_B`` and those below ``c`` an exact upper bound at level
+    2. *Pilot* (``focus``): a simple random sample of ``PILOT_SHARE`` of the labels left, from
+       every record outside the head. Its records become known ones like the head's.
+    3. *Random sample*: a simple random sample, without replacement, of the remaining budget
+       from the *region*: every unknown record, or, when the pilot predicts that a sample
+       spread over all of them cannot leave much out (``B U' / q`` below their number, ``B``
+       labels left, ``U' = (1 - R) / R`` times the known positives plus the pilot's estimate
+       of the others, ``q`` the Poisson upper limit at ``delta_A`` for one count), the
+       ``M = B max(U / q, 1)`` lowest-proxy unknown records (``U`` from the known positives
+       only): about the most records ``B`` labels can show to hold fewer positives than the
+       target allows to miss, even when the sample holds one. Records above the region are
+       then kept whatever the labels say, so no label is spent on them.
+    4. *Candidates*: proxy cutoffs ``c`` inside the region chosen without looking at its sample;
+       the candidate set for ``c`` is the known records, the records above the region and every
+       region record with proxy >= ``c``. The sets are nested.
+    5. *Test*: for the prefix above ``c`` the recall is at least ``value`` iff
+       ``G(c) = (1 - value) * Y_above(c) - value * Y_below(c) >= 0`` (``Y``: positives). The
+       known records count exactly, the records above the region as holding no positive (a
+       lower bound); the region's positives above ``c`` get an exact hypergeometric lower bound at
+       level ``delta_B`` and those below ``c`` an exact upper bound at level
        ``delta_A = delta - delta_B``, from the random sample's records on each side (each a
        simple random sample of its side given its size).
-    5. *Fixed-sequence testing*: cutoffs are tested from the largest set down, and the
+    6. *Fixed-sequence testing*: cutoffs are tested from the largest set down, and the
        smallest set reached before the first failed test is returned, minus the records the
        oracle labeled negative, plus every labeled positive.
 
@@ -921,6 +938,10 @@ def assay_select(
     head_rate_scale : float
         Recall target: the head stops when a batch's positive rate falls below
         ``head_rate_scale * max(positives found, sum(proxy)) / remaining budget``.
+    focus : bool
+        Recall target: take a pilot and, when it allows, draw the random sample from the
+        lowest-proxy region only (steps 2-3). ``False``: no pilot, and the sample spreads over
+        every record outside the head.
 
     Returns
     -------
@@ -930,8 +951,8 @@ def assay_select(
     Notes
     -----
     Why the recall guarantee holds for any data: condition on everything decided before the
-    random sample (the head and its labels, ``delta_split``, and the candidate cutoffs, which
-    depend on the proxy scores only). For a fixed cutoff, the sampled records on each side
+    random sample (the head, the pilot and their labels, ``delta_split``, the region, and the
+    candidate cutoffs, which depend on the proxy scores and those labels only). For a fixed cutoff, the sampled records on each side
     form a simple random sample of that side given their number, so the two hypergeometric
     bounds fail together with probability at most ``delta``. ``G`` grows as the cutoff moves
     down, so the candidates whose prefix misses the target are exactly those above a fixed
@@ -980,6 +1001,7 @@ def assay_select(
             delta_split,
             n_grid,
             head_rate_scale,
+            focus,
         )
     else:
         mask, thr, diag = _assay_precision(proxy, labeler, value, delta, rng, n_grid, head_batches)
@@ -1014,6 +1036,7 @@ def _assay_recall(
     delta_split: float | None,
     n_grid: int,
     head_rate_scale: float,
+    focus: bool = True,
 ) -> tuple[np.ndarray, float, dict[str, Any]]:
     n = proxy.size
     budget = labeler.budget
@@ -1029,34 +1052,65 @@ def _assay_recall(
     )
     in_head = np.zeros(n, dtype=bool)
     in_head[head] = True
-    y_head = int(labeler.known[head].sum())
-    rest = ~in_head
     if delta_split is None:
         share = (expected - float(proxy[head].sum())) / expected if expected > 0 else 1.0
         delta_split = float(np.clip(share, 0.1, 0.5))
     delta_b = delta * delta_split
     delta_a = delta - delta_b
 
-    sample = _srs(rng, n, in_head, labeler.remaining)
-    y = labeler.query(sample)
+    # pilot (focus only): a small simple random sample of the records outside the head,
+    # to see whether the head already holds most positives; its records become known ones
+    # like the head's (their positives are returned, their negatives left out)
+    known = in_head.copy()
+    pilot = np.empty(0, dtype=np.int64)
+    if focus and labeler.remaining > 0:
+        pilot = _srs(rng, n, in_head, max(1, math.ceil(PILOT_SHARE * labeler.remaining)))
+        labeler.query(pilot)
+        known[pilot] = True
+    y_known = int(labeler.known[known].sum())
+    rest = ~known
     n_rest = int(np.count_nonzero(rest))
+    hist = _histogram(proxy[rest])
 
-    # candidate j >= 1: head + rest records with proxy >= edge(buckets[j - 1]); candidate 0:
-    # the head alone; after the last candidate: everything
-    hist = _histogram(proxy)
-    if head.size:
-        hist -= _histogram(proxy[head])
+    # the region the main sample covers. Leaving M records out needs about M q / U labels
+    # inside them (U: misses allowed; q: the Poisson upper limit at delta_a for one count, so
+    # that one positive in the sample does not sink the test). Spread over every unknown
+    # record, B labels leave much out only when B U / q reaches their number (U counting the
+    # positives the sample finds too); when the pilot says it will not, the sample goes to
+    # the B U / q lowest-proxy records instead (U from the known positives: records above the
+    # region are kept whatever the labels say and count as holding none). Never fewer
+    # records than labels: a region labeled in full is known exactly.
+    top_bucket = None  # the region: rest records with bucket <= top_bucket (None: all)
+    if pilot.size and y_known > 0:
+        q = float(stats.gamma.ppf(1.0 - delta_a, 2.0))
+        odds = (1.0 - recall) / recall
+        est_rest = float(labeler.known[pilot].sum()) / pilot.size * n_rest
+        spread_works = labeler.remaining * odds * (y_known + est_rest) / q >= n_rest
+        m_target = labeler.remaining * max(odds * y_known / q, 1.0)
+        if not spread_works and m_target < 0.9 * n_rest:
+            top_bucket = int(np.searchsorted(np.cumsum(hist), m_target, side="left"))
+    region = rest
+    if top_bucket is not None:
+        region = rest & (_bucket(proxy) <= top_bucket)
+        hist[top_bucket + 1 :] = 0
+    sample = _srs(rng, n, ~region, labeler.remaining)
+    y = labeler.query(sample)
+    n_region = int(np.count_nonzero(region))
+
+    # candidate j >= 1: the head, the records above the region and the region's records with
+    # proxy >= edge(buckets[j - 1]); candidate 0: the head and the records above the region;
+    # after the last candidate: everything
     buckets, m_b = _cutoff_grid(hist, n_grid)
     n_b, k_b = _sample_counts(proxy, sample, y, buckets)
     m_b = np.concatenate([[0], m_b])
     n_b = np.concatenate([[0], n_b])
     k_b = np.concatenate([[0], k_b])
-    m_a = n_rest - m_b
+    m_a = n_region - m_b
     n_a = sample.size - n_b
     k_a = int(y.sum()) - k_b
     ub_a = hypergeom_upper(k_a, n_a, m_a, delta_a)
     lb_b = hypergeom_lower(k_b, n_b, m_b, delta_b)
-    g_lcb = (1.0 - recall) * (y_head + lb_b) - recall * ub_a
+    g_lcb = (1.0 - recall) * (y_known + lb_b) - recall * ub_a
     ok = g_lcb >= 0.0
     # fixed-sequence testing from the largest candidate set (last) towards the smallest
     chosen = ok.size  # index ok.size means "everything"
@@ -1064,11 +1118,18 @@ def _assay_recall(
         if not ok[j]:
             break
         chosen = j
-    est_pos = y_head + (float(y.sum()) * n_rest / sample.size if sample.size else 0.0)
+    # positives: the head's, the region's (from the sample), and above the region the proxy's
+    # own expectation (nothing was sampled there)
+    est_pos = y_known + (float(y.sum()) * n_region / sample.size if sample.size else 0.0)
+    if top_bucket is not None:
+        est_pos += float(proxy[rest & ~region].sum())
     diag: dict[str, Any] = {
         "head_size": int(head.size),
-        "head_positives": y_head,
+        "head_positives": int(labeler.known[head].sum()),
+        "pilot_size": int(pilot.size),
+        "pilot_positives": int(labeler.known[pilot].sum()),
         "n_random_sample": int(sample.size),
+        "sampled_region": n_region,
         "random_sample_positives": int(y.sum()),
         "delta_split": delta_split,
         "n_candidates": int(ok.size),
@@ -1084,7 +1145,10 @@ def _assay_recall(
         thr = float(proxy.min())
         diag["reason"] = "no candidate cutoff certified below the full set"
     else:
-        if chosen == 0:
+        if chosen == 0 and top_bucket is not None:
+            thr = float(_bucket_edge(np.array([top_bucket + 1]))[0])
+            mask = in_head | (proxy >= thr)
+        elif chosen == 0:
             mask = in_head.copy()
             thr = float(proxy[head].min()) if head.size else math.inf
         else:
