@@ -952,8 +952,9 @@ def assay_select(
     -----
     Why the recall guarantee holds for any data: condition on everything decided before the
     random sample (the head, the pilot and their labels, ``delta_split``, the region, and the
-    candidate cutoffs, which depend on the proxy scores and those labels only). For a fixed cutoff, the sampled records on each side
-    form a simple random sample of that side given their number, so the two hypergeometric
+    candidate cutoffs, which depend on the proxy scores and those labels only). For a fixed
+    cutoff, the sampled records on each side form a simple random sample of that side given
+    their number, so the two hypergeometric
     bounds fail together with probability at most ``delta``. ``G`` grows as the cutoff moves
     down, so the candidates whose prefix misses the target are exactly those above a fixed
     ``c*``; returning one of them requires passing the test at ``c*`` itself (every candidate
