@@ -13,6 +13,12 @@ Run::
     python benchmarks/bench_select.py                   # 1000 trials per cell, 2 workers
     python benchmarks/bench_select.py --trials 200      # quicker
     python benchmarks/bench_select.py --overhead        # 10-million-record timing
+    python benchmarks/bench_select.py --write           # also record it in docs/benchmarks.md
+
+With ``--write`` the output replaces the section of docs/benchmarks.md named after the run
+(``select-main`` for the default run, ``select-overhead``, ``select-bound``, otherwise
+``select-`` and the arguments that differ from the defaults), so the prose around the tables
+stays as written.
 
 The data folder defaults to ``<repo>/../shared/data`` (``ASSAY_SHARED_DATA`` overrides it).
 The precision of an empty set counts as 1 (it returns no false positive).
@@ -479,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--overhead-records", type=int, default=10_000_000)
     ap.add_argument("--overhead-repeats", type=int, default=3)
     ap.add_argument("--markdown", type=Path, help="also write the output to this file")
+    ap.add_argument("--write", action="store_true", help="also record it in docs/benchmarks.md")
     args = ap.parse_args(argv)
     args.workers = max(1, min(args.workers, 2))
     if not args.overhead and not (data_dir() / "proxy" / "supg").is_dir():
@@ -493,7 +500,29 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.markdown:
         args.markdown.write_text(text + "\n")
+    if args.write:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from _common import write_section
+
+        write_section(section_key(ap, args), text)
     return 0
+
+
+def section_key(ap: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """``select-main``, ``select-overhead``, ``select-bound``, or ``select-`` and the
+    arguments that differ from their defaults (``select-budget-4000-methods-supg++-assay``)."""
+    if args.overhead:
+        return "select-overhead"
+    if args.bound:
+        return "select-bound"
+    skip = {"write", "markdown", "workers", "chunks", "overhead_records", "overhead_repeats"}
+    parts = []
+    for name, value in sorted(vars(args).items()):
+        if name in skip or value == ap.get_default(name):
+            continue
+        shown = "-".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{name.replace('_', '-')}-{shown}")
+    return "select-" + ("-".join(parts) if parts else "main")
 
 
 if __name__ == "__main__":
