@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -446,7 +447,7 @@ def speed_generated(n_boxes: int, kind: str) -> dict:
 
 
 def write_docs(sections: dict[str, str], args) -> None:
-    command = "python benchmarks/bench_audit.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/bench_audit.py " + shlex.join(sys.argv[1:])
     for key, body in sections.items():
         note = INJECTED_NOTE + "\n\n" if key == "injected" else ""
         seeds = f" (seeds {' '.join(map(str, args.seeds))})" if key == "injected" else ""
