@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from assay.curate import (
     assertion_precision,
     import_verdicts,
     read_verdicts,
+    to_cvat,
     to_labelstudio,
 )
 from assay.exceptions import DataFormatError
@@ -63,14 +65,21 @@ def test_labelstudio_round_trip(tmp_path):
     tasks = to_labelstudio(q, predictions(), image_size=(400, 200))
     path = tmp_path / "export.json"
     path.write_text(json.dumps(review(tasks)))
+    check_round_trip(path, ws, corrected_x2=148.0)
+
+
+def check_round_trip(path, ws, corrected_x2):  # type: ignore[no-untyped-def]
+    """The reviewed export (``review`` / ``review_cvat``) reads back as what was done, and
+    imports into oracle labels, reviewed frames and precision evidence."""
     verdicts, frames = read_verdicts(path)
     got = verdicts.sort_values(["frame", "verdict"])[["frame", "obs_id", "verdict"]]
     assert got.astype(object).where(got.notna(), None).values.tolist() == [
         [1, 0, "rejected"], [2, 2, "accepted"], [2, None, "added"], [2, 1, "corrected"]]
     corrected = verdicts.loc[verdicts["verdict"] == "corrected"].iloc[0]
-    assert corrected[["x1", "y1", "x2", "y2"]].tolist() == pytest.approx([108.0, 20.0, 148.0, 120.0])
+    assert corrected[["x1", "y1", "x2", "y2"]].tolist() == pytest.approx([108.0, 20.0, corrected_x2, 120.0])
     added = verdicts.loc[verdicts["verdict"] == "added"].iloc[0]
     assert added[["x1", "x2"]].tolist() == pytest.approx([280.0, 300.0])
+    assert frames.set_index("frame")["arm"].to_dict() == {1: "flicker", 2: "multibox"}
 
     counts = import_verdicts(path, ws)
     assert counts == {"frames": 2, "accepted": 1, "rejected": 1, "corrected": 1, "added": 1}
@@ -78,8 +87,54 @@ def test_labelstudio_round_trip(tmp_path):
     assert set(ws.get_labels(FRAME_ORACLE).index) == {"cam#1", "cam#2"}
     prec = assertion_precision(ws)
     assert prec.set_index("arm")["precision"].to_dict() == {"flicker": 1.0, "multibox": 1.0}
+    return frames
     stored = ws.read("curate.verdicts")
     assert len(stored) == 4
+
+
+def review_cvat(text: str) -> str:
+    """What CVAT exports after a reviewer worked on the task written by to_cvat."""
+    root = ET.fromstring(text)
+    for img in root.iter("image"):
+        boxes = img.findall("box")
+        if img.find("tag/attribute[@name='frame']").text == "1":
+            img.remove(boxes[0])  # the flickering box is not a person: deleted
+            continue
+        boxes[0].set("xtl", f"{float(boxes[0].get('xtl')) + 8:.2f}")  # box 1 moved: corrected
+        new = ET.SubElement(img, "box", label="pedestrian", source="manual", occluded="0",
+                            xtl="280.00", ytl="20.00", xbr="300.00", ybr="120.00", z_order="0")
+        ET.SubElement(new, "attribute", name="obs_id").text = ""  # a person the model missed
+    return ET.tostring(root, encoding="unicode")
+
+
+def test_cvat_round_trip(tmp_path):
+    ws = Workspace()
+    q = queued(ws)
+    path = tmp_path / "annotations.xml"
+    path.write_text(review_cvat(to_cvat(q, predictions(), image_size=(400, 200))))
+    frames = check_round_trip(path, ws, corrected_x2=140.0)
+    assert frames.set_index("frame")["flagged"].to_dict() == {1: [0], 2: [1, 2]}
+
+
+def test_cvat_relabeled_box_is_corrected_and_bad_xml_is_located(tmp_path):
+    ws = Workspace()
+    root = ET.fromstring(to_cvat(queued(ws), predictions(), image_size=(400, 200)))
+    for box in root.iter("box"):
+        box.set("label", "cyclist")  # same corners, another class
+    path = tmp_path / "relabeled.xml"
+    path.write_text(ET.tostring(root, encoding="unicode"))
+    verdicts, _ = read_verdicts(path)
+    assert set(verdicts["verdict"]) == {"corrected"} and set(verdicts["cls"]) == {"cyclist"}
+
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<annotations>\n  <image id='0'>\n</annotations>\n")
+    with pytest.raises(DataFormatError, match="not valid XML") as e:
+        read_verdicts(bad)
+    assert e.value.line == 3
+    foreign = tmp_path / "foreign.xml"
+    foreign.write_text("<annotations><image id='0' name='a.jpg' width='4' height='4'/></annotations>")
+    with pytest.raises(DataFormatError, match="assay.curate.to_cvat"):
+        read_verdicts(foreign)
 
 
 def test_unreviewed_and_cancelled_tasks_are_skipped():

@@ -176,9 +176,10 @@ def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, se
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @click.pass_context
 def import_cmd(ctx, verdicts, workspace, campaign, as_json):
-    """Read reviewers' verdicts (a Label Studio export of tasks from --export labelstudio, or
-    assay's verdict list) into the workspace: oracle labels, reviewed frames, and each
-    assertion's precision as judged by reviewers."""
+    """Read reviewers' verdicts (a Label Studio export of tasks from --export labelstudio, a
+    CVAT XML export of a task from --export cvat, or assay's verdict list) into the
+    workspace: oracle labels, reviewed frames, and each assertion's precision as judged by
+    reviewers."""
     from ..curate import assertion_precision, import_verdicts
     from ..store import Workspace
 

@@ -26,6 +26,10 @@ __all__ = ["DEFAULT_IMAGE", "labelstudio_config", "to_cvat", "to_labelstudio", "
 
 #: Default image path of a frame: the MOTChallenge layout ``<stream>/img1/<frame:06d>.jpg``.
 DEFAULT_IMAGE = "{stream}/img1/{frame:06d}.jpg"
+#: Attributes of each predicted box in a CVAT export.
+CVAT_BOX_ATTRIBUTES = ("obs_id", "score", "box", "cls")
+#: Attributes of each image's ``assay`` tag in a CVAT export.
+CVAT_TAG_ATTRIBUTES = ("stream", "frame", "predicted", "arm", "severity", "reason", "flagged")
 
 
 def _queued_predictions(queue: pd.DataFrame, observations: pd.DataFrame, caller: str) -> pd.DataFrame:
@@ -246,9 +250,11 @@ def to_cvat(
     """Write queued frames as CVAT XML "for images 1.1", predictions as boxes.
 
     Images appear in queue order (``id`` 0, 1, ...), each with its predicted boxes
-    (``source="auto"``) and the attributes ``obs_id`` and ``score``, declared per label in
-    ``meta``. The queue's arm, severity and reason go in each image's ``tag`` element
-    (label ``assay``) as attributes.
+    (``source="auto"``) and the attributes ``obs_id``, ``score``, ``box`` and ``cls`` (the
+    predicted box and class, so that :func:`~assay.curate.import_verdicts` can tell a box a
+    reviewer moved or relabeled from one left alone), declared per label in ``meta``. Each image's ``tag`` element (label
+    ``assay``) carries its ``stream``, ``frame``, the ``predicted`` obs ids (so a deleted box
+    reads as rejected) and, from the queue, ``arm``, ``severity``, ``reason`` and ``flagged``.
 
     Returns
     -------
@@ -284,7 +290,7 @@ def to_cvat(
         lab = ET.SubElement(labels, "label")
         ET.SubElement(lab, "name").text = cls
         attrs = ET.SubElement(lab, "attributes")
-        names = ("arm", "severity", "reason") if cls == "assay" else ("obs_id", "score")
+        names = CVAT_TAG_ATTRIBUTES if cls == "assay" else CVAT_BOX_ATTRIBUTES
         for name in names:
             a = ET.SubElement(attrs, "attribute")
             ET.SubElement(a, "name").text = name
@@ -310,11 +316,22 @@ def to_cvat(
                                     z_order="0")
                 ET.SubElement(box, "attribute", name="obs_id").text = str(oid)
                 ET.SubElement(box, "attribute", name="score").text = "" if not np.isfinite(s) else f"{s:.6g}"
-        if "arm" in q.columns:
-            tag = ET.SubElement(img, "tag", label="assay", source="auto")
-            for name, col in (("arm", "arm"), ("severity", "priority"), ("reason", "reason")):
-                v = _py(q[col].iloc[pos]) if col in q.columns else None
-                ET.SubElement(tag, "attribute", name=name).text = "" if v is None else str(v)
+                ET.SubElement(box, "attribute", name="box").text = f"{x1:.2f},{y1:.2f},{x2:.2f},{y2:.2f}"
+                ET.SubElement(box, "attribute", name="cls").text = cls
+        tag = ET.SubElement(img, "tag", label="assay", source="auto")
+        flagged = q["obs_ids"].iloc[pos] if "obs_ids" in q.columns else None
+        values = {
+            "stream": stream, "frame": frame,
+            "predicted": ",".join(map(str, g["obs_id"].tolist())) if g is not None else "",
+            "arm": _py(q["arm"].iloc[pos]) if "arm" in q.columns else None,
+            "severity": _py(q["priority"].iloc[pos]) if "priority" in q.columns else None,
+            "reason": _py(q["reason"].iloc[pos]) if "reason" in q.columns else None,
+            "flagged": ",".join(str(int(v)) for v in flagged)
+            if isinstance(flagged, (list, tuple, np.ndarray)) else None,
+        }
+        for name in CVAT_TAG_ATTRIBUTES:
+            v = values[name]
+            ET.SubElement(tag, "attribute", name=name).text = "" if v is None else str(v)
     ET.indent(root)
     text = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
     if path is not None:

@@ -10,6 +10,12 @@ reviewer drew that no prediction had is *added* (a missed object). Two formats a
   :func:`~assay.curate.to_labelstudio`: region ids ``"obs<obs_id>"`` name predictions; a
   predicted region left as it was is accepted, one moved or relabeled is corrected, one
   deleted is rejected, a new region is added;
+* a CVAT XML export ("CVAT for images 1.1") of a task written by
+  :func:`~assay.curate.to_cvat`: a box keeping its ``obs_id`` attribute is a prediction,
+  accepted when its label and corners are as exported (within the tolerance), corrected
+  otherwise; an exported prediction no longer there is rejected; a box without ``obs_id``
+  is added. CVAT's XML does not say which images a person looked at, so every image in the
+  file counts as reviewed: export the task once its review is done;
 * assay's own list: ``[{"stream": ..., "frame": ..., "obs_id": ..., "verdict":
   "accepted" | "rejected" | "corrected" | "added", "box": [x1, y1, x2, y2], "cls": ...},
   ...]`` (``box`` and ``cls`` for corrected and added boxes; ``obs_id`` absent for added).
@@ -18,6 +24,8 @@ reviewer drew that no prediction had is *added* (a missed object). Two formats a
 from __future__ import annotations
 
 import json
+import math
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -116,6 +124,68 @@ def _from_labelstudio(tasks: list[dict[str, Any]], path: Path, tol: float) -> tu
     return _frame_table(rows), pd.DataFrame(frames, columns=["stream", "frame", "arm", "flagged"])
 
 
+def _cvat_attributes(element: ET.Element) -> dict[str, str]:
+    return {a.get("name", ""): (a.text or "").strip() for a in element.findall("attribute")}
+
+
+def _from_cvat(root: ET.Element, path: Path, tol: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if root.tag != "annotations":
+        raise DataFormatError(f"expected a CVAT <annotations> document; the root is <{root.tag}>.", path=path)
+    rows, frames = [], []
+    for k, img in enumerate(root.iter("image")):
+        tag = next((t for t in img.findall("tag") if t.get("label") == "assay"), None)
+        info = _cvat_attributes(tag) if tag is not None else {}
+        if not info.get("stream") or not info.get("frame"):
+            raise DataFormatError(
+                f"image {img.get('name', k)!r} has no 'assay' tag with its stream and frame; import "
+                "tasks written by assay.curate.to_cvat (or assay curate --export cvat).", path=path)
+        stream, frame = info["stream"], int(info["frame"])
+        where = f"image {img.get('name', k)!r} (stream {stream!r}, frame {frame})"
+        try:
+            w, h = float(img.get("width", "nan")), float(img.get("height", "nan"))
+        except ValueError:
+            w = h = math.nan
+        if not (w > 0 and h > 0):
+            raise DataFormatError(f"{where} has no width / height.", path=path)
+        predicted = [int(v) for v in info.get("predicted", "").split(",") if v.strip()]
+        flagged = [int(v) for v in info.get("flagged", "").split(",") if v.strip()]
+        frames.append({"stream": stream, "frame": frame, "arm": info.get("arm") or None, "flagged": flagged})
+        seen = set()
+        for box in img.findall("box"):
+            try:
+                corners = tuple(float(box.get(c, "nan")) for c in ("xtl", "ytl", "xbr", "ybr"))
+            except ValueError:
+                corners = (math.nan,) * 4
+            if not all(math.isfinite(v) for v in corners):
+                raise DataFormatError(f"{where}: a box without numeric xtl, ytl, xbr, ybr.", path=path)
+            cls = box.get("label")
+            attrs = _cvat_attributes(box)
+            if not attrs.get("obs_id"):
+                rows.append({"stream": stream, "frame": frame, "obs_id": None, "verdict": "added",
+                             "cls": cls, **dict(zip(("x1", "y1", "x2", "y2"), corners, strict=True))})
+                continue
+            oid = int(attrs["obs_id"])
+            try:
+                before = tuple(float(v) for v in attrs.get("box", "").split(","))
+            except ValueError:
+                before = ()
+            if len(before) != 4:
+                raise DataFormatError(
+                    f"{where}: prediction {oid} has no 'box' attribute with the exported corners; "
+                    "export the frames again with assay.curate.to_cvat.", path=path)
+            limit = (tol / 100.0) * np.array([w, h, w, h])
+            same = bool(np.all(np.abs(np.subtract(corners, before)) <= limit + 0.005))  # 2 decimals
+            same = same and cls == attrs.get("cls", cls)
+            seen.add(oid)
+            rows.append({"stream": stream, "frame": frame, "obs_id": oid,
+                         "verdict": "accepted" if same else "corrected", "cls": cls,
+                         **({} if same else dict(zip(("x1", "y1", "x2", "y2"), corners, strict=True)))})
+        for oid in predicted:
+            if oid not in seen:
+                rows.append({"stream": stream, "frame": frame, "obs_id": oid, "verdict": "rejected"})
+    return _frame_table(rows), pd.DataFrame(frames, columns=["stream", "frame", "arm", "flagged"])
+
+
 def _from_list(items: list[dict[str, Any]], path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     for k, item in enumerate(items):
@@ -145,14 +215,16 @@ def _from_list(items: list[dict[str, Any]], path: Path) -> tuple[pd.DataFrame, p
 
 @validate_params({"source": ["path", list, Mapping], "tolerance": [Interval(float, 0, None)]})
 def read_verdicts(source: str | Path | list, *, tolerance: float = 0.01) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read reviewers' verdicts from a Label Studio export or assay's verdict list.
+    """Read reviewers' verdicts from a Label Studio export, a CVAT XML export or assay's
+    verdict list (see the module docstring).
 
     Parameters
     ----------
     source : str, Path or list
-        A JSON file, or its parsed content.
+        A JSON or XML file, or the parsed content of a JSON one.
     tolerance : float, default 0.01
-        Percent of the image a Label Studio region may move and still count as accepted.
+        Percent of the image a Label Studio region or CVAT box may move and still count as
+        accepted.
 
     Returns
     -------
@@ -180,9 +252,18 @@ def read_verdicts(source: str | Path | list, *, tolerance: float = 0.01) -> tupl
     if isinstance(source, (str, Path)):
         path = Path(source)
         try:
-            content = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise InvalidParameterError(f"{path}: no such verdicts file.") from None
+        if text.lstrip().startswith("<"):
+            try:
+                root = ET.fromstring(text)
+            except ET.ParseError as e:
+                line, column = e.position
+                raise DataFormatError(f"not valid XML: {e}", path=path, line=line, column=column + 1) from None
+            return _from_cvat(root, path, tolerance)
+        try:
+            content = json.loads(text)
         except json.JSONDecodeError as e:
             raise DataFormatError(f"not valid JSON: {e.msg}", path=path, line=e.lineno, column=e.colno) from None
     else:
