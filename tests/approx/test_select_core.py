@@ -345,6 +345,26 @@ def test_assay_recall_focus_keeps_the_guarantee_when_the_region_hides_positives(
     assert ok >= stats.binom.ppf(1e-3, trials, 0.95)
 
 
+@pytest.mark.statistical
+def test_assay_recall_is_valid_on_random_problems() -> None:
+    # a new problem per trial (size, proxy quality, budget, hidden positives deep in the
+    # ranking): each trial meets the target with probability >= 0.95 if the method is valid
+    trials, ok = 300, 0
+    for ss in np.random.SeedSequence(11).spawn(trials):
+        rng = np.random.default_rng(ss)
+        n = int(rng.integers(2000, 8000))
+        p = rng.random(n)
+        y = (rng.random(n) < p ** rng.uniform(1.0, 12.0)).astype(np.int8)
+        deep = rng.choice(np.flatnonzero(p < 0.2), int(rng.integers(0, 8)), replace=False)
+        y[deep] = 1
+        if y.sum() == 0:
+            y[int(np.argmax(p))] = 1
+        out = assay_select(p, lambda i: y[i], value=0.9, delta=0.05,
+                           budget=int(rng.integers(100, 1200)), seed=rng)
+        ok += recall_of(out, y) >= 0.9
+    assert ok >= stats.binom.ppf(1e-3, trials, 0.95)
+
+
 def test_assay_precision_sparse_top_returns_confirmed_positives_only() -> None:
     p, y = synthetic(5000, seed=6)
     out = assay_select(p, lambda i: y[i], target="precision", value=0.9, budget=500, seed=1)
