@@ -574,6 +574,25 @@ def test_betting_sequence_is_anytime_valid_on_iid_draws(directional):
     assert trials - ever_missed >= stats.binom.ppf(1e-3, trials, 1 - DELTA)
 
 
+@pytest.mark.statistical
+@pytest.mark.parametrize("offset", [0.0, 0.03])
+def test_betting_with_a_centre_fixed_in_advance_is_valid(offset):
+    # the bets turn at a value fixed before any label (the truth, or a wrong guess): the
+    # guarantee must hold either way; a right guess stops sooner than the running estimate
+    rng = np.random.default_rng(5)
+    proxy = rng.random(20_000)
+    y = (rng.random(proxy.size) < proxy**6).astype(float)
+    trials = 150
+    kw = {"lo": 0.0, "hi": 1.0, "budget": 400}
+    covered, _ = _coverage("betting", y, proxy, trials, 9, centre=y.mean() + offset, **kw)
+    assert covered >= stats.binom.ppf(1e-3, trials, 1 - DELTA)
+    if offset == 0.0:
+        _, calls_truth = _coverage("betting", y, proxy, 30, 9, centre=y.mean(), lo=0.0, hi=1.0,
+                                   error=0.01)
+        _, calls_running = _coverage("betting", y, proxy, 30, 9, lo=0.0, hi=1.0, error=0.01)
+        assert calls_truth < calls_running
+
+
 def _supg(root: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
     import pandas as pd
 
