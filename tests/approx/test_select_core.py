@@ -359,7 +359,7 @@ def test_assay_recall_is_valid_on_random_problems() -> None:
         y[deep] = 1
         if y.sum() == 0:
             y[int(np.argmax(p))] = 1
-        out = assay_select(p, lambda i: y[i], value=0.9, delta=0.05,
+        out = assay_select(p, lambda i, y=y: y[i], value=0.9, delta=0.05,
                            budget=int(rng.integers(100, 1200)), seed=rng)
         ok += recall_of(out, y) >= 0.9
     assert ok >= stats.binom.ppf(1e-3, trials, 0.95)
