@@ -51,7 +51,9 @@ PUBLISHED = {  # BlazeIt's published figures (ALGORITHMS.md), eps = 0.01, delta 
     "onto": {"uniform+EBS": 5152, "CV+EBS": 4192},
     "tacred": {"uniform+EBS": 5635, "CV+EBS": 4421},
 }
-FINITE = {"betting", "uniform", "blazeit", "blazeit++/mp", "betting, centre at the truth"}
+#: the default with its bets turning at the true mean (``--centre-diagnostic``)
+CENTRED = "betting, centre at the truth"
+FINITE = {"betting", "uniform", "blazeit", "blazeit++/mp", CENTRED}
 METHODS = {
     # name: (method key, options)
     "betting": ("betting", {}),
@@ -64,7 +66,6 @@ METHODS = {
     "clt": ("clt", {}),
 }
 BUDGETS = (1000, 2000, 4000)
-CENTRED = "betting, centre at the truth"
 
 
 def data_dir() -> Path:

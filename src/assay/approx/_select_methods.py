@@ -1069,10 +1069,12 @@ def _assay_recall(
         pilot = _srs(rng, n, in_head, max(1, math.ceil(PILOT_SHARE * labeler.remaining)))
         labeler.query(pilot)
         known[pilot] = True
+    y_pilot = int(labeler.known[pilot].sum())
     y_known = int(labeler.known[known].sum())
     rest = ~known
     n_rest = int(np.count_nonzero(rest))
-    hist = _histogram(proxy[rest])
+    bucket = _bucket(proxy)
+    hist = np.bincount(bucket[rest], minlength=_N_BUCKETS)
 
     # the region the main sample covers. Leaving M records out needs about M q / U labels
     # inside them (U: misses allowed; q: the Poisson upper limit at delta_a for one count, so
@@ -1086,14 +1088,14 @@ def _assay_recall(
     if pilot.size and y_known > 0:
         q = float(stats.gamma.ppf(1.0 - delta_a, 2.0))
         odds = (1.0 - recall) / recall
-        est_rest = float(labeler.known[pilot].sum()) / pilot.size * n_rest
+        est_rest = float(y_pilot) / pilot.size * n_rest
         spread_works = labeler.remaining * odds * (y_known + est_rest) / q >= n_rest
         m_target = labeler.remaining * max(odds * y_known / q, 1.0)
         if not spread_works and m_target < 0.9 * n_rest:
             top_bucket = int(np.searchsorted(np.cumsum(hist), m_target, side="left"))
     region = rest
     if top_bucket is not None:
-        region = rest & (_bucket(proxy) <= top_bucket)
+        region = rest & (bucket <= top_bucket)
         hist[top_bucket + 1 :] = 0
     sample = _srs(rng, n, ~region, labeler.remaining)
     y = labeler.query(sample)
@@ -1129,7 +1131,7 @@ def _assay_recall(
         "head_size": int(head.size),
         "head_positives": int(labeler.known[head].sum()),
         "pilot_size": int(pilot.size),
-        "pilot_positives": int(labeler.known[pilot].sum()),
+        "pilot_positives": y_pilot,
         "n_random_sample": int(sample.size),
         "sampled_region": n_region,
         "random_sample_positives": int(y.sum()),

@@ -252,9 +252,10 @@ def to_cvat(
     Images appear in queue order (``id`` 0, 1, ...), each with its predicted boxes
     (``source="auto"``) and the attributes ``obs_id``, ``score``, ``box`` and ``cls`` (the
     predicted box and class, so that :func:`~assay.curate.import_verdicts` can tell a box a
-    reviewer moved or relabeled from one left alone), declared per label in ``meta``. Each image's ``tag`` element (label
-    ``assay``) carries its ``stream``, ``frame``, the ``predicted`` obs ids (so a deleted box
-    reads as rejected) and, from the queue, ``arm``, ``severity``, ``reason`` and ``flagged``.
+    reviewer moved or relabeled from one left alone), declared per label in ``meta``. Each
+    image's ``tag`` element (label ``assay``) carries its ``stream``, ``frame``, the
+    ``predicted`` obs ids (so a deleted box reads as rejected) and, from the queue, ``arm``,
+    ``severity``, ``reason`` and ``flagged``.
 
     Returns
     -------

@@ -4,7 +4,7 @@ each assertion's precision.
 A verdict says what a reviewer did with one predicted box of a queued frame: *accepted* it
 (the prediction is right), *rejected* it (there is no such object), or *corrected* it (the
 object is there, but the box or class was wrong; the corrected box is kept). A box the
-reviewer drew that no prediction had is *added* (a missed object). Two formats are read:
+reviewer drew that no prediction had is *added* (a missed object). Three formats are read:
 
 * a Label Studio export (JSON list of tasks with ``annotations``) of tasks written by
   :func:`~assay.curate.to_labelstudio`: region ids ``"obs<obs_id>"`` name predictions; a
@@ -139,16 +139,24 @@ def _from_cvat(root: ET.Element, path: Path, tol: float) -> tuple[pd.DataFrame, 
             raise DataFormatError(
                 f"image {img.get('name', k)!r} has no 'assay' tag with its stream and frame; import "
                 "tasks written by assay.curate.to_cvat (or assay curate --export cvat).", path=path)
-        stream, frame = info["stream"], int(info["frame"])
-        where = f"image {img.get('name', k)!r} (stream {stream!r}, frame {frame})"
+        name = img.get("name", k)
+        try:
+            stream, frame = info["stream"], int(info["frame"])
+            predicted = [int(v) for v in info.get("predicted", "").split(",") if v.strip()]
+            flagged = [int(v) for v in info.get("flagged", "").split(",") if v.strip()]
+        except ValueError:
+            raise DataFormatError(
+                f"image {name!r}: the 'assay' tag's frame, predicted and flagged must be integers "
+                f"(comma-separated); got {info.get('frame')!r}, {info.get('predicted')!r}, "
+                f"{info.get('flagged')!r}.", path=path) from None
+        where = f"image {name!r} (stream {stream!r}, frame {frame})"
         try:
             w, h = float(img.get("width", "nan")), float(img.get("height", "nan"))
         except ValueError:
             w = h = math.nan
         if not (w > 0 and h > 0):
             raise DataFormatError(f"{where} has no width / height.", path=path)
-        predicted = [int(v) for v in info.get("predicted", "").split(",") if v.strip()]
-        flagged = [int(v) for v in info.get("flagged", "").split(",") if v.strip()]
+        limit = (tol / 100.0) * np.array([w, h, w, h]) + 0.005  # corners are exported to 2 decimals
         frames.append({"stream": stream, "frame": frame, "arm": info.get("arm") or None, "flagged": flagged})
         seen = set()
         for box in img.findall("box"):
@@ -164,17 +172,17 @@ def _from_cvat(root: ET.Element, path: Path, tol: float) -> tuple[pd.DataFrame, 
                 rows.append({"stream": stream, "frame": frame, "obs_id": None, "verdict": "added",
                              "cls": cls, **dict(zip(("x1", "y1", "x2", "y2"), corners, strict=True))})
                 continue
-            oid = int(attrs["obs_id"])
             try:
+                oid = int(attrs["obs_id"])
                 before = tuple(float(v) for v in attrs.get("box", "").split(","))
             except ValueError:
                 before = ()
             if len(before) != 4:
                 raise DataFormatError(
-                    f"{where}: prediction {oid} has no 'box' attribute with the exported corners; "
+                    f"{where}: a prediction box needs an integer 'obs_id' and a 'box' attribute "
+                    f"with the exported corners (got {attrs.get('obs_id')!r}, {attrs.get('box')!r}); "
                     "export the frames again with assay.curate.to_cvat.", path=path)
-            limit = (tol / 100.0) * np.array([w, h, w, h])
-            same = bool(np.all(np.abs(np.subtract(corners, before)) <= limit + 0.005))  # 2 decimals
+            same = bool(np.all(np.abs(np.subtract(corners, before)) <= limit))
             same = same and cls == attrs.get("cls", cls)
             seen.add(oid)
             rows.append({"stream": stream, "frame": frame, "obs_id": oid,
