@@ -38,7 +38,7 @@ import numpy as np
 from scipy import stats
 
 from assay.approx import frame_counts
-from assay.approx._aggregate_methods import _Strata, estimate_aggregate
+from assay.approx._aggregate_methods import _TAIL_MIN, _Strata, estimate_aggregate
 from assay.io import read_kitti_detections, read_kitti_tracking, read_mot, read_seqinfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -183,7 +183,7 @@ def ideal(ds: Dataset) -> dict[str, float]:
     sd_uniform = float(y.std())
     c = float(np.cov(y, p, ddof=0)[0, 1] / p.var()) if p.var() > 0 else 0.0
     sd_cv = float(np.std(y - c * p))
-    st = _Strata(p, ds.n, 8, np.random.default_rng(0), 64)
+    st = _Strata(p, ds.n, 8, np.random.default_rng(0), _TAIL_MIN)  # the default's strata
     sid = st.stratum_of(np.arange(ds.n))
     w = st.sizes / ds.n
     sd_k = np.array([y[sid == j].std() for j in range(st.k)])

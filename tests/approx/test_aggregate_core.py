@@ -23,6 +23,8 @@ from assay.approx._aggregate_methods import (
     METHODS,
     AggregateOutcome,
     OracleRangeError,
+    _plan_times,
+    _Strata,
     _stratified_terms,
     estimate_aggregate,
 )
@@ -242,6 +244,65 @@ def test_betting_capitals_are_monotone(seed):
     grid = np.linspace(0.0, 1.0, 2001)
     assert np.all(np.diff(cs.log_capital_up(grid)) <= 1e-9)
     assert np.all(np.diff(cs.log_capital_down(grid)) >= -1e-9)
+
+
+@pytest.mark.parametrize("shape", ["right", "left", "even"])
+def test_strata_refine_only_the_tails_the_proxy_spreads_over(shape):
+    rng = np.random.default_rng(0)
+    skewed = rng.exponential(size=20_000) ** 3  # most scores near 0, a long upper tail
+    proxy = {"right": skewed, "left": -skewed, "even": rng.random(20_000)}[shape]
+    st = _Strata(proxy, proxy.size, 8, rng, 256)
+    base = proxy.size / 8
+    fine = (bool(st.sizes[0] < base / 2), bool(st.sizes[-1] < base / 2))  # (bottom, top)
+    expected = {"right": (False, True), "left": (True, False), "even": (True, True)}[shape]
+    assert fine == expected
+    assert st.sizes.min() >= 250  # no stratum below tail_min (up to quantile ties)
+    assert st.sizes.sum() == proxy.size
+
+
+def test_plan_compares_windows_shifted_off_the_estimate():
+    # symmetric deviations, nothing labeled yet: each side needs ln(1/delta) / growth at its
+    # distance from the centre, so a window shifted by s costs what one shifted by -s costs,
+    # and more than the centred one
+    dev = np.array([[-0.3, -0.1, 0.1, 0.3]])
+    prob = np.full((1, 4), 0.25)
+    cs = BettingConfidenceSequence(0.05, 0.0, 1.0)
+    e = 0.05
+    shifts = e * np.array([0.0, -0.25, 0.25, -0.5, 0.5])
+    lam, need = _plan_times(
+        np.full(5, e), dev, prob, 0.5, 0.0, 1.0, False, cs, 1.0, shift=shifts
+    )
+    need = need[:, 0]
+    assert need[1] == pytest.approx(need[2], rel=1e-4)
+    assert need[3] == pytest.approx(need[4], rel=1e-4)
+    assert need[0] < need[1] < need[3]
+    # a lower target moved towards the centre is nearer: its (up) bet is smaller
+    assert lam[0, 2, 0] < lam[0, 0, 0] < lam[0, 1, 0]
+
+
+def test_betting_draws_no_more_than_the_plan_needs_near_the_stop():
+    y, proxy = small_population(20_000, seed=5)
+    mean_calls = {}
+    for stop_batch in (0, 4):
+        calls = [
+            estimate_aggregate(
+                "betting",
+                n_records=y.size,
+                label=Recorder(y),
+                lo=0.0,
+                hi=1.0,
+                proxy=proxy,
+                error=0.02,
+                seed=seed,
+                min_batch=500,
+                stop_batch=stop_batch,
+            ).oracle_calls
+            for seed in range(12)
+        ]
+        mean_calls[stop_batch] = float(np.mean(calls))
+    # batches of at least 500 overshoot the stop by about half a batch; capping a batch
+    # at the draws the plan still needs (a pessimistic figure) saves part of that
+    assert mean_calls[4] < mean_calls[0] - 30
 
 
 def test_stratified_terms_have_the_mean_as_conditional_expectation():

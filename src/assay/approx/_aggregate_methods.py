@@ -158,6 +158,8 @@ class _Run:
 
 
 _MATERIALIZE_MAX = 1 << 21  # up to this many records, per-record arrays are dense
+_TAIL_SPREAD = 0.25  # a proxy tail narrower than this share of the other is not refined
+_TAIL_MIN = 256  # the default's smallest tail stratum (records)
 
 
 class _Table:
@@ -372,13 +374,20 @@ class _Strata:
             sample = proxy if proxy.size <= 200_000 else proxy[rng.integers(0, n, 200_000)]
             probs = np.arange(1, k) / k
             if tail_min:
-                # refine both proxy tails dyadically (1/2k, 1/4k, ... of the records), down
-                # to strata of about max(tail_min, N/4096) records
+                # refine the proxy tails dyadically (1/2k, 1/4k, ... of the records), down
+                # to strata of about max(tail_min, N/4096) records; a tail whose proxy
+                # values are squeezed into under a quarter of the other tail's spread is
+                # left at the base strata (the proxy hardly tells its records apart)
                 smallest = max(tail_min, n / 4096.0)
                 j = int(math.ceil(math.log2(k))) + 1
+                q_lo, q_mid, q_hi = np.quantile(
+                    sample, [2.0**-j, 0.5, 1.0 - 2.0**-j], method="inverted_cdf"
+                )
+                top = bool(q_hi - q_mid >= _TAIL_SPREAD * (q_mid - q_lo))
+                bottom = bool(q_mid - q_lo >= _TAIL_SPREAD * (q_hi - q_mid))
                 extra = []
                 while n * 2.0**-j >= smallest:
-                    extra += [2.0**-j, 1.0 - 2.0**-j]
+                    extra += [2.0**-j] * bottom + [1.0 - 2.0**-j] * top
                     j += 1
                 probs = np.unique(np.concatenate([probs, extra]))
             qs = np.quantile(sample, probs, method="inverted_cdf")
@@ -568,6 +577,7 @@ def _plan_times(
     width: float,
     scale: float = 1.0,
     domain_only: bool = False,
+    shift: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kelly bets and draws still needed, per target half-width and allocation candidate.
 
@@ -578,7 +588,9 @@ def _plan_times(
     the Kelly bet of each side and its expected log-growth give the draws still needed,
     ``max over sides of (log-capital missing) / growth``. ``scale`` converts a distance
     between candidates into a shift of the draw's term (1 for a mean; about ``b`` for a
-    ratio ``a / b``, whose term is ``a_hat - m b_hat``).
+    ratio ``a / b``, whose term is ``a_hat - m b_hat``). ``shift`` (one per half-width)
+    moves the pair of boundaries off centre: the stop needs ``upper - lower <= 2 e``, not
+    an interval centred on the estimate, and the side already closer needs less.
 
     Returns
     -------
@@ -591,6 +603,9 @@ def _plan_times(
     tiny = 1e-12 * width
     m_lo = centre - e_grid
     m_hi = centre + e_grid
+    if shift is not None:
+        m_lo = m_lo + shift
+        m_hi = m_hi + shift
     if not relative:
         low = m_lo < floor_
         m_lo = np.where(low, floor_, m_lo)
@@ -631,6 +646,8 @@ def _plan_times(
 
 
 _BINS = 64
+#: offsets (in units of the error target) of the target windows an error-mode plan compares
+_WINDOW_SHIFTS = (0.0, -0.25, 0.25, -0.5, 0.5)
 
 
 def _stratified_terms(
@@ -793,6 +810,7 @@ class _MeanTarget:
         self.e_ref: float | None = None
         self.bets = (0.0, 0.0)
         self.centre = 0.5 * (lo + hi)  # where the next batch's bets change direction
+        self.shift: np.ndarray | None = None  # off-centre target windows (error mode)
         self.f = np.zeros(k)
 
     def values(self, oracle: _Oracle, idx: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -827,9 +845,8 @@ class _MeanTarget:
         floor_, ceil_ = max(self.cs.lower, k_lo), min(self.cs.upper, k_hi)
         centre = self.centre = min(max(point, floor_), ceil_)
         return (
-            _plan_times(
-                e_grid, dev, prob, centre, floor_, ceil_, relative, self.cs, self.hi - self.lo
-            ),
+            _plan_times(e_grid, dev, prob, centre, floor_, ceil_, relative, self.cs,
+                        self.hi - self.lo, shift=self.shift),
             dev,
             prob,
         )
@@ -1044,7 +1061,7 @@ def _betting(
     budget: int | None,
     rng: np.random.Generator,
     strata: int = 8,
-    tail_min: int = 64,
+    tail_min: int = _TAIL_MIN,
     batch_size: int | None = None,
     growth: float | None = None,
     min_batch: int = 16,
@@ -1053,12 +1070,16 @@ def _betting(
     pseudo: float = 0.05,
     directional: bool = True,
     centre: float | None = None,
+    stop_batch: int = 4,
 ) -> _Run:
     """Stratified, control-variate betting confidence sequence for sampling without
     replacement (assay's default).
 
-    Design. Records are stratified by proxy quantile (``strata`` equal-count strata, both
-    tails refined dyadically down to ``tail_min`` records). At draw ``t`` a stratum ``k`` is
+    Design. Records are stratified by proxy quantile (``strata`` equal-count strata, the
+    proxy's tails refined dyadically down to ``tail_min`` records; a tail into which the
+    proxy squeezes its values, as the low end of a score for a rare class, is left coarse:
+    each small stratum costs labels of its own while it is learned, and there they buy
+    nothing). At draw ``t`` a stratum ``k`` is
     chosen with probability ``pi_k`` and a record ``I`` uniformly among the stratum's
     unlabeled records. With ``f_k`` a prediction of the stratum's values (its past mean,
     shrunk), ``S`` the sum of the labeled values and ``r_j`` the unlabeled counts,
@@ -1071,9 +1092,12 @@ def _betting(
     :class:`~assay.approx._confseq.BettingConfidenceSequence` and the allocation are fixed
     at the start of each batch from labels already seen: the allocation among
     floored-Neyman candidates ``pi_k ~ r_k max(s_k, tau)`` and the two bets minimise the
-    plug-in number of draws needed to reject ``mu_hat -+ e`` (``e`` the error target, or the
-    half-width the budget can reach), under each stratum's empirical label distribution
+    plug-in number of draws needed to reject ``mu_hat -+ e`` (``e`` the half-width the
+    budget can reach; with an error target, the cheapest of a few windows of width ``2 e``
+    shifted by up to ``e / 2``), under each stratum's empirical label distribution
     with ``pseudo`` extra weight on ``lo`` and on ``hi`` (unseen extremes are priced in).
+    In error mode a batch holds no more draws than that plan still needs (at least
+    ``stop_batch``), so the last batch does not overshoot the stop by much.
     These choices only affect efficiency; validity needs none of them to be right.
     Averages over records passing ``where`` use the same draws and test inversion (see
     ``_RatioTarget``).
@@ -1168,6 +1192,10 @@ def _betting(
         if error is not None:
             e_val = error * max(abs(point), 1e-12 * width) if relative else error
             e_grid = np.array([e_val])
+            if not ratio:
+                # plan for the cheapest window of width 2 e near the estimate
+                e_grid = np.full(len(_WINDOW_SHIFTS), e_val)
+                target.shift = e_val * np.asarray(_WINDOW_SHIFTS)
         else:
             if target.e_ref is None:
                 _, dev, prob = target.needs(
@@ -1184,12 +1212,17 @@ def _betting(
         t_best = need[np.arange(need.shape[0]), best_c]
         fits = np.flatnonzero(t_best <= max(cap - calls, 1))
         j_e = int(fits[0]) if fits.size else need.shape[0] - 1
+        if error is not None:
+            j_e = int(np.argmin(t_best))
         c_best = int(best_c[j_e])
         pi = np.zeros(k)
         pi[lv] = pi_c[c_best]
         target.bets = (float(lam[0, j_e, c_best]), float(lam[1, j_e, c_best]))
         if error is None:
             target.e_ref = float(e_grid[j_e])
+        elif stop_batch:
+            # near the stop, draw no more than the plan expects to need
+            b = min(b, max(stop_batch, int(math.ceil(t_best[j_e]))))
 
         # -- draw the batch ---------------------------------------------------------------
         choice = np.searchsorted(np.cumsum(pi), rng.random(b) * pi.sum(), side="right")
