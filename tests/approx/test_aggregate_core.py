@@ -246,15 +246,15 @@ def test_betting_capitals_are_monotone(seed):
     assert np.all(np.diff(cs.log_capital_down(grid)) >= -1e-9)
 
 
-@pytest.mark.parametrize("shape", ["right", "left", "even"])
+@pytest.mark.parametrize("shape", ["right", "left", "even", "right, both tails"])
 def test_strata_refine_only_the_tails_the_proxy_spreads_over(shape):
     rng = np.random.default_rng(0)
     skewed = rng.exponential(size=20_000) ** 3  # most scores near 0, a long upper tail
-    proxy = {"right": skewed, "left": -skewed, "even": rng.random(20_000)}[shape]
-    st = _Strata(proxy, proxy.size, 8, rng, 256)
+    proxy = {"left": -skewed, "even": rng.random(20_000)}.get(shape, skewed)
+    st = _Strata(proxy, proxy.size, 8, rng, 256, both_tails=shape.endswith("both tails"))
     base = proxy.size / 8
     fine = (bool(st.sizes[0] < base / 2), bool(st.sizes[-1] < base / 2))  # (bottom, top)
-    expected = {"right": (False, True), "left": (True, False), "even": (True, True)}[shape]
+    expected = {"right": (False, True), "left": (True, False)}.get(shape, (True, True))
     assert fine == expected
     assert st.sizes.min() >= 250  # no stratum below tail_min (up to quantile ties)
     assert st.sizes.sum() == proxy.size

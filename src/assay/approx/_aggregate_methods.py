@@ -365,6 +365,7 @@ class _Strata:
         k: int,
         rng: np.random.Generator,
         tail_min: int = 0,
+        both_tails: bool = False,
     ) -> None:
         self.n = int(n)
         self.rng = rng
@@ -383,8 +384,8 @@ class _Strata:
                 q_lo, q_mid, q_hi = np.quantile(
                     sample, [2.0**-j, 0.5, 1.0 - 2.0**-j], method="inverted_cdf"
                 )
-                top = bool(q_hi - q_mid >= _TAIL_SPREAD * (q_mid - q_lo))
-                bottom = bool(q_mid - q_lo >= _TAIL_SPREAD * (q_hi - q_mid))
+                top = both_tails or bool(q_hi - q_mid >= _TAIL_SPREAD * (q_mid - q_lo))
+                bottom = both_tails or bool(q_mid - q_lo >= _TAIL_SPREAD * (q_hi - q_mid))
                 extra = []
                 while n * 2.0**-j >= smallest:
                     extra += [2.0**-j] * bottom + [1.0 - 2.0**-j] * top
@@ -1071,6 +1072,8 @@ def _betting(
     directional: bool = True,
     centre: float | None = None,
     stop_batch: int = 4,
+    window_shifts: tuple[float, ...] = _WINDOW_SHIFTS,
+    both_tails: bool = False,
 ) -> _Run:
     """Stratified, control-variate betting confidence sequence for sampling without
     replacement (assay's default).
@@ -1113,12 +1116,15 @@ def _betting(
     advance keeps the guarantee, but one far from the truth makes every candidate between
     the two bet the wrong way, so the interval never closes there; the benchmark passes the
     true mean to measure what betting towards a running estimate costs.
+
+    ``tail_min=64, both_tails=True, window_shifts=(0.0,), stop_batch=0`` restore the design
+    before the tail, window and last-batch changes (the benchmark's design check).
     """
     n = oracle.n
     lo, hi = oracle.lo, oracle.hi
     width = hi - lo
     ratio = oracle.kind == "ratio"
-    st = _Strata(proxy, n, strata, rng, tail_min)
+    st = _Strata(proxy, n, strata, rng, tail_min, both_tails)
     k = st.k
     if growth is None:
         growth = 0.04 if error is not None else 0.15
@@ -1194,8 +1200,8 @@ def _betting(
             e_grid = np.array([e_val])
             if not ratio:
                 # plan for the cheapest window of width 2 e near the estimate
-                e_grid = np.full(len(_WINDOW_SHIFTS), e_val)
-                target.shift = e_val * np.asarray(_WINDOW_SHIFTS)
+                e_grid = np.full(len(window_shifts), e_val)
+                target.shift = e_val * np.asarray(window_shifts)
         else:
             if target.e_ref is None:
                 _, dev, prob = target.needs(
