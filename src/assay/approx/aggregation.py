@@ -227,7 +227,7 @@ def aggregate(
     >>> r.guarantee.kind, r.stopped, bool(r.lower <= recs["cars"].mean() <= r.upper)
     ('finite-sample', 'error', True)
     >>> r.oracle_calls  # uniform sampling with EBGStop needs 10,056 (method="uniform")
-    647
+    700
     """
     if error is None and budget is None:
         raise InvalidParameterError(
