@@ -40,12 +40,15 @@ from scipy import stats
 
 from assay.approx._select_methods import run_selection
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_aggregate  # the held-out tasks are defined there, once
+
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = ("imagenet", "onto", "tacred")
 #: Selection tasks built from the count data, held out from the design of the default:
 #: KITTI frames with a labeled pedestrian (proxy: PointRCNN pedestrian detections in the
 #: frame), MOT15 frames with at least 15 labeled people (proxy: detections with score >= 0.5).
-HELD_OUT = ("kitti-ped", "mot15-dense")
+HELD_OUT = bench_aggregate.HELD_OUT
 METHODS = ("uniform", "supg", "supg++", "joint", "assay", "assay/spread")
 #: method name -> (run_selection method, options); "assay/spread": the default without its
 #: pilot and focused sample (the random sample spread over every record outside the head)
@@ -74,16 +77,9 @@ _CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 def load(name: str) -> tuple[np.ndarray, np.ndarray]:
     """(proxy, labels) of one SUPG dataset or held-out task."""
     if name in HELD_OUT and name not in _CACHE:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from bench_aggregate import kitti_where, mot15_counts
-
-        if name == "kitti-ped":
-            _, passes, count = kitti_where(data_dir())
-            labels = passes.astype(np.int8)
-        else:
-            people, count = mot15_counts(data_dir())
-            labels = (people >= 15).astype(np.int8)
-        _CACHE[name] = (count / max(float(count.max()), 1.0), labels)
+        task = bench_aggregate.load(name, data_dir())  # a yes/no label, a detection count
+        count = task.proxy
+        _CACHE[name] = (count / max(float(count.max()), 1.0), task.y.astype(np.int8))
     if name not in _CACHE:
         df = pd.read_csv(data_dir() / "proxy" / "supg" / f"{name}.csv")
         labels = df["label"].astype(float).astype(np.int8).to_numpy()

@@ -1197,8 +1197,9 @@ def _betting(
         point = target.point(cnt, r, n)
         if error is not None:
             e_val = error * max(abs(point), 1e-12 * width) if relative else error
-            e_grid = np.array([e_val])
-            if not ratio:
+            if ratio:
+                e_grid = np.array([e_val])
+            else:
                 # plan for the cheapest window of width 2 e near the estimate
                 e_grid = np.full(len(window_shifts), e_val)
                 target.shift = e_val * np.asarray(window_shifts)
@@ -1216,10 +1217,11 @@ def _betting(
         (lam, need), _, _ = target.needs(lv, cnt, r, pi_c, n, pseudo, e_grid, relative, turn)
         best_c = np.argmin(need, axis=1)
         t_best = need[np.arange(need.shape[0]), best_c]
-        fits = np.flatnonzero(t_best <= max(cap - calls, 1))
-        j_e = int(fits[0]) if fits.size else need.shape[0] - 1
         if error is not None:
-            j_e = int(np.argmin(t_best))
+            j_e = int(np.argmin(t_best))  # the cheapest window
+        else:  # the smallest half-width the budget left can reach
+            fits = np.flatnonzero(t_best <= max(cap - calls, 1))
+            j_e = int(fits[0]) if fits.size else need.shape[0] - 1
         c_best = int(best_c[j_e])
         pi = np.zeros(k)
         pi[lv] = pi_c[c_best]
