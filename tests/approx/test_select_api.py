@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import assay
-from assay.approx import HumanOracle, LabelsPending, select
+from assay.approx import HumanOracle, LabelsPending, Oracle, select
 from assay.exceptions import InvalidParameterError
 
 
@@ -53,7 +53,11 @@ def test_workspace_cache_pays_once(tmp_path):
         assert np.array_equal(a.ids, b.ids)
         assert a.labels_paid == a.oracle_calls and b.labels_paid == 0
         assert len(asked) == len(set(asked)) == a.oracle_calls
-        assert len(ws.get_labels(f"{assay.approx.as_oracle(model).name}@recs")) == a.oracle_calls
+        oracle = assay.approx.as_oracle(model).identity("frame:recs")
+        assert len(ws.get_labels(oracle)) == a.oracle_calls
+        runs = ws.runs()
+        assert runs["run_id"].tolist() == [a.run_id, b.run_id] and set(runs["status"]) == {"ok"}
+        assert runs["inputs"].iloc[0][1]["identity"] == oracle
 
 
 def test_killed_query_resumes_without_paying_twice(killed_and_resumed):
@@ -103,11 +107,12 @@ def test_batch_size_means_few_rounds_for_people():
     def rounds(batch_size):
         calls = []
 
-        def person(rows):  # each call is one round of request files for a human oracle
-            calls.append(len(rows))
-            return rows["truth"].to_numpy()
+        class Person(Oracle):  # each call is one round of request files, as for a human oracle
+            def __call__(self, rows):
+                calls.append(len(rows))
+                return rows["truth"].to_numpy()
 
-        r = select(recs, proxy="score", oracle=person, target="precision", value=0.9, budget=100,
+        r = select(recs, proxy="score", oracle=Person(), target="precision", value=0.9, budget=100,
                    seed=2, batch_size=batch_size)
         return len(calls), r
 

@@ -100,7 +100,9 @@ def test_all_dtypes_together_keep_column_order_and_attrs(tmp_path):
     with Workspace(path, read_only=True) as ws:
         back = ws.read("all")
     assert_same(back, df)
+    where = back.attrs.pop("workspace_table")  # read() records where the frame came from
     assert back.attrs == df.attrs
+    assert where["name"] == "all" and where["revision"] == 1 and where["rows"] == len(df)
 
 
 def test_object_list_values_come_back_as_lists():
@@ -129,7 +131,7 @@ def test_canonical_observations_round_trip_with_3d_boxes_and_attributes():
         ws.add("pred", obs)
         back = ws.read("pred")
     assert_same(back, obs)
-    assert back.attrs == {"box3d_frame": "ego"}
+    assert {k: v for k, v in back.attrs.items() if k != "workspace_table"} == {"box3d_frame": "ego"}
 
 
 def test_canonical_findings_round_trip():

@@ -83,7 +83,8 @@ def test_empty_workspace_lists_nothing(ws):
     listing = ws.tables()
     assert listing.empty
     assert list(listing.columns) == [
-        "name", "kind", "rows", "columns", "created", "streams", "classes", "sources"
+        "name", "kind", "rows", "columns", "created", "streams", "classes", "sources",
+        "revision", "modified", "writer",
     ]
     with pytest.raises(WorkspaceError, match=r"has no tables yet \(add one with Workspace.add\)"):
         ws.read("x")
@@ -104,7 +105,7 @@ def test_replace_semantics(ws):
     ws.add("b", make_obs())
     msg = (
         "Workspace ':memory:' already has a table named 'a'; pass replace=True to overwrite it, "
-        "or pick another name. Its tables are 'a', 'b'."
+        "append to add rows, or pick another name. Its tables are 'a', 'b'."
     )
     with pytest.raises(WorkspaceError, match=re.escape(msg)):
         ws.add("a", make_obs(1))

@@ -13,9 +13,9 @@ import pandas as pd
 from .._validation import Interval, Options, validate_params
 from ..exceptions import InvalidParameterError
 from ._aggregate_methods import METHODS, estimate_aggregate
+from ._labeling import Labeler, QueryRun, records_of, seed_repr
 from ._result import Guarantee
 from .oracle import ColumnOracle, Oracle, as_oracle
-from .selection import _records
 
 __all__ = ["AggregateResult", "aggregate"]
 
@@ -49,6 +49,9 @@ class AggregateResult:
     diagnostics : dict
         Method internals (strata, pilot, coefficients, time spent outside the oracle); not
         compared by ``==``.
+    run_id : str or None
+        The query's run in the workspace (its inputs, oracles and answers are recorded there),
+        None without a workspace; not compared by ``==``.
     """
 
     estimate: float
@@ -68,6 +71,7 @@ class AggregateResult:
     n_records: int
     seed: Any
     diagnostics: dict = field(repr=False, compare=False, default_factory=dict)
+    run_id: str | None = field(default=None, compare=False)
 
     @property
     def half_width(self) -> float:
@@ -141,6 +145,7 @@ def _answers(values: Any, n: int, who: str) -> np.ndarray:
     "seed": ["random_state"],
     "batch_size": [Interval(int, 1, None), None],
     "name": [str, None],
+    "labels": [str, None],
 })
 def aggregate(
     records: pd.DataFrame | str | Path,
@@ -159,6 +164,7 @@ def aggregate(
     workspace: Any = None,
     name: str | None = None,
     batch_size: int | None = None,
+    labels: str | None = None,
 ) -> AggregateResult:
     """Estimate the mean, sum or count of an expensive oracle over records, with a guarantee.
 
@@ -204,12 +210,21 @@ def aggregate(
     seed : int or numpy.random.Generator, optional
         Makes the query reproducible; rerun with the same seed to resume an interrupted query.
     workspace : assay.Workspace, optional
-        Caches every oracle answer as soon as it is paid for (a rerun pays nothing twice).
+        Caches every oracle answer as soon as it arrives (a rerun pays nothing twice) and
+        records the query as a run with its inputs. An answer is reused only for a record
+        with the same id and the same values in the fields the oracle reads, asked of the
+        same oracle (see :mod:`assay.store.identity`).
     name : str, optional
-        Names the records in the label cache (default: the file stem or ``"records"``).
+        Names the records (default: the file's path, the workspace table a frame was read
+        from, or ``df.attrs["name"]``).
     batch_size : int, optional
         Records sent to the oracle per batch (people label in batches); default grows with
         the sample. Not used by ``blazeit++`` and ``abae``.
+    labels : str, optional
+        Share cached answers under this key by record id alone, whatever the records' other
+        fields: the explicit opt-in to reuse answers across data sets whose ids name the same
+        things (and answers a workspace of format 1 stored under that key). With ``where``,
+        the predicate's answers are shared under ``KEY/where``.
 
     Returns
     -------
@@ -237,7 +252,7 @@ def aggregate(
     core = _ALIASES.get(method, method)
     if batch_size is not None and core not in _BATCHED:
         raise InvalidParameterError(f"aggregate: method {method!r} does not take batch_size.")
-    table, default_name = _records(records, "aggregate")
+    table, records_identity, lineage = records_of(records, "aggregate", name)
     n = len(table)
     orc = None if oracle is None else as_oracle(oracle)
     pred = None if where is None else as_oracle(where)
@@ -262,51 +277,62 @@ def aggregate(
     if scores is None and core not in ("uniform", "clt", "betting"):
         raise InvalidParameterError(f"aggregate: method {method!r} needs a proxy column (proxy=...).")
 
-    label_name = name or default_name
-    ids = table["id"].to_numpy()
-    paid = [0]
+    proxies = [] if proxy is None else [proxy]
 
-    first = pred if pred is not None else orc  # every labeled record goes to this one
+    def numbers(who: str) -> Any:
+        return lambda values, k: _answers(values, k, who)
 
-    def fetch(o: Oracle, who: str, positions: np.ndarray) -> np.ndarray:
-        batch = ids[positions]
+    def yes_no(values: Any, k: int) -> np.ndarray:
+        passes = _answers(values, k, "'where' oracle")
+        if not np.isin(passes, (0.0, 1.0)).all():
+            raise InvalidParameterError(
+                "the 'where' oracle must answer 0 or 1 (or True / False); got "
+                f"{passes[~np.isin(passes, (0.0, 1.0))][:5].tolist()}.")
+        return passes
 
-        def ask(batch_ids: np.ndarray) -> np.ndarray:
-            # the records asked for are among this batch: find their rows without an index
-            # over all N ids (building one costs more than a query on 10M records)
-            rows = positions[pd.Index(batch).get_indexer(batch_ids)]
-            values = _answers(o(table.iloc[rows]), len(batch_ids), who)
-            paid[0] += len(batch_ids) if o is first else 0
-            return values
-
-        if workspace is not None:
-            return workspace.fetch_labels(f"{o.name}@{label_name}", batch, ask).to_numpy(dtype=np.float64)
-        return ask(batch)  # the core never asks for a record twice
+    value_of = None if orc is None else Labeler(
+        orc, table, records=records_identity, proxy=proxies, workspace=workspace, key=labels,
+        run_id=None, check=numbers("oracle"), first=pred is None)
+    passes_of = None if pred is None else Labeler(
+        pred, table, records=records_identity, proxy=proxies, workspace=workspace,
+        key=None if labels is None else f"{labels}/where", run_id=None, check=yes_no)
 
     if pred is None:
         def label(positions: np.ndarray) -> np.ndarray:
-            return fetch(orc, "oracle", positions)
+            return value_of(positions)
     else:
         def label(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            passes = fetch(pred, "'where' oracle", positions)
-            if not np.isin(passes, (0.0, 1.0)).all():
-                raise InvalidParameterError(
-                    "the 'where' oracle must answer 0 or 1 (or True / False); got "
-                    f"{passes[~np.isin(passes, (0.0, 1.0))][:5].tolist()}.")
+            passes = passes_of(positions)
             values = np.zeros(len(positions))
-            if orc is not None and passes.any():
-                values[passes > 0] = fetch(orc, "oracle", positions[passes > 0])
+            if value_of is not None and passes.any():
+                values[passes > 0] = value_of(positions[passes > 0])
             return passes, values
 
     options = {} if batch_size is None else {"batch_size": batch_size}
     if pred is not None and stat == "count":
         lo, hi = 0.0, 1.0
-    out = estimate_aggregate(
-        core, n_records=n, label=label, lo=lo, hi=hi, proxy=scores, stat=stat,
-        where=pred is not None, error=error, relative=relative, delta=delta,
-        budget=None if budget is None else min(budget, n), seed=seed, **options)
+    params = {"verb": "aggregate", "stat": stat, "oracle": None if orc is None else orc.name,
+              "where": None if pred is None else pred.name, "proxy": proxy, "error": error,
+              "relative": relative, "delta": delta, "budget": budget, "method": method,
+              "range": [lo, hi], "seed": seed_repr(seed), "labels": labels,
+              "batch_size": batch_size}
+    inputs = [lineage] + [lab.lineage(role) for lab, role in
+                          ((value_of, "oracle"), (passes_of, "where")) if lab is not None]
+    with QueryRun(workspace, params, inputs) as run:
+        for lab in (value_of, passes_of):
+            if lab is not None:
+                lab.run_id = run.run_id
+        out = estimate_aggregate(
+            core, n_records=n, label=label, lo=lo, hi=hi, proxy=scores, stat=stat,
+            where=pred is not None, error=error, relative=relative, delta=delta,
+            budget=None if budget is None else min(budget, n), seed=seed, **options)
+        payer = passes_of if passes_of is not None else value_of  # counts each record once
+        paid = 0 if payer is None else payer.paid
+        run.summary = {"estimate": out.estimate, "lower": out.lower, "upper": out.upper,
+                       "oracle_calls": int(out.oracle_calls), "labels_paid": paid,
+                       "stopped": out.stopped, "guarantee": out.guarantee.kind}
     return AggregateResult(
         estimate=out.estimate, lower=out.lower, upper=out.upper, oracle_calls=out.oracle_calls,
-        labels_paid=paid[0], guarantee=out.guarantee, stopped=out.stopped, method=method,
+        labels_paid=paid, guarantee=out.guarantee, stopped=out.stopped, method=method,
         stat=stat, error=error, relative=relative, delta=delta, budget=budget, range=(lo, hi),
-        n_records=n, seed=seed, diagnostics=dict(out.diagnostics))
+        n_records=n, seed=seed, diagnostics=dict(out.diagnostics), run_id=run.run_id)

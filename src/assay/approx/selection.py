@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._validation import Interval, Options, validate_params
 from ..exceptions import InvalidParameterError
-from ..tables import validate
+from ._labeling import Labeler, QueryRun, records_of, seed_repr
 from ._result import Guarantee
 from ._select_methods import METHODS, run_selection
 from .oracle import Oracle, as_oracle
@@ -39,6 +39,9 @@ class SelectionResult:
         How the query was run; the same seed and records reproduce it exactly.
     diagnostics : dict
         Method internals (sample, bounds, chosen cutoff).
+    run_id : str or None
+        The query's run in the workspace (its inputs, oracle and answers are recorded there),
+        None without a workspace.
     """
 
     ids: np.ndarray
@@ -54,22 +57,10 @@ class SelectionResult:
     budget: int
     seed: Any
     diagnostics: dict = field(repr=False, default_factory=dict)
+    run_id: str | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-def _records(records: Any, verb: str = "select") -> tuple[pd.DataFrame, str]:
-    if isinstance(records, (str, Path)):
-        from ..io import read_records
-
-        return read_records(records), Path(records).stem
-    if not isinstance(records, pd.DataFrame):
-        raise InvalidParameterError(
-            f"The 'records' parameter of {verb} must be a pandas.DataFrame or a path. Got {type(records).__name__}.")
-    if len(records) == 0:
-        raise InvalidParameterError(f"{verb}: the records table is empty.")
-    return validate(records, "records"), str(records.attrs.get("name", "records"))
 
 
 @validate_params({
@@ -81,6 +72,7 @@ def _records(records: Any, verb: str = "select") -> tuple[pd.DataFrame, str]:
     "method": [Options(list(METHODS))],
     "seed": ["random_state"],
     "name": [str, None],
+    "labels": [str, None],
     "batch_size": [Interval(int, 1, None), None],
 })
 def select(
@@ -96,6 +88,7 @@ def select(
     seed: Any = None,
     workspace: Any = None,
     name: str | None = None,
+    labels: str | None = None,
     batch_size: int | None = None,
 ) -> SelectionResult:
     """Select records so that recall (or precision) meets ``value`` with probability >= 1 - delta.
@@ -122,9 +115,17 @@ def select(
     seed : int or numpy.random.Generator, optional
         Makes the query reproducible; pass the same seed to resume an interrupted query.
     workspace : assay.Workspace, optional
-        Caches every oracle answer as soon as it is paid for (a rerun pays nothing twice).
+        Caches every oracle answer as soon as it arrives (a rerun pays nothing twice) and
+        records the query as a run with its inputs. An answer is reused only for a record
+        with the same id and the same values in the fields the oracle reads, asked of the
+        same oracle (see :mod:`assay.store.identity`).
     name : str, optional
-        Names the records in the label cache (default: the file stem or ``"records"``).
+        Names the records (default: the file's path, the workspace table a frame was read
+        from, or ``df.attrs["name"]``).
+    labels : str, optional
+        Share cached answers under this key by record id alone, whatever the records' other
+        fields: the explicit opt-in to reuse answers across data sets whose ids name the same
+        things (and to reuse answers stored by a workspace of format 1, under their old key).
     batch_size : int, optional
         For the default method: label the top of the ranking in batches of about this many
         records (default ``budget / 40``). People labeling through a human oracle want few,
@@ -145,7 +146,7 @@ def select(
     >>> r.guarantee.kind, r.oracle_calls <= 500
     ('finite-sample', True)
     """
-    table, default_name = _records(records)
+    table, records_identity, lineage = records_of(records, "select", name)
     if proxy not in table.columns:
         raise InvalidParameterError(f"select: no proxy column {proxy!r}; columns are {', '.join(map(str, table.columns))}.")
     scores = pd.to_numeric(table[proxy], errors="coerce").to_numpy(dtype=np.float64)
@@ -161,43 +162,43 @@ def select(
         raise InvalidParameterError(
             f"The 'budget' parameter of select must be at most the number of records ({len(table)}). Got {budget}.")
     orc = as_oracle(oracle)
-    key = f"{orc.name}@{name or default_name}"
     ids = table["id"].to_numpy()
-    memo: dict = {}
-    paid = [0]
 
-    def ask(batch_ids: np.ndarray) -> np.ndarray:
-        rows = table.set_index("id", drop=False).loc[batch_ids]
-        values = np.asarray(orc(rows), dtype=np.float64)
-        if values.shape != (len(batch_ids),):
+    def binary(values: Any, n: int) -> np.ndarray:
+        out = np.asarray(values, dtype=np.float64)
+        if out.shape != (n,):
             raise InvalidParameterError(
-                f"the oracle returned {values.shape[0] if values.ndim else 'a scalar'} values for "
-                f"{len(batch_ids)} records; it must return one per record.")
-        if not np.isin(values, (0.0, 1.0)).all():
+                f"the oracle returned {out.shape[0] if out.ndim else 'a scalar'} values for "
+                f"{n} records; it must return one per record.")
+        if not np.isin(out, (0.0, 1.0)).all():
             raise InvalidParameterError(
-                f"the oracle must answer 0 or 1 for selection; got {values[~np.isin(values, (0.0, 1.0))][:5].tolist()}.")
-        paid[0] += len(batch_ids)
-        return values
-
-    def label(positions: np.ndarray) -> np.ndarray:
-        batch = ids[np.asarray(positions, dtype=np.int64)]
-        if workspace is not None:
-            return workspace.fetch_labels(key, batch, ask).to_numpy()
-        todo = [i for i in batch if i not in memo]
-        if todo:
-            memo.update(zip(todo, ask(np.asarray(todo)), strict=True))
-        return np.array([memo[i] for i in batch], dtype=np.float64)
+                f"the oracle must answer 0 or 1 for selection; got {out[~np.isin(out, (0.0, 1.0))][:5].tolist()}.")
+        return out
 
     options = {}
     if batch_size is not None:
         if method != "assay":
             raise InvalidParameterError(f"select: method {method!r} does not take batch_size.")
         options["head_batches"] = max(1, -(-budget // batch_size))
-    out = run_selection(scores, label, method=method, target=target, value=value, delta=delta,
-                        budget=budget, seed=seed, **options)
+    params = {"verb": "select", "proxy": proxy, "oracle": orc.name, "target": target, "value": value,
+              "delta": delta, "budget": budget, "method": method, "seed": seed_repr(seed),
+              "labels": labels, "batch_size": batch_size}
+    label = Labeler(orc, table, records=records_identity, proxy=[proxy], workspace=workspace,
+                    key=labels, run_id=None, check=binary)
+    with QueryRun(workspace, params, [lineage, label.lineage()]) as run:
+        label.run_id = run.run_id
+        out = run_selection(scores, label, method=method, target=target, value=value, delta=delta,
+                            budget=budget, seed=seed, **options)
+        run.summary = {"selected": int(len(out.selected)), "threshold": _finite(out.threshold),
+                       "oracle_calls": int(out.oracle_calls), "labels_paid": label.paid,
+                       "guarantee": out.guarantee.kind}
     return SelectionResult(
         ids=ids[out.selected], threshold=float(out.threshold), oracle_calls=int(out.oracle_calls),
-        labels_paid=paid[0], verification_calls=int(out.verification_calls), guarantee=out.guarantee,
+        labels_paid=label.paid, verification_calls=int(out.verification_calls), guarantee=out.guarantee,
         method=out.method, target=target, value=value, delta=delta, budget=budget, seed=seed,
-        diagnostics={**out.diagnostics, "n_records": len(table)},
+        diagnostics={**out.diagnostics, "n_records": len(table)}, run_id=run.run_id,
     )
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None

@@ -228,10 +228,12 @@ def check(
     findings = sort_findings(findings)
     findings = findings.sort_values("severity", ascending=False, kind="stable", ignore_index=True)
     if workspace is not None:
+        from ..store.identity import describe_input
+
         run_id = workspace.start_run("check", {
             "observations": name, "rows": len(table),
             "assertions": [repr(a) for a in items],
-        })
+        }, inputs=[describe_input("observations", observations, name=name)])
         findings["run_id"] = pd.array([run_id] * len(findings), dtype=findings["run_id"].dtype)
         workspace.add_findings(findings, run_id=run_id)
         workspace.finish_run(run_id, "ok", {

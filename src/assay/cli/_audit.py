@@ -66,6 +66,7 @@ def audit(workspace, predictions, labels, method, iou, box, classes, holdout, se
     """
     from ..audit import find_missing_labels
     from ..store import Workspace
+    from ..store.identity import describe_input
 
     with Workspace(workspace) as ws:
         pred = ws.read(predictions)
@@ -73,7 +74,8 @@ def audit(workspace, predictions, labels, method, iou, box, classes, holdout, se
         params = {"predictions": predictions, "labels": labels, "method": method, "iou": iou,
                   "box": box, "holdout": holdout, "seed": seed,
                   "classes": classes.split(",") if classes else None}
-        run_id = ws.start_run("audit", params)
+        run_id = ws.start_run("audit", params, inputs=[
+            describe_input("predictions", pred), describe_input("labels", lab)])
         try:
             found = find_missing_labels(
                 pred, lab, method=method, iou=iou, box=box, holdout=holdout, seed=seed,

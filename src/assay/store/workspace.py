@@ -37,13 +37,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import reprlib
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -51,17 +49,24 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .. import tables as _tables
-from .._validation import Interval, Options, check_param, validate_params
+from .._validation import Options, check_param, validate_params
 from ..exceptions import InvalidParameterError, WorkspaceError, WorkspaceLockedError
-from . import _dtypes
+from . import _dtypes, _schema
+from ._labels import LabelsMixin
+from ._runs import RunsMixin
+from ._util import json_default as _json_default
+from ._util import now as _now
+from ._util import py_scalar as _py
+from ._util import quote as _quote
+from ._util import to_json as _to_json
 
 __all__ = ["Workspace"]
 
-#: Version of the metadata layout; a workspace written by a newer layout is refused.
-FORMAT_VERSION = 1
+#: Version of the metadata layout; a workspace written by a newer layout is refused, an older
+#: one is migrated when opened for writing.
+FORMAT_VERSION = _schema.FORMAT_VERSION
 
 #: Kinds of named table: the three canonical kinds, validated on add, and free-form tables.
 TABLE_KINDS = ("observations", "records", "findings", "table")
@@ -69,53 +74,15 @@ TABLE_KINDS = ("observations", "records", "findings", "table")
 #: What :meth:`Workspace.summary` can group an observations table by.
 SUMMARY_BY = ("stream", "cls", "source")
 
-#: Statuses a finished run can have (a run that has not finished is ``"running"``).
-RUN_STATUSES = ("ok", "failed", "cancelled")
+#: Key of ``DataFrame.attrs`` under which :meth:`Workspace.read` records where a frame came
+#: from (workspace, table name, uid, revision, rows); never stored with a table.
+TABLE_ATTR = "workspace_table"
 
-_META = "_assay"
+_META = _schema.META
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
-_RUN_KIND_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
-
-_SCHEMA_SQL = f"""
-CREATE SCHEMA IF NOT EXISTS {_META};
-CREATE TABLE IF NOT EXISTS {_META}.meta (
-    key VARCHAR PRIMARY KEY,
-    value VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {_META}.tables (
-    name VARCHAR PRIMARY KEY,
-    kind VARCHAR NOT NULL,
-    rows BIGINT NOT NULL,
-    columns VARCHAR NOT NULL,
-    arrow_schema BLOB NOT NULL,
-    attrs VARCHAR NOT NULL,
-    created TIMESTAMP NOT NULL,
-    streams BIGINT,
-    classes BIGINT,
-    sources BIGINT
-);
-CREATE TABLE IF NOT EXISTS {_META}.labels (
-    oracle VARCHAR NOT NULL,
-    id VARCHAR NOT NULL,
-    id_is_int BOOLEAN NOT NULL,
-    value DOUBLE NOT NULL,
-    time TIMESTAMP NOT NULL,
-    run_id VARCHAR,
-    PRIMARY KEY (oracle, id)
-);
-CREATE TABLE IF NOT EXISTS {_META}.runs (
-    run_id VARCHAR PRIMARY KEY,
-    kind VARCHAR NOT NULL,
-    status VARCHAR NOT NULL,
-    started TIMESTAMP NOT NULL,
-    finished TIMESTAMP,
-    params VARCHAR NOT NULL,
-    summary VARCHAR
-);
-"""
 
 
-class Workspace:
+class Workspace(LabelsMixin, RunsMixin):
     """A DuckDB file holding named tables, oracle labels and run metadata.
 
     Parameters
@@ -181,6 +148,9 @@ class Workspace:
         self._depth = 0
         self._doomed = False
         self._read_only = read_only
+        self._id = ""
+        #: The format version this workspace was migrated from when it was opened, else None.
+        self.migrated_from: int | None = None
         memory = os.fspath(path) == ":memory:"
         self._path = None if memory else Path(path).expanduser().absolute()
         if memory and read_only:
@@ -301,30 +271,101 @@ class Workspace:
                     )
                 con.begin()
                 try:
-                    con.execute(_SCHEMA_SQL)
+                    con.execute(_schema.SCHEMA_SQL)
                     con.execute(
-                        f"INSERT INTO {_META}.meta VALUES ('format_version', ?), ('created', ?)",
-                        [str(FORMAT_VERSION), _now().isoformat()],
+                        f"INSERT INTO {_META}.meta VALUES ('format_version', ?), ('created', ?), "
+                        "('workspace_id', ?)",
+                        [str(FORMAT_VERSION), _now().isoformat(), _schema.new_uid()],
                     )
                     con.commit()
                 except BaseException:
                     con.rollback()
                     raise
-            rows = con.execute(
-                f"SELECT value FROM {_META}.meta WHERE key = 'format_version'"
-            ).fetchall()
+            meta = dict(con.execute(f"SELECT key, value FROM {_META}.meta").fetchall())
         except duckdb.Error as exc:
             raise WorkspaceError(
                 f"Cannot open workspace {self._where}: reading its metadata failed ({exc}). "
                 "The file may be damaged; restore it from a copy, or start a new workspace at "
                 "another path."
             ) from exc
-        version = int(rows[0][0]) if rows else 0
+        version = int(meta.get("format_version", 0))
         if version > FORMAT_VERSION:
             raise WorkspaceError(
                 f"Workspace {self._where} has format version {version}, written by a newer "
                 f"assay; this one reads up to version {FORMAT_VERSION}. Upgrade assay."
             )
+        if version < FORMAT_VERSION:
+            self._migrate(version)
+            meta = dict(con.execute(f"SELECT key, value FROM {_META}.meta").fetchall())
+        self._id = meta["workspace_id"]
+
+    def _migrate(self, version: int) -> None:
+        """Bring a workspace of an older format up to :data:`FORMAT_VERSION`, all or nothing."""
+        if self.read_only:
+            raise WorkspaceError(
+                f"Workspace {self._where} has format version {version}; this assay uses "
+                f"version {FORMAT_VERSION} and migrates a workspace when it opens it for "
+                "writing. Open it once for writing (Workspace(path), or on the command line "
+                f"`assay migrate {self.path}`), then read it."
+            )
+        con = self._connection()
+        start = version
+        con.begin()
+        try:
+            while version < FORMAT_VERSION:
+                step = _schema.MIGRATIONS.get(version)
+                if step is None:
+                    raise WorkspaceError(
+                        f"Workspace {self._where} has format version {version}, which this "
+                        "assay cannot migrate. Export its tables with an older assay."
+                    )
+                step(con)
+                version += 1
+            con.execute(
+                f"INSERT OR REPLACE INTO {_META}.meta VALUES ('format_version', ?), "
+                "('migrated_from', ?), ('migrated', ?)",
+                [str(version), str(start), _now().isoformat()],
+            )
+            con.execute(
+                f"INSERT OR IGNORE INTO {_META}.meta VALUES ('workspace_id', ?)", [_schema.new_uid()]
+            )
+            con.commit()
+        except BaseException:
+            self._rollback(con)
+            raise
+        self.migrated_from = start
+
+    @property
+    def id(self) -> str:
+        """The workspace's own id (16 hex digits), fixed when the file was created."""
+        return self._id
+
+    def checkpoint(self) -> None:
+        """Write everything committed into the workspace file itself.
+
+        A commit makes data durable in DuckDB's write-ahead log (``<file>.wal``); a checkpoint
+        moves it into the file. Commands that report success (``assay ingest`` ...) call this
+        first, so that "stored" means stored in the file.
+
+        Raises
+        ------
+        WorkspaceError
+            The checkpoint failed (a full disk, a file-size limit). The committed data is still
+            in the write-ahead log, and DuckDB finishes writing it the next time the workspace
+            is opened with room to do so; the message says this.
+        """
+        if self.path is None or self.read_only:
+            return
+        with self._lock:
+            try:
+                self._connection().execute("CHECKPOINT")
+            except duckdb.Error as exc:
+                raise WorkspaceError(
+                    f"The data is committed to the write-ahead log {self.path}.wal but could not "
+                    f"be written into {self.path} ({exc}). It is not lost: free disk space, and "
+                    "the next time the workspace is opened DuckDB finishes writing it. Until then "
+                    f"keep {self.path.name}.wal next to the workspace."
+                ) from exc
 
     def close(self) -> None:
         """Close the workspace; an open transaction is rolled back. Closing twice is harmless.
@@ -512,7 +553,14 @@ class Workspace:
         return stored
 
     @validate_params(
-        {"name": [str], "table": [pd.DataFrame], "kind": [Options(TABLE_KINDS)], "replace": [bool]}
+        {
+            "name": [str],
+            "table": [pd.DataFrame],
+            "kind": [Options(TABLE_KINDS)],
+            "replace": [bool],
+            "discard_results": [bool],
+            "writer": [str, None],
+        }
     )
     def add(
         self,
@@ -521,6 +569,8 @@ class Workspace:
         *,
         kind: str = "observations",
         replace: bool = False,
+        discard_results: bool = False,
+        writer: str | None = None,
     ) -> None:
         """Store a table under a name, in one transaction.
 
@@ -534,11 +584,22 @@ class Workspace:
             as validated (canonical dtypes and column order). The index is not stored: an
             unnamed index is dropped, as :func:`~assay.tables.validate` does; a named index or
             a MultiIndex is refused (call ``reset_index()`` to keep it as columns).
-            ``table.attrs`` is stored (as JSON) and restored by :meth:`read`.
+            ``table.attrs`` is stored (as JSON) and restored by :meth:`read` (except
+            ``attrs["workspace_table"]``, which :meth:`read` sets).
         kind : {"observations", "records", "findings", "table"}, default "observations"
             The canonical schema to validate against, or ``"table"`` for any frame.
         replace : bool, default False
-            Overwrite a table of the same name. Without it an existing name is an error.
+            Overwrite a table of the same name. Without it an existing name is an error. The
+            new table gets a new identity (see :meth:`table_info`): answers cached for the old
+            one are not reused for it unless the records match them field for field.
+        discard_results : bool, default False
+            Needed, with ``replace``, to overwrite a table that holds the results of runs
+            (findings, a campaign's rounds): replacing it discards them. The error without it
+            says what would be lost.
+        writer : str, optional
+            The component that owns the table (``"findings"``, ``"curate"``, ...); set by
+            assay's own components, which may then rewrite their table without
+            ``discard_results``.
 
         Raises
         ------
@@ -548,7 +609,8 @@ class Workspace:
             A bad name, a column that cannot be stored (the message says which and why), or
             ``attrs`` that are not JSON.
         WorkspaceError
-            The name is taken and ``replace`` is False, or the workspace is read-only.
+            The name is taken and ``replace`` is False; the table holds results of runs and
+            ``discard_results`` is False; or the workspace is read-only.
 
         Examples
         --------
@@ -559,26 +621,59 @@ class Workspace:
         >>> ws.add("scores", pd.DataFrame({"id": [3], "proxy": [0.2]}), kind="records")
         Traceback (most recent call last):
         ...
-        assay.exceptions.WorkspaceError: Workspace ':memory:' already has a table named 'scores'; pass replace=True to overwrite it, or pick another name. Its tables are 'scores'.
+        assay.exceptions.WorkspaceError: Workspace ':memory:' already has a table named 'scores'; pass replace=True to overwrite it, append to add rows, or pick another name. Its tables are 'scores'.
         """
         self._check_writable(f"add table {name!r}")
         _check_name(name, "add")
-        if kind == "table":
-            df = _drop_index(table, name)
-        else:
-            df = _tables.validate(table, kind, name=name)
+        df = self._validated(table, name, kind)
         prepared = _prepare(df, name, kind)
         with self._lock:
             existing = self._lookup(name)
             if existing is not None and not replace:
                 raise WorkspaceError(
                     f"Workspace {self._where} already has a table named {existing!r}; pass "
-                    "replace=True to overwrite it, or pick another name. Its tables are "
-                    f"{', '.join(repr(n) for n in self._names())}."
+                    "replace=True to overwrite it, append to add rows, or pick another name. "
+                    f"Its tables are {', '.join(repr(n) for n in self._names())}."
                 )
-            self._create(name, kind, prepared, replace=existing)
+            if existing is not None and not discard_results:
+                self._check_discard(existing, writer)
+            self._create(name, kind, prepared, replace=existing, writer=writer)
 
-    def _create(self, name: str, kind: str, prepared: _Prepared, *, replace: str | None) -> None:
+    def _validated(self, table: pd.DataFrame, name: str, kind: str) -> pd.DataFrame:
+        if kind == "table":
+            df = _drop_index(table, name)
+        else:
+            df = _tables.validate(table, kind, name=name)
+        if TABLE_ATTR in df.attrs:
+            if df is table:
+                df = df.copy(deep=False)
+            df.attrs = {k: v for k, v in table.attrs.items() if k != TABLE_ATTR}
+        return df
+
+    def _check_discard(self, stored: str, writer: str | None) -> None:
+        """Refuse to replace a table holding results of runs, saying what would be lost."""
+        kind, owner, rows = self._query(
+            f"SELECT kind, writer, rows FROM {_META}.tables WHERE name = ?", [stored]
+        )[0]
+        if owner is None or owner == writer:
+            return
+        if kind == "findings":
+            runs = [r[0] for r in self._query(
+                f"SELECT DISTINCT run_id FROM {_quote(stored)} ORDER BY run_id")]
+            shown = ", ".join(runs[:3]) + (", ..." if len(runs) > 3 else "")
+            what = f"the {rows:,} findings of {len(runs)} run(s) ({shown})"
+        else:
+            what = f"{rows:,} rows of results written by assay's {owner} runs"
+        raise WorkspaceError(
+            f"Table {stored!r} in workspace {self._where} holds {what}; replacing it discards "
+            "them. Pass discard_results=True as well to replace it, or store the new table "
+            "under another name."
+        )
+
+    def _create(
+        self, name: str, kind: str, prepared: _Prepared, *, replace: str | None,
+        writer: str | None = None,
+    ) -> None:
         """Create table ``name`` and its metadata in one transaction, dropping ``replace``."""
         view = f"_assay_ingest_{secrets.token_hex(6)}"
         with self._write() as con:
@@ -591,19 +686,13 @@ class Workspace:
                     con.execute(f"CREATE TABLE {_quote(name)} AS SELECT * FROM {view}")
                 finally:
                     con.unregister(view)
-                stats: list[Any] = [None, None, None]
-                if kind == "observations":
-                    stats = list(
-                        con.execute(
-                            "SELECT count(DISTINCT stream), count(DISTINCT cls), "
-                            f"count(DISTINCT source) FROM {_quote(name)}"
-                        ).fetchall()[0]
-                    )
+                now = _now()
                 con.execute(
-                    f"INSERT INTO {_META}.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO {_META}.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         name, kind, prepared.arrow.num_rows, json.dumps(prepared.specs),
-                        prepared.schema_blob, prepared.attrs, _now(), *stats,
+                        prepared.schema_blob, prepared.attrs, now, *self._stats(con, name, kind),
+                        _schema.new_uid(), 1, now, writer,
                     ],
                 )
             except duckdb.Error as exc:
@@ -611,6 +700,185 @@ class Workspace:
                     f"Storing table {name!r} in workspace {self._where} failed, nothing was "
                     f"saved: {exc}"
                 ) from exc
+
+    @staticmethod
+    def _stats(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> list[Any]:
+        if kind != "observations":
+            return [None, None, None]
+        return list(
+            con.execute(
+                "SELECT count(DISTINCT stream), count(DISTINCT cls), "
+                f"count(DISTINCT source) FROM {_quote(name)}"
+            ).fetchall()[0]
+        )
+
+    @validate_params(
+        {"name": [str], "table": [pd.DataFrame], "kind": [Options(TABLE_KINDS), None],
+         "renumber": [bool]}
+    )
+    def append(
+        self,
+        name: str,
+        table: pd.DataFrame,
+        *,
+        kind: str | None = None,
+        renumber: bool = False,
+    ) -> int:
+        """Append rows to a table, in one transaction (creating the table if it is new).
+
+        The rows must have the columns and dtypes the table has. An observations table refuses
+        rows of a stream it already holds (append whole streams; replace the table to change
+        one) and ``obs_id`` values it already uses; a records table refuses ``id`` values it
+        already uses. The table keeps its identity (cached answers for its records stay
+        valid), and its revision goes up by one. ``attrs`` are merged: a mapping entry (such as
+        per-stream image sizes) gains the new keys, other entries keep the stored value.
+
+        Parameters
+        ----------
+        name : str
+        table : pandas.DataFrame
+        kind : {"observations", "records", "findings", "table"}, optional
+            Default: the stored table's kind (``"observations"`` for a new table). Must match
+            the stored kind.
+        renumber : bool, default False
+            Shift the new rows' ``obs_id`` so they follow the stored ones (observations read
+            from files number their rows from 0).
+
+        Returns
+        -------
+        int
+            Rows appended.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import assay
+        >>> from assay.store import Workspace
+        >>> ws = Workspace()
+        >>> cam = lambda s: assay.as_observations(
+        ...     pd.DataFrame({"frame": [0, 1], "cls": "car"}), stream=s, source="labels", fps=10)
+        >>> ws.append("obs", cam("cam1"))
+        2
+        >>> ws.append("obs", cam("cam2"), renumber=True)
+        2
+        >>> ws.read("obs")[["stream", "obs_id"]].values.tolist()
+        [['cam1', 0], ['cam1', 1], ['cam2', 2], ['cam2', 3]]
+        >>> ws.append("obs", cam("cam2"), renumber=True)
+        Traceback (most recent call last):
+        ...
+        assay.exceptions.WorkspaceError: Cannot append to 'obs': it already holds stream 'cam2'. Append whole streams under new names, or replace the table.
+        """
+        self._check_writable(f"append to table {name!r}")
+        _check_name(name, "append")
+        return self._append(name, table, kind=kind, renumber=renumber, writer=None,
+                            verb="append rows")
+
+    def _append(
+        self, name: str, table: pd.DataFrame, *, kind: str | None, renumber: bool,
+        writer: str | None, verb: str,
+    ) -> int:
+        with self._lock:
+            existing = self._lookup(name)
+            if existing is None:
+                kind = kind or "observations"
+                df = self._validated(table, name, kind)
+                self._create(name, kind, _prepare(df, name, kind), replace=None, writer=writer)
+                return len(df)
+            stored_kind, columns, stored_attrs = self._query(
+                f"SELECT kind, columns, attrs FROM {_META}.tables WHERE name = ?", [existing]
+            )[0]
+            if kind is not None and kind != stored_kind:
+                raise WorkspaceError(
+                    f"Cannot {verb} to {existing!r} in workspace {self._where}: it holds "
+                    f"{stored_kind}. Pass another name."
+                )
+            df = self._validated(table, name, stored_kind)
+            if len(df) == 0:
+                return 0
+            if renumber and "obs_id" in df.columns:
+                top = self._query(f"SELECT max(obs_id) FROM {_quote(existing)}")[0][0]
+                if top is not None:
+                    df = df.assign(obs_id=df["obs_id"].to_numpy() - int(df["obs_id"].min()) + int(top) + 1)
+            prepared = _prepare(df, name, stored_kind)
+            stored = json.loads(columns)
+            if stored != prepared.specs:
+                have = ", ".join(f"{c['name']} ({c['dtype']})" for c in stored)
+                got = ", ".join(f"{c['name']} ({c['dtype']})" for c in prepared.specs)
+                raise InvalidParameterError(
+                    f"Rows appended to {existing!r} must have the columns it has: {have}. Got "
+                    f"{got}. Store them under another name, or convert them first."
+                )
+            attrs = _merge_attrs(json.loads(stored_attrs), json.loads(prepared.attrs))
+            view = f"_assay_ingest_{secrets.token_hex(6)}"
+            con = self._connection()
+            con.register(view, prepared.arrow)
+            try:
+                self._check_append_keys(existing, stored_kind, view)
+                with self._write() as con:
+                    try:
+                        con.execute(f"INSERT INTO {_quote(existing)} SELECT * FROM {view}")
+                        stats = self._stats(con, existing, stored_kind)
+                        con.execute(
+                            f"UPDATE {_META}.tables SET rows = rows + ?, revision = revision + 1, "
+                            "modified = ?, attrs = ?, streams = ?, classes = ?, sources = ? "
+                            "WHERE name = ?",
+                            [len(df), _now(), _to_json(attrs, "table.attrs", "append"), *stats,
+                             existing],
+                        )
+                    except duckdb.Error as exc:
+                        raise WorkspaceError(
+                            f"Appending to {existing!r} in workspace {self._where} failed, "
+                            f"nothing was saved: {exc}"
+                        ) from exc
+            finally:
+                con.unregister(view)
+        return len(df)
+
+    def _check_append_keys(self, stored: str, kind: str, view: str) -> None:
+        checks = []
+        if kind == "observations":
+            checks = [("stream", "stream", "Append whole streams under new names, or replace "
+                       "the table."),
+                      ("obs_id", "obs_id", "Pass renumber=True to number the new rows after "
+                       "the stored ones.")]
+        elif kind == "records":
+            checks = [("id", "record id", "Records of one table need distinct ids.")]
+        for col, what, advice in checks:
+            hit = self._query(
+                f"SELECT n.{col} FROM (SELECT DISTINCT {col} FROM {view}) n "
+                f"SEMI JOIN {_quote(stored)} t ON t.{col} = n.{col} ORDER BY n.{col} LIMIT 1"
+            )
+            if hit:
+                raise WorkspaceError(
+                    f"Cannot append to {stored!r}: it already holds {what} {_py(hit[0][0])!r}. "
+                    f"{advice}"
+                )
+
+    @validate_params({"name": [str]})
+    def table_info(self, name: str) -> dict[str, Any]:
+        """What identifies a table: ``name``, ``kind``, ``rows``, ``uid``, ``revision``,
+        ``identity`` (``"table:<uid>"``, what cached answers and run lineage refer to),
+        ``created``, ``modified`` (UTC) and ``writer``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from assay.store import Workspace
+        >>> ws = Workspace()
+        >>> ws.add("t", pd.DataFrame({"x": [1]}), kind="table")
+        >>> info = ws.table_info("t")
+        >>> info["identity"] == "table:" + info["uid"], info["revision"]
+        (True, 1)
+        """
+        with self._lock:
+            stored = self._require(name)
+            kind, rows, uid, revision, created, modified, writer = self._query(
+                f"SELECT kind, rows, uid, revision, created, modified, writer FROM {_META}.tables "
+                "WHERE name = ?", [stored]
+            )[0]
+        return {"name": stored, "kind": kind, "rows": int(rows), "uid": uid,
+                "revision": int(revision), "identity": f"table:{uid}", "created": created,
+                "modified": modified, "writer": writer}
 
     @validate_params({"name": [str]})
     def read(self, name: str) -> pd.DataFrame:
@@ -626,7 +894,9 @@ class Workspace:
         pandas.DataFrame
             The rows in the order they were added, with a fresh ``RangeIndex``. Columns of
             ``object`` dtype come back as Python objects (``str``, ``int``, ``list``, ``dict``;
-            missing values as ``None``).
+            missing values as ``None``). ``attrs["workspace_table"]`` says where the frame came
+            from (``workspace`` id, ``name``, ``uid``, ``revision``, ``rows``), so queries and
+            runs given the frame can key cached answers and record lineage by it.
 
         Examples
         --------
@@ -645,8 +915,9 @@ class Workspace:
 
     def _read(self, stored: str, where: str = "", params: list[Any] | None = None) -> pd.DataFrame:
         with self._lock:
-            columns, schema_blob, attrs = self._query(
-                f"SELECT columns, arrow_schema, attrs FROM {_META}.tables WHERE name = ?", [stored]
+            columns, schema_blob, attrs, uid, revision, rows = self._query(
+                f"SELECT columns, arrow_schema, attrs, uid, revision, rows FROM {_META}.tables "
+                "WHERE name = ?", [stored]
             )[0]
             specs = json.loads(columns)
             cols = ", ".join(_quote(s["name"]) for s in specs)
@@ -654,6 +925,9 @@ class Workspace:
         schema = pa.ipc.read_schema(pa.py_buffer(schema_blob))
         df = _dtypes.from_arrow(arrow, specs, schema)
         df.attrs.update(json.loads(attrs))
+        if not where:
+            df.attrs[TABLE_ATTR] = {"workspace": self._id, "name": stored, "uid": uid,
+                                    "revision": int(revision), "rows": int(rows)}
         return df
 
     @validate_params({"name": [str]})
@@ -734,47 +1008,8 @@ class Workspace:
             run_id=pd.array([run_id] * len(findings), dtype=_tables.STRING)
         )
         df.attrs.update(findings.attrs)
-        df = _tables.validate(df, "findings", name=name)
-        prepared = _prepare(df, name, "findings")
-        with self._lock:
-            existing = self._lookup(name)
-            if existing is None:
-                self._create(name, "findings", prepared, replace=None)
-                return len(df)
-            kind, columns = self._query(
-                f"SELECT kind, columns FROM {_META}.tables WHERE name = ?", [existing]
-            )[0]
-            if kind != "findings":
-                raise WorkspaceError(
-                    f"Cannot add findings to {existing!r} in workspace {self._where}: it holds "
-                    f"{kind}. Pass another name=..."
-                )
-            stored = json.loads(columns)
-            if stored != prepared.specs:
-                have = ", ".join(f"{c['name']} ({c['dtype']})" for c in stored)
-                got = ", ".join(f"{c['name']} ({c['dtype']})" for c in prepared.specs)
-                raise InvalidParameterError(
-                    f"Findings appended to {existing!r} must have the columns it has: {have}. "
-                    f"Got {got}. Store findings with other extra columns under another name=..."
-                )
-            view = f"_assay_ingest_{secrets.token_hex(6)}"
-            with self._write() as con:
-                try:
-                    con.register(view, prepared.arrow)
-                    try:
-                        con.execute(f"INSERT INTO {_quote(existing)} SELECT * FROM {view}")
-                    finally:
-                        con.unregister(view)
-                    con.execute(
-                        f"UPDATE {_META}.tables SET rows = rows + ? WHERE name = ?",
-                        [len(df), existing],
-                    )
-                except duckdb.Error as exc:
-                    raise WorkspaceError(
-                        f"Appending findings to {existing!r} in workspace {self._where} failed, "
-                        f"nothing was saved: {exc}"
-                    ) from exc
-        return len(df)
+        return self._append(name, df, kind="findings", renumber=False, writer="findings",
+                            verb="add findings")
 
     @validate_params({"run_id": [str, None], "name": [str]})
     def findings(self, run_id: str | None = None, *, name: str = "findings") -> pd.DataFrame:
@@ -813,8 +1048,10 @@ class Workspace:
         -------
         pandas.DataFrame
             One row per table, sorted by name, with columns ``name``, ``kind``, ``rows``,
-            ``columns`` (how many), ``created`` (UTC), and for observations tables the number
-            of distinct ``streams``, ``classes`` and ``sources`` (missing for other kinds).
+            ``columns`` (how many), ``created`` (UTC), for observations tables the number of
+            distinct ``streams``, ``classes`` and ``sources`` (missing for other kinds), then
+            ``revision`` (1, plus one per append), ``modified`` (UTC) and ``writer`` (the
+            component whose results the table holds, missing for tables a user added).
 
         Examples
         --------
@@ -827,8 +1064,8 @@ class Workspace:
         0    t  table     2        2     <NA>
         """
         rows = self._query(
-            f"SELECT name, kind, rows, columns, created, streams, classes, sources "
-            f"FROM {_META}.tables ORDER BY name"
+            f"SELECT name, kind, rows, columns, created, streams, classes, sources, revision, "
+            f"modified, writer FROM {_META}.tables ORDER BY name"
         )
         return pd.DataFrame(
             {
@@ -840,6 +1077,9 @@ class Workspace:
                 "streams": pd.array([r[5] for r in rows], dtype="Int64"),
                 "classes": pd.array([r[6] for r in rows], dtype="Int64"),
                 "sources": pd.array([r[7] for r in rows], dtype="Int64"),
+                "revision": np.array([r[8] for r in rows], dtype="int64"),
+                "modified": pd.to_datetime([r[9] for r in rows]).astype("datetime64[us]"),
+                "writer": pd.array([r[10] for r in rows], dtype=_tables.STRING),
             }
         )
 
@@ -930,425 +1170,8 @@ class Workspace:
             out[col] = got.column(col).to_numpy().astype(dtype)
         return pd.DataFrame(out)
 
-    # ------------------------------------------------------------------ oracle labels
-
-    @validate_params({"oracle": [str], "run_id": [str, None]})
-    def put_labels(
-        self,
-        oracle: str,
-        ids: Any,
-        values: Any,
-        *,
-        run_id: str | None = None,
-    ) -> int:
-        """Store oracle labels, in one transaction.
-
-        Outside a :meth:`transaction` block the labels are committed before this returns, and a
-        committed label survives a crash of the process. Call this as soon as the oracle has
-        answered (or use :meth:`fetch_labels`, which does it batch by batch); inside a
-        transaction block, the labels are lost if the block rolls back.
-
-        Parameters
-        ----------
-        oracle : str
-            Key of the oracle *and* of the data it labels, for example
-            ``"count_cars:yolov8x@traffic-2024"``: a label is looked up by this key and a
-            record id, so two data sets whose ids overlap need two keys.
-        ids : array-like of int or of str
-            Record ids, all integers or all strings, no repeats. Ids are keyed by their text,
-            so ``7`` and ``"7"`` name the same record; :meth:`get_labels` gives integer ids
-            back as integers.
-        values : array-like of float
-            The oracle's answers, one per id, not NaN.
-        run_id : str, optional
-            The run that paid for the labels (see :meth:`start_run`), kept for tracing.
-
-        Returns
-        -------
-        int
-            The number of labels written. A label already stored for the same ``(oracle, id)``
-            is replaced by the new value.
-
-        Examples
-        --------
-        >>> from assay.store import Workspace
-        >>> ws = Workspace()
-        >>> ws.put_labels("is_bird", ["clip-3", "clip-9"], [1.0, 0.0])
-        2
-        """
-        self._check_writable("store labels")
-        _check_oracle(oracle, "put_labels")
-        index, text, is_int = _normalize_ids(ids, "put_labels")
-        vals = _label_values(values, len(index), "put_labels")
-        if index.has_duplicates:
-            dup = index[index.duplicated()][0]
-            raise InvalidParameterError(
-                f"The 'ids' parameter of put_labels must not repeat an id. Got {_py(dup)!r} "
-                "more than once."
-            )
-        if len(index) == 0:
-            return 0
-        n = len(index)
-        batch = pa.table(
-            {
-                "oracle": pa.array(np.full(n, oracle, dtype=object), pa.string()),
-                "id": text,
-                "id_is_int": pa.array(np.full(n, is_int)),
-                "value": pa.array(vals),
-                "time": pa.array(np.full(n, np.datetime64(_now(), "us"))),
-                "run_id": pa.array([run_id] * n, pa.string()),
-            }
-        )
-        view = f"_assay_labels_{secrets.token_hex(6)}"
-        with self._write() as con:
-            con.register(view, batch)
-            try:
-                con.execute(f"INSERT OR REPLACE INTO {_META}.labels SELECT * FROM {view}")
-            except duckdb.Error as exc:
-                raise WorkspaceError(
-                    f"Storing labels of oracle {oracle!r} in workspace {self._where} failed, "
-                    f"nothing was saved: {exc}"
-                ) from exc
-            finally:
-                con.unregister(view)
-        return n
-
-    @validate_params({"oracle": [str]})
-    def get_labels(self, oracle: str, ids: Any = None) -> pd.Series:
-        """The labels already known for an oracle.
-
-        Parameters
-        ----------
-        oracle : str
-            The oracle key given to :meth:`put_labels`.
-        ids : array-like of int or of str, optional
-            Look up only these ids. Default: every label of the oracle.
-
-        Returns
-        -------
-        pandas.Series
-            Label values (float64) indexed by id (index name ``"id"``), series name the oracle
-            key. With ``ids``: only the known ones, in the order asked (a repeated id appears
-            each time it was asked), index of the ids as given. Without: all labels, sorted by id.
-
-        Examples
-        --------
-        >>> from assay.store import Workspace
-        >>> ws = Workspace()
-        >>> ws.put_labels("o", [1, 2], [0.5, 1.5])
-        2
-        >>> ws.get_labels("o", [2, 5, 1])
-        id
-        2    1.5
-        1    0.5
-        Name: o, dtype: float64
-        """
-        if ids is None:
-            got = self._arrow(
-                f"SELECT id, id_is_int, value FROM {_META}.labels WHERE oracle = ?", [oracle]
-            )
-            text = got.column("id").to_numpy(zero_copy_only=False).astype(object)
-            is_int = got.column("id_is_int").to_numpy(zero_copy_only=False).astype(bool)
-            values = got.column("value").to_numpy()
-            if len(text) and is_int.all():
-                index = pd.Index(text.astype("int64"), name="id")
-            elif is_int.any():
-                mixed = [int(t) if i else t for t, i in zip(text, is_int, strict=True)]
-                index = pd.Index(mixed, dtype=object, name="id")
-            else:
-                index = pd.Index(text.tolist(), name="id")
-            series = pd.Series(values, index=index, name=oracle, dtype="float64")
-            if is_int.all() or not is_int.any():
-                series = series.sort_index()
-            return series
-        index, text, _ = _normalize_ids(ids, "get_labels")
-        pos, values = self._known(oracle, text)
-        return pd.Series(values, index=index.take(pos), name=oracle, dtype="float64")
-
-    def _known(self, oracle: str, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        """Positions in ``text`` that have a label, and their values, in position order."""
-        if len(text) == 0:
-            return np.zeros(0, dtype="int64"), np.zeros(0, dtype="float64")
-        req = pa.table({"pos": pa.array(np.arange(len(text), dtype="int64")), "id": text})
-        view = f"_assay_req_{secrets.token_hex(6)}"
-        with self._lock:
-            con = self._connection()
-            con.register(view, req)
-            try:
-                got = self._arrow(
-                    f"SELECT r.pos, l.value FROM {view} r JOIN {_META}.labels l "
-                    "ON l.oracle = ? AND l.id = r.id ORDER BY r.pos",
-                    [oracle],
-                )
-            finally:
-                con.unregister(view)
-        return got.column("pos").to_numpy(), got.column("value").to_numpy()
-
-    @validate_params(
-        {
-            "oracle": [str],
-            "fn": [callable],
-            "batch_size": [Interval(int, 1, None)],
-            "run_id": [str, None],
-        }
-    )
-    def fetch_labels(
-        self,
-        oracle: str,
-        ids: Any,
-        fn: Callable[[np.ndarray], Any],
-        *,
-        batch_size: int = 256,
-        run_id: str | None = None,
-    ) -> pd.Series:
-        """Labels for ``ids``, calling the oracle only for ids it has not labelled yet.
-
-        Known labels come from the workspace. The missing ids (each once, in first-seen order)
-        go to ``fn`` in batches of at most ``batch_size``; each batch's answers are committed
-        before the next call, so a crash or an exception loses at most the batch being paid
-        for, and a rerun pays only for what is still missing.
-
-        Parameters
-        ----------
-        oracle : str
-            The oracle key (see :meth:`put_labels`).
-        ids : array-like of int or of str
-            Record ids; repeats are allowed (sampling with replacement) and are paid for once.
-        fn : callable
-            ``fn(batch_ids: numpy.ndarray) -> array-like of float`` with one answer per id.
-        batch_size : int, default 256
-            Most ids per call of ``fn``.
-        run_id : str, optional
-            Recorded with every new label.
-
-        Returns
-        -------
-        pandas.Series
-            One float64 value per id asked, in order, indexed by the ids as given.
-
-        Raises
-        ------
-        WorkspaceError
-            Inside a :meth:`transaction` block, where paid labels could be rolled back.
-
-        Examples
-        --------
-        >>> from assay.store import Workspace
-        >>> ws = Workspace()
-        >>> calls = []
-        >>> def oracle(batch):
-        ...     calls.append(batch.tolist())
-        ...     return batch * 10.0
-        >>> ws.fetch_labels("x10", [1, 2, 2, 3], oracle).tolist()
-        [10.0, 20.0, 20.0, 30.0]
-        >>> ws.fetch_labels("x10", [3, 4], oracle).tolist()
-        [30.0, 40.0]
-        >>> calls
-        [[1, 2, 3], [4]]
-        """
-        self._check_writable("fetch labels")
-        with self._lock:  # waits for another thread's transaction; sees this thread's own
-            inside = self._depth > 0
-        if inside:
-            raise WorkspaceError(
-                "fetch_labels cannot run inside a transaction() block: labels paid for there "
-                "would be lost if the transaction rolled back. Call it outside the block."
-            )
-        _check_oracle(oracle, "fetch_labels")
-        index, text, _ = _normalize_ids(ids, "fetch_labels")
-        result = np.full(len(index), np.nan)
-        pos, values = self._known(oracle, text)
-        result[pos] = values
-        todo_pos = np.flatnonzero(np.isnan(result))  # labels are never NaN, so NaN = unknown
-        if len(todo_pos):
-            keys = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
-            todo_keys = pd.Index(keys[todo_pos])
-            first = ~todo_keys.duplicated()
-            unique_pos = todo_pos[first]
-            paid = np.empty(len(unique_pos))
-            for start in range(0, len(unique_pos), batch_size):
-                batch = index.take(unique_pos[start : start + batch_size])
-                answers = _label_values(
-                    fn(batch.to_numpy()), len(batch), "fetch_labels", what="fn"
-                )
-                self.put_labels(oracle, batch, answers, run_id=run_id)
-                paid[start : start + len(batch)] = answers
-            result[todo_pos] = pd.Series(paid, index=todo_keys[first]).reindex(todo_keys).to_numpy()
-        return pd.Series(result, index=index, name=oracle, dtype="float64")
-
-    def oracles(self) -> pd.DataFrame:
-        """One row per oracle key: ``oracle``, ``labels`` (count), ``first`` and ``last`` (UTC).
-
-        Examples
-        --------
-        >>> from assay.store import Workspace
-        >>> ws = Workspace()
-        >>> _ = ws.put_labels("o", [1, 2], [0.0, 1.0])
-        >>> ws.oracles()[["oracle", "labels"]]
-          oracle  labels
-        0      o       2
-        """
-        got = self._arrow(
-            f"SELECT oracle, count(*) AS labels, min(time) AS first, max(time) AS last "
-            f"FROM {_META}.labels GROUP BY oracle ORDER BY oracle"
-        )
-        return pd.DataFrame(
-            {
-                "oracle": pd.array(got.column("oracle").to_pylist(), dtype=_tables.STRING),
-                "labels": got.column("labels").to_numpy().astype("int64"),
-                "first": got.column("first").to_numpy().astype("datetime64[us]"),
-                "last": got.column("last").to_numpy().astype("datetime64[us]"),
-            }
-        )
-
-    # ------------------------------------------------------------------ runs
-
-    @validate_params({"kind": [str], "params": [Mapping, None]})
-    def start_run(self, kind: str, params: Mapping[str, Any] | None = None) -> str:
-        """Record the start of a run and return its id.
-
-        Parameters
-        ----------
-        kind : str
-            What runs, e.g. ``"check"``, ``"audit"``, ``"curate"``, ``"query"``: lowercase
-            letters, digits and ``_``, starting with a letter.
-        params : mapping, optional
-            The run's parameters; stored as JSON (numpy scalars and arrays, paths, dates and
-            sets are converted).
-
-        Returns
-        -------
-        str
-            ``"<kind>-<YYYYmmdd>-<HHMMSS>-<4 hex digits>"``, time in UTC, e.g.
-            ``"check-20261126-234501-ab12"``; unique in the workspace.
-
-        Examples
-        --------
-        >>> from assay.store import Workspace
-        >>> ws = Workspace()
-        >>> run_id = ws.start_run("check", {"window": 5})
-        >>> run_id  # doctest: +SKIP
-        'check-20261126-234501-ab12'
-        >>> ws.runs().loc[0, "status"]
-        'running'
-        """
-        self._check_writable("start a run")
-        if not _RUN_KIND_RE.fullmatch(kind):
-            raise InvalidParameterError(
-                "The 'kind' parameter of start_run must be lowercase letters, digits and '_', "
-                f"starting with a letter (at most 32), like 'check'. Got {kind!r}."
-            )
-        params_json = _to_json(dict(params or {}), "params", "start_run")
-        with self._lock:
-            now = _now()
-            for _ in range(100):
-                run_id = f"{kind}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-                if not self._query(f"SELECT 1 FROM {_META}.runs WHERE run_id = ?", [run_id]):
-                    break
-            else:  # pragma: no cover - 65536 ids in one second
-                raise WorkspaceError("Could not find a free run id; try again in a second.")
-            with self._write() as con:
-                try:
-                    con.execute(
-                        f"INSERT INTO {_META}.runs VALUES (?, ?, 'running', ?, NULL, ?, NULL)",
-                        [run_id, kind, now, params_json],
-                    )
-                except duckdb.Error as exc:
-                    raise WorkspaceError(f"Recording run {run_id!r} failed: {exc}") from exc
-        return run_id
-
-    @validate_params(
-        {"run_id": [str], "status": [Options(RUN_STATUSES)], "summary": [Mapping, None]}
-    )
-    def finish_run(
-        self, run_id: str, status: str = "ok", summary: Mapping[str, Any] | None = None
-    ) -> None:
-        """Record the end of a run: its status and a JSON summary.
-
-        Parameters
-        ----------
-        run_id : str
-            An id returned by :meth:`start_run` whose run has not finished.
-        status : {"ok", "failed", "cancelled"}, default "ok"
-            How it ended.
-        summary : mapping, optional
-            What it produced (counts, estimates, file names), stored as JSON.
-
-        Examples
-        --------
-        >>> from assay.store import Workspace
-        >>> ws = Workspace()
-        >>> run_id = ws.start_run("audit", {})
-        >>> ws.finish_run(run_id, "failed", {"error": "no labels"})
-        >>> ws.runs().loc[0, ["status", "summary"]].tolist()
-        ['failed', {'error': 'no labels'}]
-        """
-        self._check_writable("finish a run")
-        summary_json = _to_json(dict(summary or {}), "summary", "finish_run")
-        with self._lock:
-            rows = self._query(f"SELECT status FROM {_META}.runs WHERE run_id = ?", [run_id])
-            if not rows:
-                raise WorkspaceError(
-                    f"Workspace {self._where} has no run {run_id!r}; use an id returned by "
-                    "start_run (see runs())."
-                )
-            if rows[0][0] != "running":
-                raise WorkspaceError(
-                    f"Run {run_id!r} already finished with status {rows[0][0]!r}; start a new run."
-                )
-            with self._write() as con:
-                try:
-                    con.execute(
-                        f"UPDATE {_META}.runs SET status = ?, finished = ?, summary = ? "
-                        "WHERE run_id = ?",
-                        [status, _now(), summary_json, run_id],
-                    )
-                except duckdb.Error as exc:
-                    raise WorkspaceError(f"Recording the end of run {run_id!r} failed: {exc}") from exc
-
-    def runs(self) -> pd.DataFrame:
-        """Every run, oldest first.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``run_id``, ``kind``, ``status`` (``"running"`` until finished, also for a
-            run whose process died), ``started`` and ``finished`` (UTC), ``params`` and
-            ``summary`` (dicts; ``summary`` is None until finished).
-        """
-        rows = self._query(
-            f"SELECT run_id, kind, status, started, finished, params, summary FROM {_META}.runs "
-            "ORDER BY started, run_id"
-        )
-        return pd.DataFrame(
-            {
-                "run_id": pd.array([r[0] for r in rows], dtype=_tables.STRING),
-                "kind": pd.array([r[1] for r in rows], dtype=_tables.STRING),
-                "status": pd.array([r[2] for r in rows], dtype=_tables.STRING),
-                "started": pd.to_datetime([r[3] for r in rows]).astype("datetime64[us]"),
-                "finished": pd.to_datetime([r[4] for r in rows]).astype("datetime64[us]"),
-                "params": pd.Series([json.loads(r[5]) for r in rows], dtype=object),
-                "summary": pd.Series(
-                    [None if r[6] is None else json.loads(r[6]) for r in rows], dtype=object
-                ),
-            }
-        )
-
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _now() -> datetime:
-    """The current UTC time as a naive datetime (how the workspace stores times)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _py(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _check_name(name: str, caller: str) -> None:
@@ -1381,11 +1204,14 @@ def _prepare(df: pd.DataFrame, name: str, kind: str) -> _Prepared:
     return _Prepared(specs, arrow, arrow.schema.serialize().to_pybytes(), attrs)
 
 
-def _check_oracle(oracle: str, caller: str) -> None:
-    if not oracle.strip():
-        raise InvalidParameterError(
-            f"The 'oracle' parameter of {caller} must be a non-empty key. Got {oracle!r}."
-        )
+def _merge_attrs(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    out = dict(stored)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**value, **out[key]}
+        else:
+            out.setdefault(key, value)
+    return out
 
 
 def _drop_index(table: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -1438,83 +1264,3 @@ def _attrs_json(attrs: Mapping[str, Any], name: str) -> str:
             f"Table {name!r}: table.attrs must be JSON-serializable to be stored ({exc}). "
             "Remove or convert the offending entry."
         ) from None
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (datetime, date, pd.Timestamp)):
-        return value.isoformat()
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=repr)
-    raise TypeError(f"{type(value).__name__} value {value!r} is not JSON-serializable")
-
-
-def _to_json(value: dict[str, Any], param: str, caller: str) -> str:
-    try:
-        return json.dumps(value, default=_json_default)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(
-            f"The {param!r} parameter of {caller} must be JSON-serializable: {exc}."
-        ) from None
-
-
-def _normalize_ids(ids: Any, caller: str) -> tuple[pd.Index, pa.Array, bool]:
-    """Ids as a pandas Index, their text keys, and whether they are integers."""
-    if ids is None or isinstance(ids, (str, bytes)) or np.ndim(ids) != 1:
-        raise InvalidParameterError(
-            f"The 'ids' parameter of {caller} must be a 1-D array-like of integer or string "
-            f"ids. Got {reprlib.repr(ids)}."
-        )
-    index = pd.Index(ids, name="id")
-    if len(index) == 0:
-        return index, pa.array([], pa.string()), False
-    if index.hasnans:
-        pos = int(np.flatnonzero(index.isna())[0])
-        raise InvalidParameterError(
-            f"The 'ids' parameter of {caller} must not have missing ids. Got a missing id at "
-            f"position {pos}."
-        )
-    dtype = index.dtype
-    if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-        return index, _text_of(index), True
-    if index.inferred_type == "string":
-        return index, _text_of(index), False
-    raise InvalidParameterError(
-        f"The 'ids' parameter of {caller} must hold integers or strings, one kind per call. "
-        f"Got values of type {index.inferred_type!r} (dtype {dtype})."
-    )
-
-
-def _text_of(index: pd.Index) -> pa.Array:
-    """The text key of each id: ``str(int)`` for integer ids, the string itself otherwise."""
-    if pd.api.types.is_integer_dtype(index.dtype):
-        text = pc.cast(pa.array(index.to_numpy()), pa.string())
-    else:
-        text = pa.array(index.to_numpy(dtype=object), pa.string())
-    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-
-
-def _label_values(values: Any, n: int, caller: str, *, what: str = "values") -> np.ndarray:
-    try:
-        vals = np.asarray(values, dtype="float64")
-    except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"The {what!r} of {caller} must be numbers. Got {reprlib.repr(values)}."
-        ) from None
-    if vals.ndim != 1 or len(vals) != n:
-        raise InvalidParameterError(
-            f"The {what!r} of {caller} must give one number per id ({n}). Got shape {vals.shape}."
-        )
-    if np.isnan(vals).any():
-        bad = int(np.flatnonzero(np.isnan(vals))[0])
-        raise InvalidParameterError(
-            f"The {what!r} of {caller} must not be NaN (a label must be a value). Got NaN at "
-            f"position {bad}."
-        )
-    return vals
-
