@@ -7,13 +7,17 @@ from ._demo import DEMO_FPS, DEMO_SEQUENCES, demo_path
 from .coco import read_coco
 from .kitti import kitti_camera_from_ego, read_kitti_detections, read_kitti_tracking
 from .mot import read_mot, read_seqinfo, write_mot
+from .paths import StagedFiles, check_inside, original_name, safe_name
 from .records import read_parquet, read_records, write_parquet
 
 __all__ = [
     "DEMO_FPS",
     "DEMO_SEQUENCES",
+    "StagedFiles",
+    "check_inside",
     "demo_path",
     "kitti_camera_from_ego",
+    "original_name",
     "read_coco",
     "read_kitti_detections",
     "read_kitti_tracking",
@@ -21,6 +25,7 @@ __all__ = [
     "read_parquet",
     "read_records",
     "read_seqinfo",
+    "safe_name",
     "write_mot",
     "write_parquet",
 ]
