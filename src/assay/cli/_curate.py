@@ -121,12 +121,19 @@ class _Export:
         """Find the image sizes (labelstudio and cvat need them) before a round is chosen."""
         if self.fmt == "mot":
             return
-        self.sizes = self.given_sizes or _sizes_from_seqinfo(observations)
+        if self.given_sizes is not None:
+            self.sizes = self.given_sizes
+            return
+        self.sizes = _sizes_from_seqinfo(observations)
         if self.sizes is None:
             raise click.UsageError(
                 f"--export {self.fmt} needs the image size to place boxes: pass --image-size "
                 "WIDTHxHEIGHT (all streams) or --image-size STREAM=WIDTHxHEIGHT (each stream); "
                 "no seqinfo.ini was found next to the ingested file.")
+        if not all(w > 0 and h > 0 for w, h in self.sizes.values()):
+            raise click.UsageError(
+                f"the seqinfo.ini next to the ingested file gives no positive image size: pass "
+                f"--image-size WIDTHxHEIGHT for --export {self.fmt}.")
 
     def __call__(self, queue: pd.DataFrame, observations: pd.DataFrame) -> dict:
         from ..curate import labelstudio_config, to_cvat, to_labelstudio, to_mot

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -300,9 +300,9 @@ class Campaign:
             :meth:`round_params`) so :meth:`export_round` can export it again.
         export : callable, optional
             ``export(queue, observations)``, called with this round's queue before the round
-            is committed. What it returns, unless None, is recorded in the round's run
-            summary under ``"export"`` (so it must be JSON-serialisable, e.g. the paths
-            written).
+            is committed. A dict it returns (e.g. the paths written; JSON-serialisable) is
+            recorded in the round's run summary under ``"export"``; any other return value
+            is ignored.
 
         Returns
         -------
@@ -327,10 +327,13 @@ class Campaign:
         >>> camp.round  # nothing was recorded
         0
         >>> exported = []
-        >>> camp.next_round(None, found, budget=1, export=lambda q, o: exported.append(q))["frame"].tolist()
+        >>> def export(queue, observations):
+        ...     exported.append(queue)
+        ...     return {"frames": len(queue)}  # a dict is recorded with the round's run
+        >>> camp.next_round(None, found, budget=1, export=export)["frame"].tolist()
         [9]
-        >>> camp.round, exported[0]["frame"].tolist()
-        (1, [9])
+        >>> camp.round, exported[0]["frame"].tolist(), camp.workspace.runs()["summary"][0]["export"]
+        (1, [9], {'frames': 1})
         """
         p = self.params
         old_rounds = self.rounds()
@@ -388,8 +391,8 @@ class Campaign:
                 # last before the commit: a failure rolls the round back; files the export
                 # renamed into place are what the next call writes again
                 exported = export(queue.copy(), observations)
-                if exported is not None:
-                    summary["export"] = exported
+                if isinstance(exported, Mapping):
+                    summary["export"] = dict(exported)
             ws.finish_run(run_id, "ok", summary)
         return queue
 

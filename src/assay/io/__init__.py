@@ -1,5 +1,8 @@
 """Readers and writers: every reader returns a validated canonical table and fails on the
-first malformed value with the file, line and column."""
+first malformed value with the file, line and column; every writer writes whole files (staged,
+then renamed into place), creates no folder the user did not name, and turns names from data
+into safe path components (:func:`safe_name`) that stay inside the folder named
+(:func:`check_inside`)."""
 
 from __future__ import annotations
 
