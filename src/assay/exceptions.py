@@ -16,6 +16,7 @@ __all__ = [
     "InvalidParameterError",
     "MissingDependencyError",
     "SchemaError",
+    "UnsafePathError",
     "UserCodeError",
     "WorkspaceError",
     "WorkspaceLockedError",
@@ -67,7 +68,11 @@ class DataFormatError(AssayError, ValueError):
 
 
 class DataFileNotFoundError(AssayError, FileNotFoundError):
-    """An input file or folder does not exist."""
+    """A file or folder that must exist does not: an input, or the folder an output goes in."""
+
+
+class UnsafePathError(AssayError, ValueError):
+    """A path built from data would resolve outside the folder it must stay in."""
 
 
 class WorkspaceError(AssayError, RuntimeError):

@@ -49,13 +49,19 @@ def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method,
     if (recall is None) == (precision is None):
         raise click.UsageError("give exactly one of --recall and --precision.")
     target, value = ("recall", recall) if recall is not None else ("precision", precision)
+    if output is not None and (output.is_dir() or not output.parent.is_dir()):
+        raise click.BadParameter(f"{output} is a folder, or its folder does not exist (create it first).",
+                                 param_hint="--output")
     with Workspace(workspace) as ws:
         table, name = _records_arg(records, ws)
         r = select(table, proxy=proxy, oracle=oracle, target=target, value=value, delta=delta,
                    budget=budget, method=method, seed=seed, workspace=ws, name=name,
                    batch_size=batch_size)
     if output is not None:
-        output.write_text("\n".join(map(str, r.ids.tolist())) + "\n")
+        from ..io import StagedFiles
+
+        with StagedFiles() as stage:
+            stage.path(output).write_text("\n".join(map(str, r.ids.tolist())) + "\n")
     summary = {
         "selected": len(r), "threshold": r.threshold if np.isfinite(r.threshold) else None, "oracle_calls": r.oracle_calls,
         "labels_paid_now": r.labels_paid, "verification_calls": r.verification_calls,
