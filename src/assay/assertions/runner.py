@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._progress import progress
 from ..exceptions import InvalidParameterError, SchemaError, UserCodeError
 from ..tables import validate
 from ._findings import empty_findings, make_findings, sort_findings
@@ -212,6 +213,8 @@ def check(
         The findings table (``run_id``, ``assertion``, ``scope``, ``stream``,
         ``frame_start``, ``frame_end``, ``obs_ids``, ``track``, ``severity``, ``evidence``,
         ``fix``), sorted by severity (descending), then assertion, stream and frame.
+        ``attrs["notes"]`` says why an assertion could not find anything when the input
+        rules it out (a track-level assertion on observations without track ids).
 
     Examples
     --------
@@ -235,7 +238,8 @@ def check(
     table = validate(observations, "observations") if needs_obs or _is_observations(observations) else observations.reset_index(drop=True)
     info = stream_info(table, stride=stride) if _is_observations(table) and len(table) else None
     started = _time.time()
-    parts = [run_assertion(a, table, info) for a in items]
+    notes = [note for a in items if (note := a.blind_spot(table)) is not None]
+    parts = [run_assertion(a, table, info) for a in progress(items, "running assertions")]
     parts = [p for p in parts if len(p)]
     findings = pd.concat(parts, ignore_index=True) if parts else empty_findings()
     findings = sort_findings(findings)
@@ -250,8 +254,10 @@ def check(
         findings["run_id"] = pd.array([run_id] * len(findings), dtype=findings["run_id"].dtype)
         workspace.add_findings(findings, run_id=run_id)
         workspace.finish_run(run_id, "ok", {
-            "findings": len(findings), "seconds": round(_time.time() - started, 3),
+            "findings": len(findings), "seconds": round(_time.time() - started, 3), "notes": notes,
             "per_assertion": findings["assertion"].value_counts().to_dict(),
         })
         findings.attrs["run_id"] = run_id
+    if notes:
+        findings.attrs["notes"] = notes
     return findings

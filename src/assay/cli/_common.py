@@ -19,7 +19,7 @@ import click
 
 from ..exceptions import AssayError
 
-__all__ = ["AssayCommand", "AssayGroup", "CliError", "emit_json", "open_workspace", "to_cli"]
+__all__ = ["AssayCommand", "AssayGroup", "CliError", "about", "emit_json", "open_workspace", "to_cli"]
 
 
 class CliError(AssayError):
@@ -40,11 +40,15 @@ _ASSIGN = re.compile(
 
 
 def flag_names(command: click.Command) -> dict[str, str]:
-    """Python parameter name -> the command's flag (its longest option string)."""
+    """Python parameter name -> the command's flag (its longest option string), with the
+    option's metavar after a space when it takes a value (``"--range LO HI"``)."""
     out = dict(_ALWAYS)
     for p in command.params:
         if isinstance(p, click.Option) and p.name:
-            out[p.name] = max(p.opts, key=len)
+            flag = max(p.opts, key=len)
+            if p.metavar and not p.is_flag:
+                flag = f"{flag} {p.metavar}"
+            out[p.name] = flag
     out.update(getattr(command, "aliases", {}) or {})
     return out
 
@@ -61,27 +65,33 @@ def to_cli(text: str, flags: dict[str, str]) -> str:
     >>> to_cli("The 'value' parameter of select must be a float in (0, 1). Got 1.5.",
     ...        {"value": "--recall"})
     '--recall must be a float in (0, 1). Got 1.5.'
+    >>> to_cli("aggregate needs range=(lo, hi): ...", {"range": "--range LO HI"})
+    'aggregate needs --range LO HI: ...'
     """
     from ..assertions.registry import BUILTINS
 
     by_class = {cls.__name__: name for name, cls in BUILTINS.items()}
 
+    def name_only(param: str) -> str:
+        return flags[param].split(" ")[0]
+
     def param_of(m: re.Match) -> str:
         param, owner = m.group("param"), m.group("owner")
         if owner in by_class:
             return f"--set {by_class[owner]}.{param}"
-        return flags.get(param, m.group(0))
+        return name_only(param) if param in flags else m.group(0)
 
     def assign(m: re.Match) -> str:
         param, value = m.group("param"), m.group("value")
         if param not in flags:
             return m.group(0)
-        flag = flags[param]
-        if value in (None, "True", "..."):
-            return flag
+        if value in (None, "True"):
+            return name_only(param)
         if value == "False":
-            return f"no {flag}"
-        return f"{flag} {value.strip(chr(39) + chr(34))}"
+            return f"no {name_only(param)}"
+        if value == "..." or value.startswith(("(", "[")):
+            return flags[param]  # a placeholder: the flag and its metavar
+        return f"{name_only(param)} {value.strip(chr(39) + chr(34))}"
 
     text = _PARAM_OF.sub(param_of, text)
     return _ASSIGN.sub(assign, text)
@@ -154,6 +164,22 @@ def _reworded(command: click.Command, ctx: click.Context, call: Any) -> Any:
         raise err from exc
 
 
+@contextmanager
+def about(flag: str, value: Any = None) -> Any:
+    """Errors raised in the block are about ``flag`` (and its ``value``): say so, unless the
+    message, reworded for the command line, already names a flag."""
+    try:
+        yield
+    except CliError:
+        raise
+    except AssayError as exc:
+        ctx = click.get_current_context(silent=True)
+        text = to_cli(str(exc), flag_names(ctx.command)) if ctx is not None else str(exc)
+        if not re.search(r"(?<![\w-])--[a-z]", text):
+            text = f"{flag if value is None else f'{flag} {value}'}: {text}"
+        raise CliError(text) from exc
+
+
 def report(exc: CliError) -> None:
     """Print a command-line error: one red line, after the user's frames when their code failed."""
     from rich.markup import escape
@@ -186,9 +212,9 @@ def open_workspace(path: str | Path, *, create: bool = False, read_only: bool = 
     ws = Workspace(p, read_only=read_only)
     try:
         if ws.migrated_from is not None:
-            from ._main import err
+            from ._main import notes
 
-            err.print(f"migrated workspace {p} from format {ws.migrated_from} to the current one",
+            notes.print(f"migrated workspace {p} from format {ws.migrated_from} to the current one",
                       highlight=False)
         yield ws
         if not read_only:

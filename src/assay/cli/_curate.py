@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from ._common import AssayGroup, about, emit_json, open_workspace
 from ._main import DEFAULT_WORKSPACE, df_table, err, out
 
 EXPORTS = ("labelstudio", "cvat", "mot")
@@ -207,7 +208,7 @@ EXPORT_HELP = ("Write the queue: labelstudio FILE.json (tasks; plus their labeli
                "round is recorded only once its export is in place.")
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=AssayGroup, invoke_without_command=True)
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True, help="Workspace file.")
 @click.option("--observations", "-o", "table",
               help="Predictions table in the workspace (default: its only observations table).")
@@ -229,9 +230,10 @@ EXPORT_HELP = ("Write the queue: labelstudio FILE.json (tasks; plus their labeli
               metavar="FORMAT PATH", help=EXPORT_HELP)
 @_export_options
 @click.option("--top", type=int, default=20, show_default=True, help="Queued frames to print.")
+@click.option("--json", "as_json", is_flag=True, help="Print the round and its queue as JSON.")
 @click.pass_context
 def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, seed, epsilon, reward, method,
-           export, image, image_size, config, top):
+           export, image, image_size, config, top, as_json):
     """Choose the frames to label next and export them as a labeling queue.
 
     \b
@@ -260,12 +262,11 @@ def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, se
     from ..assertions import check as run_check
     from ..assertions.registry import resolve
     from ..curate import Campaign
-    from ..store import Workspace
 
     exporter = _Export(*export, image=image, image_size=image_size, config=config) if export else None
     if config is not None and exporter is None:
         raise click.BadParameter("give --export labelstudio FILE.json with it.", param_hint="--labelstudio-config")
-    with Workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         if table is None:
             t = ws.tables()
             obs_tables = t.loc[t["kind"] == "observations", "name"].tolist()
@@ -274,7 +275,8 @@ def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, se
                     f"pass --observations: the workspace has {len(obs_tables)} observations tables"
                     + (f" ({', '.join(obs_tables)})." if obs_tables else "; ingest predictions first."))
             table = obs_tables[0]
-        obs = ws.read(table)
+        with about("--observations", table):
+            obs = ws.read(table)
         if exporter is not None:
             exporter.prepare(obs)
         camp = Campaign(ws, campaign, strategy=strategy, seed=seed, epsilon=epsilon, reward=reward, method=method)
@@ -295,6 +297,12 @@ def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, se
         rounds = camp.rounds()
         t = camp.round - 1
         last = rounds.loc[rounds["round"] == t]
+        if as_json:
+            emit_json({"campaign": campaign, "round": t, "strategy": chosen, "findings_from": source,
+                       "queued": len(queue), "queue": queue.to_dict(orient="records"),
+                       "arms": last.to_dict(orient="records"),
+                       "export": None if exporter is None else exporter.report(len(queue))})
+            return
         out.print(df_table(
             queue[["rank", "stream", "frame", "arm", "priority", "reason"]].assign(
                 flagged=queue["obs_ids"].map(lambda v: ",".join(map(str, list(v)[:6])) + ("..." if len(v) > 6 else ""))),
@@ -378,11 +386,10 @@ def import_cmd(ctx, verdicts, workspace, campaign, as_json):
     workspace: oracle labels, reviewed frames, and each assertion's precision as judged by
     reviewers."""
     from ..curate import assertion_precision, import_verdicts
-    from ..store import Workspace
 
     workspace = workspace or ctx.obj.get("workspace") or DEFAULT_WORKSPACE
     campaign = campaign or ctx.obj.get("campaign") or "default"
-    with Workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         counts = import_verdicts(verdicts, ws, campaign=campaign)
         precision = assertion_precision(ws)
     if as_json:

@@ -12,12 +12,15 @@ from rich.table import Table
 
 from .._progress import show_progress
 from ..exceptions import AssayError
+from ._common import AssayGroup, CliError, emit_json, open_workspace, report
 
 DEFAULT_WORKSPACE = "assay.duckdb"
 
 # piped output (a file, CI logs) gets a wide table rather than rich's 80-column default
 out = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
+#: Progress notes on stderr ("reading ...", "migrated ..."); silenced by ``assay --quiet``.
+notes = Console(stderr=True)
 
 FORMATS = {
     "mot-det": "MOTChallenge det.txt (file or sequence folder)",
@@ -30,22 +33,31 @@ FORMATS = {
 }
 
 
-class _Group(click.Group):
-    """Turns assay errors into one red line and exit status 2, without a traceback."""
+class _Group(AssayGroup):
+    """The ``assay`` command: errors become one red line and exit status 2 (1 when a check
+    fails its gate), without assay's traceback; a user's own code shows the user's lines."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except AssayError as e:
-            err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+        except CliError as e:
+            report(e)
+            sys.exit(e.exit_code)
+        except AssayError as e:  # raised while parsing, before a command ran
+            report(CliError(str(e)))
             sys.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="assay")
-def cli() -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars or notes on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool) -> None:
     """assay: monitor deployed models, audit labels, choose what to label, and answer
     analytics queries over model outputs with statistical guarantees."""
+    ctx.ensure_object(dict)
+    ctx.obj["quiet"] = quiet
+    notes.quiet = quiet
 
 
 def main() -> None:
@@ -53,11 +65,13 @@ def main() -> None:
     cli(prog_name="assay")
 
 
-def df_table(df: pd.DataFrame, title: str | None = None, max_rows: int = 30) -> Table:
-    """A rich table of a DataFrame's first rows."""
+def df_table(df: pd.DataFrame, title: str | None = None, max_rows: int = 30,
+             no_wrap: tuple[str, ...] = ("run_id",)) -> Table:
+    """A rich table of a DataFrame's first rows (``no_wrap`` columns are never cut: ids)."""
     t = Table(title=title, title_justify="left", header_style="bold")
     for c in df.columns:
-        t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
+        t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left",
+                     no_wrap=c in no_wrap, min_width=len(str(df[c].iloc[0])) if c in no_wrap and len(df) else None)
     for row in df.head(max_rows).itertuples(index=False):
         t.add_row(*[_fmt(v) for v in row])
     if len(df) > max_rows:
@@ -109,27 +123,36 @@ INGEST_HELP = (
 def ingest(format, path, workspace, name, fps, stream, source, replace):
     from ..store import Workspace
 
-    err.print(f"reading {path} as {format} ...", highlight=False)
+    notes.print(f"reading {path} as {format} ...", highlight=False)
     with show_progress():
         table, kind = read_format(format, path, fps=fps, stream=stream, source=source)
-    with Workspace(workspace) as ws, err.status(f"writing {len(table):,} rows to {workspace}"):
+    with Workspace(workspace) as ws, notes.status(f"writing {len(table):,} rows to {workspace}"):
         ws.add(name, table, kind=kind, replace=replace)
     out.print(f"ingested {len(table):,} rows into [bold]{name}[/] ({kind}) in {workspace}")
 
 
 @cli.command()
 @click.argument("workspace", default=DEFAULT_WORKSPACE, type=click.Path(path_type=Path))
-def info(workspace):
-    """Tables in WORKSPACE: rows, streams, classes, sources."""
-    from ..store import Workspace
+@click.option("--json", "as_json", is_flag=True, help="Print the tables and per-stream summaries as JSON.")
+def info(workspace, as_json):
+    """Tables in WORKSPACE: rows, streams, classes, sources.
 
-    if not Path(workspace).exists():
-        raise click.ClickException(f"{workspace}: no such workspace file.")
-    with Workspace(workspace, read_only=True) as ws:
+    \b
+    Example:
+      assay info assay.duckdb
+    """
+    with open_workspace(workspace, read_only=True) as ws:
         tables = ws.tables()
-        out.print(df_table(tables, title=f"workspace {workspace}"))
-        for name in tables.loc[tables["kind"] == "observations", "name"]:
-            out.print(df_table(ws.summary(name), title=f"{name}: per stream"))
+        summaries = {name: ws.summary(name)
+                     for name in tables.loc[tables["kind"] == "observations", "name"]}
+    if as_json:
+        emit_json({"workspace": str(workspace),
+                   "tables": tables.to_dict(orient="records"),
+                   "streams": {k: v.to_dict(orient="records") for k, v in summaries.items()}})
+        return
+    out.print(df_table(tables, title=f"workspace {workspace}"))
+    for name, summary in summaries.items():
+        out.print(df_table(summary, title=f"{name}: per stream"))
 
 
 from ._audit import audit  # noqa: E402
@@ -137,7 +160,10 @@ from ._check import check  # noqa: E402
 from ._curate import curate  # noqa: E402
 from ._demo import demo  # noqa: E402
 from ._query import query  # noqa: E402
+from ._results import diff, findings, labels, migrate, runs  # noqa: E402
 
+for _command in (runs, findings, diff, labels, migrate):
+    cli.add_command(_command)
 cli.add_command(audit)
 cli.add_command(check)
 cli.add_command(curate)
