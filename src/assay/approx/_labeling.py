@@ -89,12 +89,20 @@ class Labeler:
         self.ids = table["id"].to_numpy()
         self.paid = 0
         self._memo: dict[int, float] = {}
+        self.memory = None
+        if workspace is not None:
+            self.memory = workspace.label_memory(self.identity, defer=oracle.free)
         if workspace is not None and not workspace.read_only:
             detail = {**oracle.detail(), "spec": oracle.name}
             if key is not None:
                 detail["shared_by"] = "id"
             workspace.register_oracle(self.identity, kind="key" if key is not None else
                                       oracle.name.split(":", 1)[0], spec=oracle.name, detail=detail)
+
+    def close(self) -> None:
+        """Store the answers a free oracle gave (kept in memory during the query)."""
+        if self.memory is not None:
+            self.memory.flush()
 
     def lineage(self, role: str = "oracle") -> dict[str, Any]:
         """The oracle's entry in a run's inputs."""
@@ -127,7 +135,7 @@ class Labeler:
 
             return self.workspace.fetch_labels(
                 self.identity, batch, ask, content=content, batch_size=max(1, len(batch)),
-                run_id=self.run_id).to_numpy(dtype=np.float64)
+                run_id=self.run_id, memory=self.memory).to_numpy(dtype=np.float64)
         todo = pd.unique(positions[[p not in self._memo for p in positions.tolist()]])
         if len(todo):
             got = np.full(len(todo), np.nan)
@@ -145,23 +153,30 @@ class QueryRun:
     """A query's run in the workspace (when there is one): started with its inputs, finished
     with its summary, or marked failed when an exception leaves the block.
 
-    Use as ``with QueryRun(workspace, params, inputs) as run: ... run.summary = {...}``;
-    ``run.run_id`` is None without a workspace.
+    Use as ``with QueryRun(workspace, params, labelers) as run: ... run.summary = {...}``;
+    ``run.run_id`` is None without a workspace. The labelers get the run's id, and what they
+    keep in memory is stored when the block ends, however it ends.
     """
 
-    def __init__(self, workspace: Any, params: dict[str, Any], inputs: list[dict[str, Any]]) -> None:
+    def __init__(self, workspace: Any, params: dict[str, Any], inputs: list[dict[str, Any]],
+                 labelers: Sequence[Labeler] = ()) -> None:
         self.workspace = workspace
         self.params = params
         self.inputs = inputs
+        self.labelers = list(labelers)
         self.run_id: str | None = None
         self.summary: dict[str, Any] = {}
 
     def __enter__(self) -> QueryRun:
         if self.workspace is not None and not self.workspace.read_only:
             self.run_id = self.workspace.start_run("query", self.params, inputs=self.inputs)
+        for labeler in self.labelers:
+            labeler.run_id = self.run_id
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        for labeler in self.labelers:
+            labeler.close()
         if self.run_id is None:
             return
         if exc_type is None:

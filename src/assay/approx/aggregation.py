@@ -320,10 +320,8 @@ def aggregate(
               "batch_size": batch_size}
     inputs = [lineage] + [lab.lineage(role) for lab, role in
                           ((value_of, "oracle"), (passes_of, "where")) if lab is not None]
-    with QueryRun(workspace, params, inputs) as run:
-        for lab in (value_of, passes_of):
-            if lab is not None:
-                lab.run_id = run.run_id
+    labelers = [lab for lab in (value_of, passes_of) if lab is not None]
+    with QueryRun(workspace, params, inputs, labelers) as run:
         with counting("oracle labels paid", total=None if budget is None else min(budget, n)):
             out = estimate_aggregate(
                 core, n_records=n, label=label, lo=lo, hi=hi, proxy=scores, stat=stat,

@@ -55,6 +55,9 @@ class Oracle(abc.ABC):
     name: str = "oracle"
     #: A version its author bumps when the oracle's answers change (new weights, a new prompt).
     version: str | None = None
+    #: Whether answers cost nothing (a column of the records): a query then keeps new answers
+    #: in memory and stores them once at its end, instead of committing every batch.
+    free: bool = False
 
     @abc.abstractmethod
     def __call__(self, rows: pd.DataFrame) -> Any:
@@ -104,6 +107,8 @@ class ColumnOracle(Oracle):
     >>> ColumnOracle("label").identity("file:/data/day2/records.csv")
     'column:label@file:/data/day2/records.csv'
     """
+
+    free = True
 
     def __init__(self, column: str) -> None:
         self.column = column

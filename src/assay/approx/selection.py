@@ -188,8 +188,7 @@ def select(
               "labels": labels, "batch_size": batch_size}
     label = Labeler(orc, table, records=records_identity, proxy=[proxy], workspace=workspace,
                     key=labels, run_id=None, check=binary)
-    with QueryRun(workspace, params, [lineage, label.lineage()]) as run:
-        label.run_id = run.run_id
+    with QueryRun(workspace, params, [lineage, label.lineage()], [label]) as run:
         with counting("oracle labels paid", total=budget):
             out = run_selection(scores, label, method=method, target=target, value=value,
                                 delta=delta, budget=budget, seed=seed, **options)

@@ -27,8 +27,10 @@ from ..exceptions import InvalidParameterError, WorkspaceError
 from ._schema import META
 from ._util import now, py_scalar, to_json
 
-__all__ = ["COMMIT_EVERY", "LabelsMixin"]
+__all__ = ["COMMIT_EVERY", "LabelMemory", "LabelsMixin"]
 
+#: Up to this many ids, a lookup passes them as a list parameter instead of a registered view.
+_LIST_LOOKUP = 4096
 #: Answers an oracle streams (see :meth:`LabelsMixin.fetch_labels`) are committed at least this
 #: often, in seconds: an answer slower than this is committed as soon as it arrives.
 COMMIT_EVERY = 0.05
@@ -109,8 +111,11 @@ class LabelsMixin:
 
     def _insert_labels(
         self, oracle: str, text: pa.Array, is_int: bool, keys: np.ndarray, vals: np.ndarray,
-        run_id: str | None,
+        run_id: str | None, *, fresh: bool = False,
     ) -> None:
+        """Store labels; ``fresh`` when the keys were just looked up and found missing (a plain
+        insert, about twice as fast; on a conflict, another thread stored one meanwhile, and
+        the insert is redone as a replace)."""
         n = len(text)
         batch = pa.table(
             {
@@ -124,6 +129,25 @@ class LabelsMixin:
             }
         )
         view = f"_assay_labels_{secrets.token_hex(6)}"
+        if fresh and not self.in_transaction:
+            with self._lock:
+                con = self._connection()
+                con.register(view, batch)
+                try:
+                    con.begin()
+                    con.execute(f"INSERT INTO {META}.labels SELECT * FROM {view}")
+                    con.commit()
+                    return
+                except duckdb.ConstraintException:
+                    self._rollback(con)
+                except duckdb.Error as exc:
+                    self._rollback(con)
+                    raise WorkspaceError(
+                        f"Storing labels of oracle {oracle!r} in workspace {self._where} failed, "
+                        f"nothing was saved: {exc}"
+                    ) from exc
+                finally:
+                    con.unregister(view)
         with self._write() as con:
             con.register(view, batch)
             try:
@@ -190,21 +214,32 @@ class LabelsMixin:
         """Positions in ``text`` that have a label, and their values, in position order."""
         if len(text) == 0:
             return np.zeros(0, dtype="int64"), np.zeros(0, dtype="float64")
-        req = pa.table({"pos": pa.array(np.arange(len(text), dtype="int64")), "id": text,
-                        "content": pa.array(keys, pa.string())})
-        view = f"_assay_req_{secrets.token_hex(6)}"
-        with self._lock:
-            con = self._connection()
-            con.register(view, req)
-            try:
-                got = self._arrow(
-                    f"SELECT r.pos, l.value FROM {view} r JOIN {META}.labels l "
-                    "ON l.oracle = ? AND l.id = r.id AND l.content = r.content ORDER BY r.pos",
-                    [oracle],
-                )
-            finally:
-                con.unregister(view)
-        return got.column("pos").to_numpy(), got.column("value").to_numpy()
+        if len(text) > _LIST_LOOKUP:
+            req = pa.table({"pos": pa.array(np.arange(len(text), dtype="int64")), "id": text,
+                            "content": pa.array(keys, pa.string())})
+            view = f"_assay_req_{secrets.token_hex(6)}"
+            with self._lock:
+                con = self._connection()
+                con.register(view, req)
+                try:
+                    got = self._arrow(
+                        f"SELECT r.pos, l.value FROM {view} r JOIN {META}.labels l "
+                        "ON l.oracle = ? AND l.id = r.id AND l.content = r.content ORDER BY r.pos",
+                        [oracle],
+                    )
+                finally:
+                    con.unregister(view)
+            return got.column("pos").to_numpy(), got.column("value").to_numpy()
+        # a short list is cheaper as a query parameter than as a registered view
+        got = self._arrow(
+            f"SELECT id, content, value FROM {META}.labels WHERE oracle = ? AND id IN "
+            "(SELECT unnest(?::VARCHAR[]))", [oracle, text.to_pylist()])
+        if got.num_rows == 0:
+            return np.zeros(0, dtype="int64"), np.zeros(0, dtype="float64")
+        stored = pd.Index(_joined(got.column("id"), got.column("content").to_numpy(zero_copy_only=False)))
+        where = stored.get_indexer(_joined(text, keys))
+        pos = np.flatnonzero(where >= 0)
+        return pos, got.column("value").to_numpy()[where[pos]]
 
     @validate_params(
         {
@@ -223,6 +258,7 @@ class LabelsMixin:
         content: Any = None,
         batch_size: int = 256,
         run_id: str | None = None,
+        memory: LabelMemory | None = None,
     ) -> pd.Series:
         """Labels for ``ids``, calling the oracle only for records it has not labeled yet.
 
@@ -251,6 +287,10 @@ class LabelsMixin:
             Most ids per call of ``fn``.
         run_id : str, optional
             Recorded with every new label.
+        memory : LabelMemory, optional
+            This oracle's answers held in memory (see :meth:`label_memory`), for a query that
+            fetches many small batches: lookups skip the database, and a deferring memory keeps
+            new answers until its ``flush()``.
 
         Returns
         -------
@@ -289,19 +329,21 @@ class LabelsMixin:
         index, text, is_int = _normalize_ids(ids, "fetch_labels")
         keys = _content(content, len(index), "fetch_labels")
         result = np.full(len(index), np.nan)
-        pos, values = self._known(oracle, text, keys)
+        if memory is not None and memory.known is not None:
+            pos, values = memory.lookup(text, keys)
+        else:
+            pos, values = self._known(oracle, text, keys)
         result[pos] = values
         todo_pos = np.flatnonzero(np.isnan(result))  # labels are never NaN, so NaN = unknown
         if len(todo_pos):
-            ids_text = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
-            pairs = pd.MultiIndex.from_arrays([ids_text[todo_pos], keys[todo_pos]])
+            pairs = pd.Index(_joined(text.take(pa.array(todo_pos)), keys[todo_pos]))
             first = ~pairs.duplicated()
             unique_pos = todo_pos[first]
             paid = np.empty(len(unique_pos))
             for start in range(0, len(unique_pos), batch_size):
                 chunk = unique_pos[start : start + batch_size]
                 answers = self._ask(oracle, fn, index.take(chunk), text.take(pa.array(chunk)),
-                                    is_int, keys[chunk], run_id)
+                                    is_int, keys[chunk], run_id, memory)
                 paid[start : start + len(chunk)] = answers
             result[todo_pos] = (
                 pd.Series(paid, index=pairs[first]).reindex(pairs).to_numpy()
@@ -310,14 +352,21 @@ class LabelsMixin:
 
     def _ask(
         self, oracle: str, fn: Callable[[np.ndarray], Any], batch: pd.Index, text: pa.Array,
-        is_int: bool, keys: np.ndarray, run_id: str | None,
+        is_int: bool, keys: np.ndarray, run_id: str | None, memory: LabelMemory | None,
     ) -> np.ndarray:
         """Call the oracle on one batch and commit its answers as they arrive."""
         n = len(batch)
         answer = fn(batch.to_numpy())
+
+        def store(text: pa.Array, keys: np.ndarray, vals: np.ndarray) -> None:
+            if memory is None:
+                self._insert_labels(oracle, text, is_int, keys, vals, run_id, fresh=True)
+            else:
+                memory.add(text, is_int, keys, vals, run_id)
+
         if not _streamed(answer):
             vals = _label_values(answer, n, "fetch_labels", what="fn")
-            self._insert_labels(oracle, text, is_int, keys, vals, run_id)
+            store(text, keys, vals)
             return vals
         out = np.full(n, np.nan)
         pending: list[np.ndarray] = []
@@ -328,7 +377,7 @@ class LabelsMixin:
             if pending:
                 p = np.unique(np.concatenate(pending))
                 pending.clear()
-                self._insert_labels(oracle, text.take(pa.array(p)), is_int, keys[p], out[p], run_id)
+                store(text.take(pa.array(p)), keys[p], out[p])
             last = time.monotonic()
 
         try:
@@ -348,6 +397,35 @@ class LabelsMixin:
                 f"{py_scalar(batch[int(np.flatnonzero(np.isnan(out))[0])])!r})."
             )
         return out
+
+    @validate_params({"oracle": [str], "defer": [bool], "limit": [Interval(int, 0, None)]})
+    def label_memory(self, oracle: str, *, defer: bool = False, limit: int = 200_000) -> LabelMemory:
+        """This oracle's stored answers in memory, for :meth:`fetch_labels` calls of one query.
+
+        Loads the answers when there are at most ``limit`` (else lookups stay in the
+        database). With ``defer``, new answers are kept in memory until ``flush()`` writes them
+        in one commit: for an oracle whose answers cost nothing (a column of the records),
+        where a commit per batch would cost more than the answers.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from assay.store import Workspace
+        >>> ws = Workspace()
+        >>> mem = ws.label_memory("x10", defer=True)
+        >>> ws.fetch_labels("x10", [1, 2], lambda b: b * 10.0, memory=mem).tolist()
+        [10.0, 20.0]
+        >>> len(ws.get_labels("x10")), mem.flush(), len(ws.get_labels("x10"))
+        (0, 2, 2)
+        """
+        n = self._query(f"SELECT count(*) FROM {META}.labels WHERE oracle = ?", [oracle])[0][0]
+        known = None
+        if n <= limit:
+            got = self._arrow(
+                f"SELECT id, content, value FROM {META}.labels WHERE oracle = ?", [oracle])
+            known = dict(zip(_joined(got.column("id"), got.column("content").to_numpy(
+                zero_copy_only=False)).tolist(), got.column("value").to_pylist(), strict=True))
+        return LabelMemory(self, oracle, known, defer)
 
     @validate_params({"oracle": [str], "kind": [str], "spec": [str], "detail": [dict, None]})
     def register_oracle(
@@ -486,6 +564,47 @@ class LabelsMixin:
         return int(n)
 
 
+class LabelMemory:
+    """One oracle's answers held in memory during a query (see
+    :meth:`LabelsMixin.label_memory`)."""
+
+    def __init__(self, workspace: Any, oracle: str, known: dict[str, float] | None,
+                 defer: bool) -> None:
+        self.workspace = workspace
+        self.oracle = oracle
+        #: ``{"<id>\x00<content>": value}``, or None when too many answers to hold.
+        self.known = known
+        self.defer = defer
+        self._pending: list[tuple[pa.Array, bool, np.ndarray, np.ndarray, str | None]] = []
+
+    def lookup(self, text: pa.Array, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions that have an answer, and the answers."""
+        assert self.known is not None
+        got = [self.known.get(k) for k in _joined(text, keys).tolist()]
+        pos = np.array([i for i, v in enumerate(got) if v is not None], dtype="int64")
+        return pos, np.array([got[i] for i in pos], dtype="float64")
+
+    def add(self, text: pa.Array, is_int: bool, keys: np.ndarray, vals: np.ndarray,
+            run_id: str | None) -> None:
+        """New answers: stored now (or at :meth:`flush` when deferring) and remembered."""
+        if self.defer:
+            self._pending.append((text, is_int, keys, vals, run_id))
+        else:
+            self.workspace._insert_labels(self.oracle, text, is_int, keys, vals, run_id, fresh=True)
+        if self.known is not None:
+            self.known.update(zip(_joined(text, keys).tolist(), vals.tolist(), strict=True))
+
+    def flush(self) -> int:
+        """Write the deferred answers in one commit; returns how many."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return 0
+        with self.workspace._write():
+            for text, is_int, keys, vals, run_id in pending:
+                self.workspace._insert_labels(self.oracle, text, is_int, keys, vals, run_id)
+        return sum(len(p[0]) for p in pending)
+
+
 def _streamed(answer: Any) -> bool:
     """Whether an oracle's answer is a stream of chunks (an iterator, e.g. a generator)."""
     return isinstance(answer, Iterator)
@@ -535,6 +654,12 @@ def _ids_index(got: pa.Table) -> pd.Index:
         mixed = [int(t) if i else t for t, i in zip(text, is_int, strict=True)]
         return pd.Index(mixed, dtype=object, name="id")
     return pd.Index(text.tolist(), name="id")
+
+
+def _joined(ids: pa.Array | pa.ChunkedArray, keys: np.ndarray) -> np.ndarray:
+    """``id NUL content`` per label: one string naming the pair (content keys hold no NUL)."""
+    text = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
+    return text + "\x00" + np.asarray(keys, dtype=object)
 
 
 def _check_oracle(oracle: str, caller: str) -> None:
