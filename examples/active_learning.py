@@ -113,8 +113,10 @@ def main() -> None:
             keep = 1 / (1 + np.exp(-X @ w)) >= 0.5
             preds = det.loc[keep]
             findings = check(preds, assertions)
-            queue = camp.next_round(preds, findings, budget=25)
-            to_labelstudio(queue, preds, Path(tmp) / f"round{round_}.json", image_size=sizes)
+            tasks = Path(tmp) / f"round{round_}.json"
+            # the round is kept only once its tasks are written (a failed export keeps nothing)
+            queue = camp.next_round(preds, findings, budget=25, export=lambda q, o, tasks=tasks:
+                                    to_labelstudio(q, o, tasks, image_size=sizes))
             counts = import_verdicts(reviewer(queue, preds, gt), ws, campaign="pets")
             labeled = camp.labeled_frames()
             rows = det.set_index(["stream", "frame"]).index.isin(

@@ -92,3 +92,10 @@ def test_query_aggregate_pays_once_and_reports_errors(tmp_path, shared_data):
     assert r.exit_code == 0 and "finite-sample" in r.output and "oracle labels used: 300" in r.output
     r = CliRunner().invoke(cli, ["query", "aggregate", "-r", str(recs), "-o", "column:label", "-w", str(ws)])
     assert r.exit_code == 2 and "needs an error target" in r.output and "Traceback" not in r.output
+
+
+def test_query_output_goes_in_an_existing_folder(tmp_path):
+    r = CliRunner().invoke(cli, ["query", "select", "-r", "x.csv", "-p", "p", "-o", "column:label", "--recall",
+                                 "0.9", "--output", str(tmp_path / "no" / "ids.txt"), "-w", str(tmp_path / "w.duckdb")])
+    assert r.exit_code == 2 and "Invalid value for --output" in r.output
+    assert list(tmp_path.iterdir()) == []

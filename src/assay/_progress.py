@@ -50,3 +50,31 @@ def progress(items: Iterable[T], description: str, total: int | None = None) -> 
         for item in items:
             yield item
             bar.advance(task)
+
+
+_tick: contextvars.ContextVar = contextvars.ContextVar("assay_progress_tick", default=None)
+
+
+@contextlib.contextmanager
+def counting(description: str, total: int | None = None) -> Iterator[None]:
+    """Within this block, :func:`tick` advances one bar (when enabled), e.g. labels paid."""
+    if not _enabled.get():
+        yield
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        token = _tick.set(lambda n: bar.advance(task, n))
+        try:
+            yield
+        finally:
+            _tick.reset(token)
+
+
+def tick(n: int = 1) -> None:
+    """Advance the bar of the enclosing :func:`counting` block, if any."""
+    advance = _tick.get()
+    if advance is not None:
+        advance(n)

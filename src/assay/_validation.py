@@ -156,12 +156,16 @@ def validate_params(constraints: dict[str, list[Any]]) -> Callable:
         if unknown:
             raise TypeError(f"{func.__name__}: constraints for unknown parameters {unknown}")
 
+        # a constructor is named by its class, as users call it: "parameter of Flicker"
+        parts = func.__qualname__.split(".")
+        caller = parts[-2] if func.__name__ == "__init__" and len(parts) > 1 else func.__name__
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             bound = sig.bind(*args, **kwargs)
             for name, value in bound.arguments.items():
                 if name in constraints:
-                    check_param(name, value, constraints[name], func.__name__)
+                    check_param(name, value, constraints[name], caller)
             return func(*args, **kwargs)
 
         wrapper.__assay_constraints__ = constraints  # type: ignore[attr-defined]

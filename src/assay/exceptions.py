@@ -16,6 +16,8 @@ __all__ = [
     "InvalidParameterError",
     "MissingDependencyError",
     "SchemaError",
+    "UnsafePathError",
+    "UserCodeError",
     "WorkspaceError",
     "WorkspaceLockedError",
 ]
@@ -66,7 +68,11 @@ class DataFormatError(AssayError, ValueError):
 
 
 class DataFileNotFoundError(AssayError, FileNotFoundError):
-    """An input file or folder does not exist."""
+    """A file or folder that must exist does not: an input, or the folder an output goes in."""
+
+
+class UnsafePathError(AssayError, ValueError):
+    """A path built from data would resolve outside the folder it must stay in."""
 
 
 class WorkspaceError(AssayError, RuntimeError):
@@ -79,3 +85,61 @@ class WorkspaceLockedError(WorkspaceError):
 
 class MissingDependencyError(AssayError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class UserCodeError(AssayError, RuntimeError):
+    """A user's own code (an assertions file, an assertion, an oracle) raised an exception.
+
+    The message names the user's file and line; the original exception is ``__cause__``.
+
+    Attributes
+    ----------
+    path : Path or None
+        The user's file where it happened (the innermost frame in the user's files).
+    line : int or None
+    user_traceback : str
+        The traceback restricted to the user's frames, for printing.
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None,
+                 user_traceback: str = "") -> None:
+        self.path = None if path is None else Path(path)
+        self.line = line
+        self.user_traceback = user_traceback
+        super().__init__(message)
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, what: str) -> UserCodeError:
+        """Wrap an exception raised by user code; ``what`` says what assay was doing
+        (``"assertion 'crowded' on stream 'cam1', frame 12"``)."""
+        import traceback
+
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if is_user_file(f.filename)]
+        if isinstance(exc, SyntaxError) and exc.filename and is_user_file(exc.filename):
+            path, line = exc.filename, exc.lineno
+        elif frames:
+            path, line = frames[-1].filename, frames[-1].lineno
+        else:
+            path, line = None, None
+        where = f"{path}, line {line}: " if path else ""
+        text = "".join(traceback.format_list(frames)) + "".join(
+            traceback.format_exception_only(type(exc), exc))
+        return cls(f"{where}{type(exc).__name__}: {exc} (in {what})", path=path, line=line,
+                   user_traceback=text.rstrip())
+
+
+def is_user_file(filename: str) -> bool:
+    """Whether a traceback frame's file is the user's: not assay's own, not the Python
+    installation's (standard library, installed packages)."""
+    import sys
+
+    if not filename:
+        return False
+    if filename.startswith("<"):  # code typed at a prompt or exec'd from a string
+        return not filename.startswith("<frozen")
+    package = Path(__file__).resolve().parent
+    path = Path(filename).resolve()
+    if path.is_relative_to(package):
+        return False
+    roots = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    return not any(path.is_relative_to(r) for r in roots)

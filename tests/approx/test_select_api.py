@@ -129,8 +129,8 @@ def test_batch_size_means_few_rounds_for_people():
     ({"delta": 0.0}, "The 'delta' parameter of select must be a float in (0, 1). Got 0.0."),
     ({"budget": 10**6}, "must be at most the number of records (3000). Got 1000000."),
     ({"target": "f1"}, "The 'target' parameter of select must be one of {'recall', 'precision'}. Got 'f1'."),
-    ({"proxy": "nope"}, "select: no proxy column 'nope'"),
-    ({"oracle": "colum:truth"}, "cannot read oracle 'colum:truth'"),
+    ({"proxy": "nope"}, "The 'proxy' parameter of select must name a column of the records. Got 'nope'"),
+    ({"oracle": "colum:truth"}, "Got 'colum:truth'; cannot read that oracle"),
 ])
 def test_bad_parameters(kwargs, message):
     args = {"proxy": "score", "oracle": "column:truth", **kwargs}

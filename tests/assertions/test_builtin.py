@@ -87,7 +87,7 @@ class TestFlicker:
             check(obs, [Flicker()])
 
     def test_bad_parameter(self):
-        with pytest.raises(InvalidParameterError, match=r"The 'iou' parameter of __init__ must be a float in \(0, 1\]"):
+        with pytest.raises(InvalidParameterError, match=r"The 'iou' parameter of Flicker must be a float in \(0, 1\]"):
             Flicker(iou=1.5)
 
     def test_streams_are_separate(self):

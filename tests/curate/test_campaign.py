@@ -9,7 +9,7 @@ import pytest
 
 from assay import Workspace
 from assay.curate import FRAME_ORACLE, Campaign, frame_label_ids
-from assay.exceptions import InvalidParameterError
+from assay.exceptions import InvalidParameterError, WorkspaceError
 
 from .test_strategies import POOL, ROUND0, as_tuples, findings
 
@@ -118,3 +118,70 @@ def test_baseline_campaigns_record_firings(strategy):
     assert len(q) == 4 and q["arm"].isna().all()
     assert camp.firings() == {"appear": 2, "flicker": 3, "multibox": 1}
     assert camp.rounds()["reward"].isna().all()
+
+
+def test_rounds_without_findings_are_counted():
+    ws = Workspace()
+    camp = Campaign(ws, "r", strategy="random")
+    q0 = camp.next_round(None, None, budget=5, frames=POOL)
+    q1 = camp.next_round(None, None, budget=5, frames=POOL)
+    assert camp.round == 2 and camp.rounds().empty
+    assert q0["round"].eq(0).all() and q1["round"].eq(1).all()
+    assert not set(q0["frame"]) & set(q1["frame"])
+
+
+def state(ws: Workspace, camp: Campaign):
+    return camp.round, len(camp.queue()), len(ws.runs()), ws.tables()["name"].tolist()
+
+
+@pytest.mark.parametrize("error", [OSError, KeyboardInterrupt])
+def test_a_failing_export_records_nothing(error, tmp_path):
+    path = tmp_path / "w.duckdb"
+    with Workspace(path) as ws:
+        camp = Campaign(ws, "c", strategy="bal", seed=3, epsilon=0.3)
+        camp.next_round(None, ROUND0, budget=3, frames=POOL)
+        before = state(ws, camp)
+        seen = []
+
+        def export(queue, observations):
+            seen.append(queue)
+            raise error("the export failed")
+
+        with pytest.raises(error):
+            camp.next_round(None, ROUND1, budget=3, frames=POOL, export=export)
+        assert state(ws, camp) == before and seen[0]["round"].eq(1).all()
+    with Workspace(path) as ws:  # reopened: still nothing of round 1, and it queues the same
+        camp = Campaign(ws, "c")
+        assert state(ws, camp) == before
+        again = camp.next_round(None, ROUND1, budget=3, frames=POOL, export=lambda q, o: {"n": len(q)})
+        pd.testing.assert_frame_equal(drop_run(again), drop_run(seen[0]))
+        assert ws.runs()["summary"].iloc[-1]["export"] == {"n": 3}
+
+
+def test_export_round_uses_the_recorded_table():
+    ws = Workspace()
+    obs = pd.DataFrame({"stream": "cam", "frame": np.arange(1, 31), "obs_id": np.arange(30),
+                        "cls": "car", "source": "model", "time": np.arange(30.0),
+                        "score": np.linspace(0.05, 0.95, 30)})
+    ws.add("preds", obs)
+    camp = Campaign(ws, "u", strategy="uncertainty")
+    q0 = camp.next_round(ws.read("preds"), ROUND0, budget=4, table="PREDS")
+    camp.next_round(obs, None, budget=4)  # no table recorded
+    params = camp.round_params(0)
+    assert params["observations"] == "preds" and params["round"] == 0 and "observations_created" in params
+    back = camp.export_round(0, lambda q, o: (q, o))
+    pd.testing.assert_frame_equal(back[0], q0)
+    pd.testing.assert_frame_equal(back[1], ws.read("preds"))
+    with pytest.raises(InvalidParameterError, match="does not record the observations table"):
+        camp.export_round(1, lambda q, o: None)
+    assert camp.export_round(1, lambda q, o: len(q), observations=obs) == 4
+    with pytest.raises(InvalidParameterError, match=r"stored round of campaign 'u' \(rounds 0 to 1\)\. Got 2"):
+        camp.export_round(2, lambda q, o: None)
+    with pytest.raises(InvalidParameterError, match="'table' parameter of next_round"):
+        camp.next_round(obs, budget=1, table="nope")
+    ws.add("preds", obs.iloc[:10], replace=True)
+    with pytest.warns(UserWarning, match="'preds' was replaced after round 0"):
+        camp.export_round(0, lambda q, o: None)
+    ws.delete("preds")
+    with pytest.raises(WorkspaceError, match="used the observations table 'preds', which is no longer"):
+        camp.export_round(0, lambda q, o: None)

@@ -46,6 +46,7 @@ def test_mot_round_trip_values(shared_data, tmp_path, name):
         ws.add(f.parent.name, df, kind="observations")
         stored = ws.read(f.parent.name)
         pd.testing.assert_frame_equal(stored, df)
+        (tmp_path / f.parent.name).mkdir(exist_ok=True)  # write_mot creates no folder
         out = write_mot(stored, tmp_path / f.parent.name / name)
         a = np.loadtxt(f, delimiter=",", ndmin=2)
         b = np.loadtxt(out, delimiter=",", ndmin=2)

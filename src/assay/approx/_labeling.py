@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._progress import tick
 from ..exceptions import InvalidParameterError
 from ..store.identity import describe_input, file_identity, frame_identity, record_keys
 from ..tables import validate
@@ -107,6 +108,7 @@ class Labeler:
             checked = self.check(values, len(p))
             if self.first:
                 self.paid += len(p)
+                tick(len(p))
             yield p, checked
 
     def __call__(self, positions: np.ndarray) -> np.ndarray:

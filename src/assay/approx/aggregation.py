@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._progress import counting
 from .._validation import Interval, Options, validate_params
 from ..exceptions import InvalidParameterError
 from ._aggregate_methods import METHODS, estimate_aggregate
@@ -96,7 +97,8 @@ class AggregateResult:
 def _numeric_column(table: pd.DataFrame, column: str, what: str) -> np.ndarray:
     if column not in table.columns:
         raise InvalidParameterError(
-            f"aggregate: no {what} column {column!r}; columns are {', '.join(map(str, table.columns))}.")
+            f"The {what!r} parameter of aggregate must name a column of the records. Got "
+            f"{column!r}; the columns are {', '.join(map(str, table.columns))}.")
     values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -254,8 +256,8 @@ def aggregate(
         raise InvalidParameterError(f"aggregate: method {method!r} does not take batch_size.")
     table, records_identity, lineage = records_of(records, "aggregate", name)
     n = len(table)
-    orc = None if oracle is None else as_oracle(oracle)
-    pred = None if where is None else as_oracle(where)
+    orc = None if oracle is None else as_oracle(oracle, param="oracle", caller="aggregate")
+    pred = None if where is None else as_oracle(where, param="where", caller="aggregate")
     if orc is None and stat != "count":
         raise InvalidParameterError(
             "aggregate needs an oracle (oracle='column:COL', 'python:module:fn', 'human:FOLDER' "
@@ -322,10 +324,11 @@ def aggregate(
         for lab in (value_of, passes_of):
             if lab is not None:
                 lab.run_id = run.run_id
-        out = estimate_aggregate(
-            core, n_records=n, label=label, lo=lo, hi=hi, proxy=scores, stat=stat,
-            where=pred is not None, error=error, relative=relative, delta=delta,
-            budget=None if budget is None else min(budget, n), seed=seed, **options)
+        with counting("oracle labels paid", total=None if budget is None else min(budget, n)):
+            out = estimate_aggregate(
+                core, n_records=n, label=label, lo=lo, hi=hi, proxy=scores, stat=stat,
+                where=pred is not None, error=error, relative=relative, delta=delta,
+                budget=None if budget is None else min(budget, n), seed=seed, **options)
         payer = passes_of if passes_of is not None else value_of  # counts each record once
         paid = 0 if payer is None else payer.paid
         run.summary = {"estimate": out.estimate, "lower": out.lower, "upper": out.upper,

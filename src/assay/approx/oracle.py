@@ -365,7 +365,10 @@ class HumanOracle(Oracle):
         n = 1 + max((int(p.stem.split("-")[1]) for p in self.folder.glob("request-*.csv")
                      if p.stem.split("-")[1].isdigit()), default=0)
         path = self.folder / f"request-{n}.csv"
-        todo.assign(label=np.nan).to_csv(path, index=False)
+        from ..io.paths import StagedFiles
+
+        with StagedFiles() as stage:  # a person never opens half a request
+            todo.assign(label=np.nan).to_csv(stage.path(path), index=False)
         return path
 
 
@@ -377,7 +380,7 @@ def _is_number(v: Any) -> bool:
     return True
 
 
-def as_oracle(spec: Any) -> Oracle:
+def as_oracle(spec: Any, *, param: str = "oracle", caller: str = "as_oracle") -> Oracle:
     """An oracle from a spec: an :class:`Oracle`, a callable, or text ``column:COL``,
     ``python:module:function[@VERSION]`` or ``human:FOLDER[#LABEL_SET]``.
 
@@ -406,7 +409,10 @@ def as_oracle(spec: Any) -> Oracle:
             try:
                 fn = getattr(importlib.import_module(module), attr)
             except (ImportError, AttributeError) as e:
-                raise InvalidParameterError(f"cannot load oracle {spec!r}: {e}") from None
+                raise InvalidParameterError(
+                    f"The {param!r} parameter of {caller} names a Python oracle that cannot be "
+                    f"loaded: {spec!r} ({e}).") from None
             return FunctionOracle(fn, name=path if not version else spec, version=version or None)
     raise InvalidParameterError(
-        f"cannot read oracle {spec!r}: use column:COL, python:module:function or human:FOLDER.")
+        f"The {param!r} parameter of {caller} must be column:COL, python:module:function or "
+        f"human:FOLDER. Got {spec!r}; cannot read that oracle.")

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._progress import counting
 from .._validation import Interval, Options, validate_params
 from ..exceptions import InvalidParameterError
 from ._labeling import Labeler, QueryRun, records_of, seed_repr
@@ -148,7 +149,9 @@ def select(
     """
     table, records_identity, lineage = records_of(records, "select", name)
     if proxy not in table.columns:
-        raise InvalidParameterError(f"select: no proxy column {proxy!r}; columns are {', '.join(map(str, table.columns))}.")
+        raise InvalidParameterError(
+            f"The 'proxy' parameter of select must name a column of the records. Got {proxy!r}; "
+            f"the columns are {', '.join(map(str, table.columns))}.")
     scores = pd.to_numeric(table[proxy], errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(scores) | (scores < 0) | (scores > 1)
     if bad.any():
@@ -161,7 +164,7 @@ def select(
     if budget > len(table):
         raise InvalidParameterError(
             f"The 'budget' parameter of select must be at most the number of records ({len(table)}). Got {budget}.")
-    orc = as_oracle(oracle)
+    orc = as_oracle(oracle, param="oracle", caller="select")
     ids = table["id"].to_numpy()
 
     def binary(values: Any, n: int) -> np.ndarray:
@@ -187,8 +190,9 @@ def select(
                     key=labels, run_id=None, check=binary)
     with QueryRun(workspace, params, [lineage, label.lineage()]) as run:
         label.run_id = run.run_id
-        out = run_selection(scores, label, method=method, target=target, value=value, delta=delta,
-                            budget=budget, seed=seed, **options)
+        with counting("oracle labels paid", total=budget):
+            out = run_selection(scores, label, method=method, target=target, value=value,
+                                delta=delta, budget=budget, seed=seed, **options)
         run.summary = {"selected": int(len(out.selected)), "threshold": _finite(out.threshold),
                        "oracle_calls": int(out.oracle_calls), "labels_paid": label.paid,
                        "guarantee": out.guarantee.kind}

@@ -85,6 +85,12 @@ class Assertion(abc.ABC):
                 f"{', '.join(repr(c) for c in missing)}, which the observations lack."
             )
 
+    def blind_spot(self, observations: pd.DataFrame) -> str | None:
+        """Why this assertion cannot find anything in these observations, when the reason is
+        structural (a column it groups by is empty), else None. :func:`check` reports it, so
+        an empty result is never silent."""
+        return None
+
     @abc.abstractmethod
     def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
         """Findings of this assertion on a validated observations table.

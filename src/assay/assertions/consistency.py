@@ -105,6 +105,17 @@ class ConsistencyAssertion(Assertion):
             raise SchemaError(f"assertion {self.name!r} needs the identifier column {self.identifier!r}.")
         return obs[self.identifier]
 
+    def blind_spot(self, observations: pd.DataFrame) -> str | None:
+        ident = self.identifier
+        if callable(ident) or len(observations) == 0:
+            return None
+        if ident in observations.columns and observations[ident].notna().any():
+            return None
+        hint = (" Build tracks first: assay.tracking.associate(observations), or "
+                "`assay check --associate`." if ident == "track" else "")
+        return (f"{self.name} groups observations by {ident!r}, which no row has: it cannot "
+                f"find anything.{hint}")
+
     def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
         missing = [a for a in self.attributes if a not in observations.columns]
         if missing:

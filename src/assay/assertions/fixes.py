@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .._validation import Options, validate_params
 from ..exceptions import InvalidParameterError, SchemaError
 from ..tables import STRING, validate
 
@@ -105,26 +106,43 @@ def apply_fixes(
     return validate(out, "observations")
 
 
-def _keys(findings: pd.DataFrame) -> pd.Series:
-    return pd.Series(
-        list(zip(findings["assertion"], findings["stream"], findings["frame_start"],
-                 findings["frame_end"], findings["obs_ids"].map(tuple), strict=True)),
-        index=findings.index,
-    )
+def _keys(findings: pd.DataFrame, by: str) -> pd.Series:
+    parts = [findings["assertion"], findings["stream"], findings["frame_start"], findings["frame_end"]]
+    if by == "obs_ids":
+        parts.append(findings["obs_ids"].map(tuple))
+    return pd.Series(list(zip(*parts, strict=True)), index=findings.index)
 
 
-def diff_findings(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, pd.DataFrame]:
+@validate_params({"old": [pd.DataFrame], "new": [pd.DataFrame], "by": [Options(["obs_ids", "frames"])]})
+def diff_findings(old: pd.DataFrame, new: pd.DataFrame, *, by: str = "obs_ids") -> dict[str, pd.DataFrame]:
     """What changed between two sets of findings.
 
-    Findings are the same when assertion, stream, frame range and observation ids agree.
+    Parameters
+    ----------
+    old, new : pandas.DataFrame
+        Findings tables.
+    by : {"obs_ids", "frames"}, default "obs_ids"
+        When two findings are the same: ``"obs_ids"``, same assertion, stream, frame range and
+        observation ids (two runs over one table); ``"frames"``, same assertion, stream and
+        frame range (two model versions, whose observations have unrelated ids).
 
     Returns
     -------
     dict
         ``"new"``: findings of ``new`` absent from ``old``; ``"resolved"``: findings of
         ``old`` absent from ``new``; ``"kept"``: findings of ``new`` also in ``old``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from assay.assertions import diff_findings
+    >>> f = lambda frames: pd.DataFrame({"assertion": "flicker", "stream": "cam",
+    ...     "frame_start": frames, "frame_end": frames, "obs_ids": [[i] for i in frames]})
+    >>> d = diff_findings(f([1, 2]), f([2, 3]))
+    >>> d["new"]["frame_start"].tolist(), d["resolved"]["frame_start"].tolist()
+    ([3], [1])
     """
-    ko, kn = _keys(old), _keys(new)
+    ko, kn = _keys(old, by), _keys(new, by)
     in_old = kn.isin(set(ko))
     in_new = ko.isin(set(kn))
     return {
@@ -134,6 +152,17 @@ def diff_findings(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, pd.DataFram
     }
 
 
-def diff_runs(workspace, old_run: str, new_run: str) -> dict[str, pd.DataFrame]:
-    """:func:`diff_findings` of two runs stored in a workspace (see ``Workspace.findings``)."""
-    return diff_findings(workspace.findings(run_id=old_run), workspace.findings(run_id=new_run))
+def diff_runs(workspace, old_run: str, new_run: str, *, by: str = "auto") -> dict[str, pd.DataFrame]:
+    """:func:`diff_findings` of two runs stored in a workspace (see ``Workspace.findings``).
+
+    ``by="auto"`` compares observation ids when both runs checked the same table (same
+    identity), else frame ranges (two model versions' outputs).
+    """
+    if by == "auto":
+        runs = workspace.runs().set_index("run_id")
+        sources = []
+        for run in (old_run, new_run):
+            inputs = runs.loc[run, "inputs"] if run in runs.index else []
+            sources.append({i.get("identity") for i in inputs if i.get("role") in ("observations", "predictions")})
+        by = "obs_ids" if sources[0] and sources[0] == sources[1] else "frames"
+    return diff_findings(workspace.findings(run_id=old_run), workspace.findings(run_id=new_run), by=by)

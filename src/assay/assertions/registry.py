@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import InvalidParameterError
+from ..exceptions import InvalidParameterError, UserCodeError
 from .base import Assertion
 from .builtin import (
     Appear,
@@ -63,7 +64,10 @@ def load_assertions(path: str | Path) -> list[Assertion]:
         raise InvalidParameterError(f"{p}: no such assertions file.")
     spec = importlib.util.spec_from_file_location(f"assay_user_{p.stem}", p)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except Exception as exc:  # the user's file failed to load: show their line, not ours
+        raise UserCodeError.from_exception(exc, f"loading assertions file {p}") from exc
     found = getattr(module, "ASSERTIONS", None)
     if found is None:
         found = [v for v in vars(module).values() if isinstance(v, Assertion)]
@@ -72,6 +76,13 @@ def load_assertions(path: str | Path) -> list[Assertion]:
             f"{p} defines no assertions (decorate functions with @point_assertion / "
             f"@temporal_assertion, or define ASSERTIONS = [...]).")
     return list(found)
+
+
+def _parameters(cls: type) -> list[str]:
+    """The keyword parameters an assertion class takes."""
+    sig = inspect.signature(cls)
+    return [p.name for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def resolve(spec: str, settings: list[str] | None = None) -> list[Assertion]:
@@ -95,10 +106,14 @@ def resolve(spec: str, settings: list[str] | None = None) -> list[Assertion]:
                     raise InvalidParameterError(
                         f"unknown built-in assertion {n!r}; choose from {', '.join(BUILTINS)} "
                         f"or the groups {', '.join(GROUPS)}.")
-                try:
-                    out.append(BUILTINS[n](**params.pop(n, {})))
-                except TypeError as e:
-                    raise InvalidParameterError(f"builtin:{n}: {e}") from None
+                given = params.pop(n, {})
+                accepted = _parameters(BUILTINS[n])
+                unknown = sorted(set(given) - set(accepted))
+                if unknown:
+                    raise InvalidParameterError(
+                        f"setting {n}.{unknown[0]}: builtin:{n} has no parameter {unknown[0]!r}; "
+                        f"its parameters are {', '.join(accepted)}.")
+                out.append(BUILTINS[n](**given))
         elif item.endswith(".py"):
             out.extend(load_assertions(item))
         else:

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import InvalidParameterError, SchemaError
+from .._progress import progress
+from ..exceptions import InvalidParameterError, SchemaError, UserCodeError
 from ..tables import validate
 from ._findings import empty_findings, make_findings, sort_findings
 from ._frames import StreamInfo, layout, stream_info
@@ -63,7 +64,9 @@ def _run_point_frames(a: PointAssertion, obs: pd.DataFrame, info: StreamInfo) ->
         hi = lo + int(lay.frame_count[k])
         stream = lay.streams[lay.stream_code[lo]]
         frame = int(lay.frame[lo])
-        s, per = _severities(a.func(Frame(stream, frame, float(times[lo])), Outputs(cols, lo, hi)), hi - lo, a.name)
+        s, per = _severities(_call(a, f"stream {stream!r}, frame {frame}",
+                                   Frame(stream, frame, float(times[lo])), Outputs(cols, lo, hi)),
+                             hi - lo, a.name)
         if per is not None:
             for j in np.flatnonzero(per > 0):
                 streams.append(stream)
@@ -78,6 +81,14 @@ def _run_point_frames(a: PointAssertion, obs: pd.DataFrame, info: StreamInfo) ->
             sev.append(s)
             scope.append("frame")
     return _user_findings(a.name, scope, streams, f0, f0, ids, sev)
+
+
+def _call(a: PointAssertion | TemporalAssertion, where: str, *args: Any) -> Any:
+    """Call a user's assertion; an exception in it names the user's line and what was checked."""
+    try:
+        return a.func(*args)
+    except Exception as exc:
+        raise UserCodeError.from_exception(exc, f"assertion {a.name!r} at {where}") from exc
 
 
 def _user_findings(name, scope, streams, f0, f1, ids, sev) -> pd.DataFrame:
@@ -99,7 +110,8 @@ def _run_point_rows(a: PointAssertion, table: pd.DataFrame) -> pd.DataFrame:
         raise SchemaError(f"assertion {a.name!r} needs columns {missing}.")
     in_rows = table[inputs].to_dict("records") if inputs else [{}] * len(table)
     out_vals = table[outputs[0]].tolist() if len(outputs) == 1 else table[outputs].to_dict("records")
-    sev = np.array([_severities(a.func(i, o), 0, a.name)[0] for i, o in zip(in_rows, out_vals, strict=True)])
+    sev = np.array([_severities(_call(a, f"row {r}", i, o), 0, a.name)[0]
+                    for r, (i, o) in enumerate(zip(in_rows, out_vals, strict=True))])
     rows = np.flatnonzero(sev > 0)
     frames = _row_frames(table)[rows]
     return make_findings(a.name, "obs", _row_streams(table)[rows], frames, frames,
@@ -140,7 +152,9 @@ def _run_temporal(a: TemporalAssertion, obs: pd.DataFrame, info: StreamInfo) -> 
                 t = float(times[lo] - (slot - s) * period[code])
                 frames_in.append(Frame(lay.streams[code], fnum, t))
                 outs_in.append(Outputs(empty, 0, 0))
-        value, _ = _severities(a.func(frames_in, outs_in), 0, a.name)
+        value, _ = _severities(
+            _call(a, f"stream {lay.streams[code]!r}, frames {frames_in[0].frame}-{frames_in[-1].frame}",
+                  frames_in, outs_in), 0, a.name)
         if value > 0:
             hi = lo + int(lay.frame_count[k])
             streams.append(lay.streams[code])
@@ -199,6 +213,8 @@ def check(
         The findings table (``run_id``, ``assertion``, ``scope``, ``stream``,
         ``frame_start``, ``frame_end``, ``obs_ids``, ``track``, ``severity``, ``evidence``,
         ``fix``), sorted by severity (descending), then assertion, stream and frame.
+        ``attrs["notes"]`` says why an assertion could not find anything when the input
+        rules it out (a track-level assertion on observations without track ids).
 
     Examples
     --------
@@ -222,7 +238,8 @@ def check(
     table = validate(observations, "observations") if needs_obs or _is_observations(observations) else observations.reset_index(drop=True)
     info = stream_info(table, stride=stride) if _is_observations(table) and len(table) else None
     started = _time.time()
-    parts = [run_assertion(a, table, info) for a in items]
+    notes = [note for a in items if (note := a.blind_spot(table)) is not None]
+    parts = [run_assertion(a, table, info) for a in progress(items, "running assertions")]
     parts = [p for p in parts if len(p)]
     findings = pd.concat(parts, ignore_index=True) if parts else empty_findings()
     findings = sort_findings(findings)
@@ -237,8 +254,10 @@ def check(
         findings["run_id"] = pd.array([run_id] * len(findings), dtype=findings["run_id"].dtype)
         workspace.add_findings(findings, run_id=run_id)
         workspace.finish_run(run_id, "ok", {
-            "findings": len(findings), "seconds": round(_time.time() - started, 3),
+            "findings": len(findings), "seconds": round(_time.time() - started, 3), "notes": notes,
             "per_assertion": findings["assertion"].value_counts().to_dict(),
         })
         findings.attrs["run_id"] = run_id
+    if notes:
+        findings.attrs["notes"] = notes
     return findings

@@ -8,7 +8,8 @@ import click
 import numpy as np
 import pandas as pd
 
-from ._main import DEFAULT_WORKSPACE, df_table, out
+from ._common import AssayCommand, about, emit_json, open_workspace
+from ._main import DEFAULT_WORKSPACE, df_table, notes, out
 
 
 def candidates_view(findings: pd.DataFrame, top: int) -> pd.DataFrame:
@@ -43,7 +44,7 @@ def candidates_view(findings: pd.DataFrame, top: int) -> pd.DataFrame:
     })
 
 
-@click.command()
+@click.command(cls=AssayCommand)
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True, help="Workspace file.")
 @click.option("--predictions", "-p", required=True, help="Table of model outputs in the workspace.")
 @click.option("--labels", "-l", required=True, help="Table of human labels in the workspace.")
@@ -59,18 +60,24 @@ def candidates_view(findings: pd.DataFrame, top: int) -> pd.DataFrame:
               help="Score each stream with priors fit on the other streams (stream) or on all.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --method random.")
 @click.option("--top", type=int, default=20, show_default=True, help="Candidates to print.")
-def audit(workspace, predictions, labels, method, iou, box, classes, holdout, seed, top):
+@click.option("--json", "as_json", is_flag=True, help="Print the run and the top candidates as JSON.")
+def audit(workspace, predictions, labels, method, iou, box, classes, holdout, seed, top, as_json):
     """Find objects the labelers missed: model outputs no label covers, most likely first.
 
-    The candidates are stored as findings of a new run (see `assay info`).
+    The candidates are stored as findings of a new run (`assay findings RUN` exports them).
+
+    \b
+    Example:
+      assay audit -w assay.duckdb --predictions det --labels gt --method fixy
     """
     from ..audit import find_missing_labels
-    from ..store import Workspace
     from ..store.identity import describe_input
 
-    with Workspace(workspace) as ws:
-        pred = ws.read(predictions)
-        lab = ws.read(labels)
+    with open_workspace(workspace) as ws, notes.status("auditing labels"):
+        with about("--predictions", predictions):
+            pred = ws.read(predictions)
+        with about("--labels", labels):
+            lab = ws.read(labels)
         params = {"predictions": predictions, "labels": labels, "method": method, "iou": iou,
                   "box": box, "holdout": holdout, "seed": seed,
                   "classes": classes.split(",") if classes else None}
@@ -87,6 +94,10 @@ def audit(workspace, predictions, labels, method, iou, box, classes, holdout, se
         ws.add_findings(found, run_id=run_id)
         ws.finish_run(run_id, "ok", {"findings": len(found),
                                      "seconds": round(found.attrs.get("seconds", 0.0), 3)})
+    if as_json:
+        emit_json({"run_id": run_id, "candidates": len(found), "predictions": len(pred),
+                   "labels": len(lab), "top": found.head(top).to_dict(orient="records")})
+        return
     unit = "tracks" if method == "fixy" else "boxes"
     out.print(df_table(candidates_view(found, top),
                        title=f"top {min(top, len(found))} of {len(found)} candidate missing labels "

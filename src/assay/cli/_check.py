@@ -6,8 +6,10 @@ import json
 
 import click
 import pandas as pd
+from rich.markup import escape
 
-from ._main import DEFAULT_WORKSPACE, df_table, out
+from ._common import AssayCommand, about, emit_json, open_workspace, quiet
+from ._main import DEFAULT_WORKSPACE, df_table, notes, out
 
 
 def findings_view(findings: pd.DataFrame, top: int) -> pd.DataFrame:
@@ -44,7 +46,7 @@ def counts_view(findings: pd.DataFrame, rows: int) -> pd.DataFrame:
     return c
 
 
-@click.command()
+@click.command(cls=AssayCommand)
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True, help="Workspace file.")
 @click.option("--observations", "-o", "table", required=True, help="Table of observations in the workspace.")
 @click.option("--assertions", "-a", "spec", required=True,
@@ -52,25 +54,75 @@ def counts_view(findings: pd.DataFrame, rows: int) -> pd.DataFrame:
 @click.option("--set", "settings", multiple=True, metavar="NAME.PARAM=VALUE",
               help="A parameter of a built-in, e.g. flicker.iou=0.5 (repeatable).")
 @click.option("--stride", type=int, help="Frames between consecutive frames (default: inferred).")
+@click.option("--associate", "associate_iou", type=click.FloatRange(0, 1, min_open=True), is_flag=False,
+              flag_value=0.5, default=None, metavar="[IOU]",
+              help="Link untracked observations into tracks first (IoU, default 0.5), so track-level "
+                   "assertions (appear, class_switch) can run; the stored table is not changed.")
+@click.option("--fail-on", "fail_on", type=click.FloatRange(min=0), metavar="SEVERITY",
+              help="Exit with status 1 if any finding is at least this severe (a CI gate).")
+@click.option("--max-findings", type=click.IntRange(min=0), metavar="N",
+              help="Exit with status 1 if there are more than N findings (a CI gate).")
 @click.option("--top", type=int, default=20, show_default=True, help="Findings to print.")
-def check(workspace, table, spec, settings, stride, top):
+@click.option("--json", "as_json", is_flag=True, help="Print the run, counts and top findings as JSON.")
+def check(workspace, table, spec, settings, stride, associate_iou, fail_on, max_findings, top, as_json):
     """Run assertions over a table and store the findings as a new run.
 
     \b
     Built-ins: flicker, gap, multibox, class_switch, appear, flying, too_fast,
     no_repeated_words, output_range (see `python -c "help(assay.assertions)"`).
+    Gate a model release in CI with --fail-on or --max-findings: the command then exits
+    with status 1 when the findings cross the line (2 means an error).
+
+    \b
+    Examples:
+      assay check -w assay.duckdb -o det -a builtin:flicker,builtin:gap --set flicker.iou=0.5
+      assay check -w assay.duckdb -o det -a builtin:video --associate --max-findings 5000
     """
+    from .._progress import show_progress
     from ..assertions import check as run_check
     from ..assertions.registry import resolve
-    from ..store import Workspace
 
-    assertions = resolve(spec, list(settings))
-    with Workspace(workspace) as ws:
-        obs = ws.read(table)
-        findings = run_check(obs, assertions, workspace=ws, name=table, stride=stride)
+    with about("--assertions" if not settings else "--assertions / --set"):
+        assertions = resolve(spec, list(settings))
+    with open_workspace(workspace) as ws:
+        with about("--observations", table):
+            obs = ws.read(table)
+        if associate_iou is not None:
+            from ..tracking import associate
+
+            with notes.status(f"linking {len(obs):,} observations into tracks"):
+                obs = associate(obs, iou=associate_iou)
+        with show_progress(not quiet()):
+            findings = run_check(obs, assertions, workspace=ws, name=table, stride=stride)
     run_id = findings.attrs.get("run_id", "")
-    out.print(df_table(findings_view(findings, top),
-                       title=f"top {min(top, len(findings))} of {len(findings)} findings, most severe first"))
-    if len(findings):
-        out.print(df_table(counts_view(findings, len(obs)), title="per assertion"))
-    out.print(f"run [bold]{run_id}[/] stored in {workspace}: {len(findings)} findings over {len(obs):,} rows")
+    per = counts_view(findings, len(obs)) if len(findings) else None
+    gate = _gate(findings, fail_on, max_findings)
+    if as_json:
+        emit_json({"run_id": run_id, "rows": len(obs), "findings": len(findings),
+                   "per_assertion": [] if per is None else per.to_dict(orient="records"),
+                   "notes": findings.attrs.get("notes", []), "gate": gate,
+                   "top": findings.head(top).to_dict(orient="records")})
+    else:
+        out.print(df_table(findings_view(findings, top),
+                           title=f"top {min(top, len(findings))} of {len(findings)} findings, most severe first"))
+        if per is not None:
+            out.print(df_table(per, title="per assertion"))
+        for note in findings.attrs.get("notes", []):
+            out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+        out.print(f"run [bold]{run_id}[/] stored in {workspace}: {len(findings)} findings over {len(obs):,} rows")
+        if gate:
+            out.print(f"[bold red]gate failed:[/] {escape(gate)}", highlight=False)
+    if gate:
+        raise click.exceptions.Exit(1)
+
+
+def _gate(findings: pd.DataFrame, fail_on: float | None, max_findings: int | None) -> str | None:
+    """Why the findings fail the release gate, or None."""
+    reasons = []
+    if fail_on is not None:
+        n = int((findings["severity"] >= fail_on).sum())
+        if n:
+            reasons.append(f"{n} finding(s) with severity >= {fail_on:g} (--fail-on)")
+    if max_findings is not None and len(findings) > max_findings:
+        reasons.append(f"{len(findings)} findings, more than {max_findings} (--max-findings)")
+    return "; ".join(reasons) or None

@@ -8,9 +8,14 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from ._main import DEFAULT_WORKSPACE, df_table, out
+from ._common import AssayGroup, about, emit_json, open_workspace
+from ._main import DEFAULT_WORKSPACE, df_table, err, out
 
 EXPORTS = ("labelstudio", "cvat", "mot")
+#: First line of a Label Studio labeling config written by ``assay curate``: a file that
+#: starts with it may be overwritten by the next export, any other file never is.
+CONFIG_MARK = ("<!-- Label Studio labeling config, written by assay curate with its tasks; "
+               "assay may overwrite this file. -->")
 
 
 def _parse_sizes(values: tuple[str, ...]) -> tuple[float, float] | dict[str, tuple[float, float]] | None:
@@ -26,6 +31,9 @@ def _parse_sizes(values: tuple[str, ...]) -> tuple[float, float] | dict[str, tup
         except ValueError:
             raise click.BadParameter(f"{v!r}: expected WIDTHxHEIGHT or STREAM=WIDTHxHEIGHT.",
                                      param_hint="--image-size") from None
+        if not (0 < w < float("inf") and 0 < h < float("inf")):
+            raise click.BadParameter(f"{v!r}: width and height must be positive numbers of pixels.",
+                                     param_hint="--image-size")
         if eq:
             sizes[name] = (w, h)
         else:
@@ -65,7 +73,142 @@ def _latest_findings(ws, table: str) -> tuple[pd.DataFrame | None, str | None]:
     return ws.findings(run_id), run_id
 
 
-@click.group(invoke_without_command=True)
+class _Export:
+    """One --export of a queue: its target checked when made, the image sizes before anything
+    is written, every file staged and renamed into place together when called."""
+
+    def __init__(self, fmt: str, path: Path, *, image: str, image_size: tuple[str, ...],
+                 config: Path | None) -> None:
+        self.fmt, self.path, self.image = fmt, path, image
+        self.given_sizes = _parse_sizes(image_size)
+        self.sizes = self.given_sizes
+        self.config = None
+        if fmt == "labelstudio":
+            self.config = config or path.with_name(path.stem + ".labelstudio.xml")
+        elif config is not None:
+            raise click.BadParameter("only --export labelstudio writes a labeling config.",
+                                     param_hint="--labelstudio-config")
+        self._check_targets(config is not None)
+
+    def _check_targets(self, config_named: bool) -> None:
+        p = self.path
+        if self.fmt == "mot":
+            if p.exists() and not p.is_dir():
+                raise click.BadParameter(f"{p} is a file; mot writes a folder.", param_hint="--export")
+            if not p.exists() and not p.parent.is_dir():
+                raise click.BadParameter(
+                    f"the folder {p.parent} does not exist: create it first (mot makes the folder "
+                    f"{p.name} in it, nothing above).", param_hint="--export")
+        else:
+            if p.is_dir():
+                raise click.BadParameter(f"{p} is a folder; {self.fmt} writes a file.", param_hint="--export")
+            if not p.parent.is_dir():
+                raise click.BadParameter(f"the folder {p.parent} does not exist: create it first.",
+                                         param_hint="--export")
+        cfg = self.config
+        if cfg is None:
+            return
+        if cfg.absolute() == p.absolute() or cfg.is_dir() or not cfg.parent.is_dir():
+            raise click.BadParameter(
+                f"the labeling config cannot be written to {cfg}: it is the tasks file, a folder, or "
+                "in a folder that does not exist.", param_hint="--labelstudio-config")
+        if not config_named and cfg.exists() and not _written_by_assay(cfg):
+            raise click.UsageError(
+                f"--export labelstudio writes the tasks' labeling config to {cfg}, which exists and "
+                "was not written by assay. Move that file, or name another one with "
+                "--labelstudio-config PATH.")
+
+    def prepare(self, observations: pd.DataFrame) -> None:
+        """Find the image sizes (labelstudio and cvat need them) before a round is chosen."""
+        if self.fmt == "mot":
+            return
+        if self.given_sizes is not None:
+            self.sizes = self.given_sizes
+            return
+        self.sizes = _sizes_from_seqinfo(observations)
+        if self.sizes is None:
+            raise click.UsageError(
+                f"--export {self.fmt} needs the image size to place boxes: pass --image-size "
+                "WIDTHxHEIGHT (all streams) or --image-size STREAM=WIDTHxHEIGHT (each stream); "
+                "no seqinfo.ini was found next to the ingested file.")
+        if not all(w > 0 and h > 0 for w, h in self.sizes.values()):
+            raise click.UsageError(
+                f"the seqinfo.ini next to the ingested file gives no positive image size: pass "
+                f"--image-size WIDTHxHEIGHT for --export {self.fmt}.")
+
+    def __call__(self, queue: pd.DataFrame, observations: pd.DataFrame) -> dict:
+        from ..curate import labelstudio_config, to_cvat, to_labelstudio, to_mot
+        from ..io import StagedFiles
+
+        self.prepare(observations)
+        if isinstance(self.sizes, dict):
+            missing = sorted(set(queue["stream"].astype(str)) - set(self.sizes))
+            if missing:
+                raise click.UsageError(
+                    f"--image-size gives no size for stream {missing[0]!r} (given for "
+                    f"{', '.join(map(repr, sorted(self.sizes)))}). Add --image-size "
+                    "STREAM=WIDTHxHEIGHT for it, or one --image-size WIDTHxHEIGHT for all streams. "
+                    "Nothing was recorded: the same command queues the same frames again.")
+        try:
+            if self.fmt == "labelstudio":
+                assert self.config is not None
+                classes = sorted(observations["cls"].astype(str).unique())
+                with StagedFiles() as stage:
+                    to_labelstudio(queue, observations, stage.path(self.path), image=self.image,
+                                   image_size=self.sizes)
+                    stage.path(self.config).write_text(
+                        CONFIG_MARK + "\n" + labelstudio_config(classes) + "\n", encoding="utf-8")
+                files = stage.written
+            elif self.fmt == "cvat":
+                to_cvat(queue, observations, self.path, image=self.image, image_size=self.sizes)
+                files = [self.path]
+            else:
+                files = to_mot(queue, observations, self.path)
+        except OSError as e:
+            raise click.ClickException(
+                f"writing the {self.fmt} export to {self.path} failed: {e}. Nothing was recorded: "
+                "the same command queues the same frames again.") from None
+        return {"format": self.fmt, "files": [str(f) for f in files]}
+
+    def report(self, n: int) -> str:
+        if self.fmt == "labelstudio":
+            return (f"wrote {n} Label Studio tasks to {self.path}, and their labeling config to "
+                    f"{self.config} (paste it into the project's Settings > Labeling Interface)")
+        if self.fmt == "cvat":
+            return f"wrote {n} images as CVAT XML (for images 1.1) to {self.path}"
+        return (f"wrote {n} frames as MOT files (one STREAM/det/det.txt per stream) and queue.csv "
+                f"(each stream's folder) to {self.path}")
+
+
+def _written_by_assay(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(len(CONFIG_MARK)) == CONFIG_MARK.encode()
+
+
+def _export_options(f):
+    """Options shared by ``assay curate --export`` and ``assay curate export``."""
+    for option in reversed([
+        click.option("--image", default="{stream}/img1/{frame:06d}.jpg", show_default=True,
+                     help="Image path or URL of a frame, with {stream} and {frame}."),
+        click.option("--image-size", multiple=True, metavar="[STREAM=]WxH",
+                     help="Image size in pixels, for labelstudio and cvat (default: from seqinfo.ini "
+                          "next to the ingested file)."),
+        click.option("--labelstudio-config", "config", type=click.Path(path_type=Path),
+                     help="Where labelstudio writes the tasks' labeling config (default: "
+                          "FILE.labelstudio.xml beside FILE.json; a file there that assay did not "
+                          "write is never overwritten)."),
+    ]):
+        f = option(f)
+    return f
+
+
+EXPORT_HELP = ("Write the queue: labelstudio FILE.json (tasks; plus their labeling config, see "
+               "--labelstudio-config), cvat FILE.xml, or mot FOLDER (STREAM/det/det.txt per stream, "
+               "STREAM made a safe folder name, and queue.csv naming each stream's folder). The "
+               "round is recorded only once its export is in place.")
+
+
+@click.group(cls=AssayGroup, invoke_without_command=True)
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True, help="Workspace file.")
 @click.option("--observations", "-o", "table",
               help="Predictions table in the workspace (default: its only observations table).")
@@ -84,15 +227,13 @@ def _latest_findings(ws, table: str) -> tuple[pd.DataFrame | None, str | None]:
 @click.option("--method", type=click.Choice(["least_confidence", "margin", "entropy"]),
               help="Uncertainty measure (default least_confidence).")
 @click.option("--export", "export", nargs=2, type=(click.Choice(EXPORTS), click.Path(path_type=Path)),
-              metavar="FORMAT PATH", help="Write the queue: labelstudio FILE.json, cvat FILE.xml or mot FOLDER.")
-@click.option("--image", default="{stream}/img1/{frame:06d}.jpg", show_default=True,
-              help="Image path or URL of a frame, with {stream} and {frame}.")
-@click.option("--image-size", multiple=True, metavar="[STREAM=]WxH",
-              help="Image size in pixels (default: from seqinfo.ini next to the ingested file).")
+              metavar="FORMAT PATH", help=EXPORT_HELP)
+@_export_options
 @click.option("--top", type=int, default=20, show_default=True, help="Queued frames to print.")
+@click.option("--json", "as_json", is_flag=True, help="Print the round and its queue as JSON.")
 @click.pass_context
 def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, seed, epsilon, reward, method,
-           export, image, image_size, top):
+           export, image, image_size, config, top, as_json):
     """Choose the frames to label next and export them as a labeling queue.
 
     \b
@@ -102,8 +243,15 @@ def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, se
     or reviewed. Re-run `assay check` after retraining, then `assay curate` again.
 
     \b
+    A round and its --export are kept together: the export is written first (each file
+    whole, renamed into place), then the round is recorded. If the export fails or the run
+    is interrupted, nothing is recorded and the same command queues the same frames again.
+    `assay curate export` writes any stored round again.
+
+    \b
     Examples:
       assay curate -w W -o preds --strategy bal --budget 200 --export labelstudio out.json
+      assay curate export -w W --round 0 mot queue0/
       assay curate import verdicts.json -w W
     """
     ctx.ensure_object(dict)
@@ -113,10 +261,12 @@ def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, se
         return
     from ..assertions import check as run_check
     from ..assertions.registry import resolve
-    from ..curate import Campaign, to_cvat, to_labelstudio, to_mot
-    from ..store import Workspace
+    from ..curate import Campaign
 
-    with Workspace(workspace) as ws:
+    exporter = _Export(*export, image=image, image_size=image_size, config=config) if export else None
+    if config is not None and exporter is None:
+        raise click.BadParameter("give --export labelstudio FILE.json with it.", param_hint="--labelstudio-config")
+    with open_workspace(workspace) as ws:
         if table is None:
             t = ws.tables()
             obs_tables = t.loc[t["kind"] == "observations", "name"].tolist()
@@ -125,48 +275,103 @@ def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, se
                     f"pass --observations: the workspace has {len(obs_tables)} observations tables"
                     + (f" ({', '.join(obs_tables)})." if obs_tables else "; ingest predictions first."))
             table = obs_tables[0]
-        obs = ws.read(table)
+        with about("--observations", table):
+            obs = ws.read(table)
+        if exporter is not None:
+            exporter.prepare(obs)
         camp = Campaign(ws, campaign, strategy=strategy, seed=seed, epsilon=epsilon, reward=reward, method=method)
         chosen = camp.params["strategy"]
-        if spec:
-            findings = run_check(obs, resolve(spec, list(settings)), workspace=ws, name=table)
-            source = f"run {findings.attrs.get('run_id')} (now)"
-        else:
-            findings, run_id = _latest_findings(ws, table)
-            source = f"run {run_id}" if run_id else "none"
-            if findings is None and chosen in ("bal", "assertions-uniform"):
-                raise click.UsageError(
-                    f"strategy {chosen} needs findings: run `assay check -w {workspace} -o {table} -a ...` "
-                    "first, or pass --assertions.")
-        queue = camp.next_round(obs, findings, budget=budget)
+        # the assertions run now, the round and its export: recorded together or not at all
+        with ws.transaction():
+            if spec:
+                findings = run_check(obs, resolve(spec, list(settings)), workspace=ws, name=table)
+                source = f"run {findings.attrs.get('run_id')} (now)"
+            else:
+                findings, run_id = _latest_findings(ws, table)
+                source = f"run {run_id}" if run_id else "none"
+                if findings is None and chosen in ("bal", "assertions-uniform"):
+                    raise click.UsageError(
+                        f"strategy {chosen} needs findings: run `assay check -w {workspace} -o {table} -a ...` "
+                        "first, or pass --assertions.")
+            queue = camp.next_round(obs, findings, budget=budget, table=table, export=exporter)
         rounds = camp.rounds()
-        last = rounds.loc[rounds["round"] == rounds["round"].max()] if len(rounds) else rounds
+        t = camp.round - 1
+        last = rounds.loc[rounds["round"] == t]
+        if as_json:
+            emit_json({"campaign": campaign, "round": t, "strategy": chosen, "findings_from": source,
+                       "queued": len(queue), "queue": queue.to_dict(orient="records"),
+                       "arms": last.to_dict(orient="records"),
+                       "export": None if exporter is None else exporter.report(len(queue))})
+            return
         out.print(df_table(
             queue[["rank", "stream", "frame", "arm", "priority", "reason"]].assign(
                 flagged=queue["obs_ids"].map(lambda v: ",".join(map(str, list(v)[:6])) + ("..." if len(v) > 6 else ""))),
-            title=f"campaign {campaign!r}, round {camp.round - 1}: {len(queue)} frames queued ({chosen}), "
+            title=f"campaign {campaign!r}, round {t}: {len(queue)} frames queued ({chosen}), "
                   f"findings from {source}", max_rows=top))
         if len(last):
             out.print(df_table(last[["arm", "firings", "reward", "chosen"]], title="per assertion this round"))
-        if export:
-            fmt, path = export
-            sizes = _parse_sizes(image_size) or _sizes_from_seqinfo(obs)
-            if fmt == "labelstudio":
-                to_labelstudio(queue, obs, path, image=image, image_size=sizes)
-                classes = sorted(obs["cls"].astype(str).unique())
-                cfg = path.with_suffix(".xml")
-                from ..curate import labelstudio_config
-
-                cfg.write_text(labelstudio_config(classes) + "\n")
-                out.print(f"wrote {len(queue)} Label Studio tasks to {path} (labeling config: {cfg})")
-            elif fmt == "cvat":
-                to_cvat(queue, obs, path, image=image, image_size=sizes)
-                out.print(f"wrote {len(queue)} images as CVAT XML (for images 1.1) to {path}")
-            else:
-                files = to_mot(queue, obs, path)
-                out.print(f"wrote {len(files) - 1} MOT files and queue.csv to {path}")
+        if exporter is not None:
+            out.print(exporter.report(len(queue)), highlight=False)
         out.print(f"campaign [bold]{campaign}[/] stored in {workspace}: {camp.round} rounds, "
                   f"{len(camp.queue())} frames queued in all")
+
+
+@curate.command("export")
+@click.argument("fmt", type=click.Choice(EXPORTS), metavar="FORMAT")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--round", "-r", "round_", type=int, help="The stored round to export (default: the last).")
+@click.option("--workspace", "-w", help="Workspace file (default: the one given to curate, or assay.duckdb).")
+@click.option("--campaign", "-c", help="Campaign (default: the one given to curate, or default).")
+@click.option("--observations", "-o", "table",
+              help="Predictions table to export the queue with (default: the one the round used).")
+@_export_options
+@click.pass_context
+def export_cmd(ctx, fmt, path, round_, workspace, campaign, table, image, image_size, config):
+    """Write a stored round's queue again: FORMAT is labelstudio FILE.json, cvat FILE.xml or
+    mot FOLDER, as for --export. The queue comes from the campaign, the predictions from the
+    observations table the round used, so the files are those the round's --export wrote.
+    Nothing is written to the workspace."""
+    import warnings
+
+    from ..curate import Campaign
+    from ..store import Workspace
+
+    workspace = workspace or ctx.obj.get("workspace") or DEFAULT_WORKSPACE
+    campaign = campaign or ctx.obj.get("campaign") or "default"
+    if not Path(workspace).is_file():
+        raise click.UsageError(f"no workspace file {workspace}: pass --workspace.")
+    exporter = _Export(fmt, path, image=image, image_size=image_size, config=config)
+    with Workspace(workspace, read_only=True) as ws:
+        camp = Campaign(ws, campaign)
+        n = camp.round
+        if n == 0:
+            raise click.UsageError(f"campaign {campaign!r} in {workspace} has no stored round: run "
+                                   "`assay curate` first, or pass --campaign.")
+        t = n - 1 if round_ is None else round_
+        if not 0 <= t < n:
+            raise click.BadParameter(f"campaign {campaign!r} has rounds 0 to {n - 1}. Got {t}.",
+                                     param_hint="--round")
+        observations = None
+        if table is None:
+            used = camp.round_params(t).get("observations")
+            if used is None:
+                raise click.UsageError(
+                    f"round {t} of campaign {campaign!r} does not record the observations table it "
+                    "used (it was queued by an older assay): pass --observations TABLE.")
+            if used not in ws:
+                raise click.UsageError(
+                    f"round {t} of campaign {campaign!r} used the observations table {used!r}, which "
+                    f"is no longer in {workspace}: ingest the same predictions again under that name "
+                    f"(assay ingest ... -n {used}), or pass --observations TABLE.")
+        else:
+            observations = ws.read(table)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            camp.export_round(t, exporter, observations=observations)
+        for w in caught:
+            err.print(f"[bold yellow]warning:[/] {w.message}", highlight=False)
+        queued = len(camp.queue(t))
+    out.print(f"campaign {campaign!r}, round {t}: " + exporter.report(queued), highlight=False)
 
 
 @curate.command("import")
@@ -181,11 +386,10 @@ def import_cmd(ctx, verdicts, workspace, campaign, as_json):
     workspace: oracle labels, reviewed frames, and each assertion's precision as judged by
     reviewers."""
     from ..curate import assertion_precision, import_verdicts
-    from ..store import Workspace
 
     workspace = workspace or ctx.obj.get("workspace") or DEFAULT_WORKSPACE
     campaign = campaign or ctx.obj.get("campaign") or "default"
-    with Workspace(workspace) as ws:
+    with open_workspace(workspace) as ws:
         counts = import_verdicts(verdicts, ws, campaign=campaign)
         precision = assertion_precision(ws)
     if as_json:

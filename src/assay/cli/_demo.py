@@ -8,6 +8,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from ._common import AssayCommand
 from ._main import df_table, out
 
 
@@ -32,7 +33,7 @@ def load_demo() -> tuple[pd.DataFrame, pd.DataFrame]:
     return combine(labels), combine(tracker)
 
 
-@click.command()
+@click.command(cls=AssayCommand)
 @click.option("--workspace", "-w", default="assay-demo.duckdb", show_default=True,
               help="Workspace file the demo writes (its tables are replaced on each run).")
 def demo(workspace: str) -> None:

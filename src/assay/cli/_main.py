@@ -12,12 +12,15 @@ from rich.table import Table
 
 from .._progress import show_progress
 from ..exceptions import AssayError
+from ._common import AssayGroup, CliError, emit_json, open_workspace, report
 
 DEFAULT_WORKSPACE = "assay.duckdb"
 
 # piped output (a file, CI logs) gets a wide table rather than rich's 80-column default
 out = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
+#: Progress notes on stderr ("reading ...", "migrated ..."); silenced by ``assay --quiet``.
+notes = Console(stderr=True)
 
 FORMATS = {
     "mot-det": "MOTChallenge det.txt: a file, a sequence folder, or a dataset root",
@@ -30,22 +33,31 @@ FORMATS = {
 }
 
 
-class _Group(click.Group):
-    """Turns assay errors into one red line and exit status 2, without a traceback."""
+class _Group(AssayGroup):
+    """The ``assay`` command: errors become one red line and exit status 2 (1 when a check
+    fails its gate), without assay's traceback; a user's own code shows the user's lines."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except AssayError as e:
-            err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+        except CliError as e:
+            report(e)
+            sys.exit(e.exit_code)
+        except AssayError as e:  # raised while parsing, before a command ran
+            report(CliError(str(e)))
             sys.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="assay")
-def cli() -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars or notes on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, quiet: bool) -> None:
     """assay: monitor deployed models, audit labels, choose what to label, and answer
     analytics queries over model outputs with statistical guarantees."""
+    ctx.ensure_object(dict)
+    ctx.obj["quiet"] = quiet
+    notes.quiet = quiet
 
 
 def main() -> None:
@@ -53,11 +65,13 @@ def main() -> None:
     cli(prog_name="assay")
 
 
-def df_table(df: pd.DataFrame, title: str | None = None, max_rows: int = 30) -> Table:
-    """A rich table of a DataFrame's first rows."""
+def df_table(df: pd.DataFrame, title: str | None = None, max_rows: int = 30,
+             no_wrap: tuple[str, ...] = ("run_id",)) -> Table:
+    """A rich table of a DataFrame's first rows (``no_wrap`` columns are never cut: ids)."""
     t = Table(title=title, title_justify="left", header_style="bold")
     for c in df.columns:
-        t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left")
+        t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left",
+                     no_wrap=c in no_wrap, min_width=len(str(df[c].iloc[0])) if c in no_wrap and len(df) else None)
     for row in df.head(max_rows).itertuples(index=False):
         t.add_row(*[_fmt(v) for v in row])
     if len(df) > max_rows:
@@ -82,14 +96,14 @@ def read_format(fmt: str, path: Path, *, fps, stream, source):
         kind = fmt[4:]
         seqs = io.find_mot_sequences(path, kind=kind)
         if stream is not None and len(seqs) > 1:
-            raise click.UsageError(
+            raise CliError(
                 f"--stream names one stream, but {path} holds {len(seqs)} sequences "
                 f"({_first(s.stream or str(s.file) for s in seqs)}). Leave --stream out: each "
                 "sequence is named from its seqinfo.ini or its folder, and the names are printed."
             )
         for s in seqs:
             if s.stream is None and stream is None:
-                raise click.UsageError(
+                raise CliError(
                     f"{s.file}: cannot name this sequence's stream: no seqinfo.ini with a name, "
                     f"and its folder {s.file.parent.name!r} is part of the MOTChallenge layout. "
                     "Pass --stream NAME, or give its sequence folder."
@@ -97,7 +111,7 @@ def read_format(fmt: str, path: Path, *, fps, stream, source):
         missing = [s for s in seqs if s.fps is None]
         if fps is None and missing:
             more = f" ({len(missing)} of {len(seqs)} sequences have none)" if len(seqs) > 1 else ""
-            raise click.UsageError(
+            raise CliError(
                 f"{missing[0].file}: no frame rate: no seqinfo.ini with frameRate next to the "
                 f"file{more}. Pass --fps FPS (frames per second, for every sequence read)."
             )
@@ -119,7 +133,7 @@ def read_format(fmt: str, path: Path, *, fps, stream, source):
     named = {str(s): why for s in table["stream"].unique()}
     if stream is not None:
         if len(named) > 1:
-            raise click.UsageError(
+            raise CliError(
                 f"--stream names one stream, but {path} holds {len(named)} ({_first(sorted(named))}). "
                 "Leave --stream out to keep their names (they are printed)."
             )
@@ -180,33 +194,31 @@ def _check_not_applicable(fmt: str, **given) -> None:
     bad = [k for k in names if given.get(k)]
     if bad:
         flags = ", ".join("--" + k.replace("_", "-") for k in bad)
-        raise click.UsageError(f"{flags} does not apply to {fmt}: {why}.")
+        raise CliError(f"{flags} does not apply to {fmt}: {why}.")
 
 
 def _check_target(workspace: Path, name: str, kind: str, *, append: bool, replace: bool):
     """Before reading anything: may table ``name`` be written as asked? Returns the streams it
     holds when appending to an observations table (else None)."""
-    from ..store import Workspace
-
     if str(workspace) == ":memory:" or not Path(workspace).exists():
         return None
-    with Workspace(workspace, read_only=True) as ws:
+    with open_workspace(workspace, read_only=True) as ws:
         if name not in ws:
             return None
         info = ws.table_info(name)
         stored = info["name"]
         if not (append or replace):
-            raise click.UsageError(
+            raise CliError(
                 f"workspace {workspace} already has a table {stored!r} ({info['rows']:,} rows). "
                 "Pass --append to add to it, --replace to overwrite it, or choose another --name."
             )
         if replace and info["writer"] is not None:
-            raise click.UsageError(
+            raise CliError(
                 f"table {stored!r} in {workspace} holds the results of assay {info['writer']} runs; "
                 "--replace will not discard them. Choose another --name."
             )
         if append and info["kind"] != kind:
-            raise click.UsageError(
+            raise CliError(
                 f"--append: table {stored!r} in {workspace} holds {info['kind']}, not {kind}. "
                 "Choose another --name."
             )
@@ -270,7 +282,7 @@ def _append(ws, name: str, table, kind: str) -> None:
         ws.append(name, table, kind=kind, renumber=True)
         return
     except WorkspaceError as e:
-        raise click.UsageError(f"--append: {e} Or choose another --name, or --replace the table.") from None
+        raise CliError(f"--append: {e} Or choose another --name, or --replace the table.") from None
     except InvalidParameterError as e:
         mismatch = str(e)
     stored = ws.read(name).iloc[:0]  # its columns and dtypes (only when they differ)
@@ -279,14 +291,14 @@ def _append(ws, name: str, table, kind: str) -> None:
     fillable = all(stored[c].dtype.kind == "f" or stored[c].hasnans or _nullable(stored[c].dtype)
                    for c in lacking)
     if extra:
-        raise click.UsageError(
+        raise CliError(
             f"--append: the rows read have columns {', '.join(extra)}, which table {name!r} does "
             "not have; an appended table keeps its columns. Ingest these sequences together in one "
             "command (tables read together may differ in columns), or choose another --name, or "
             "--replace the table."
         )
     if not lacking or not fillable:
-        raise click.UsageError(f"--append: {mismatch} Or choose another --name, or --replace the table.")
+        raise CliError(f"--append: {mismatch} Or choose another --name, or --replace the table.")
     filled = table.assign(**{c: stored[c].reindex(table.index) for c in lacking})[list(stored.columns)]
     ws.append(name, filled, kind=kind, renumber=True)
     out.print(f"note: the rows read have no {', '.join(lacking)}; stored as missing in {name!r}.",
@@ -326,10 +338,8 @@ INGEST_HELP = (
               help="Add the streams read to table NAME (created if new); streams it holds are refused.")
 @click.option("--replace", is_flag=True, help="Replace a table of the same name.")
 def ingest(format, path, workspace, name, fps, stream, source, image_size, append, replace):
-    from ..store import Workspace
-
     if append and replace:
-        raise click.UsageError("--append and --replace are exclusive: --append adds streams to a "
+        raise CliError("--append and --replace are exclusive: --append adds streams to a "
                                "table, --replace overwrites it. Pass one of them.")
     if fps is not None and not fps > 0:
         raise click.BadParameter(f"{fps}: frames per second must be > 0.", param_hint="--fps")
@@ -337,7 +347,7 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, appen
     every, per = _parse_image_sizes(image_size)
     kind = "records" if format == "records" else "observations"
     stored_streams = _check_target(workspace, name, kind, append=append, replace=replace)
-    err.print(f"reading {path} as {format} ...", highlight=False)
+    notes.print(f"reading {path} as {format} ...", highlight=False)
     with show_progress():
         table, kind, named = read_format(format, path, fps=fps, stream=stream, source=source)
     if kind == "observations" and "frame_rates" in table.attrs:
@@ -349,13 +359,13 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, appen
             clash = sorted({str(s) for s in table["stream"].unique()} & stored_streams)
             if clash:
                 also = f" (and {len(clash) - 1} more: {_first(clash[1:])})" if len(clash) > 1 else ""
-                raise click.UsageError(
+                raise CliError(
                     f"table {name!r} already holds stream {clash[0]!r}{also}; --append adds new "
                     "streams only. Leave that sequence out, name it apart with --stream (one "
                     "sequence), or --replace the table."
                 )
         _print_streams(table, named, origin)
-    with Workspace(workspace) as ws, err.status(f"writing {len(table):,} rows to {workspace}"):
+    with open_workspace(workspace, create=True) as ws, notes.status(f"writing {len(table):,} rows to {workspace}"):
         existed = append and name in ws
         if append:
             _append(ws, name, table, kind)
@@ -371,17 +381,26 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, appen
 
 @cli.command()
 @click.argument("workspace", default=DEFAULT_WORKSPACE, type=click.Path(path_type=Path))
-def info(workspace):
-    """Tables in WORKSPACE: rows, streams, classes, sources."""
-    from ..store import Workspace
+@click.option("--json", "as_json", is_flag=True, help="Print the tables and per-stream summaries as JSON.")
+def info(workspace, as_json):
+    """Tables in WORKSPACE: rows, streams, classes, sources.
 
-    if not Path(workspace).exists():
-        raise click.ClickException(f"{workspace}: no such workspace file.")
-    with Workspace(workspace, read_only=True) as ws:
+    \b
+    Example:
+      assay info assay.duckdb
+    """
+    with open_workspace(workspace, read_only=True) as ws:
         tables = ws.tables()
-        out.print(df_table(tables, title=f"workspace {workspace}"))
-        for name in tables.loc[tables["kind"] == "observations", "name"]:
-            out.print(df_table(ws.summary(name), title=f"{name}: per stream"))
+        summaries = {name: ws.summary(name)
+                     for name in tables.loc[tables["kind"] == "observations", "name"]}
+    if as_json:
+        emit_json({"workspace": str(workspace),
+                   "tables": tables.to_dict(orient="records"),
+                   "streams": {k: v.to_dict(orient="records") for k, v in summaries.items()}})
+        return
+    out.print(df_table(tables, title=f"workspace {workspace}"))
+    for name, summary in summaries.items():
+        out.print(df_table(summary, title=f"{name}: per stream"))
 
 
 from ._audit import audit  # noqa: E402
@@ -389,7 +408,10 @@ from ._check import check  # noqa: E402
 from ._curate import curate  # noqa: E402
 from ._demo import demo  # noqa: E402
 from ._query import query  # noqa: E402
+from ._results import diff, findings, labels, migrate, runs  # noqa: E402
 
+for _command in (runs, findings, diff, labels, migrate):
+    cli.add_command(_command)
 cli.add_command(audit)
 cli.add_command(check)
 cli.add_command(curate)

@@ -9,59 +9,84 @@ import click
 import numpy as np
 from rich.markup import escape
 
+from ._common import AssayGroup, CliError, open_workspace, quiet
 from ._main import DEFAULT_WORKSPACE, out
 
+_ORACLE_HELP = ("column:COL, python:module:function[@VERSION] or human:FOLDER[#LABEL_SET] "
+                "(its answers are cached by oracle, record id and the fields the oracle reads).")
+_LABELS_HELP = ("Share cached answers under this key by record id alone, across files and tables "
+                "whose ids name the same things (also: the key of answers from an older workspace).")
 
-@click.group()
+
+@click.group(cls=AssayGroup)
 def query() -> None:
     """Approximate queries over records with a cheap proxy and an expensive oracle."""
 
 
 def _records_arg(records: str, ws):
-    """A file path as given, else a records table of the workspace."""
+    """A file path as given, else a records table of the workspace (read with its identity)."""
     if Path(records).exists():
-        return records, Path(records).stem
-    return ws.read(records), records
+        return records
+    if records in ws:
+        return ws.read(records)
+    raise CliError(f"--records {records}: no such file, and no table of that name in the workspace "
+                   "(`assay info` lists its tables).")
 
 
-@query.command("select")
+@query.command("select", aliases={"value": "--recall / --precision",
+                                  "target": "--recall / --precision", "name": "--records"})
 @click.option("--records", "-r", required=True, help="A CSV/Parquet file, or a records table in the workspace.")
 @click.option("--proxy", "-p", required=True, help="Column of proxy scores in [0, 1].")
-@click.option("--oracle", "-o", required=True, help="column:COL, python:module:function or human:FOLDER.")
-@click.option("--recall", type=float, help="Recall target (give this or --precision).")
-@click.option("--precision", type=float, help="Precision target.")
-@click.option("--delta", type=float, default=0.05, show_default=True, help="Failure probability.")
-@click.option("--budget", type=int, default=1000, show_default=True, help="Most distinct records to label.")
+@click.option("--oracle", "-o", required=True, help=_ORACLE_HELP)
+@click.option("--recall", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Recall target (give this or --precision).")
+@click.option("--precision", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Precision target.")
+@click.option("--delta", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Failure probability.")
+@click.option("--budget", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Most distinct records to label.")
 @click.option("--method", default="assay", show_default=True,
               type=click.Choice(["assay", "supg", "supg++", "uniform", "joint"]))
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed: same query (and resumable).")
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True,
               help="Workspace caching every oracle answer.")
-@click.option("--batch-size", type=int, help="Records per labeling round (default method).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Records per labeling round (default method).")
+@click.option("--labels", help=_LABELS_HELP)
 @click.option("--output", type=click.Path(path_type=Path), help="Write the selected ids here (one per line).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method, seed, workspace,
-               batch_size, output, as_json):
-    """Return records meeting a recall or precision target with probability >= 1 - delta."""
+               batch_size, labels, output, as_json):
+    """Return records meeting a recall or precision target with probability >= 1 - delta.
+
+    \b
+    Example:
+      assay query select -r ../shared/data/proxy/supg/onto.csv -p proxy_score -o column:label --precision 0.9 --budget 1000
+    """
+    from .._progress import show_progress
     from ..approx import select
-    from ..store import Workspace
 
     if (recall is None) == (precision is None):
         raise click.UsageError("give exactly one of --recall and --precision.")
     target, value = ("recall", recall) if recall is not None else ("precision", precision)
-    with Workspace(workspace) as ws:
-        table, name = _records_arg(records, ws)
-        r = select(table, proxy=proxy, oracle=oracle, target=target, value=value, delta=delta,
-                   budget=budget, method=method, seed=seed, workspace=ws, name=name,
-                   batch_size=batch_size)
+    if output is not None and (output.is_dir() or not output.parent.is_dir()):
+        raise click.BadParameter(f"{output} is a folder, or its folder does not exist (create it first).",
+                                 param_hint="--output")
+    with open_workspace(workspace, create=True) as ws, show_progress(not quiet()):
+        r = select(_records_arg(records, ws), proxy=proxy, oracle=oracle, target=target,
+                   value=value, delta=delta, budget=budget, method=method, seed=seed,
+                   workspace=ws, labels=labels, batch_size=batch_size)
     if output is not None:
-        output.write_text("\n".join(map(str, r.ids.tolist())) + "\n")
+        from ..io import StagedFiles
+
+        with StagedFiles() as stage:
+            stage.path(output).write_text("\n".join(map(str, r.ids.tolist())) + "\n")
     summary = {
         "selected": len(r), "threshold": r.threshold if np.isfinite(r.threshold) else None, "oracle_calls": r.oracle_calls,
         "labels_paid_now": r.labels_paid, "verification_calls": r.verification_calls,
         "guarantee": {"kind": r.guarantee.kind, "target": r.guarantee.target,
                       "value": r.guarantee.value, "delta": r.guarantee.delta},
-        "method": r.method, "seed": seed, "budget": budget,
+        "method": r.method, "seed": seed, "budget": budget, "run_id": r.run_id,
     }
     if as_json:
         summary["ids"] = np.asarray(r.ids).tolist()
@@ -83,39 +108,45 @@ def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method,
 AGG_METHODS = ["assay", "betting", "uniform", "blazeit", "blazeit++", "abae", "ppi", "clt"]
 
 
-@query.command("aggregate")
+@query.command("aggregate", aliases={"name": "--records", "range": "--range LO HI"})
 @click.option("--records", "-r", required=True, help="A CSV/Parquet file, or a records table in the workspace.")
-@click.option("--oracle", "-o", help="column:COL, python:module:function or human:FOLDER (the value per record).")
+@click.option("--oracle", "-o", help="The value per record: " + _ORACLE_HELP)
 @click.option("--proxy", "-p", help="Column of cheap scores correlated with the oracle.")
 @click.option("--stat", type=click.Choice(["mean", "sum", "count"]), default="mean", show_default=True)
 @click.option("--where", help="An expensive yes/no predicate, as an oracle spec: the query covers records passing it.")
-@click.option("--error", type=float, help="Error target: half-width of the interval.")
+@click.option("--error", type=click.FloatRange(0, min_open=True), help="Error target: half-width of the interval.")
 @click.option("--relative", is_flag=True, help="The error target is relative to the answer.")
-@click.option("--delta", type=float, default=0.05, show_default=True, help="Failure probability.")
-@click.option("--budget", type=int, help="Most distinct records to label.")
+@click.option("--delta", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Failure probability.")
+@click.option("--budget", type=click.IntRange(min=1), help="Most distinct records to label.")
 @click.option("--range", "value_range", type=float, nargs=2, metavar="LO HI",
               help="Least and greatest value the oracle can return (needed unless it is yes/no).")
 @click.option("--method", default="assay", show_default=True, type=click.Choice(AGG_METHODS))
-@click.option("--batch-size", type=int, help="Records sent to the oracle per batch.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Records sent to the oracle per batch.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed: same query (and resumable).")
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True,
               help="Workspace caching every oracle answer.")
+@click.option("--labels", help=_LABELS_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def aggregate_cmd(records, oracle, proxy, stat, where, error, relative, delta, budget, value_range,
-                  method, batch_size, seed, workspace, as_json):
+                  method, batch_size, seed, workspace, labels, as_json):
     """Estimate a mean, sum or count of an expensive oracle within +-ERROR (or a label budget),
-    with probability >= 1 - delta."""
-    from ..approx import aggregate
-    from ..store import Workspace
+    with probability >= 1 - delta.
 
-    with Workspace(workspace) as ws:
-        table, name = _records_arg(records, ws)
-        r = aggregate(table, oracle=oracle, proxy=proxy, stat=stat, where=where, error=error,
-                      relative=relative, delta=delta, budget=budget, method=method,
-                      range=tuple(value_range) if value_range else None, seed=seed,
-                      workspace=ws, name=name, batch_size=batch_size)
+    \b
+    Example:
+      assay query aggregate -r ../shared/data/proxy/supg/onto.csv -p proxy_score -o column:label --error 0.01 --range 0 1
+    """
+    from .._progress import show_progress
+    from ..approx import aggregate
+
+    with open_workspace(workspace, create=True) as ws, show_progress(not quiet()):
+        r = aggregate(_records_arg(records, ws), oracle=oracle, proxy=proxy, stat=stat,
+                      where=where, error=error, relative=relative, delta=delta, budget=budget,
+                      method=method, range=tuple(value_range) if value_range else None,
+                      seed=seed, workspace=ws, batch_size=batch_size, labels=labels)
     if as_json:
-        click.echo(json.dumps(r.to_dict()))
+        click.echo(json.dumps({**r.to_dict(), "run_id": r.run_id}))
         return
     what = f"{stat} of {oracle or 'records'}" + (f" where {where}" if where else "")
     target = (f"within +-{error:g}{' (relative)' if relative else ''}" if error is not None

@@ -4,13 +4,15 @@ resume across days (and processes) and choose exactly what an uninterrupted run 
 from __future__ import annotations
 
 import re
+import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._validation import Interval, Options, validate_params
-from ..exceptions import InvalidParameterError
+from ..exceptions import InvalidParameterError, WorkspaceError
 from ..store import Workspace
 from ..tables import STRING
 from .strategies import (
@@ -67,10 +69,12 @@ class Campaign:
     Each call to :meth:`next_round` takes the current model's predictions and the findings of
     assertions over them, records how often each assertion fired, computes BAL's rewards from
     the previous round, ranks frames with :func:`~assay.curate.rank_frames`, and stores the
-    round (firings, rewards, the queue) in one transaction. A campaign reopened later, in
-    another process, continues from the last stored round; round ``t`` draws its randomness
-    from ``numpy.random.default_rng([seed, t])``, so an interrupted campaign chooses exactly
-    what an uninterrupted one would.
+    round (firings, rewards, the queue, its run) in one transaction, together with its
+    export when one is given: a round whose export fails is not recorded. A campaign
+    reopened later, in another process, continues from the last stored round; round ``t``
+    draws its randomness from ``numpy.random.default_rng([seed, t])``, so an interrupted
+    campaign chooses exactly what an uninterrupted one would. :meth:`export_round` exports
+    a stored round again.
 
     Parameters
     ----------
@@ -178,18 +182,54 @@ class Campaign:
                                  "chosen": pd.Series([], dtype="int64")})
         return self.workspace.read(self._rounds_table)
 
-    def queue(self) -> pd.DataFrame:
-        """Every frame queued so far, round by round, with ``round`` and ``run_id``."""
+    def queue(self, round: int | None = None) -> pd.DataFrame:
+        """Every frame queued so far, round by round, with ``round`` and ``run_id``; with
+        ``round``, the frames of that stored round only, in queue order."""
+        if round is not None:
+            self._check_round(round, "queue")
         if self._queue_table not in self.workspace:
             return pd.DataFrame({"round": pd.Series([], dtype="int64"), "rank": pd.Series([], dtype="int64"),
                                  "stream": pd.Series([], dtype=STRING), "frame": pd.Series([], dtype="int64")})
-        return self.workspace.read(self._queue_table)
+        q = self.workspace.read(self._queue_table)
+        if round is None:
+            return q
+        return q.loc[q["round"] == round].sort_values("rank", kind="stable").reset_index(drop=True)
+
+    def _check_round(self, round: Any, caller: str) -> int:
+        n = self.round
+        if isinstance(round, bool) or not isinstance(round, (int, np.integer)) or not 0 <= round < n:
+            have = f"rounds 0 to {n - 1}" if n else "no round yet"
+            raise InvalidParameterError(
+                f"The 'round' parameter of {caller} must be a stored round of campaign "
+                f"{self.name!r} ({have}). Got {round!r}."
+            )
+        return int(round)
+
+    def round_params(self, round: int) -> dict[str, Any]:
+        """The parameters recorded with a stored round's ``curate`` run.
+
+        They hold the campaign's parameters, ``round``, ``budget`` and, when
+        :meth:`next_round` was given ``table``, ``observations`` (the workspace table the
+        round's predictions came from) and ``observations_created`` (when that table was
+        added, to tell a replaced table from the one the round used).
+        """
+        t = self._check_round(round, "round_params")
+        runs = self.workspace.runs()
+        mine = [p for k, st, p in zip(runs["kind"], runs["status"], runs["params"], strict=True)
+                if k == "curate" and st == "ok" and isinstance(p, dict)
+                and p.get("campaign") == self.name and p.get("round") == t]
+        return dict(mine[-1]) if mine else {}
 
     @property
     def round(self) -> int:
         """The number of rounds stored (the next round's index)."""
-        r = self.rounds()
-        return int(r["round"].max()) + 1 if len(r) else 0
+        return self._count_rounds(self.rounds())
+
+    @staticmethod
+    def _count_rounds(rounds: pd.DataFrame) -> int:
+        # a round without findings has no row in the rounds table: the count is in its attrs
+        n = int(rounds["round"].max()) + 1 if len(rounds) else 0
+        return max(n, int(rounds.attrs.get("rounds", 0)))
 
     def labeled_frames(self) -> pd.DataFrame:
         """Frames never to queue again: every frame queued by this campaign, and every frame
@@ -219,7 +259,8 @@ class Campaign:
     # ------------------------------------------------------------------ rounds
 
     @validate_params({"observations": [pd.DataFrame, None], "findings": [pd.DataFrame, None],
-                      "budget": [Interval(int, 0, None)], "frames": [pd.DataFrame, None]})
+                      "budget": [Interval(int, 0, None)], "frames": [pd.DataFrame, None],
+                      "table": [str, None], "export": [callable, None]})
     def next_round(
         self,
         observations: pd.DataFrame | None,
@@ -227,8 +268,20 @@ class Campaign:
         *,
         budget: int,
         frames: pd.DataFrame | None = None,
+        table: str | None = None,
+        export: Callable[[pd.DataFrame, pd.DataFrame | None], Any] | None = None,
     ) -> pd.DataFrame:
-        """Choose the next round's frames and store the round.
+        """Choose the next round's frames, export them, and store the round: all or nothing.
+
+        The queue is computed first; then, in one workspace transaction, the round is written
+        (queue, rounds table, a ``curate`` run), ``export(queue, observations)`` runs, and the
+        transaction commits. If ``export`` raises (a missing image size, a full disk, an
+        interrupt), nothing of the round is recorded, and the next call queues exactly the
+        same frames. An export should write its files whole, renamed into place only when all
+        are written (as :func:`~assay.curate.to_labelstudio`, :func:`~assay.curate.to_cvat`
+        and :func:`~assay.curate.to_mot` do, see :class:`assay.io.StagedFiles`): should the
+        process die after the rename but before the commit, the next call writes the same
+        files again.
 
         Parameters
         ----------
@@ -242,16 +295,49 @@ class Campaign:
             Frames to queue this round.
         frames : pandas.DataFrame, optional
             The pool of frames (default: the frames of ``observations``).
+        table : str, optional
+            The workspace table ``observations`` was read from; recorded with the round (see
+            :meth:`round_params`) so :meth:`export_round` can export it again.
+        export : callable, optional
+            ``export(queue, observations)``, called with this round's queue before the round
+            is committed. A dict it returns (e.g. the paths written; JSON-serialisable) is
+            recorded in the round's run summary under ``"export"``; any other return value
+            is ignored.
 
         Returns
         -------
         pandas.DataFrame
             This round's queue (the columns of :func:`~assay.curate.rank_frames`, plus
             ``round`` first and ``run_id`` last).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from assay import Workspace
+        >>> from assay.curate import Campaign
+        >>> camp = Campaign(Workspace(), strategy="assertions-uniform", fill=False)
+        >>> found = pd.DataFrame({"assertion": "flicker", "stream": "cam", "frame_start": [3, 9],
+        ...                       "frame_end": [3, 9], "obs_ids": [[1], [7]], "severity": [0.2, 0.9]})
+        >>> def failing_export(queue, observations):
+        ...     raise OSError("disk full")
+        >>> camp.next_round(None, found, budget=1, export=failing_export)
+        Traceback (most recent call last):
+        ...
+        OSError: disk full
+        >>> camp.round  # nothing was recorded
+        0
+        >>> exported = []
+        >>> def export(queue, observations):
+        ...     exported.append(queue)
+        ...     return {"frames": len(queue)}  # a dict is recorded with the round's run
+        >>> camp.next_round(None, found, budget=1, export=export)["frame"].tolist()
+        [9]
+        >>> camp.round, exported[0]["frame"].tolist(), camp.workspace.runs()["summary"][0]["export"]
+        (1, [9], {'frames': 1})
         """
         p = self.params
         old_rounds = self.rounds()
-        t = int(old_rounds["round"].max()) + 1 if len(old_rounds) else 0
+        t = self._count_rounds(old_rounds)
         before = self._firings(old_rounds, t - 1) if t > 0 else {}
         now: dict[str, int] = {}
         if findings is not None and len(findings):
@@ -278,13 +364,18 @@ class Campaign:
             "chosen": np.array([int(chosen.get(a, 0)) for a in arms], dtype="int64"),
         })
         ws = self.workspace
+        params: dict[str, Any] = {"campaign": self.name, "round": t, "budget": budget, **p}
+        if table is not None:
+            params.update(self._table_identity(table))
+        if findings is not None and findings.attrs.get("run_id"):
+            params["findings_run"] = str(findings.attrs["run_id"])
         with ws.transaction():
-            run_id = ws.start_run("curate", {"campaign": self.name, "round": t, "budget": budget, **p})
+            run_id = ws.start_run("curate", params)
             queue.insert(0, "round", np.full(len(queue), t, dtype="int64"))
             queue["run_id"] = pd.array([run_id] * len(queue), dtype=STRING)
             all_rounds = pd.concat([old_rounds, rows], ignore_index=True) if len(old_rounds) else rows
             all_rounds = all_rounds.astype({"round": "int64", "firings": "int64", "chosen": "int64"})
-            all_rounds.attrs = {"campaign": dict(p)}
+            all_rounds.attrs = {"campaign": dict(p), "rounds": t + 1}
             ws.add(self._rounds_table, all_rounds, kind="table", replace=True)
             if self._queue_table in ws:
                 old = ws.read(self._queue_table)
@@ -292,11 +383,111 @@ class Campaign:
             else:
                 stored = queue
             ws.add(self._queue_table, stored, kind="table", replace=True)
-            ws.finish_run(run_id, "ok", {
+            summary: dict[str, Any] = {
                 "queued": len(queue), "firings": now,
                 "rewards": rewards or {}, "reasons": queue["reason"].astype(str).value_counts().to_dict(),
-            })
+            }
+            if export is not None:
+                # last before the commit: a failure rolls the round back; files the export
+                # renamed into place are what the next call writes again
+                exported = export(queue.copy(), observations)
+                if isinstance(exported, Mapping):
+                    summary["export"] = dict(exported)
+            ws.finish_run(run_id, "ok", summary)
         return queue
+
+    def _table_identity(self, table: str) -> dict[str, str]:
+        t = self.workspace.tables()
+        row = t.loc[t["name"].str.lower() == table.lower()]
+        if not len(row):
+            raise InvalidParameterError(
+                f"The 'table' parameter of next_round must name a table of {self.workspace!r}. "
+                f"Got {table!r}; its tables are {', '.join(map(repr, t['name']))}."
+            )
+        return {"observations": str(row["name"].iloc[0]),
+                "observations_created": row["created"].iloc[0].isoformat()}
+
+    @validate_params({"round": [Interval(int, 0, None)], "export": [callable],
+                      "observations": [pd.DataFrame, None]})
+    def export_round(
+        self,
+        round: int,
+        export: Callable[[pd.DataFrame, pd.DataFrame | None], Any],
+        *,
+        observations: pd.DataFrame | None = None,
+    ) -> Any:
+        """Export a stored round again: ``export(queue, observations)`` with its stored queue.
+
+        Parameters
+        ----------
+        round : int
+            A stored round.
+        export : callable
+            As for :meth:`next_round`; called with the round's queue as stored (the queue
+            :meth:`next_round` returned, in the same order), so an exporter writes the same
+            files it wrote then, given the same observations.
+        observations : pandas.DataFrame, optional
+            The predictions to export with the queue (default: the workspace table the round
+            recorded, see :meth:`round_params`).
+
+        Returns
+        -------
+        object
+            What ``export`` returns. Nothing is written to the workspace.
+
+        Raises
+        ------
+        InvalidParameterError
+            ``round`` is not a stored round, or it recorded no observations table and
+            ``observations`` is not given.
+        WorkspaceError
+            The table the round used is no longer in the workspace.
+
+        Warns
+        -----
+        UserWarning
+            The table the round used was replaced since (added again under its name).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> import assay
+        >>> from assay.curate import Campaign
+        >>> ws = assay.Workspace()
+        >>> obs = assay.as_observations(pd.DataFrame({"frame": [1, 2, 3], "cls": "car",
+        ...     "score": [0.9, 0.5, 0.6]}), stream="cam", source="model", fps=1)
+        >>> ws.add("preds", obs)
+        >>> camp = Campaign(ws, strategy="uncertainty")
+        >>> camp.next_round(obs, budget=2, table="preds")["frame"].tolist()
+        [2, 3]
+        >>> camp.export_round(0, lambda q, o: (q["frame"].tolist(), len(o)))
+        ([2, 3], 3)
+        """
+        t = self._check_round(round, "export_round")
+        queue = self.queue(t)
+        if observations is None:
+            params = self.round_params(t)
+            table = params.get("observations")
+            if table is None:
+                raise InvalidParameterError(
+                    f"Round {t} of campaign {self.name!r} does not record the observations table "
+                    "it used (it was queued by an older assay, or by next_round without table=). "
+                    "Pass the predictions as observations=."
+                )
+            ws = self.workspace
+            if table not in ws:
+                raise WorkspaceError(
+                    f"Round {t} of campaign {self.name!r} used the observations table {table!r}, "
+                    f"which is no longer in {ws!r}. Add the same predictions again under that "
+                    "name, or pass them as observations=."
+                )
+            if self._table_identity(table)["observations_created"] != params.get("observations_created"):
+                warnings.warn(
+                    f"The observations table {table!r} was replaced after round {t} of campaign "
+                    f"{self.name!r} was queued; exporting the round with its current rows.",
+                    UserWarning, stacklevel=2)
+            observations = ws.read(table)
+        return export(queue, observations)
 
     def __repr__(self) -> str:
         return (f"Campaign({self.name!r}, strategy={self.params['strategy']!r}, "

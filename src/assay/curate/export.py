@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,13 +20,16 @@ import numpy as np
 import pandas as pd
 
 from .._validation import validate_params
-from ..exceptions import InvalidParameterError, SchemaError
+from ..exceptions import InvalidParameterError, SchemaError, UnsafePathError
+from ..io import StagedFiles, check_inside, original_name, safe_name
 from ..tables import BOX2D
 
 __all__ = ["DEFAULT_IMAGE", "labelstudio_config", "to_cvat", "to_labelstudio", "to_mot"]
 
 #: Default image path of a frame: the MOTChallenge layout ``<stream>/img1/<frame:06d>.jpg``.
 DEFAULT_IMAGE = "{stream}/img1/{frame:06d}.jpg"
+#: The queue listing :func:`to_mot` writes beside the stream folders.
+MOT_QUEUE_FILE = "queue.csv"
 #: Attributes of each predicted box in a CVAT export.
 CVAT_BOX_ATTRIBUTES = ("obs_id", "score", "box", "cls")
 #: Attributes of each image's ``assay`` tag in a CVAT export.
@@ -143,7 +147,8 @@ def to_labelstudio(
         The model's predictions (with ``obs_id``, ``cls``, ``x1 y1 x2 y2``, and ``score`` if
         known); those in queued frames become the pre-annotations.
     path : str or Path, optional
-        Write the tasks here as JSON (a list, Label Studio's import format).
+        Write the tasks here as JSON (a list, Label Studio's import format), whole or not at
+        all (see :class:`assay.io.StagedFiles`); its folder must exist.
     image : str, default ``"{stream}/img1/{frame:06d}.jpg"``
         Format of each task's image URL or path, with ``{stream}`` and ``{frame}``.
     image_size : (width, height) or mapping of stream to (width, height)
@@ -230,7 +235,8 @@ def to_labelstudio(
             }],
         })
     if path is not None:
-        Path(path).write_text(json.dumps(tasks, indent=1))
+        with StagedFiles() as stage:
+            stage.path(path).write_text(json.dumps(tasks, indent=1), encoding="utf-8")
     return tasks
 
 
@@ -256,6 +262,16 @@ def to_cvat(
     image's ``tag`` element (label ``assay``) carries its ``stream``, ``frame``, the
     ``predicted`` obs ids (so a deleted box reads as rejected) and, from the queue, ``arm``,
     ``severity``, ``reason`` and ``flagged``.
+
+    Parameters
+    ----------
+    queue, observations, image, image_size
+        As for :func:`to_labelstudio`.
+    path : str or Path, optional
+        Write the XML here, whole or not at all (see :class:`assay.io.StagedFiles`); its
+        folder must exist.
+    task_name : str, default "assay curate"
+        The task's name in ``meta``.
 
     Returns
     -------
@@ -336,7 +352,8 @@ def to_cvat(
     ET.indent(root)
     text = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+        with StagedFiles() as stage:
+            stage.path(path).write_text(text, encoding="utf-8")
     return text
 
 
@@ -344,15 +361,35 @@ def to_cvat(
 def to_mot(queue: pd.DataFrame, observations: pd.DataFrame, folder: str | Path) -> list[Path]:
     """Write the predictions of queued frames as MOT files, one per stream, and the queue.
 
-    Writes ``<folder>/<stream>/det/det.txt`` (10-field MOT15 rows, detections with id -1
-    and their score, tracks with their id; see :func:`assay.io.write_mot`) and
-    ``<folder>/queue.csv`` (the queue in order: ``rank, stream, frame`` and, when present,
-    ``arm, priority, reason``).
+    Writes ``<folder>/<name>/det/det.txt`` for each queued stream (10-field MOT15 rows of
+    the predictions in its queued frames, detections with id -1 and their score, tracks with
+    their id; see :func:`assay.io.write_mot`; empty when the frames hold none) and
+    ``<folder>/queue.csv``, the queue in order: ``round`` (when present), ``rank, stream,
+    folder, frame`` and, when present, ``arm, priority, reason``. Each stream's folder ``<name>`` is
+    :func:`assay.io.safe_name` of the stream: the name itself for ordinary names, encoded
+    when it holds ``/``, ``%`` and other characters unsafe in a file name, or is ``.``,
+    ``..``, empty or very long (truncated with a hash). So a stream name from data never
+    writes outside ``folder``; the ``folder`` column of ``queue.csv`` maps each stream to its
+    folder (read it with ``pandas.read_csv(path, dtype=str, keep_default_na=False)`` to get
+    every name exactly, the empty one included).
+
+    ``folder`` is created if it does not exist (its parent must), and folders inside it as
+    needed. The files are staged and renamed into place together, ``queue.csv`` last (see
+    :class:`assay.io.StagedFiles`): if anything fails, no file is replaced.
 
     Returns
     -------
     list of Path
-        The files written, the MOT files first (in stream order).
+        The files written, the MOT files first (in stream order), ``queue.csv`` last.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        The parent of ``folder`` does not exist.
+    UnsafePathError
+        A stream folder would resolve outside ``folder`` (a symbolic link inside it points
+        elsewhere), or two streams differing only in case would share a folder on a
+        case-insensitive file system.
 
     Examples
     --------
@@ -362,25 +399,49 @@ def to_mot(queue: pd.DataFrame, observations: pd.DataFrame, folder: str | Path) 
     >>> from assay.io import read_mot
     >>> obs = assay.as_observations(pd.DataFrame({"frame": [4, 5], "cls": "pedestrian",
     ...     "x1": [10.0, 12.0], "y1": 20.0, "x2": [60.0, 62.0], "y2": 120.0, "score": [0.9, 0.8]}),
-    ...     stream="cam", source="model", fps=25)
-    >>> files = to_mot(pd.DataFrame({"stream": ["cam"], "frame": [5]}), obs, tempfile.mkdtemp())
+    ...     stream="site/cam", source="model", fps=25)
+    >>> files = to_mot(pd.DataFrame({"stream": ["site/cam"], "frame": [5]}), obs, tempfile.mkdtemp())
+    >>> [f.relative_to(files[-1].parent).as_posix() for f in files]
+    ['site%2Fcam/det/det.txt', 'queue.csv']
     >>> read_mot(files[0], kind="det", fps=25)[["frame", "x1", "x2", "score"]]
        frame    x1    x2  score
     0      5  12.0  62.0    0.8
+    >>> print(files[-1].read_text())
+    rank,stream,folder,frame
+    0,site/cam,site%2Fcam,5
     """
     from ..io import write_mot
 
     preds = _queued_predictions(queue, observations, "to_mot")
     root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
-    written = []
-    for stream, part in preds.groupby(preds["stream"].astype(str), sort=True):
-        part = part.sort_values(["frame", "obs_id"], kind="stable").drop(columns=["_pos"])
-        written.append(write_mot(part, root / stream / "det" / "det.txt"))
-    cols = [c for c in ("rank", "stream", "frame", "arm", "priority", "reason") if c in queue.columns]
-    listing = queue[cols].reset_index(drop=True)
-    if "rank" not in listing.columns:
-        listing.insert(0, "rank", np.arange(len(listing)))
-    listing.to_csv(root / "queue.csv", index=False)
-    written.append(root / "queue.csv")
-    return written
+    streams = sorted(set(queue["stream"].astype(str)))
+    names = {s: safe_name(s, reserved=(MOT_QUEUE_FILE,)) for s in streams}
+    for s in streams:  # before anything is made: a link inside root may point out of it
+        check_inside(root / names[s] / "det" / "det.txt", root)
+    by_stream = {str(k): g for k, g in preds.groupby(preds["stream"].astype(str), sort=True)}
+    empty = preds.iloc[:0].drop(columns=["_pos"])
+    with StagedFiles() as stage:
+        stage.folder(root)
+        seen: dict[str, Path] = {}
+        for s in streams:
+            top = stage.folder(root / names[s])
+            first = seen.setdefault(names[s].casefold(), top)
+            if first != top and os.path.samefile(first, top):
+                raise UnsafePathError(
+                    f"Streams named {original_name(first.name)!r} and {s!r} would share the folder "
+                    f"{str(first)!r}: the file system of {str(root)!r} ignores case. Export to a "
+                    "case-sensitive file system, or rename one of the streams."
+                )
+            det = stage.folder(top / "det")
+            check_inside(det / "det.txt", root)
+            part = by_stream.get(s)
+            part = empty if part is None else part.sort_values(["frame", "obs_id"], kind="stable").drop(columns=["_pos"])
+            write_mot(part, stage.path(det / "det.txt"))
+        cols = [c for c in ("round", "rank", "stream", "frame", "arm", "priority", "reason") if c in queue.columns]
+        listing = queue[cols].reset_index(drop=True)
+        if "rank" not in listing.columns:
+            listing.insert(int("round" in cols), "rank", np.arange(len(listing)))
+        listing["stream"] = listing["stream"].astype(str)
+        listing.insert(listing.columns.get_loc("stream") + 1, "folder", listing["stream"].map(names))
+        listing.to_csv(stage.path(root / MOT_QUEUE_FILE), index=False)
+    return stage.written

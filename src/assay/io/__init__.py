@@ -1,5 +1,8 @@
 """Readers and writers: every reader returns a validated canonical table and fails on the
-first malformed value with the file, line and column."""
+first malformed value with the file, line and column; every writer writes whole files (staged,
+then renamed into place), creates no folder the user did not name, and turns names from data
+into safe path components (:func:`safe_name`) that stay inside the folder named
+(:func:`check_inside`)."""
 
 from __future__ import annotations
 
@@ -7,15 +10,19 @@ from ._demo import DEMO_FPS, DEMO_SEQUENCES, demo_path
 from .coco import read_coco
 from .kitti import kitti_camera_from_ego, read_kitti_detections, read_kitti_tracking
 from .mot import MotSequence, find_mot_sequences, read_mot, read_seqinfo, write_mot
+from .paths import StagedFiles, check_inside, original_name, safe_name
 from .records import read_parquet, read_records, write_parquet
 
 __all__ = [
     "DEMO_FPS",
     "DEMO_SEQUENCES",
     "MotSequence",
+    "StagedFiles",
+    "check_inside",
     "demo_path",
     "find_mot_sequences",
     "kitti_camera_from_ego",
+    "original_name",
     "read_coco",
     "read_kitti_detections",
     "read_kitti_tracking",
@@ -23,6 +30,7 @@ __all__ = [
     "read_parquet",
     "read_records",
     "read_seqinfo",
+    "safe_name",
     "write_mot",
     "write_parquet",
 ]

@@ -18,6 +18,7 @@ from ..exceptions import DataFileNotFoundError, DataFormatError, InvalidParamete
 from ..tables import validate
 from ._delimited import Field, fail_rows, numpy_columns, read_delimited
 from ._folders import absolute
+from .paths import StagedFiles
 
 __all__ = ["MOT16_CLASSES", "MotSequence", "find_mot_sequences", "read_mot", "read_seqinfo", "write_mot"]
 
@@ -431,8 +432,17 @@ def write_mot(observations: pd.DataFrame, path: str | Path, *, precision: int = 
 
     Rows keep their order. Ground truth (rows with a ``track``) is written with its id and
     the ``consider`` flag (1 when the column is absent); detections with id -1 and their
-    score; world coordinates from ``world_x/y/z`` when present, else -1. Width and height are rounded to ``precision`` decimals to undo the float error of
-    ``x2 - x1``, so a file written from what :func:`read_mot` read holds the same values.
+    score; world coordinates from ``world_x/y/z`` when present, else -1. Width and height are
+    rounded to ``precision`` decimals to undo the float error of ``x2 - x1``, so a file
+    written from what :func:`read_mot` read holds the same values.
+
+    The file is written whole or not at all (see :class:`~assay.io.StagedFiles`), into a
+    folder that must exist: no folder is created.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        The folder of ``path`` does not exist.
 
     Examples
     --------
@@ -483,9 +493,9 @@ def write_mot(observations: pd.DataFrame, path: str | Path, *, precision: int = 
         }
     )
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pacsv.write_csv(
-        table, out,
-        write_options=pacsv.WriteOptions(include_header=False, quoting_style="none"),
-    )
+    with StagedFiles() as stage:
+        pacsv.write_csv(
+            table, stage.path(out),
+            write_options=pacsv.WriteOptions(include_header=False, quoting_style="none"),
+        )
     return out

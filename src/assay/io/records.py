@@ -16,6 +16,7 @@ from ..exceptions import DataFormatError
 from ..tables import KINDS, validate
 from ._delimited import Field, _check_encoding, check_file, diagnose
 from ._folders import absolute, first_shared, folder_files, merge_attrs
+from .paths import StagedFiles
 
 __all__ = ["read_parquet", "read_records", "write_parquet"]
 
@@ -168,11 +169,35 @@ def _read_records_file(p: Path, *, id: str | None, proxy: str | list[str] | None
 
 @validate_params({"path": ["path"], "kind": [Options([*KINDS, None])]})
 def write_parquet(table: pd.DataFrame, path: str | Path, *, kind: str | None = "observations") -> Path:
-    """Write a table (validated as ``kind`` unless None) to Parquet, keeping pandas dtypes."""
+    """Write a table (validated as ``kind`` unless None) to Parquet, keeping pandas dtypes.
+
+    The file is written whole or not at all (see :class:`~assay.io.StagedFiles`), into a
+    folder that must exist: no folder is created.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        The folder of ``path`` does not exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> import assay
+    >>> from assay.io import read_parquet, write_parquet
+    >>> obs = assay.as_observations(pd.DataFrame({"frame": [0, 1], "cls": "car"}),
+    ...                             stream="cam/1", source="labels", fps=10)
+    >>> path = write_parquet(obs, pathlib.Path(tempfile.mkdtemp()) / "obs.parquet")
+    >>> read_parquet(path)["stream"].tolist()
+    ['cam/1', 'cam/1']
+    >>> write_parquet(obs, pathlib.Path(tempfile.mkdtemp()) / "no" / "obs.parquet")
+    Traceback (most recent call last):
+    ...
+    assay.exceptions.DataFileNotFoundError: Cannot write '.../no/obs.parquet': the folder ...
+    """
     df = validate(table, kind) if kind is not None else table
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), out)
+    with StagedFiles() as stage:
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), stage.path(out))
     return out
 
 

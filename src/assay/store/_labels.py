@@ -447,6 +447,23 @@ class LabelsMixin:
             }
         )
 
+    @validate_params({"run_id": [str]})
+    def paid_by(self, run_id: str) -> dict[str, int]:
+        """How many answers a run paid for, per oracle (the answers stored with its id).
+
+        Examples
+        --------
+        >>> from assay.store import Workspace
+        >>> ws = Workspace()
+        >>> _ = ws.put_labels("o", [1, 2], [0.0, 1.0], run_id="query-1")
+        >>> ws.paid_by("query-1")
+        {'o': 2}
+        """
+        rows = self._query(
+            f"SELECT oracle, count(*) FROM {META}.labels WHERE run_id = ? GROUP BY oracle "
+            "ORDER BY oracle", [run_id])
+        return {o: int(n) for o, n in rows}
+
     @validate_params({"oracle": [str]})
     def clear_labels(self, oracle: str) -> int:
         """Delete every stored answer of one oracle, in one transaction; returns how many.
