@@ -38,11 +38,14 @@ def shared_data() -> Path:
 def load(names: list[str]) -> tuple[pd.DataFrame, str]:
     root = shared_data() / "mot15"
     if root.is_dir():
-        seqs = [root / n for n in names] if names else sorted(p for p in root.iterdir() if (p / "det.txt").is_file())
-        det = pd.concat([read_mot(s / "det.txt", kind="det") for s in seqs], ignore_index=True)
-        det["obs_id"] = range(len(det))  # obs_id must be unique across the streams
+        if names:
+            det = pd.concat([read_mot(root / n, kind="det") for n in names], ignore_index=True)
+            det["obs_id"] = range(len(det))  # obs_id must be unique across the streams
+        else:  # the dataset root: every sequence, one stream each
+            det = read_mot(root, kind="det")
         # Detections have no track ids: link them (IoU + Hungarian) so Appear can run.
-        return associate(det), f"Faster R-CNN detections on {len(seqs)} MOT15 sequences ({root})"
+        n = det["stream"].nunique()
+        return associate(det), f"Faster R-CNN detections on {n} MOT15 sequences ({root})"
     if names:
         sys.exit(f"no MOT15 data at {root}; set ASSAY_SHARED_DATA, or run without arguments "
                  "for the built-in demo data")

@@ -107,7 +107,8 @@ def test_mot_empty_file(tmp_path):
 def test_mot_missing_file(tmp_path):
     p = tmp_path / "nope.txt"
     expect(DataFileNotFoundError, read_mot, p, fps=10, message=(
-        f"{p}: no such file (expected a MOTChallenge det file)."))
+        f"{p}: no such file or folder (expected a MOTChallenge det file, sequence folder or "
+        "dataset root)."))
 
 
 def test_mot_missing_file_is_a_file_not_found_error(tmp_path):
@@ -184,7 +185,7 @@ def test_kitti_detection_unknown_class_code(tmp_path):
 
 def test_kitti_detection_folder_without_files(tmp_path):
     expect(DataFileNotFoundError, read_kitti_detections, tmp_path, message=(
-        f"{tmp_path}: no .txt files in this folder (expected detection files)."))
+        f"{tmp_path}: no .txt files in this folder or its sub-folders (expected detection files)."))
 
 
 def test_coco_invalid_json(tmp_path):

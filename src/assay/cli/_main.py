@@ -23,13 +23,13 @@ err = Console(stderr=True)
 notes = Console(stderr=True)
 
 FORMATS = {
-    "mot-det": "MOTChallenge det.txt (file or sequence folder)",
-    "mot-gt": "MOTChallenge gt.txt (file or sequence folder)",
-    "kitti-tracking": "KITTI tracking label_02 (file or folder)",
-    "kitti-detections": "AB3DMOT / PointRCNN detections (file or folder)",
-    "coco": "COCO dataset JSON",
-    "records": "query records, CSV or Parquet",
-    "parquet": "observations written by assay as Parquet",
+    "mot-det": "MOTChallenge det.txt: a file, a sequence folder, or a dataset root",
+    "mot-gt": "MOTChallenge gt.txt: a file, a sequence folder, or a dataset root",
+    "kitti-tracking": "KITTI tracking label_02: a file, or a folder of them",
+    "kitti-detections": "AB3DMOT / PointRCNN detections: a file, or a folder (class sub-folders)",
+    "coco": "COCO JSON: a file, or a folder of them (a stream each)",
+    "records": "query records, CSV or Parquet: a file, or a folder of them",
+    "parquet": "observations written by assay as Parquet: a file, or a folder (obs_id renumbered)",
 }
 
 
@@ -88,26 +88,236 @@ def _fmt(v) -> str:
 
 
 def read_format(fmt: str, path: Path, *, fps, stream, source):
-    """Read ``path`` in ``fmt``; returns (table, kind)."""
+    """Read ``path`` in ``fmt``; returns ``(table, kind, named)``, ``named`` saying where each
+    stream's name came from (``{"TUD-Campus": "seqinfo.ini"}``). Errors name the options."""
     from .. import io
 
-    kw = {k: v for k, v in (("stream", stream), ("source", source)) if v is not None}
     if fmt in ("mot-det", "mot-gt"):
-        return io.read_mot(path, kind=fmt[4:], fps=fps, **kw), "observations"
-    if fmt == "kitti-tracking":
-        return io.read_kitti_tracking(path, **kw, **({"fps": fps} if fps else {})), "observations"
-    if fmt == "kitti-detections":
-        return io.read_kitti_detections(path, **kw, **({"fps": fps} if fps else {})), "observations"
-    if fmt == "coco":
-        return io.read_coco(path, **kw, **({"fps": fps} if fps else {})), "observations"
+        kind = fmt[4:]
+        seqs = io.find_mot_sequences(path, kind=kind)
+        if stream is not None and len(seqs) > 1:
+            raise CliError(
+                f"--stream names one stream, but {path} holds {len(seqs)} sequences "
+                f"({_first(s.stream or str(s.file) for s in seqs)}). Leave --stream out: each "
+                "sequence is named from its seqinfo.ini or its folder, and the names are printed."
+            )
+        for s in seqs:
+            if s.stream is None and stream is None:
+                raise CliError(
+                    f"{s.file}: cannot name this sequence's stream: no seqinfo.ini with a name, "
+                    f"and its folder {s.file.parent.name!r} is part of the MOTChallenge layout. "
+                    "Pass --stream NAME, or give its sequence folder."
+                )
+        missing = [s for s in seqs if s.fps is None]
+        if fps is None and missing:
+            more = f" ({len(missing)} of {len(seqs)} sequences have none)" if len(seqs) > 1 else ""
+            raise CliError(
+                f"{missing[0].file}: no frame rate: no seqinfo.ini with frameRate next to the "
+                f"file{more}. Pass --fps FPS (frames per second, for every sequence read)."
+            )
+        table = io.read_mot(path, kind=kind, fps=fps, stream=stream, source=source)
+        named = {stream: "--stream"} if stream is not None else {s.stream: s.named_from for s in seqs}
+        return table, "observations", named
     if fmt == "records":
-        return io.read_records(path), "records"
-    return io.read_parquet(path), "observations"
+        return io.read_records(path), "records", {}
+    kw = {"fps": fps} if fps is not None else {}
+    kw |= {"source": source} if source is not None else {}
+    if fmt == "kitti-tracking":
+        table, why = io.read_kitti_tracking(path, **kw), "file name"
+    elif fmt == "kitti-detections":
+        table, why = io.read_kitti_detections(path, **kw), "file name"
+    elif fmt == "coco":
+        table, why = io.read_coco(path, **kw), "file name" if path.is_dir() else "default"
+    else:
+        table, why = io.read_parquet(path, renumber=path.is_dir()), "in the file"
+    named = {str(s): why for s in table["stream"].unique()}
+    if stream is not None:
+        if len(named) > 1:
+            raise CliError(
+                f"--stream names one stream, but {path} holds {len(named)} ({_first(sorted(named))}). "
+                "Leave --stream out to keep their names (they are printed)."
+            )
+        table, named = _renamed(table, stream), {stream: "--stream"}
+    return table, "observations", named
+
+
+def _first(names, limit: int = 5) -> str:
+    names = list(names)
+    return ", ".join(map(str, names[:limit])) + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _renamed(table, stream: str):
+    """The table (of one stream) with its stream named ``stream``, in its rows and in the
+    per-stream entries of its ``attrs``."""
+    from .._arrow import repeat_str
+
+    old = [str(s) for s in table["stream"].unique()]
+    table["stream"] = repeat_str(stream, len(table))
+    for key, value in list(table.attrs.items()):
+        if isinstance(value, dict) and len(old) == 1 and old[0] in value:
+            table.attrs[key] = {stream if k == old[0] else k: v for k, v in value.items()}
+    return table
+
+
+def _parse_image_sizes(values: tuple[str, ...]) -> tuple[list | None, dict[str, list]]:
+    """``--image-size`` values: the size for every stream (``WxH``) and per stream
+    (``STREAM=WxH``), each as ``[width, height]`` (ints when whole)."""
+    every, per = None, {}
+    for v in values:
+        name, eq, wh = v.rpartition("=")
+        try:
+            w, h = (float(x) for x in wh.lower().split("x"))
+        except ValueError:
+            raise click.BadParameter(f"{v!r}: expected WIDTHxHEIGHT or STREAM=WIDTHxHEIGHT, e.g. "
+                                     "1920x1080.", param_hint="--image-size") from None
+        if not (0 < w < float("inf") and 0 < h < float("inf")):
+            raise click.BadParameter(f"{v!r}: width and height must be positive numbers of pixels.",
+                                     param_hint="--image-size")
+        size = [int(x) if x.is_integer() else x for x in (w, h)]
+        if eq and not name:
+            raise click.BadParameter(f"{v!r}: no stream name before '='.", param_hint="--image-size")
+        if (name in per) if eq else (every is not None):
+            raise click.BadParameter(f"two sizes for {name!r}." if eq else "two sizes for every stream.",
+                                     param_hint="--image-size")
+        if eq:
+            per[name] = size
+        else:
+            every = size
+    return every, per
+
+
+def _check_not_applicable(fmt: str, **given) -> None:
+    """Options a format does not use are an error, not silently ignored."""
+    unused = {"records": (("fps", "stream", "source", "image_size"), "records have no streams or frames"),
+              "parquet": (("fps", "source"), "the files hold each row's time and source")}
+    names, why = unused.get(fmt, ((), ""))
+    bad = [k for k in names if given.get(k)]
+    if bad:
+        flags = ", ".join("--" + k.replace("_", "-") for k in bad)
+        raise CliError(f"{flags} does not apply to {fmt}: {why}.")
+
+
+def _check_target(workspace: Path, name: str, kind: str, *, append: bool, replace: bool):
+    """Before reading anything: may table ``name`` be written as asked? Returns the streams it
+    holds when appending to an observations table (else None)."""
+    if str(workspace) == ":memory:" or not Path(workspace).exists():
+        return None
+    with open_workspace(workspace, read_only=True) as ws:
+        if name not in ws:
+            return None
+        info = ws.table_info(name)
+        stored = info["name"]
+        if not (append or replace):
+            raise CliError(
+                f"workspace {workspace} already has a table {stored!r} ({info['rows']:,} rows). "
+                "Pass --append to add to it, --replace to overwrite it, or choose another --name."
+            )
+        if replace and info["writer"] is not None:
+            raise CliError(
+                f"table {stored!r} in {workspace} holds the results of assay {info['writer']} runs; "
+                "--replace will not discard them. Choose another --name."
+            )
+        if append and info["kind"] != kind:
+            raise CliError(
+                f"--append: table {stored!r} in {workspace} holds {info['kind']}, not {kind}. "
+                "Choose another --name."
+            )
+        if append and kind == "observations":
+            return {str(s) for s in ws.summary(stored)["stream"]}
+    return None
+
+
+def _with_image_sizes(table, every, per, found: str) -> dict[str, str]:
+    """Put ``--image-size`` into ``table.attrs["image_sizes"]`` over what the reader found;
+    returns where each stream's size came from."""
+    streams = [str(s) for s in table["stream"].unique()]
+    unknown = sorted(set(per) - set(streams))
+    if unknown:
+        raise click.BadParameter(
+            f"no stream {unknown[0]!r} in what was read; its streams are {_first(sorted(streams))}.",
+            param_hint="--image-size",
+        )
+    sizes = dict(table.attrs.get("image_sizes") or {})
+    origin = dict.fromkeys(sizes, found)
+    for s in streams:
+        given = per.get(s, every)
+        if given is not None:
+            sizes[s], origin[s] = given, "--image-size"
+    table.attrs["image_sizes"] = {s: sizes[s] for s in streams if s in sizes}
+    return origin
+
+
+def _print_streams(table, named: dict, size_origin: dict[str, str], limit: int = 50) -> None:
+    rows = table["stream"].value_counts()
+    rates = table.attrs.get("frame_rates") or {}
+    sizes = table.attrs.get("image_sizes") or {}
+    streams = sorted(rows.index.astype(str))
+    for s in streams[:limit]:
+        parts = [f"{int(rows[s]):,} rows"]
+        fps = rates.get(s, table.attrs.get("fps"))
+        if fps:
+            parts.append(f"{fps:g} fps")
+        if s in sizes:
+            w, h = sizes[s]
+            parts.append(f"image {w:g}x{h:g} ({size_origin.get(s, 'given')})")
+        else:
+            parts.append("image size unknown")
+        out.print(f"  stream {s} ({named.get(s, 'in the file')}): {', '.join(parts)}",
+                  highlight=False, markup=False, soft_wrap=True)
+    if len(streams) > limit:
+        out.print(f"  ... and {len(streams) - limit} more streams", highlight=False)
+    no_size = [s for s in streams if s not in sizes]
+    if no_size:
+        out.print(f"note: no image size for {len(no_size)} stream(s) ({_first(no_size)}); pass "
+                  "--image-size WxH or STREAM=WxH to record it (needed to export boxes for "
+                  "labeling).", highlight=False, markup=False, soft_wrap=True)
+
+
+def _append(ws, name: str, table, kind: str) -> None:
+    """``Workspace.append`` with renumbering; rows lacking attribute columns the table has
+    get them as missing values, other column differences are an error naming the options."""
+    from ..exceptions import InvalidParameterError, WorkspaceError
+
+    try:
+        ws.append(name, table, kind=kind, renumber=True)
+        return
+    except WorkspaceError as e:
+        raise CliError(f"--append: {e} Or choose another --name, or --replace the table.") from None
+    except InvalidParameterError as e:
+        mismatch = str(e)
+    stored = ws.read(name).iloc[:0]  # its columns and dtypes (only when they differ)
+    extra = [c for c in table.columns if c not in stored.columns]
+    lacking = [c for c in stored.columns if c not in table.columns]
+    fillable = all(stored[c].dtype.kind == "f" or stored[c].hasnans or _nullable(stored[c].dtype)
+                   for c in lacking)
+    if extra:
+        raise CliError(
+            f"--append: the rows read have columns {', '.join(extra)}, which table {name!r} does "
+            "not have; an appended table keeps its columns. Ingest these sequences together in one "
+            "command (tables read together may differ in columns), or choose another --name, or "
+            "--replace the table."
+        )
+    if not lacking or not fillable:
+        raise CliError(f"--append: {mismatch} Or choose another --name, or --replace the table.")
+    filled = table.assign(**{c: stored[c].reindex(table.index) for c in lacking})[list(stored.columns)]
+    ws.append(name, filled, kind=kind, renumber=True)
+    out.print(f"note: the rows read have no {', '.join(lacking)}; stored as missing in {name!r}.",
+              highlight=False, markup=False, soft_wrap=True)
+
+
+def _nullable(dtype) -> bool:
+    import pandas as pd
+
+    return isinstance(dtype, (pd.StringDtype, pd.Int64Dtype)) or pd.api.types.is_object_dtype(dtype)
 
 
 INGEST_HELP = (
-    "Read PATH in FORMAT and store it in the workspace as table NAME.\n\n\b\nFORMAT is one of:\n"
+    "Read PATH in FORMAT and store it in the workspace as table NAME.\n\n"
+    "Each stream read is printed with where its name came from (seqinfo.ini, folder, file name). "
+    "The table records each stream's file (attrs['sources']) and image size "
+    "(attrs['image_sizes']).\n\n\b\nFORMAT is one of:\n"
     + "\n".join(f"  {k:<17} {v}" for k, v in FORMATS.items())
+    + "\n\n\b\nMOT layouts: SEQ/det/det.txt, SEQ/det.txt, ROOT/SEQ/det.txt, ROOT/train/SEQ/det/det.txt"
 )
 
 
@@ -116,19 +326,57 @@ INGEST_HELP = (
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True, help="Workspace file.")
 @click.option("--name", "-n", required=True, help="Table name in the workspace.")
-@click.option("--fps", type=float, help="Frames per second (default: from the data or format).")
-@click.option("--stream", help="Stream name (default: from the file).")
+@click.option("--fps", type=float,
+              help="Frames per second, for every stream (default: frameRate in seqinfo.ini; KITTI 10).")
+@click.option("--stream", help="Stream name, for a single sequence or file (default: from seqinfo.ini, "
+                               "the sequence folder or the file name).")
 @click.option("--source", help="Source, e.g. labels or model:yolo (default: from the format).")
+@click.option("--image-size", "image_size", multiple=True, metavar="[STREAM=]WxH",
+              help="Image size in pixels: WxH for every stream, STREAM=WxH for one (repeatable). "
+                   "Default: imWidth x imHeight in seqinfo.ini.")
+@click.option("--append", is_flag=True,
+              help="Add the streams read to table NAME (created if new); streams it holds are refused.")
 @click.option("--replace", is_flag=True, help="Replace a table of the same name.")
-def ingest(format, path, workspace, name, fps, stream, source, replace):
-    from ..store import Workspace
-
+def ingest(format, path, workspace, name, fps, stream, source, image_size, append, replace):
+    if append and replace:
+        raise CliError("--append and --replace are exclusive: --append adds streams to a "
+                               "table, --replace overwrites it. Pass one of them.")
+    if fps is not None and not fps > 0:
+        raise click.BadParameter(f"{fps}: frames per second must be > 0.", param_hint="--fps")
+    _check_not_applicable(format, fps=fps, stream=stream, source=source, image_size=image_size)
+    every, per = _parse_image_sizes(image_size)
+    kind = "records" if format == "records" else "observations"
+    stored_streams = _check_target(workspace, name, kind, append=append, replace=replace)
     notes.print(f"reading {path} as {format} ...", highlight=False)
     with show_progress():
-        table, kind = read_format(format, path, fps=fps, stream=stream, source=source)
-    with Workspace(workspace) as ws, notes.status(f"writing {len(table):,} rows to {workspace}"):
-        ws.add(name, table, kind=kind, replace=replace)
-    out.print(f"ingested {len(table):,} rows into [bold]{name}[/] ({kind}) in {workspace}")
+        table, kind, named = read_format(format, path, fps=fps, stream=stream, source=source)
+    if kind == "observations" and "frame_rates" in table.attrs:
+        table.attrs.pop("fps", None)  # per stream in frame_rates, which stays true when appended to
+    if kind == "observations":
+        found = {"mot-det": "seqinfo.ini", "mot-gt": "seqinfo.ini", "coco": "COCO images"}
+        origin = _with_image_sizes(table, every, per, found.get(format, "stored"))
+        if stored_streams:
+            clash = sorted({str(s) for s in table["stream"].unique()} & stored_streams)
+            if clash:
+                also = f" (and {len(clash) - 1} more: {_first(clash[1:])})" if len(clash) > 1 else ""
+                raise CliError(
+                    f"table {name!r} already holds stream {clash[0]!r}{also}; --append adds new "
+                    "streams only. Leave that sequence out, name it apart with --stream (one "
+                    "sequence), or --replace the table."
+                )
+        _print_streams(table, named, origin)
+    with open_workspace(workspace, create=True) as ws, notes.status(f"writing {len(table):,} rows to {workspace}"):
+        existed = append and name in ws
+        if append:
+            _append(ws, name, table, kind)
+        else:
+            ws.add(name, table, kind=kind, replace=replace)
+        info = ws.table_info(name)
+    if existed:
+        out.print(f"appended {len(table):,} rows to [bold]{info['name']}[/] ({kind}) in {workspace}: "
+                  f"now {info['rows']:,} rows, revision {info['revision']}")
+    else:
+        out.print(f"ingested {len(table):,} rows into [bold]{name}[/] ({kind}) in {workspace}")
 
 
 @cli.command()

@@ -9,16 +9,18 @@ from __future__ import annotations
 from ._demo import DEMO_FPS, DEMO_SEQUENCES, demo_path
 from .coco import read_coco
 from .kitti import kitti_camera_from_ego, read_kitti_detections, read_kitti_tracking
-from .mot import read_mot, read_seqinfo, write_mot
+from .mot import MotSequence, find_mot_sequences, read_mot, read_seqinfo, write_mot
 from .paths import StagedFiles, check_inside, original_name, safe_name
 from .records import read_parquet, read_records, write_parquet
 
 __all__ = [
     "DEMO_FPS",
     "DEMO_SEQUENCES",
+    "MotSequence",
     "StagedFiles",
     "check_inside",
     "demo_path",
+    "find_mot_sequences",
     "kitti_camera_from_ego",
     "original_name",
     "read_coco",

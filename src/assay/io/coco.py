@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._progress import progress
 from .._validation import Interval, Options, validate_params
-from ..exceptions import DataFormatError
+from ..exceptions import DataFileNotFoundError, DataFormatError, InvalidParameterError
 from ..tables import STRING, validate
 from ._delimited import check_file
+from ._folders import absolute, first_shared, folder_files, merge_attrs
 
 __all__ = ["read_coco"]
 
@@ -50,7 +53,7 @@ def _is_num(v: Any) -> bool:
     {
         "path": ["path"],
         "images_from": ["path", None],
-        "stream": [str, callable],
+        "stream": [str, callable, None],
         "frame": [Options(["id", "order"])],
         "source": [str, None],
         "fps": [Interval(float, 0, None, closed="neither")],
@@ -60,7 +63,7 @@ def read_coco(
     path: str | Path,
     *,
     images_from: str | Path | None = None,
-    stream: str | Callable[[dict], str] = "coco",
+    stream: str | Callable[[dict], str] | None = None,
     frame: str = "id",
     source: str | None = None,
     fps: float = 1.0,
@@ -71,12 +74,17 @@ def read_coco(
     ----------
     path : str or Path
         A COCO dataset JSON (an object with ``images``, ``annotations``, ``categories``) or a
-        results JSON (a list of ``{"image_id", "category_id", "bbox", "score"}``).
+        results JSON (a list of ``{"image_id", "category_id", "bbox", "score"}``); or a
+        folder, whose ``.json`` files (but ``images_from``) are read in order of name and
+        concatenated, each file a stream named after it unless ``stream`` is a function.
+        Files must not share a stream.
     images_from : str or Path, optional
         For a results file: the dataset JSON that defines its images and categories.
-    stream : str or callable
-        Every image is a frame of this one stream, unless a function of the image record
-        (the dict in ``images``) names a stream per image (e.g. ``lambda im: im["video_id"]``).
+    stream : str or callable, optional
+        Every image is a frame of this one stream (default ``"coco"``; for a folder, each
+        file's stem), unless a function of the image record (the dict in ``images``) names a
+        stream per image (e.g. ``lambda im: im["video_id"]``). A name is an error for a
+        folder of several files.
     frame : {"id", "order"}
         Frame number: the image id, or its rank when images are sorted by id.
     source : str, optional
@@ -89,7 +97,9 @@ def read_coco(
     pandas.DataFrame
         Canonical observations: ``x1, y1 = bbox[0:2]``, ``x2 = x1 + bbox[2]``,
         ``y2 = y1 + bbox[3]``; attributes ``image_id``, ``file_name``, ``ann_id`` (datasets)
-        and ``iscrowd`` where present.
+        and ``iscrowd`` where present. ``attrs["sources"]`` maps each stream to its file,
+        ``attrs["frame_rates"]`` to ``fps``, and ``attrs["image_sizes"]`` to ``[width,
+        height]`` when all its images give the same ``width`` and ``height``.
 
     Examples
     --------
@@ -97,14 +107,60 @@ def read_coco(
     >>> from assay.io import read_coco
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "instances.json"
     >>> _ = p.write_text(json.dumps({
-    ...     "images": [{"id": 7, "file_name": "a.jpg"}],
+    ...     "images": [{"id": 7, "file_name": "a.jpg", "width": 640, "height": 480}],
     ...     "categories": [{"id": 1, "name": "person"}],
     ...     "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "bbox": [10, 20, 5, 8]}]}))
-    >>> read_coco(p)[["stream", "frame", "cls", "x1", "y1", "x2", "y2", "file_name"]]
+    >>> obs = read_coco(p)
+    >>> obs[["stream", "frame", "cls", "x1", "y1", "x2", "y2", "file_name"]]
       stream  frame     cls    x1    y1    x2    y2 file_name
     0   coco      7  person  10.0  20.0  15.0  28.0     a.jpg
+    >>> obs.attrs["image_sizes"]
+    {'coco': [640, 480]}
     """
     p = Path(path)
+    if not p.is_dir():
+        return _read_coco_file(p, images_from=images_from, stream="coco" if stream is None else stream,
+                               frame=frame, source=source, fps=fps)
+    skip = os.path.abspath(images_from) if images_from is not None else None
+    files = [f for f in folder_files(p, (".json",), "COCO JSON files") if absolute(f) != skip]
+    if not files:
+        raise DataFileNotFoundError(f"{p}: no .json files in this folder but images_from.")
+    if isinstance(stream, str) and len(files) > 1:
+        raise InvalidParameterError(
+            f"The 'stream' parameter of read_coco names one stream, but {p} holds {len(files)} "
+            "files. Leave it out to name each stream after its file, or pass a function of the "
+            "image record."
+        )
+    parts = [
+        _read_coco_file(f, images_from=images_from, stream=f.stem if stream is None else stream,
+                        frame=frame, source=source, fps=fps)
+        for f in progress(files, f"reading {len(files)} COCO files")
+    ]
+    hit = first_shared([part["stream"].unique() for part in parts])
+    if hit is not None:
+        value, i, j = hit
+        raise DataFormatError(
+            f"stream {value!r} is also in {files[i]}; one table holds each stream once. Name "
+            "the streams apart, or read the files as separate tables.",
+            path=files[j],
+        )
+    df = pd.concat(parts, ignore_index=True)
+    df = df.sort_values(["stream", "frame"], kind="stable", ignore_index=True)
+    df["obs_id"] = np.arange(len(df), dtype="int64")
+    df.attrs = merge_attrs(parts)
+    df.attrs["source_file"] = str(p)
+    return validate(df, "observations", name=str(p))
+
+
+def _read_coco_file(
+    p: Path,
+    *,
+    images_from: str | Path | None,
+    stream: str | Callable[[dict], str],
+    frame: str,
+    source: str | None,
+    fps: float,
+) -> pd.DataFrame:
     doc = _load_json(p)
     if isinstance(doc, list):
         if images_from is None:
@@ -194,4 +250,25 @@ def read_coco(
         df["ann_id"] = ann_id
     df = df.sort_values(["stream", "frame"], kind="stable", ignore_index=True)
     df["obs_id"] = np.arange(n, dtype="int64")
+    shown = set(streams.tolist())
+    df.attrs["source_file"] = str(p)
+    df.attrs["sources"] = {s: absolute(p) for s in sorted(shown)}
+    df.attrs["frame_rates"] = dict.fromkeys(sorted(shown), float(fps))
+    df.attrs["image_sizes"] = _image_sizes(images, names if callable(stream) else None, stream, shown)
     return validate(df, "observations", name=str(p))
+
+
+def _image_sizes(images: dict, names: dict | None, stream: Any, shown: set) -> dict[str, list]:
+    """Stream to ``[width, height]`` for the streams whose images all give the same size."""
+    sizes: dict[str, set] = {}
+    for iid, im in images.items():
+        name = names[iid] if names is not None else stream
+        if name in shown:
+            sizes.setdefault(name, set()).add((im.get("width"), im.get("height")))
+    out = {}
+    for name, got in sorted(sizes.items()):
+        if len(got) == 1:
+            w, h = next(iter(got))
+            if _is_num(w) and _is_num(h) and w > 0 and h > 0:
+                out[name] = [w, h]
+    return out

@@ -22,9 +22,10 @@ import pandas as pd
 from .._arrow import repeat_str, take_str
 from .._progress import progress
 from .._validation import Interval, Options, validate_params
-from ..exceptions import DataFileNotFoundError
+from ..exceptions import DataFileNotFoundError, InvalidParameterError
 from ..tables import STRING, validate
 from ._delimited import Field, fail_rows, numpy_columns, read_delimited
+from ._folders import absolute
 
 __all__ = [
     "KITTI_CLASSES",
@@ -82,12 +83,32 @@ def kitti_camera_from_ego(obs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _files(path: Path, what: str, recursive: bool) -> list[Path]:
-    if path.is_dir():
-        files = sorted(path.rglob("*.txt") if recursive else path.glob("*.txt"))
-        if not files:
-            raise DataFileNotFoundError(f"{path}: no .txt files in this folder (expected {what}).")
-        return files
-    return [path]
+    if not path.is_dir():
+        return [path]
+    files = sorted(path.rglob("*.txt") if recursive else path.glob("*.txt"))
+    if not files and not recursive and (path / "label_02").is_dir():
+        files = sorted((path / "label_02").glob("*.txt"))  # a KITTI tracking split folder
+    if not files:
+        where = "this folder or its sub-folders" if recursive else "this folder"
+        raise DataFileNotFoundError(f"{path}: no .txt files in {where} (expected {what}).")
+    return files
+
+
+def _one_stream(stream: str | None, path: str | Path, streams: set[str], caller: str) -> None:
+    if stream is not None and len(streams) > 1:
+        shown = ", ".join(sorted(streams)[:5]) + (", ..." if len(streams) > 5 else "")
+        raise InvalidParameterError(
+            f"The 'stream' parameter of {caller} names one stream, but {path} holds "
+            f"{len(streams)} ({shown}). Leave it out to name each stream after its file."
+        )
+
+
+def _sources(files: list[Path], streams: list[str]) -> dict[str, str | list[str]]:
+    """Stream to the file it was read from (a list when several files make one stream)."""
+    out: dict[str, list[str]] = {}
+    for f, name in zip(files, streams, strict=True):
+        out.setdefault(name, []).append(absolute(f))
+    return {k: v[0] if len(v) == 1 else v for k, v in sorted(out.items())}
 
 
 def _concat(frames: list[pd.DataFrame], attrs: dict) -> pd.DataFrame:
@@ -119,13 +140,15 @@ def read_kitti_tracking(
     Parameters
     ----------
     path : str or Path
-        One ``NNNN.txt`` file, or a folder of them (each file is a stream).
+        One ``NNNN.txt`` file, a folder of them (``label_02/``; each file is a stream, in
+        order of file name), or a folder holding ``label_02/`` (KITTI's ``training/``).
     dontcare : {"drop", "only"}
         ``DontCare`` rows mark regions that are not labeled; they are not objects. ``"drop"``
         returns the objects and reports the number of dropped rows in
         ``attrs["dropped_rows"]``; ``"only"`` returns just the ignore regions (2-D boxes).
     stream : str, optional
-        Stream name for a single file; default the file stem (``"0000"``).
+        Stream name for a single file; default the file stem (``"0000"``). An error for a
+        folder of several files.
     source : str
         ``"labels"`` by default; a 18-field results file (with a score) can be read as a
         model's output by naming it here.
@@ -137,7 +160,8 @@ def read_kitti_tracking(
     pandas.DataFrame
         Canonical observations with 2-D boxes and 3-D boxes in the z-up ego frame described
         in this module's docstring (``attrs["frame_3d"]``), plus ``alpha``, ``truncated`` and
-        ``occluded`` attributes.
+        ``occluded`` attributes. ``attrs["sources"]`` maps each stream to the file read,
+        ``attrs["frame_rates"]`` to ``fps``.
 
     Examples
     --------
@@ -155,8 +179,7 @@ def read_kitti_tracking(
     {'DontCare': 1}
     """
     files = _files(Path(path), "KITTI tracking label files", recursive=False)
-    if stream is not None and len(files) > 1:
-        raise DataFileNotFoundError(f"{path}: stream= names one stream, but this folder has {len(files)} files.")
+    _one_stream(stream, path, {f.stem for f in files}, "read_kitti_tracking")
     out, dropped = [], 0
     for f in progress(files, "reading KITTI labels"):
         table, src = read_delimited(
@@ -201,7 +224,9 @@ def read_kitti_tracking(
             data.update(alpha=cols["alpha"][keep], truncated=cols["truncated"][keep],
                         occluded=cols["occluded"][keep])
         out.append(pd.DataFrame(data, copy=False))
-    attrs = {"fps": float(fps), "source_file": str(path)}
+    names = [stream or f.stem for f in files]
+    attrs = {"fps": float(fps), "frame_rates": dict.fromkeys(sorted(names), float(fps)),
+             "source_file": str(path), "sources": _sources(files, names)}
     if dontcare == "drop":
         attrs.update(frame_3d=FRAME_3D, dropped_rows={"DontCare": dropped})
     df = _concat(out, attrs)
@@ -231,7 +256,8 @@ def read_kitti_detections(
         One file, or a folder searched recursively (for example ``pointrcnn/`` with ``Car/``,
         ``Pedestrian/``, ``Cyclist/`` subfolders); files with the same stem are one stream.
     stream : str, optional
-        Stream name for a single file; default the file stem.
+        Stream name for a single file; default the file stem. An error for a folder of
+        several streams.
     source : str
         Default ``"model:pointrcnn"``.
     fps : float
@@ -244,6 +270,8 @@ def read_kitti_detections(
         logistic function of the raw score, which PointRCNN writes as a logit);
         ``score_raw`` keeps the value in the file. 3-D boxes as in
         :func:`read_kitti_tracking`. Class codes 1/2/3 become Pedestrian/Car/Cyclist.
+        ``attrs["sources"]`` maps each stream to its file, or to the list of its files (one
+        per class folder); ``attrs["frame_rates"]`` maps it to ``fps``.
 
     Examples
     --------
@@ -256,8 +284,7 @@ def read_kitti_detections(
     0   0000  Car  0.999751     8.2981
     """
     files = _files(Path(path), "detection files", recursive=True)
-    if stream is not None and len({f.stem for f in files}) > 1:
-        raise DataFileNotFoundError(f"{path}: stream= names one stream, but this folder has several.")
+    _one_stream(stream, path, {f.stem for f in files}, "read_kitti_detections")
     out = []
     for f in progress(files, "reading detections"):
         table, src = read_delimited(f, _DETECTIONS, delimiter=",", what="an AB3DMOT detection file")
@@ -293,5 +320,8 @@ def read_kitti_detections(
         }))
     df = pd.concat(out, ignore_index=True) if len(out) > 1 else out[0]
     df = df.sort_values(["stream", "frame"], kind="stable", ignore_index=True)
-    df = _concat([df], {"fps": float(fps), "source_file": str(path), "frame_3d": FRAME_3D})
+    names = [stream or f.stem for f in files]
+    df = _concat([df], {"fps": float(fps), "frame_rates": dict.fromkeys(sorted(set(names)), float(fps)),
+                        "source_file": str(path), "frame_3d": FRAME_3D,
+                        "sources": _sources(files, names)})
     return validate(df, "observations", name=str(path))

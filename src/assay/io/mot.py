@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,13 +12,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .._arrow import repeat_str, take_str
+from .._progress import progress
 from .._validation import Interval, Options, validate_params
-from ..exceptions import DataFileNotFoundError, DataFormatError, SchemaError
+from ..exceptions import DataFileNotFoundError, DataFormatError, InvalidParameterError, SchemaError
 from ..tables import validate
 from ._delimited import Field, fail_rows, numpy_columns, read_delimited
+from ._folders import absolute
 from .paths import StagedFiles
 
-__all__ = ["MOT16_CLASSES", "read_mot", "read_seqinfo", "write_mot"]
+__all__ = ["MOT16_CLASSES", "MotSequence", "find_mot_sequences", "read_mot", "read_seqinfo", "write_mot"]
 
 #: Class ids of the 9-column MOT16 / MOT17 ground truth.
 MOT16_CLASSES = {
@@ -64,16 +67,53 @@ def read_seqinfo(path: str | Path) -> dict:
     return out
 
 
-def _resolve(path: Path, kind: str) -> Path:
-    if path.is_dir():
-        for cand in (path / kind / f"{kind}.txt", path / f"{kind}.txt"):
-            if cand.is_file():
-                return cand
-        raise DataFileNotFoundError(
-            f"{path}: no {kind}/{kind}.txt or {kind}.txt in this folder (expected a "
-            f"MOTChallenge sequence folder)."
-        )
-    return path
+@dataclass(frozen=True)
+class MotSequence:
+    """One sequence of a MOTChallenge dataset, as :func:`find_mot_sequences` found it.
+
+    Attributes
+    ----------
+    stream : str or None
+        The stream its observations get: ``name`` in its ``seqinfo.ini``, else the sequence
+        folder's name, else the file's stem; None when none of them can name a sequence
+        (``det``, ``gt``, ``train`` and ``test`` never do).
+    named_from : {"seqinfo.ini", "folder", "file name"} or None
+        Where ``stream`` came from.
+    file : Path
+        The ``det`` or ``gt`` file.
+    seqinfo : Path or None
+        The sequence's ``seqinfo.ini``, when it has one.
+    fps : float or None
+        ``frameRate`` from ``seqinfo.ini``.
+    image_size : (int, int) or None
+        ``(imWidth, imHeight)`` from ``seqinfo.ini``.
+    """
+
+    stream: str | None
+    named_from: str | None
+    file: Path
+    seqinfo: Path | None = None
+    fps: float | None = None
+    image_size: tuple[int, int] | None = None
+
+
+#: Folder and file names that are parts of the MOTChallenge layout, never a sequence's name.
+_LAYOUT_NAMES = frozenset({"det", "gt", "train", "test"})
+
+
+def _sequence_file(folder: Path, kind: str) -> Path | None:
+    """``folder/<kind>/<kind>.txt`` or ``folder/<kind>.txt``, if ``folder`` is a sequence."""
+    for cand in (folder / kind / f"{kind}.txt", folder / f"{kind}.txt"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir())
+    except OSError:
+        return []
 
 
 def _find_seqinfo(file: Path) -> Path | None:
@@ -81,6 +121,108 @@ def _find_seqinfo(file: Path) -> Path | None:
         if (d / "seqinfo.ini").is_file():
             return d / "seqinfo.ini"
     return None
+
+
+def _describe(file: Path) -> MotSequence:
+    seqinfo = _find_seqinfo(file)
+    info = read_seqinfo(seqinfo) if seqinfo is not None else {}
+    size = (info["width"], info["height"]) if "width" in info and "height" in info else None
+    if info.get("name"):
+        stream, why = info["name"], "seqinfo.ini"
+    else:
+        folder = seqinfo.parent if seqinfo is not None else file.parent
+        if folder.name.lower() in ("det", "gt"):
+            folder = folder.parent
+        if folder.name and folder.name.lower() not in _LAYOUT_NAMES:
+            stream, why = folder.name, "folder"
+        elif file.stem.lower() not in _LAYOUT_NAMES:
+            stream, why = file.stem, "file name"
+        else:
+            stream, why = None, None
+    return MotSequence(stream, why, file, seqinfo, info.get("fps"), size)
+
+
+@validate_params({"path": ["path"], "kind": [Options(["det", "gt"])]})
+def find_mot_sequences(path: str | Path, *, kind: str = "det") -> list[MotSequence]:
+    """Find the sequences of a MOTChallenge file, sequence folder or dataset root.
+
+    Nothing is read but the ``seqinfo.ini`` files, so this is quick on a whole dataset: use
+    it to see what :func:`read_mot` will read and how it will name each stream.
+
+    Parameters
+    ----------
+    path : str or Path
+        One of
+
+        * a file (``det.txt``, ``gt.txt``, or any file in their layout);
+        * a sequence folder, holding ``<kind>/<kind>.txt`` or ``<kind>.txt`` (and usually
+          ``seqinfo.ini``);
+        * a dataset root whose sub-folders are sequence folders (flat: ``ROOT/SEQ/det.txt``)
+          or hold them (as released: ``ROOT/train/SEQ/det/det.txt``, ``ROOT/test/SEQ/...``).
+          Two levels are searched, no deeper.
+    kind : {"det", "gt"}
+        Which file of each sequence.
+
+    Returns
+    -------
+    list of MotSequence
+        Sorted by stream name (sequences without a name last, by file).
+
+    Raises
+    ------
+    DataFileNotFoundError
+        ``path`` does not exist, or holds no ``<kind>`` file where one is looked for.
+    DataFormatError
+        A ``seqinfo.ini`` is malformed, or two sequences have the same name (the message
+        names both files).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from assay.io import find_mot_sequences
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for seq in ("TUD-Campus", "myseq"):
+    ...     (root / "train" / seq / "det").mkdir(parents=True)
+    ...     _ = (root / "train" / seq / "det" / "det.txt").write_text("1,-1,10,20,5,8,0.9,-1,-1,-1\\n")
+    >>> _ = (root / "train" / "TUD-Campus" / "seqinfo.ini").write_text(
+    ...     "[Sequence]\\nname=TUD-Campus\\nframeRate=25\\nimWidth=640\\nimHeight=480\\n")
+    >>> [(s.stream, s.named_from, s.fps, s.image_size) for s in find_mot_sequences(root)]
+    [('TUD-Campus', 'seqinfo.ini', 25.0, (640, 480)), ('myseq', 'folder', None, None)]
+    """
+    p = Path(path)
+    what = f"a MOTChallenge {kind} file, sequence folder or dataset root"
+    if not p.exists():
+        raise DataFileNotFoundError(f"{p}: no such file or folder (expected {what}).")
+    if p.is_file():
+        files = [p]
+    elif (own := _sequence_file(p, kind)) is not None:
+        files = [own]
+    else:
+        files = []
+        for child in _subfolders(p):
+            found = _sequence_file(child, kind)
+            if found is not None:
+                files.append(found)
+                continue
+            files.extend(f for g in _subfolders(child) if (f := _sequence_file(g, kind)) is not None)
+        if not files:
+            raise DataFileNotFoundError(
+                f"{p}: found no MOTChallenge {kind} file: looked for {kind}/{kind}.txt and "
+                f"{kind}.txt in this folder (a sequence), in its sub-folders (a flat dataset "
+                f"root, ROOT/SEQ/{kind}.txt) and in theirs (a dataset as released, "
+                f"ROOT/train/SEQ/{kind}/{kind}.txt)."
+            )
+    seqs = sorted((_describe(f) for f in files),
+                  key=lambda s: (s.stream is None, s.stream or "", str(s.file)))
+    for a, b in zip(seqs, seqs[1:], strict=False):
+        if a.stream is not None and a.stream == b.stream:
+            raise DataFormatError(
+                f"its sequence is named {b.stream!r} ({b.named_from}), as is the sequence of "
+                f"{a.file}; the streams of one table need distinct names. Read one of them on "
+                "its own and give it another stream name.",
+                path=b.file,
+            )
+    return seqs
 
 
 @validate_params(
@@ -102,7 +244,7 @@ def read_mot(
     source: str | None = None,
     cls: str = "pedestrian",
 ) -> pd.DataFrame:
-    """Read a MOTChallenge ``det.txt`` or ``gt.txt`` as canonical observations.
+    """Read MOTChallenge ``det.txt`` or ``gt.txt`` files as canonical observations.
 
     Both layouts are accepted, chosen by the number of fields on the first line: the
     10-field MOT15 layout ``frame, id, left, top, width, height, score, x, y, z`` and the
@@ -112,15 +254,21 @@ def read_mot(
     Parameters
     ----------
     path : str or Path
-        The file, or a sequence folder holding ``<kind>/<kind>.txt`` or ``<kind>.txt``.
+        A file; a sequence folder holding ``<kind>/<kind>.txt`` or ``<kind>.txt``; or a
+        dataset root, flat (``ROOT/SEQ/det.txt``) or as released (``ROOT/train/SEQ/det/det.txt``,
+        ``ROOT/test/...``). Every sequence found (see :func:`find_mot_sequences`) becomes one
+        stream of the table, in order of stream name.
     kind : {"det", "gt"}
         Detections (``score`` is the detector confidence, ``track`` is missing) or ground
         truth (``track`` is the id, ``score`` is missing because people do not have one).
     fps : float, optional
-        Frames per second. Default: ``frameRate`` from a ``seqinfo.ini`` next to the file
-        (or one folder up); it is an error if there is neither.
+        Frames per second, for every sequence. Default: ``frameRate`` from each sequence's
+        ``seqinfo.ini`` (next to the file or one folder up); it is an error if there is
+        neither.
     stream : str, optional
-        Stream name. Default: ``name`` in ``seqinfo.ini``, else the sequence folder's name.
+        Stream name, for a single sequence. Default: ``name`` in ``seqinfo.ini``, else the
+        sequence folder's name (never ``det``, ``gt``, ``train`` or ``test``), else the file's
+        stem.
     source : str, optional
         Default ``"labels"`` for ground truth and ``"model:<file stem>"`` for detections.
     cls : str
@@ -131,14 +279,27 @@ def read_mot(
     -------
     pandas.DataFrame
         Canonical observations: ``time = (frame - 1) / fps``, boxes ``x1 = left``,
-        ``x2 = left + width``. Attribute columns: ``consider`` (the ground truth's flag, 1 in
-        MOT15) and ``visibility`` where the file has them; ``world_x``, ``world_y``,
-        ``world_z`` when the 10-field file sets its world coordinates (not all -1).
+        ``x2 = left + width``, ``obs_id`` numbered from 0 across all sequences. A detection
+        score of exactly -1 is MOTChallenge's "not applicable" and is read as missing (NaN).
+        Attribute columns: ``consider`` (the ground truth's flag, 1 in MOT15) and
+        ``visibility`` where the files have them; ``world_x``, ``world_y``, ``world_z`` when a
+        10-field file sets its world coordinates (not all -1).
+
+        ``attrs``: ``sources`` (stream to the file read), ``frame_rates`` (stream to fps),
+        ``image_sizes`` (stream to ``[width, height]``, for the sequences whose
+        ``seqinfo.ini`` has ``imWidth`` and ``imHeight``), ``fps`` (when every sequence has
+        the same) and ``source_file`` (the file read, or the folder for many sequences).
 
     Raises
     ------
     DataFormatError
         With the file, line and column of the first malformed value.
+    SchemaError
+        A sequence has no frame rate (no ``fps`` given and no ``seqinfo.ini`` with
+        ``frameRate``); the message names its file.
+    InvalidParameterError
+        ``stream`` given for a folder of several sequences, or a sequence that cannot be
+        named without it.
 
     Examples
     --------
@@ -148,27 +309,66 @@ def read_mot(
            stream  frame  time  track     x1     y1     x2     y2
     0  TUD-Campus      1   0.0      1  399.0  182.0  520.0  411.0
     1  TUD-Campus      1   0.0      2  282.0  201.0  374.0  385.0
+
+    A tracker's output has no confidence; its -1 reads as missing:
+
+    >>> bool(read_mot(demo_path("TUD-Campus", "tracker"), kind="det", fps=25)["score"].isna().all())
+    True
     """
-    file = _resolve(Path(path), kind)
-    what = f"a MOTChallenge {kind} file"
-    table, src = read_delimited(file, _LAYOUTS, delimiter=",", what=what)
-    p = src.path
-    info = {}
-    seqinfo = _find_seqinfo(p) if p.exists() else None
-    if seqinfo is not None:
-        info = read_seqinfo(seqinfo)
-    if fps is None:
-        fps = info.get("fps")
-        if fps is None:
-            raise SchemaError(
-                f"{p}: no fps given and no seqinfo.ini with frameRate next to the file; "
-                f"pass fps=... (frames per second)."
+    seqs = find_mot_sequences(path, kind=kind)
+    if stream is not None:
+        if len(seqs) > 1:
+            raise InvalidParameterError(
+                f"The 'stream' parameter of read_mot names one stream, but {path} holds "
+                f"{len(seqs)} sequences ({_names(seqs)}). Leave it out to name each sequence "
+                "from its seqinfo.ini or folder."
             )
-    if stream is None:
-        stream = info.get("name") or (p.parent.parent.name if p.parent.name in ("gt", "det") else p.parent.name)
+        seqs = [replace(seqs[0], stream=stream, named_from="stream=")]
+    for s in seqs:
+        if s.stream is None:
+            raise InvalidParameterError(
+                f"{s.file}: cannot name this sequence's stream: no seqinfo.ini with a name, "
+                f"and its folder {s.file.parent.name!r} is part of the MOTChallenge layout. "
+                "Pass stream=... (or read it from its sequence folder)."
+            )
+    if fps is None:
+        missing = [s for s in seqs if s.fps is None]
+        if missing:
+            more = f" ({len(missing)} of {len(seqs)} sequences have none)" if len(seqs) > 1 else ""
+            raise SchemaError(
+                f"{missing[0].file}: no fps given and no seqinfo.ini with frameRate next to the "
+                f"file{more}; pass fps=... (frames per second)."
+            )
+    parts = [
+        _read_sequence(s, kind=kind, fps=fps or s.fps, source=source, cls=cls)
+        for s in progress(seqs, f"reading {len(seqs)} MOT sequences")
+    ]
+    df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    if len(parts) > 1:
+        df["obs_id"] = np.arange(len(df), dtype="int64")
+    rates = {s.stream: float(fps or s.fps) for s in seqs}
+    df.attrs["source_file"] = str(seqs[0].file if len(seqs) == 1 else Path(path))
+    if len(set(rates.values())) == 1:
+        df.attrs["fps"] = next(iter(rates.values()))
+    df.attrs["frame_rates"] = rates
+    df.attrs["image_sizes"] = {s.stream: list(s.image_size) for s in seqs if s.image_size}
+    df.attrs["sources"] = {s.stream: absolute(s.file) for s in seqs}
+    return validate(df, "observations", name=str(seqs[0].file if len(seqs) == 1 else path))
+
+
+def _names(seqs: list[MotSequence], limit: int = 5) -> str:
+    names = [str(s.stream or s.file) for s in seqs]
+    return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+
+
+def _read_sequence(
+    seq: MotSequence, *, kind: str, fps: float, source: str | None, cls: str
+) -> pd.DataFrame:
+    """One sequence's file as observations (not yet validated; ``obs_id`` from 0)."""
+    table, src = read_delimited(seq.file, _LAYOUTS, delimiter=",", what=f"a MOTChallenge {kind} file")
+    p = src.path
     if source is None:
         source = "labels" if kind == "gt" else f"model:{p.stem}"
-
     cols = numpy_columns(table)
     nine = "class" in cols
     frame = cols["frame"]
@@ -192,10 +392,11 @@ def read_mot(
             )
         score = cols["score"]
         fail_rows(src, ~np.isfinite(score), 7, "score", score, "a finite detection score")
+        score[score == -1] = np.nan  # MOTChallenge's "not applicable"
 
     n = len(frame)
     data = {
-        "stream": repeat_str(stream, n),
+        "stream": repeat_str(seq.stream, n),
         "frame": frame.astype("int64"),
         "time": (frame - 1) / float(fps),
         "obs_id": np.arange(n, dtype="int64"),
@@ -222,10 +423,7 @@ def read_mot(
     else:
         if any(bool((cols[c] != -1).any()) for c in ("wx", "wy", "wz")):
             data.update(world_x=cols["wx"], world_y=cols["wy"], world_z=cols["wz"])
-    df = pd.DataFrame(data, copy=False)
-    df.attrs["source_file"] = str(p)
-    df.attrs["fps"] = float(fps)
-    return validate(df, "observations", name=str(p))
+    return pd.DataFrame(data, copy=False)
 
 
 @validate_params({"path": ["path"], "precision": [Interval(int, 0, 15)]})
