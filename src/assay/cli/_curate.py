@@ -46,8 +46,12 @@ def _parse_sizes(values: tuple[str, ...]) -> tuple[float, float] | dict[str, tup
     return sizes
 
 
-def _sizes_from_seqinfo(obs: pd.DataFrame) -> dict[str, tuple[float, float]] | None:
-    """Image sizes from the seqinfo.ini next to the file the table was read from, if any."""
+def _stored_sizes(obs: pd.DataFrame) -> dict[str, tuple[float, float]] | None:
+    """Image sizes recorded at ingest (``attrs["image_sizes"]``: seqinfo.ini or
+    ``assay ingest --image-size``), else from the seqinfo.ini next to an older table's file."""
+    stored = obs.attrs.get("image_sizes")
+    if isinstance(stored, dict) and stored:
+        return {str(k): (float(v[0]), float(v[1])) for k, v in stored.items()}
     from ..io import read_seqinfo
 
     src = obs.attrs.get("source_file")
@@ -125,15 +129,15 @@ class _Export:
         if self.given_sizes is not None:
             self.sizes = self.given_sizes
             return
-        self.sizes = _sizes_from_seqinfo(observations)
+        self.sizes = _stored_sizes(observations)
         if self.sizes is None:
             raise click.UsageError(
                 f"--export {self.fmt} needs the image size to place boxes: pass --image-size "
                 "WIDTHxHEIGHT (all streams) or --image-size STREAM=WIDTHxHEIGHT (each stream); "
-                "no seqinfo.ini was found next to the ingested file.")
+                "the table records none (`assay ingest --image-size` records it once).")
         if not all(w > 0 and h > 0 for w, h in self.sizes.values()):
             raise click.UsageError(
-                f"the seqinfo.ini next to the ingested file gives no positive image size: pass "
+                f"the image sizes recorded with the table are not all positive: pass "
                 f"--image-size WIDTHxHEIGHT for --export {self.fmt}.")
 
     def __call__(self, queue: pd.DataFrame, observations: pd.DataFrame) -> dict:

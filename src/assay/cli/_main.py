@@ -197,7 +197,8 @@ def _check_not_applicable(fmt: str, **given) -> None:
         raise CliError(f"{flags} does not apply to {fmt}: {why}.")
 
 
-def _check_target(workspace: Path, name: str, kind: str, *, append: bool, replace: bool):
+def _check_target(workspace: Path, name: str, kind: str, *, append: bool, replace: bool,
+                  discard_results: bool = False):
     """Before reading anything: may table ``name`` be written as asked? Returns the streams it
     holds when appending to an observations table (else None)."""
     if str(workspace) == ":memory:" or not Path(workspace).exists():
@@ -212,10 +213,14 @@ def _check_target(workspace: Path, name: str, kind: str, *, append: bool, replac
                 f"workspace {workspace} already has a table {stored!r} ({info['rows']:,} rows). "
                 "Pass --append to add to it, --replace to overwrite it, or choose another --name."
             )
-        if replace and info["writer"] is not None:
+        if replace and info["writer"] is not None and not discard_results:
+            what = (f"the {info['rows']:,} findings of the runs that wrote it"
+                    if info["kind"] == "findings" else
+                    f"{info['rows']:,} rows of results of assay {info['writer']} runs")
             raise CliError(
-                f"table {stored!r} in {workspace} holds the results of assay {info['writer']} runs; "
-                "--replace will not discard them. Choose another --name."
+                f"table {stored!r} in {workspace} holds {what} (`assay runs` lists them); "
+                "--replace would discard them. Pass --discard-results as well to do so, or "
+                "choose another --name."
             )
         if append and info["kind"] != kind:
             raise CliError(
@@ -318,6 +323,8 @@ INGEST_HELP = (
     "(attrs['image_sizes']).\n\n\b\nFORMAT is one of:\n"
     + "\n".join(f"  {k:<17} {v}" for k, v in FORMATS.items())
     + "\n\n\b\nMOT layouts: SEQ/det/det.txt, SEQ/det.txt, ROOT/SEQ/det.txt, ROOT/train/SEQ/det/det.txt"
+    + "\n\n\b\nExamples:\n  assay ingest mot-det ../shared/data/mot15 --name det"
+    + "\n  assay ingest records ../shared/data/proxy/supg/onto.csv --name onto"
 )
 
 
@@ -337,7 +344,12 @@ INGEST_HELP = (
 @click.option("--append", is_flag=True,
               help="Add the streams read to table NAME (created if new); streams it holds are refused.")
 @click.option("--replace", is_flag=True, help="Replace a table of the same name.")
-def ingest(format, path, workspace, name, fps, stream, source, image_size, append, replace):
+@click.option("--discard-results", is_flag=True,
+              help="With --replace: replace a table that holds results of runs (findings, a "
+                   "campaign), discarding them.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was stored as JSON.")
+def ingest(format, path, workspace, name, fps, stream, source, image_size, append, replace,
+           discard_results, as_json):
     if append and replace:
         raise CliError("--append and --replace are exclusive: --append adds streams to a "
                                "table, --replace overwrites it. Pass one of them.")
@@ -346,7 +358,11 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, appen
     _check_not_applicable(format, fps=fps, stream=stream, source=source, image_size=image_size)
     every, per = _parse_image_sizes(image_size)
     kind = "records" if format == "records" else "observations"
-    stored_streams = _check_target(workspace, name, kind, append=append, replace=replace)
+    if discard_results and not replace:
+        raise CliError("--discard-results goes with --replace (it lets --replace discard the "
+                       "results a table holds).")
+    stored_streams = _check_target(workspace, name, kind, append=append, replace=replace,
+                                   discard_results=discard_results)
     notes.print(f"reading {path} as {format} ...", highlight=False)
     with show_progress():
         table, kind, named = read_format(format, path, fps=fps, stream=stream, source=source)
@@ -370,8 +386,14 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, appen
         if append:
             _append(ws, name, table, kind)
         else:
-            ws.add(name, table, kind=kind, replace=replace)
+            ws.add(name, table, kind=kind, replace=replace, discard_results=discard_results)
         info = ws.table_info(name)
+    if as_json:
+        emit_json({"table": info["name"], "kind": kind, "rows_read": len(table),
+                   "rows": info["rows"], "revision": info["revision"], "identity": info["identity"],
+                   "appended": bool(existed),
+                   "streams": sorted(map(str, table["stream"].unique())) if "stream" in table else None})
+        return
     if existed:
         out.print(f"appended {len(table):,} rows to [bold]{info['name']}[/] ({kind}) in {workspace}: "
                   f"now {info['rows']:,} rows, revision {info['revision']}")

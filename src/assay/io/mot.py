@@ -432,7 +432,7 @@ def write_mot(observations: pd.DataFrame, path: str | Path, *, precision: int = 
 
     Rows keep their order. Ground truth (rows with a ``track``) is written with its id and
     the ``consider`` flag (1 when the column is absent); detections with id -1 and their
-    score; world coordinates from ``world_x/y/z`` when present, else -1. Width and height are
+    score (-1, MOT's "not applicable", when it is missing); world coordinates from ``world_x/y/z`` when present, else -1. Width and height are
     rounded to ``precision`` decimals to undo the float error of ``x2 - x1``, so a file
     written from what :func:`read_mot` read holds the same values.
 
@@ -472,7 +472,8 @@ def write_mot(observations: pd.DataFrame, path: str | Path, *, precision: int = 
     else:
         flag = np.ones(n)
     score = obs["score"].to_numpy(dtype="float64") if "score" in obs.columns else np.full(n, np.nan)
-    score_col = np.where(np.isnan(score), flag, score)
+    # a missing score is the consider flag for ground truth, MOT's "not applicable" -1 for detections
+    score_col = np.where(np.isnan(score), np.where(has_track, flag, -1.0), score)
     x1 = obs["x1"].to_numpy()
     y1 = obs["y1"].to_numpy()
     neg = -np.ones(n)
