@@ -25,8 +25,10 @@ def test_subpackage_names():
                                              "point_assertion", "temporal_assertion", "Flicker", "Gap"}
     assert set(assay.approx.__all__) >= {"select", "SelectionResult", "aggregate", "AggregateResult",
                                          "ColumnOracle", "HumanOracle"}
+    assert set(assay.store.identity.__all__) >= {"record_keys", "file_identity", "frame_identity",
+                                                 "function_identity", "describe_input"}
     assert set(assay.curate.__all__) >= {"rank_frames", "Campaign", "simulate", "bal_rewards", "to_labelstudio",
-                                         "to_cvat", "to_mot", "import_verdicts"}
+                                         "to_cvat", "to_mot", "import_verdicts", "verdict_oracle"}
     assert set(assay.audit.__all__) >= {"find_missing_labels", "find_unlikely_tracks", "find_label_issues"}
     for mod in (assay.io, assay.assertions, assay.geometry, assay.tracking, assay.tables, assay.approx,
                 assay.audit, assay.curate, assay.learned):

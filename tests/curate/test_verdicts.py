@@ -179,3 +179,21 @@ def test_bad_verdicts_name_the_problem(tmp_path):
     with pytest.raises(DataFormatError, match="no data.stream"):
         read_verdicts([{"data": {"image": "a.jpg"}}])
     assert np.isnan(read_verdicts([{"stream": "c", "frame": 1, "obs_id": 2, "verdict": "accepted"}])[0]["x1"]).all()
+
+
+def test_verdicts_on_two_tables_with_the_same_obs_ids_stay_apart():
+    import assay
+    from assay.curate import Campaign, verdict_oracle
+
+    ws = assay.Workspace()
+    for name in ("model_a", "model_b"):
+        obs = assay.as_observations(pd.DataFrame({"frame": [1, 2], "cls": "car", "score": [0.4, 0.6],
+                                                  "x1": 0.0, "y1": 0.0, "x2": 10.0, "y2": 10.0}),
+                                    stream="cam", source=f"model:{name}", fps=1)
+        ws.add(name, obs)
+        Campaign(ws, name, strategy="uncertainty").next_round(obs, budget=2, table=name)
+    import_verdicts([{"stream": "cam", "frame": 1, "obs_id": 0, "verdict": "accepted"}], ws, campaign="model_a")
+    import_verdicts([{"stream": "cam", "frame": 1, "obs_id": 0, "verdict": "rejected"}], ws, campaign="model_b")
+    a, b = verdict_oracle(ws, "model_a"), verdict_oracle(ws, "model_b")
+    assert a != b and a.startswith("curate:verdict@table:")
+    assert ws.get_labels(a).to_dict() == {0: 1.0} and ws.get_labels(b).to_dict() == {0: 0.0}

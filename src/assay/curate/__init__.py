@@ -38,6 +38,7 @@ from .verdicts import (
     assertion_precision,
     import_verdicts,
     read_verdicts,
+    verdict_oracle,
 )
 
 __all__ = [
@@ -64,4 +65,5 @@ __all__ = [
     "to_cvat",
     "to_labelstudio",
     "to_mot",
+    "verdict_oracle",
 ]

@@ -369,8 +369,17 @@ class Campaign:
             params.update(self._table_identity(table))
         if findings is not None and findings.attrs.get("run_id"):
             params["findings_run"] = str(findings.attrs["run_id"])
+        inputs = []
+        if table is not None:
+            inputs.append({"role": "observations", "identity": params["observations_identity"],
+                           "table": params["observations"],
+                           "revision": params["observations_revision"],
+                           "rows": 0 if observations is None else len(observations)})
+        if "findings_run" in params:
+            inputs.append({"role": "findings", "identity": f"run:{params['findings_run']}",
+                           "run": params["findings_run"]})
         with ws.transaction():
-            run_id = ws.start_run("curate", params)
+            run_id = ws.start_run("curate", params, inputs=inputs)
             queue.insert(0, "round", np.full(len(queue), t, dtype="int64"))
             queue["run_id"] = pd.array([run_id] * len(queue), dtype=STRING)
             all_rounds = pd.concat([old_rounds, rows], ignore_index=True) if len(old_rounds) else rows
@@ -404,8 +413,11 @@ class Campaign:
                 f"The 'table' parameter of next_round must name a table of {self.workspace!r}. "
                 f"Got {table!r}; its tables are {', '.join(map(repr, t['name']))}."
             )
-        return {"observations": str(row["name"].iloc[0]),
-                "observations_created": row["created"].iloc[0].isoformat()}
+        info = self.workspace.table_info(str(row["name"].iloc[0]))
+        return {"observations": info["name"],
+                "observations_created": row["created"].iloc[0].isoformat(),
+                "observations_identity": info["identity"],
+                "observations_revision": info["revision"]}
 
     @validate_params({"round": [Interval(int, 0, None)], "export": [callable],
                       "observations": [pd.DataFrame, None]})
@@ -481,7 +493,9 @@ class Campaign:
                     f"which is no longer in {ws!r}. Add the same predictions again under that "
                     "name, or pass them as observations=."
                 )
-            if self._table_identity(table)["observations_created"] != params.get("observations_created"):
+            now = self._table_identity(table)
+            if (now["observations_identity"] != params.get("observations_identity", now["observations_identity"])
+                    or now["observations_created"] != params.get("observations_created")):
                 warnings.warn(
                     f"The observations table {table!r} was replaced after round {t} of campaign "
                     f"{self.name!r} was queued; exporting the round with its current rows.",

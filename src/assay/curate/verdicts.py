@@ -39,7 +39,8 @@ from ..store import Workspace
 from ..tables import STRING
 from .campaign import FRAME_ORACLE, frame_label_ids
 
-__all__ = ["VERDICT_ORACLE", "VERDICT_VALUES", "assertion_precision", "import_verdicts", "read_verdicts"]
+__all__ = ["VERDICT_ORACLE", "VERDICT_VALUES", "assertion_precision", "import_verdicts", "read_verdicts",
+           "verdict_oracle"]
 
 #: Oracle key of per-prediction verdicts, keyed by ``obs_id``.
 VERDICT_ORACLE = "curate:verdict"
@@ -285,19 +286,38 @@ def read_verdicts(source: str | Path | list, *, tolerance: float = 0.01) -> tupl
     return _from_list(content, path)
 
 
+def verdict_oracle(workspace: Workspace, observations: str | None) -> str:
+    """The oracle key verdicts on a predictions table are stored under:
+    ``"curate:verdict@<table identity>"`` (obs ids are unique within one table only), or
+    :data:`VERDICT_ORACLE` when the table is not known.
+
+    Examples
+    --------
+    >>> from assay import Workspace
+    >>> from assay.curate.verdicts import verdict_oracle
+    >>> verdict_oracle(Workspace(), None)
+    'curate:verdict'
+    """
+    if observations is None or observations not in workspace:
+        return VERDICT_ORACLE
+    return f"{VERDICT_ORACLE}@{workspace.table_info(observations)['identity']}"
+
+
 @validate_params({"source": ["path", list, Mapping], "workspace": [Workspace], "campaign": [str, None],
-                  "tolerance": [Interval(float, 0, None)]})
+                  "tolerance": [Interval(float, 0, None)], "observations": [str, None]})
 def import_verdicts(
     source: str | Path | list,
     workspace: Workspace,
     *,
     campaign: str | None = "default",
     tolerance: float = 0.01,
+    observations: str | None = None,
 ) -> dict[str, Any]:
     """Store reviewers' verdicts in a workspace, in one transaction.
 
-    * every judged prediction becomes an oracle label under :data:`VERDICT_ORACLE`, keyed by
-      ``obs_id`` (:data:`VERDICT_VALUES`: 1 accepted, 0 rejected, 2 corrected);
+    * every judged prediction becomes an oracle label under
+      :func:`verdict_oracle` of the predictions table (``curate:verdict@<table identity>``),
+      keyed by ``obs_id`` (:data:`VERDICT_VALUES`: 1 accepted, 0 rejected, 2 corrected);
     * every reviewed frame is recorded under :data:`~assay.curate.FRAME_ORACLE`, so no
       campaign queues it again;
     * every verdict row is appended to the table ``curate.verdicts`` (corrected and added
@@ -315,6 +335,9 @@ def import_verdicts(
     workspace : Workspace
     campaign : str or None, default "default"
         The campaign whose queue names the arm of each frame (when the verdicts do not).
+    observations : str, optional
+        The workspace table of the predictions judged (default: the one the campaign's last
+        round used, when it recorded one).
     tolerance : float
         See :func:`read_verdicts`.
 
@@ -375,9 +398,18 @@ def import_verdicts(
         "confirmed": np.array(confirmed, dtype=bool),
     })
     judged = verdicts.loc[verdicts["verdict"] != "added"].drop_duplicates(subset=["obs_id"], keep="last")
+    if observations is None and campaign:
+        from .campaign import Campaign
+
+        camp = Campaign(workspace, campaign)
+        if camp.round:
+            observations = camp.round_params(camp.round - 1).get("observations")
+    oracle = verdict_oracle(workspace, observations)
     with workspace.transaction():
         if len(judged):
-            workspace.put_labels(VERDICT_ORACLE, judged["obs_id"].astype("int64").to_numpy(),
+            workspace.register_oracle(oracle, kind="verdict", spec="curate import",
+                                      detail={"observations": observations})
+            workspace.put_labels(oracle, judged["obs_id"].astype("int64").to_numpy(),
                                  judged["verdict"].astype(str).map(VERDICT_VALUES).to_numpy())
         if len(frames):
             workspace.put_labels(FRAME_ORACLE, frame_label_ids(frames["stream"], frames["frame"]),
