@@ -254,9 +254,9 @@ def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, se
 
     \b
     Examples:
-      assay curate -w W -o preds --strategy bal --budget 200 --export labelstudio out.json
-      assay curate export -w W --round 0 mot queue0/
-      assay curate import verdicts.json -w W
+      assay curate -w assay.duckdb -o det --strategy bal --budget 20 --export labelstudio tasks.json
+      assay curate export -w assay.duckdb --round 0 cvat round0.xml
+      assay curate import verdicts.json -w assay.duckdb
     """
     ctx.ensure_object(dict)
     ctx.obj["workspace"] = workspace

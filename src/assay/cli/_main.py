@@ -323,8 +323,8 @@ INGEST_HELP = (
     "(attrs['image_sizes']).\n\n\b\nFORMAT is one of:\n"
     + "\n".join(f"  {k:<17} {v}" for k, v in FORMATS.items())
     + "\n\n\b\nMOT layouts: SEQ/det/det.txt, SEQ/det.txt, ROOT/SEQ/det.txt, ROOT/train/SEQ/det/det.txt"
-    + "\n\n\b\nExamples:\n  assay ingest mot-det ../shared/data/mot15 --name det"
-    + "\n  assay ingest records ../shared/data/proxy/supg/onto.csv --name onto"
+    + "\n\n\b\nExamples:\n  assay ingest mot-det ../shared/data/mot15 --name mot15_det"
+    + "\n  assay ingest records ../shared/data/proxy/supg/onto.csv --name onto_records"
 )
 
 

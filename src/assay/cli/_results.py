@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,28 @@ _workspace = click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_d
 
 
 # ---------------------------------------------------------------------- runs
+
+_REF = re.compile(r"(?P<kind>[a-z][a-z0-9_]*|last)(~(?P<back>\d+))?")
+
+
+def resolve_run(ws: Any, ref: str, what: str = "RUN_ID") -> str:
+    """A run id from a reference: the id itself, ``KIND`` (the latest run of that kind:
+    ``check``, ``audit``, ``query``, ``curate``, ``monitor``), ``KIND~N`` (N runs before it) or
+    ``last`` (the latest run of any kind)."""
+    table = ws.runs()
+    ids = table["run_id"].astype(str).tolist()
+    if ref in ids:
+        return ref
+    m = _REF.fullmatch(ref)
+    if m is not None:
+        kind, back = m.group("kind"), int(m.group("back") or 0)
+        pool = ids if kind == "last" else table.loc[table["kind"] == kind, "run_id"].astype(str).tolist()
+        if pool and back < len(pool):
+            return pool[-1 - back]
+        if pool or kind == "last" or kind in set(table["kind"]):
+            raise CliError(f"{what} {ref}: there are only {len(pool)} {kind} runs in the workspace.")
+    raise CliError(f"{what} {ref} is not a run of the workspace (give a run id, a kind such as "
+                   "check, or check~1 for the one before); `assay runs` lists them.")
 
 
 def _input_text(item: dict[str, Any]) -> str:
@@ -65,14 +88,16 @@ def _input_state(ws: Any, item: dict[str, Any]) -> str:
 def runs(run_id, workspace, kind, as_json):
     """List the runs in a workspace, or show what one run rests on.
 
-    With RUN_ID: its parameters, the exact inputs it used (tables by identity and revision,
+    RUN_ID is a run id, a kind (check: the latest check run), KIND~N (N runs before it) or
+    last. With RUN_ID: its parameters, the exact inputs it used (tables by identity and revision,
     files by path, size and time, oracles by identity) and whether each is still the same,
     the answers it paid for, its summary and the software versions.
 
     \b
     Examples:
       assay runs -w assay.duckdb
-      assay runs -w assay.duckdb --kind check --json
+      assay runs check -w assay.duckdb
+      assay runs -w assay.duckdb --kind query --json
     """
     with open_workspace(workspace, read_only=True) as ws:
         table = ws.runs()
@@ -90,11 +115,8 @@ def runs(run_id, workspace, kind, as_json):
             )[["run_id", "kind", "status", "started", "seconds", "inputs", "summary"]]
             out.print(df_table(view, title=f"{len(view)} runs in {workspace}", max_rows=200))
             return
-        match = table.loc[table["run_id"] == run_id]
-        if not len(match):
-            raise CliError(f"RUN_ID {run_id} is not a run of {workspace}; `assay runs -w {workspace}` "
-                           "lists them.")
-        run = match.iloc[0].to_dict()
+        run_id = resolve_run(ws, run_id)
+        run = table.loc[table["run_id"] == run_id].iloc[0].to_dict()
         inputs = [{**i, "state": _input_state(ws, i)} for i in run["inputs"]]
         paid = ws.paid_by(run_id)
     run["inputs"] = inputs
@@ -149,19 +171,19 @@ def _latest_findings_run(ws: Any) -> str:
               help="File to write (csv and json print to stdout without it; parquet needs it).")
 @click.option("--top", type=int, default=20, show_default=True, help="Findings to print with --format table.")
 def findings(run_id, workspace, assertions, streams, min_severity, all_runs, fmt, output, top):
-    """Show or export findings: RUN_ID's, the latest run's, or (--all-runs) every run's.
+    """Show or export findings: RUN_ID's (an id, check, audit, check~1 ...), the latest run's,
+    or (--all-runs) every run's.
 
     \b
     Examples:
       assay findings -w assay.duckdb
-      assay findings -w assay.duckdb --assertion flicker --format csv -o flicker.csv
+      assay findings check -w assay.duckdb --assertion flicker --format csv -o flicker.csv
     """
     with open_workspace(workspace, read_only=True) as ws:
         if run_id is None and not all_runs:
             run_id = _latest_findings_run(ws)
-        if run_id is not None and run_id not in set(ws.runs()["run_id"]):
-            raise CliError(f"RUN_ID {run_id} is not a run of {workspace}; `assay runs -w {workspace}` "
-                           "lists them.")
+        elif run_id is not None:
+            run_id = resolve_run(ws, run_id)
         table = ws.findings(None if all_runs else run_id)
     keep = table["severity"].to_numpy() >= min_severity
     if assertions:
@@ -215,22 +237,19 @@ def findings(run_id, workspace, assertions, streams, min_severity, all_runs, fmt
 @click.option("--json", "as_json", is_flag=True, help="Print counts and findings as JSON.")
 def diff(old_run, new_run, workspace, by, top, as_json):
     """What a new run fixed or broke against an old one: findings new in NEW_RUN, resolved
-    since OLD_RUN, and kept.
+    since OLD_RUN, and kept. Runs are ids, kinds (check: the latest check run) or KIND~N.
 
     \b
     Example:
-      assay diff check-20261201-101500-ab12 check-20261206-093000-cd34 -w assay.duckdb
+      assay diff check~1 check -w assay.duckdb
     """
     import pandas as pd
 
     from ..assertions import diff_runs
 
     with open_workspace(workspace, read_only=True) as ws:
-        known = set(ws.runs()["run_id"])
-        for what, r in (("OLD_RUN", old_run), ("NEW_RUN", new_run)):
-            if r not in known:
-                raise CliError(f"{what} {r} is not a run of {workspace}; `assay runs -w {workspace}` "
-                               "lists them.")
+        old_run = resolve_run(ws, old_run, "OLD_RUN")
+        new_run = resolve_run(ws, new_run, "NEW_RUN")
         d = diff_runs(ws, old_run, new_run, by=by)
     names = sorted(set().union(*(set(v["assertion"].astype(str)) for v in d.values())))
     counts = pd.DataFrame({
