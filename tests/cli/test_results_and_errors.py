@@ -235,3 +235,26 @@ def test_cli_errors_name_flags_or_file_positions(tmp_path, shared_data):
             wrong.append((args[:2], f"points at no flag or file position: {text}"))
     assert not wrong, "\n".join(map(str, wrong))
     assert len(cases) >= 30
+
+
+def test_ingest_reports_success_only_once_the_data_is_in_the_file(tmp_path, shared_data):
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    run("ingest", "mot-det", shared_data / "mot15" / "TUD-Campus", "-w", tmp_path / "w.duckdb", "-n", "small")
+    size = os.path.getsize(tmp_path / "w.duckdb")
+
+    def full_disk():  # files may not grow past their size now: a full disk, as DuckDB sees it
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size + 4096, resource.RLIM_INFINITY))
+
+    proc = subprocess.run([sys.executable, "-m", "assay.cli", "ingest", "mot-det",
+                           str(shared_data / "mot15" / "ETH-Bahnhof"), "-w", str(tmp_path / "w.duckdb"),
+                           "-n", "big"], preexec_fn=full_disk, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "ingested" not in proc.stdout
+    assert "write-ahead log" in proc.stderr and "It is not lost" in proc.stderr
+    got = json.loads(run("info", tmp_path / "w.duckdb", "--json").output)  # replayed with room
+    assert {t["name"]: t["rows"] for t in got["tables"]} == {"small": 321, "big": 6209}

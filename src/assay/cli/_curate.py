@@ -9,7 +9,7 @@ import click
 import pandas as pd
 
 from ._common import AssayGroup, about, emit_json, open_workspace
-from ._main import DEFAULT_WORKSPACE, df_table, err, out
+from ._main import DEFAULT_WORKSPACE, df_table, err, notes, out
 
 EXPORTS = ("labelstudio", "cvat", "mot")
 #: First line of a Label Studio labeling config written by ``assay curate``: a file that
@@ -286,7 +286,7 @@ def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, se
         camp = Campaign(ws, campaign, strategy=strategy, seed=seed, epsilon=epsilon, reward=reward, method=method)
         chosen = camp.params["strategy"]
         # the assertions run now, the round and its export: recorded together or not at all
-        with ws.transaction():
+        with ws.transaction(), notes.status(f"choosing {budget} frames and writing the round"):
             if spec:
                 findings = run_check(obs, resolve(spec, list(settings)), workspace=ws, name=table)
                 source = f"run {findings.attrs.get('run_id')} (now)"
