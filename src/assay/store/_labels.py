@@ -142,10 +142,7 @@ class LabelsMixin:
                     self._rollback(con)
                 except duckdb.Error as exc:
                     self._rollback(con)
-                    raise WorkspaceError(
-                        f"Storing labels of oracle {oracle!r} in workspace {self._where} failed, "
-                        f"nothing was saved: {exc}"
-                    ) from exc
+                    raise self._store_error(oracle, exc) from exc
                 finally:
                     con.unregister(view)
         with self._write() as con:
@@ -153,12 +150,15 @@ class LabelsMixin:
             try:
                 con.execute(f"INSERT OR REPLACE INTO {META}.labels SELECT * FROM {view}")
             except duckdb.Error as exc:
-                raise WorkspaceError(
-                    f"Storing labels of oracle {oracle!r} in workspace {self._where} failed, "
-                    f"nothing was saved: {exc}"
-                ) from exc
+                raise self._store_error(oracle, exc) from exc
             finally:
                 con.unregister(view)
+
+    def _store_error(self, oracle: str, exc: Exception) -> WorkspaceError:
+        return WorkspaceError(
+            f"Storing labels of oracle {oracle!r} in workspace {self._where} failed, nothing was "
+            f"saved: {exc}"
+        )
 
     @validate_params({"oracle": [str]})
     def get_labels(self, oracle: str, ids: Any = None, *, content: Any = None) -> pd.Series:
