@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from ._main import DEFAULT_WORKSPACE, df_table, out
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXPORTS = ("labelstudio", "cvat", "mot")
 

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import click
-import numpy as np
 from rich.markup import escape
 
 from ._main import DEFAULT_WORKSPACE, out
@@ -43,6 +42,8 @@ def _records_arg(records: str, ws):
 def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method, seed, workspace,
                batch_size, output, as_json):
     """Return records meeting a recall or precision target with probability >= 1 - delta."""
+    import numpy as np
+
     from ..approx import select
     from ..store import Workspace
 
