@@ -81,4 +81,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
+    # the public names, loaded or not (not this module's helpers such as importlib)
+    return sorted({*__all__, *_SUBMODULES})
