@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
-import pandas as pd
 
 from ._common import AssayCommand, about, emit_json, open_workspace
 from ._main import DEFAULT_WORKSPACE, df_table, notes, out
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def candidates_view(findings: pd.DataFrame, top: int) -> pd.DataFrame:
     """The columns a reviewer needs to find each candidate in the video."""
+    import numpy as np
+    import pandas as pd
+
     view = findings.head(top)
     ev = [json.loads(t) for t in view["evidence"]]
 
@@ -70,6 +75,8 @@ def audit(workspace, predictions, labels, method, iou, box, classes, holdout, se
     Example:
       assay audit -w assay.duckdb --predictions det --labels gt --method fixy
     """
+    import pandas as pd
+
     from ..audit import find_missing_labels
     from ..store.identity import describe_input
 
@@ -109,6 +116,8 @@ def audit(workspace, predictions, labels, method, iou, box, classes, holdout, se
 def demo_step(console, *, step: str = "6") -> None:
     """The audit step of ``assay demo``: hide one labeled person per sequence of the
     built-in MOT15 data, then let Fixy find them among the tracker's unlabeled output."""
+    import numpy as np
+
     from ..audit import find_missing_labels
     from ..audit._overlap import frame_pairs
     from ._demo import load_demo

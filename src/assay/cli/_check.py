@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 from rich.markup import escape
 
 from ._common import AssayCommand, about, emit_json, open_workspace, quiet
 from ._main import DEFAULT_WORKSPACE, df_table, notes, out
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def findings_view(findings: pd.DataFrame, top: int) -> pd.DataFrame:
     """The columns a person reads first, for the top findings."""
+    import pandas as pd
+
     view = findings.head(top)
 
     def ids(v) -> str:
@@ -36,6 +41,8 @@ def findings_view(findings: pd.DataFrame, top: int) -> pd.DataFrame:
 
 
 def counts_view(findings: pd.DataFrame, rows: int) -> pd.DataFrame:
+    import pandas as pd
+
     g = findings.groupby("assertion", sort=True)
     c = pd.DataFrame({
         "findings": g.size(),

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from ._common import AssayGroup, about, emit_json, open_workspace
 from ._main import DEFAULT_WORKSPACE, df_table, err, notes, out
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXPORTS = ("labelstudio", "cvat", "mot")
 #: First line of a Label Studio labeling config written by ``assay curate``: a file that

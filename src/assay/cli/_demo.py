@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
-import pandas as pd
 
 from ._common import AssayCommand
 from ._main import df_table, out
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def load_demo() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Ground truth and tracker output of the built-in MOT15 sequences, as two tables."""
+    import numpy as np
+    import pandas as pd
+
     from ..io import DEMO_FPS, DEMO_SEQUENCES, demo_path, read_mot
     from ..tables import validate
 
@@ -68,6 +73,8 @@ def demo(workspace: str) -> None:
 
 
 def _demo_tracking(labels: pd.DataFrame) -> None:
+    import pandas as pd
+
     from ..tracking import associate, identity_purity
 
     stripped = labels.assign(track=pd.array([pd.NA] * len(labels), dtype="Int64"))
@@ -87,6 +94,8 @@ def _demo_tracking(labels: pd.DataFrame) -> None:
 
 
 def _demo_matching(labels: pd.DataFrame, tracker: pd.DataFrame) -> None:
+    import pandas as pd
+
     from ..geometry import iou_2d
 
     rows = []
@@ -132,6 +141,8 @@ def frame_records(labels: pd.DataFrame, tracker: pd.DataFrame) -> pd.DataFrame:
 
 
 def _demo_selection(ws, labels: pd.DataFrame, tracker: pd.DataFrame) -> None:
+    import pandas as pd
+
     from ..approx import select
 
     rec = frame_records(labels, tracker)
@@ -151,6 +162,8 @@ def _demo_selection(ws, labels: pd.DataFrame, tracker: pd.DataFrame) -> None:
 
 
 def _demo_aggregation(ws, labels: pd.DataFrame, tracker: pd.DataFrame) -> None:
+    import pandas as pd
+
     from ..approx import aggregate
 
     rec = frame_records(labels, tracker)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from .._progress import show_progress
 from ..exceptions import AssayError
 from ._common import AssayGroup, CliError, emit_json, open_workspace, report
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_WORKSPACE = "assay.duckdb"
 
@@ -68,6 +71,8 @@ def main() -> None:
 def df_table(df: pd.DataFrame, title: str | None = None, max_rows: int = 30,
              no_wrap: tuple[str, ...] = ("run_id",)) -> Table:
     """A rich table of a DataFrame's first rows (``no_wrap`` columns are never cut: ids)."""
+    import pandas as pd
+
     t = Table(title=title, title_justify="left", header_style="bold")
     for c in df.columns:
         t.add_column(str(c), justify="right" if pd.api.types.is_numeric_dtype(df[c]) else "left",
@@ -80,6 +85,8 @@ def df_table(df: pd.DataFrame, title: str | None = None, max_rows: int = 30,
 
 
 def _fmt(v) -> str:
+    import pandas as pd
+
     if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
         return ""
     if isinstance(v, float):

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import click
-import numpy as np
 from rich.markup import escape
 
 from ._common import AssayGroup, CliError, open_workspace, quiet
@@ -63,6 +62,8 @@ def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method,
     Example:
       assay query select -r ../shared/data/proxy/supg/onto.csv -p proxy_score -o column:label --precision 0.9 --budget 1000
     """
+    import numpy as np
+
     from .._progress import show_progress
     from ..approx import select
 
