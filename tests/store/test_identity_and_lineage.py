@@ -324,3 +324,17 @@ def test_a_checkpoint_that_cannot_write_says_so(tmp_path):
     with Workspace(path) as ws:  # the log is replayed once there is room
         assert len(ws.read("more")) == 3000
     assert signal.SIGXFSZ  # the child ignored it: an over-limit write fails instead of killing
+
+
+def test_per_stream_summary_is_kept_through_appends():
+    ws = Workspace()
+    a = obs("cam2", n=5, track=[1, 1, 2, None, 2])
+    b = obs("cam1", n=3, track=[7, 7, 7])
+    ws.append("grown", a)
+    ws.append("grown", b, renumber=True)
+    ws.add("whole", pd.concat([a, b.assign(obs_id=b["obs_id"] + 5)], ignore_index=True))
+    kept = ws.summary("grown")
+    assert kept["stream"].tolist() == ["cam1", "cam2"]
+    pd.testing.assert_frame_equal(kept, ws.summary("whole"))
+    ws._query("UPDATE _assay.tables SET stream_summary = NULL")  # as a workspace of format 1
+    pd.testing.assert_frame_equal(ws.summary("grown"), kept)  # computed from the rows instead

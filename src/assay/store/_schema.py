@@ -4,8 +4,10 @@ Format 1 (assay 0.1, until 2026-12): labels keyed by ``(oracle, id)``; tables an
 identities or lineage.
 
 Format 2: every table has a ``uid`` (kept by appends, new when replaced), a ``revision``
-(bumped by every append) and the run kind that ``writer`` it when assay's own components own
-it; labels are keyed by ``(oracle, id, content)``, ``content`` the hash of the fields the
+(bumped by every append), the component that wrote it (``writer``) when assay's own
+components own it, and for observations its per-stream summary (``stream_summary``, what
+``Workspace.summary()`` gives, computed when rows are added: ``assay info`` reads it instead of
+grouping every row); labels are keyed by ``(oracle, id, content)``, ``content`` the hash of the fields the
 oracle saw (empty for answers shared by id alone); ``oracles`` records what each oracle
 identity stands for; runs record their ``inputs`` and the ``versions`` of the software.
 """
@@ -40,7 +42,8 @@ CREATE TABLE IF NOT EXISTS {META}.tables (
     uid VARCHAR NOT NULL,
     revision BIGINT NOT NULL,
     modified TIMESTAMP NOT NULL,
-    writer VARCHAR
+    writer VARCHAR,
+    stream_summary VARCHAR
 );
 CREATE TABLE IF NOT EXISTS {META}.labels (
     oracle VARCHAR NOT NULL,
@@ -94,7 +97,7 @@ def migrate_1_to_2(con: Any) -> None:
     con.execute(
         f"INSERT INTO {META}.tables SELECT name, kind, rows, columns, arrow_schema, attrs, "
         f"created, streams, classes, sources, '' AS uid, 1 AS revision, created AS modified, "
-        f"NULL AS writer FROM {META}.tables_v1"
+        f"NULL AS writer, NULL AS stream_summary FROM {META}.tables_v1"
     )
     for name in names:
         con.execute(f"UPDATE {META}.tables SET uid = ? WHERE name = ?", [new_uid(), name])

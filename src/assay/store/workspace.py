@@ -687,12 +687,14 @@ class Workspace(LabelsMixin, RunsMixin):
                 finally:
                     con.unregister(view)
                 now = _now()
+                summary = (self._stream_summary(con, _quote(name), prepared.specs)
+                           if kind == "observations" else None)
                 con.execute(
-                    f"INSERT INTO {_META}.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO {_META}.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         name, kind, prepared.arrow.num_rows, json.dumps(prepared.specs),
                         prepared.schema_blob, prepared.attrs, now, *self._stats(con, name, kind),
-                        _schema.new_uid(), 1, now, writer,
+                        _schema.new_uid(), 1, now, writer, summary,
                     ],
                 )
             except duckdb.Error as exc:
@@ -816,14 +818,21 @@ class Workspace(LabelsMixin, RunsMixin):
                 self._check_append_keys(existing, stored_kind, view)
                 with self._write() as con:
                     try:
+                        summary = None
+                        if stored_kind == "observations":
+                            before = self._query(
+                                f"SELECT stream_summary FROM {_META}.tables WHERE name = ?",
+                                [existing])[0][0]
+                            if before is not None:
+                                summary = self._stream_summary(con, view, stored, before)
                         con.execute(f"INSERT INTO {_quote(existing)} SELECT * FROM {view}")
                         stats = self._stats(con, existing, stored_kind)
                         con.execute(
                             f"UPDATE {_META}.tables SET rows = rows + ?, revision = revision + 1, "
-                            "modified = ?, attrs = ?, streams = ?, classes = ?, sources = ? "
-                            "WHERE name = ?",
+                            "modified = ?, attrs = ?, streams = ?, classes = ?, sources = ?, "
+                            "stream_summary = ? WHERE name = ?",
                             [len(df), _now(), _to_json(attrs, "table.attrs", "append"), *stats,
-                             existing],
+                             summary, existing],
                         )
                     except duckdb.Error as exc:
                         raise WorkspaceError(
@@ -1128,50 +1137,74 @@ class Workspace(LabelsMixin, RunsMixin):
         """
         with self._lock:
             stored = self._require(name)
-            kind, columns = self._query(
-                f"SELECT kind, columns FROM {_META}.tables WHERE name = ?", [stored]
+            kind, columns, kept = self._query(
+                f"SELECT kind, columns, stream_summary FROM {_META}.tables WHERE name = ?", [stored]
             )[0]
             if kind != "observations":
                 raise WorkspaceError(
                     f"summary() needs an observations table; {stored!r} in workspace "
                     f"{self._where} holds {kind}. Use read() to look at it."
                 )
-            has_track = any(spec["name"] == "track" for spec in json.loads(columns))
-            tracks = (
-                "count(DISTINCT CASE WHEN track IS NOT NULL THEN (stream, track) END)"
-                if has_track
-                else "0"
-            )
-            counts = {
-                "rows": "count(*)",
-                "frames": "count(DISTINCT (stream, frame))",
-                "tracks": tracks,
-                "streams": "count(DISTINCT stream)",
-                "classes": "count(DISTINCT cls)",
-                "sources": "count(DISTINCT source)",
-            }
-            del counts[{"stream": "streams", "cls": "classes", "source": "sources"}[by]]
-            if by == "stream":
-                counts |= {
-                    "first_frame": "min(frame)",
-                    "last_frame": "max(frame)",
-                    "seconds": "max(time) - min(time)",
-                }
-                order = "stream"
+            if by == "stream" and kept is not None:
+                got = pa.table(json.loads(kept))  # stored when the rows were added
             else:
-                order = f"rows DESC, {by}"
-            select = ", ".join(f"{sql} AS {col}" for col, sql in counts.items())
-            got = self._arrow(
-                f"SELECT {by}, {select} FROM {_quote(stored)} GROUP BY {by} ORDER BY {order}"
-            )
-        out = {by: pd.array(got.column(by).to_pylist(), dtype=_tables.STRING)}
-        for col in counts:
-            dtype = "float64" if col == "seconds" else "int64"
-            out[col] = got.column(col).to_numpy().astype(dtype)
-        return pd.DataFrame(out)
+                got = self._arrow(self._summary_sql(_quote(stored), json.loads(columns), by))
+        return _summary_frame(got, by)
+
+    @staticmethod
+    def _summary_sql(source: str, specs: list[dict[str, Any]], by: str) -> str:
+        """The GROUP BY behind :meth:`summary`, over a table or a registered view."""
+        has_track = any(spec["name"] == "track" for spec in specs)
+        # grouped by stream, a frame or track number is one per stream: no pairs to count
+        pair = "{}" if by == "stream" else "(stream, {})"
+        tracks = (f"count(DISTINCT CASE WHEN track IS NOT NULL THEN {pair.format('track')} END)"
+                  if has_track else "0")
+        counts = {
+            "rows": "count(*)",
+            "frames": f"count(DISTINCT {pair.format('frame')})",
+            "tracks": tracks,
+            "streams": "count(DISTINCT stream)",
+            "classes": "count(DISTINCT cls)",
+            "sources": "count(DISTINCT source)",
+        }
+        del counts[{"stream": "streams", "cls": "classes", "source": "sources"}[by]]
+        if by == "stream":
+            counts |= {
+                "first_frame": "min(frame)",
+                "last_frame": "max(frame)",
+                "seconds": "max(time) - min(time)",
+            }
+            order = "stream"
+        else:
+            order = f"rows DESC, {by}"
+        select = ", ".join(f"{sql} AS {col}" for col, sql in counts.items())
+        return f"SELECT {by}, {select} FROM {source} GROUP BY {by} ORDER BY {order}"
+
+    def _stream_summary(
+        self, con: duckdb.DuckDBPyConnection, source: str, specs: list[dict[str, Any]],
+        before: str | None = None,
+    ) -> str:
+        """The per-stream summary of ``source`` as stored JSON, after the ``before`` one (an
+        append adds new streams only, so the two never share a stream)."""
+        got = con.sql(self._summary_sql(source, specs, "stream")).to_arrow_table()
+        columns = {name: got.column(name).to_pylist() for name in got.column_names}
+        if before is not None:
+            old = json.loads(before)
+            columns = {k: old[k] + columns[k] for k in columns}
+            order = sorted(range(len(columns["stream"])), key=lambda i: columns["stream"][i])
+            columns = {k: [v[i] for i in order] for k, v in columns.items()}
+        return json.dumps(columns)
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _summary_frame(got: pa.Table, by: str) -> pd.DataFrame:
+    out = {by: pd.array(got.column(by).to_pylist(), dtype=_tables.STRING)}
+    for col in got.column_names[1:]:
+        dtype = "float64" if col == "seconds" else "int64"
+        out[col] = np.asarray(got.column(col).to_pylist(), dtype=dtype)
+    return pd.DataFrame(out)
 
 
 def _check_name(name: str, caller: str) -> None:
