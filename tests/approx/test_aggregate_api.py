@@ -201,3 +201,21 @@ def test_public_default_covers_and_beats_blazeit_on_real_data(shared_data, name)
     assert covered >= stats.binom.ppf(1e-3, len(seeds), 0.95)
     # published BlazeIt control variates + EBS: 4,192 (onto) / 4,421 (tacred) labels
     assert np.mean([r.oracle_calls for r in results]) < {"onto": 4192, "tacred": 4421}[name] / 3
+
+
+@pytest.mark.parametrize("mode", [{"budget": 500}, {"error": 0.1}])
+def test_watching_the_interval_changes_no_answer(mode):
+    recs = records(5000)
+    seen = []
+    watched = aggregate(recs, oracle="column:cars", proxy="score", range=(0, 5), seed=4,
+                        on_batch=seen.append, **mode)
+    plain = aggregate(recs, oracle="column:cars", proxy="score", range=(0, 5), seed=4, **mode)
+    assert (watched.estimate, watched.lower, watched.upper, watched.oracle_calls) == (
+        plain.estimate, plain.lower, plain.upper, plain.oracle_calls)
+    assert len(seen) >= 3 and [s["labels"] for s in seen] == sorted(s["labels"] for s in seen)
+    assert all(0 <= s["lower"] <= s["upper"] <= 5 for s in seen)
+    assert seen[-1]["upper"] - seen[-1]["lower"] < seen[0]["upper"] - seen[0]["lower"]
+    assert watched.diagnostics["path"][-1][0] == watched.oracle_calls
+    with pytest.raises(InvalidParameterError, match="default method only"):
+        aggregate(recs, oracle="column:cars", proxy="score", range=(0, 5), budget=100,
+                  method="uniform", on_batch=print)

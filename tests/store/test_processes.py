@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import assay
-from assay.exceptions import WorkspaceLockedError
+from assay.exceptions import WorkspaceError, WorkspaceLockedError
 from assay.store import Workspace
 
 pytestmark = [
@@ -241,3 +241,58 @@ def test_committed_labels_survive_kill_9(tmp_path):
     expected = np.arange(len(labels))
     np.testing.assert_array_equal(labels.index.to_numpy(), expected)
     np.testing.assert_array_equal(labels.to_numpy(), expected * 0.5)
+
+
+_OTHER = """
+import sys
+import pandas as pd
+from assay.store import Workspace
+with Workspace(sys.argv[1], wait=10.0) as ws:
+    ws.add(sys.argv[2], pd.DataFrame({"x": [1, 2, 3]}), kind="table")
+"""
+
+
+def _other_process(path, name):
+    return subprocess.run([sys.executable, "-c", _OTHER, str(path), name], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_a_workspace_that_does_not_hold_its_file_shares_it_between_calls(tmp_path):
+    path = tmp_path / "w.duckdb"
+    ws = Workspace(path, hold=False)
+    ws.add("mine", pd.DataFrame({"x": [1]}), kind="table")
+    other = _other_process(path, "theirs")  # the file is free between calls
+    assert other.returncode == 0, other.stderr
+    assert sorted(ws.tables()["name"]) == ["mine", "theirs"]
+
+    def slow_person(batch):  # while the oracle thinks, another process writes
+        done = _other_process(path, f"while_{batch[0]}")
+        assert done.returncode == 0, done.stderr
+        return batch * 2.0
+
+    assert ws.fetch_labels("o", [1, 2], slow_person).tolist() == [2.0, 4.0]
+    assert "while_1" in ws and ws.get_labels("o").tolist() == [2.0, 4.0]
+    with ws.transaction():  # a transaction keeps the file until it ends
+        ws.add("a", pd.DataFrame({"x": [1]}), kind="table")
+        ws.add("b", pd.DataFrame({"x": [1]}), kind="table")
+    assert {"a", "b"} <= set(ws.tables()["name"])
+    ws.close()
+    with pytest.raises(WorkspaceError, match="is closed"):
+        ws.tables()
+
+
+def test_wait_retries_while_another_process_holds_the_file(tmp_path):
+    path = tmp_path / "w.duckdb"
+    Workspace(path).close()
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time; from assay.store import Workspace\n"
+                               "ws = Workspace(sys.argv[1]); print('held', flush=True); time.sleep(1.5); ws.close()",
+                               str(path)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(WorkspaceLockedError):
+        Workspace(path)  # no wait: refused at once
+    start = time.monotonic()
+    with Workspace(path, wait=20.0) as ws:  # waits for the holder to let go
+        assert ws.tables().empty
+    assert time.monotonic() - start < 15
+    holder.wait(timeout=30)

@@ -45,6 +45,7 @@ Methods (:data:`METHODS`), each returning an :class:`AggregateOutcome`:
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -1073,6 +1074,7 @@ def _betting(
     centre: float | None = None,
     stop_batch: int = 4,
     window_shifts: tuple[float, ...] = _WINDOW_SHIFTS,
+    watch: Callable[[int, float, float, float], None] | None = None,
     both_tails: bool = False,
 ) -> _Run:
     """Stratified, control-variate betting confidence sequence for sampling without
@@ -1134,6 +1136,7 @@ def _betting(
     draws = 0
     census = 0
     cap = n if budget is None else min(budget, n)
+    path: list[tuple[int, float, float, float]] = []  # (labels, point, lower, upper) per batch
 
     def record(strat: np.ndarray, idx: np.ndarray) -> None:
         np.add.at(cnt, strat, 1.0)
@@ -1251,14 +1254,26 @@ def _betting(
         np.add.at(cnt, choice, 1.0)
         target.record(choice, values)
 
-        if (error is not None or ratio) and oracle.calls < n:
+        steering = error is not None or ratio
+        if (steering or watch is not None) and oracle.calls < n:
             # (a ratio's bets are capped over the running interval: keep it current)
             rem = st.remaining
             pt = target.point(cnt, rem, n)
             e_now = None
             if error is not None:
                 e_now = error * max(abs(pt), 1e-12 * width) if relative else error
-            lower, upper = target.refresh(float(rem.sum()), n, tolerance(e_now), pt)
+            if steering:
+                lower, upper = target.refresh(float(rem.sum()), n, tolerance(e_now), pt)
+            else:  # only watched: computed on a copy, so that watching changes no answer
+                kept = target.cs
+                target.cs = copy.deepcopy(kept)
+                try:
+                    lower, upper = target.refresh(float(rem.sum()), n, tolerance(e_now), pt)
+                finally:
+                    target.cs = kept
+            path.append((int(oracle.calls), float(pt), float(max(lower, lo)), float(min(upper, hi))))
+            if watch is not None:
+                watch(*path[-1])
             if _target_met(lower, upper, error, relative):
                 stopped = "error"
                 break
@@ -1289,6 +1304,7 @@ def _betting(
             "strata": int(k),
             "stratum_sizes": st.sizes.tolist(),
             "stratum_labels": cnt.astype(int).tolist(),
+            "path": path + [(int(oracle.calls), float(point), float(lower), float(upper))],
         },
     )
 
@@ -1960,9 +1976,13 @@ def estimate_aggregate(
     delta: float = 0.05,
     budget: int | None = None,
     seed: int | np.random.Generator | None = None,
+    on_batch: Callable[[dict[str, Any]], None] | None = None,
     **options: Any,
 ) -> AggregateOutcome:
     """Run one aggregation method over plain arrays (no validation: callers validate).
+
+    ``on_batch`` (default method only) is called after each batch with ``labels``,
+    ``estimate``, ``lower`` and ``upper``: the anytime-valid interval as it tightens.
 
     Parameters
     ----------
@@ -2053,6 +2073,14 @@ def estimate_aggregate(
     else:
         oracle = _Oracle(n, label, lo, hi)
     err = None if error is None else (float(error) if relative else float(error) / scale)
+    if on_batch is not None:
+        if method != "betting":
+            raise InvalidParameterError(
+                f"on_batch reports the interval after each batch of the default method only "
+                f"(an anytime-valid confidence sequence); method {method!r} has no such interval.")
+        options["watch"] = lambda calls, point, lower, upper: on_batch(
+            {"labels": calls, "estimate": point * scale, "lower": lower * scale,
+             "upper": upper * scale})
     run = METHODS[method](
         proxy,
         oracle,
@@ -2085,6 +2113,9 @@ def estimate_aggregate(
     )
     diagnostics = dict(run.diagnostics)
     diagnostics["point"] = run.point * scale
+    if "path" in diagnostics:
+        diagnostics["path"] = [(c, p * scale, lo_ * scale, hi_ * scale)
+                               for c, p, lo_, hi_ in diagnostics["path"]]
     diagnostics["oracle_batches"] = oracle.batches
     diagnostics["seconds_excluding_oracle"] = time.perf_counter() - t0 - oracle.oracle_seconds
     return AggregateOutcome(

@@ -148,6 +148,7 @@ def _answers(values: Any, n: int, who: str) -> np.ndarray:
     "batch_size": [Interval(int, 1, None), None],
     "name": [str, None],
     "labels": [str, None],
+    "on_batch": [callable, None],
 })
 def aggregate(
     records: pd.DataFrame | str | Path,
@@ -167,6 +168,7 @@ def aggregate(
     name: str | None = None,
     batch_size: int | None = None,
     labels: str | None = None,
+    on_batch: Any = None,
 ) -> AggregateResult:
     """Estimate the mean, sum or count of an expensive oracle over records, with a guarantee.
 
@@ -227,6 +229,11 @@ def aggregate(
         fields: the explicit opt-in to reuse answers across data sets whose ids name the same
         things (and answers a workspace of format 1 stored under that key). With ``where``,
         the predicate's answers are shared under ``KEY/where``.
+    on_batch : callable, optional
+        Default method only: called after each batch with a dict of ``labels`` (spent so
+        far), ``estimate``, ``lower`` and ``upper``, the interval as it tightens (valid at
+        every batch, so a person may stop when it is tight enough). The whole path is also in
+        ``diagnostics["path"]`` and in the run's summary.
 
     Returns
     -------
@@ -326,12 +333,15 @@ def aggregate(
             out = estimate_aggregate(
                 core, n_records=n, label=label, lo=lo, hi=hi, proxy=scores, stat=stat,
                 where=pred is not None, error=error, relative=relative, delta=delta,
-                budget=None if budget is None else min(budget, n), seed=seed, **options)
+                budget=None if budget is None else min(budget, n), seed=seed, on_batch=on_batch,
+                **options)
         payer = passes_of if passes_of is not None else value_of  # counts each record once
         paid = 0 if payer is None else payer.paid
         run.summary = {"estimate": out.estimate, "lower": out.lower, "upper": out.upper,
                        "oracle_calls": int(out.oracle_calls), "labels_paid": paid,
-                       "stopped": out.stopped, "guarantee": out.guarantee.kind}
+                       "stopped": out.stopped, "guarantee": out.guarantee.kind,
+                       "anytime": out.guarantee.anytime,
+                       "path": [list(p) for p in out.diagnostics.get("path", [])]}
     return AggregateResult(
         estimate=out.estimate, lower=out.lower, upper=out.upper, oracle_calls=out.oracle_calls,
         labels_paid=paid, guarantee=out.guarantee, stopped=out.stopped, method=method,

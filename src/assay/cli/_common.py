@@ -22,6 +22,11 @@ from ..exceptions import AssayError
 __all__ = ["AssayCommand", "AssayGroup", "CliError", "about", "emit_json", "open_workspace", "to_cli"]
 
 
+#: Seconds a command waits for a workspace another process has open (``assay review`` opens
+#: it for each request only, so a command gets it between requests).
+WAIT = 10.0
+
+
 class CliError(AssayError):
     """An error already worded for the command line (flags, not Python parameters)."""
 
@@ -209,7 +214,7 @@ def open_workspace(path: str | Path, *, create: bool = False, read_only: bool = 
         raise CliError(
             f"{p}: no such workspace. Pass the workspace file with -w/--workspace, or create one "
             "with `assay ingest`.")
-    ws = Workspace(p, read_only=read_only)
+    ws = Workspace(p, read_only=read_only, wait=WAIT)
     try:
         if ws.migrated_from is not None:
             from ._main import notes

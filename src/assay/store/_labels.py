@@ -355,6 +355,13 @@ class LabelsMixin:
         is_int: bool, keys: np.ndarray, run_id: str | None, memory: LabelMemory | None,
     ) -> np.ndarray:
         """Call the oracle on one batch and commit its answers as they arrive."""
+        with self._let_go():  # a workspace that does not hold its file lets it go meanwhile
+            return self._ask_released(oracle, fn, batch, text, is_int, keys, run_id, memory)
+
+    def _ask_released(
+        self, oracle: str, fn: Callable[[np.ndarray], Any], batch: pd.Index, text: pa.Array,
+        is_int: bool, keys: np.ndarray, run_id: str | None, memory: LabelMemory | None,
+    ) -> np.ndarray:
         n = len(batch)
         answer = fn(batch.to_numpy())
 

@@ -39,7 +39,8 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import tables as _tables
-from .._validation import Options, check_param, validate_params
+from .._validation import Interval, Options, check_param, validate_params
 from ..exceptions import InvalidParameterError, WorkspaceError, WorkspaceLockedError
 from . import _dtypes, _schema
 from ._labels import LabelsMixin
@@ -94,6 +95,15 @@ class Workspace(LabelsMixin, RunsMixin):
         Open for reading only. Many processes may read a workspace at once, but only while
         no process has it open for writing. Every write method then raises
         :class:`~assay.exceptions.WorkspaceError`.
+    hold : bool, default True
+        Keep the file open until :meth:`close`. With ``hold=False`` the file is opened for
+        each call and closed after it (and while :meth:`fetch_labels` waits for an oracle),
+        so other processes can open the workspace between calls: what a long-running server
+        such as ``assay review`` needs. Each call then pays for opening the file (a few tens
+        of milliseconds).
+    wait : float, default 0
+        Seconds to keep trying while another process has the file open, before
+        :class:`~assay.exceptions.WorkspaceLockedError`.
 
     Raises
     ------
@@ -140,14 +150,27 @@ class Workspace(LabelsMixin, RunsMixin):
     >>> ws.close()
     """
 
-    def __init__(self, path: str | os.PathLike[str] = ":memory:", *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        read_only: bool = False,
+        hold: bool = True,
+        wait: float = 0.0,
+    ) -> None:
         check_param("path", path, ["path"], "Workspace")
         check_param("read_only", read_only, [bool], "Workspace")
+        check_param("hold", hold, [bool], "Workspace")
+        check_param("wait", wait, [Interval(float, 0, None)], "Workspace")
         self._lock = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._closed = False
+        self._uses = 0
         self._depth = 0
         self._doomed = False
         self._read_only = read_only
+        self._hold = hold
+        self._wait = float(wait)
         self._id = ""
         #: The format version this workspace was migrated from when it was opened, else None.
         self.migrated_from: int | None = None
@@ -158,20 +181,80 @@ class Workspace(LabelsMixin, RunsMixin):
                 "The 'read_only' parameter of Workspace must be False for an in-memory "
                 "workspace (path=':memory:'), which starts empty. Got True."
             )
+        if memory and not hold:
+            raise InvalidParameterError(
+                "The 'hold' parameter of Workspace must be True for an in-memory workspace "
+                "(path=':memory:'): closing it would lose everything. Got False."
+            )
         if self.path is not None:
             self._check_path()
-        try:
-            self._con = duckdb.connect(":memory:" if memory else str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            raise self._open_error(exc) from exc
-        # a library prints nothing: DuckDB's own progress bar would write to stdout
-        self._con.execute("SET enable_progress_bar = false")
+        self._open()
         try:
             self._init_metadata()
         except BaseException:
-            self._con.close()
+            self._con.close()  # type: ignore[union-attr]
             self._con = None
             raise
+        self._release()
+
+    def _open(self) -> None:
+        """Connect to the file, waiting up to ``wait`` seconds while another process has it."""
+        memory = self.path is None
+        deadline = time.monotonic() + self._wait
+        pause = 0.02
+        while True:
+            try:
+                self._con = duckdb.connect(":memory:" if memory else str(self.path),
+                                           read_only=self.read_only)
+                break
+            except duckdb.Error as exc:
+                locked = "Could not set lock" in str(exc) or "Conflicting lock" in str(exc)
+                if not locked or time.monotonic() + pause > deadline:
+                    raise self._open_error(exc) from exc
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+        # a library prints nothing: DuckDB's own progress bar would write to stdout
+        self._con.execute("SET enable_progress_bar = false")
+        # Strings come out of DuckDB as Arrow large_string, what pandas' Arrow-backed strings
+        # hold, so reading them needs no copy.
+        self._con.execute("SET arrow_large_buffer_size = true")
+
+    @contextmanager
+    def _held(self) -> Iterator[None]:
+        """Keep the file open for the block (a workspace with ``hold=False`` opens it for each
+        call and closes it after, so other processes can use it between calls)."""
+        with self._lock:
+            self._uses += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._uses -= 1
+                self._release()
+
+    def _release(self) -> None:
+        if (not self._hold and self._uses == 0 and self._depth == 0 and self._con is not None):
+            self._con.close()
+            self._con = None
+
+    @contextmanager
+    def _let_go(self) -> Iterator[None]:
+        """Close the file for the block even inside a call (while an oracle thinks), when the
+        workspace does not hold it; reopened on the next use."""
+        with self._lock:
+            uses, self._uses = self._uses, 0
+            self._release()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._uses += uses
+
+    @property
+    def hold(self) -> bool:
+        """Whether the file stays open from creation to :meth:`close` (``hold=False``: only
+        during each call)."""
+        return self._hold
 
     # ------------------------------------------------------------------ opening and closing
 
@@ -254,9 +337,6 @@ class Workspace(LabelsMixin, RunsMixin):
         con = self._con
         assert con is not None
         try:
-            # Strings come out of DuckDB as Arrow large_string, what pandas' Arrow-backed
-            # strings hold, so reading them needs no copy.
-            con.execute("SET arrow_large_buffer_size = true")
             present = con.execute(
                 "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND database_name = "
                 "current_database()",
@@ -379,6 +459,7 @@ class Workspace(LabelsMixin, RunsMixin):
         True
         """
         with self._lock:
+            self._closed = True
             if self._con is not None:
                 self._con.close()
                 self._con = None
@@ -387,7 +468,7 @@ class Workspace(LabelsMixin, RunsMixin):
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` has been called."""
-        return self._con is None
+        return self._closed
 
     def __enter__(self) -> Workspace:
         return self
@@ -402,9 +483,11 @@ class Workspace(LabelsMixin, RunsMixin):
         return f"Workspace({where!r}{mode}){state}"
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None:
+        if self._closed:
             raise WorkspaceError(f"Workspace {self._where} is closed; open a new Workspace.")
-        return self._con
+        if self._con is None:  # hold=False: opened for this call
+            self._open()
+        return self._con  # type: ignore[return-value]
 
     def _check_writable(self, action: str) -> None:
         self._connection()
@@ -492,6 +575,8 @@ class Workspace(LabelsMixin, RunsMixin):
                 raise WorkspaceError(
                     f"Committing to workspace {self._where} failed, nothing was saved: {exc}"
                 ) from exc
+            finally:
+                self._release()
 
     @staticmethod
     def _rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -1194,6 +1279,36 @@ class Workspace(LabelsMixin, RunsMixin):
             order = sorted(range(len(columns["stream"])), key=lambda i: columns["stream"][i])
             columns = {k: [v[i] for i in order] for k, v in columns.items()}
         return json.dumps(columns)
+
+
+def _each_call_holds(cls: type) -> type:
+    """Wrap every public method so that the file stays open for the whole call (see
+    ``hold``)."""
+    import functools
+    import inspect
+
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        for name, fn in vars(klass).items():
+            if name.startswith("_") or not inspect.isfunction(fn) or name in ("transaction", "close"):
+                continue
+            if getattr(cls, name) is not fn:
+                continue  # overridden further down
+
+            def make(fn: Callable[..., Any]) -> Callable[..., Any]:
+                @functools.wraps(fn)
+                def call(self: Workspace, *args: Any, **kwargs: Any) -> Any:
+                    with self._held():
+                        return fn(self, *args, **kwargs)
+
+                return call
+
+            setattr(cls, name, make(fn))
+    return cls
+
+
+_each_call_holds(Workspace)
 
 
 # ---------------------------------------------------------------------- helpers
