@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._demo import DEMO_FPS, DEMO_SEQUENCES, demo_path
 from .coco import read_coco
+from .images import IMAGE_LAYOUTS, FrameImages, data_uri
 from .kitti import kitti_camera_from_ego, read_kitti_detections, read_kitti_tracking
 from .mot import MotSequence, find_mot_sequences, read_mot, read_seqinfo, write_mot
 from .paths import StagedFiles, check_inside, original_name, safe_name
@@ -16,9 +17,12 @@ from .records import read_parquet, read_records, write_parquet
 __all__ = [
     "DEMO_FPS",
     "DEMO_SEQUENCES",
+    "FrameImages",
+    "IMAGE_LAYOUTS",
     "MotSequence",
     "StagedFiles",
     "check_inside",
+    "data_uri",
     "demo_path",
     "find_mot_sequences",
     "kitti_camera_from_ego",

@@ -974,14 +974,20 @@ class Workspace(LabelsMixin, RunsMixin):
                 "revision": int(revision), "identity": f"table:{uid}", "created": created,
                 "modified": modified, "writer": writer}
 
-    @validate_params({"name": [str]})
-    def read(self, name: str) -> pd.DataFrame:
+    @validate_params({"name": [str], "stream": [str, None], "frames": [tuple, list, None]})
+    def read(self, name: str, *, stream: str | None = None,
+             frames: tuple[int, int] | list[int] | None = None) -> pd.DataFrame:
         """Read a named table back, with the dtypes, column order and ``attrs`` it was added with.
 
         Parameters
         ----------
         name : str
             The table's name (case-insensitive).
+        stream : str, optional
+            Only rows of this stream (the table needs a ``stream`` column). Filtered in
+            DuckDB, so reading one stream of a large table reads little.
+        frames : (first, last), optional
+            Only rows with ``first <= frame <= last`` (the table needs a ``frame`` column).
 
         Returns
         -------
@@ -1005,7 +1011,26 @@ class Workspace(LabelsMixin, RunsMixin):
         [[1, 2], []]
         """
         with self._lock:
-            return self._read(self._require(name))
+            stored = self._require(name)
+            if stream is None and frames is None:
+                return self._read(stored)
+            conditions, params = [], []
+            if stream is not None:
+                conditions.append('"stream" = ?')
+                params.append(stream)
+            if frames is not None:
+                if len(frames) != 2:
+                    raise InvalidParameterError(
+                        f"The 'frames' parameter of read must be (first, last). Got {frames!r}.")
+                conditions.append('"frame" BETWEEN ? AND ?')
+                params += [int(frames[0]), int(frames[1])]
+            try:
+                return self._read(stored, "WHERE " + " AND ".join(conditions), params)
+            except WorkspaceError as exc:
+                raise WorkspaceError(
+                    f"Cannot read {stored!r} by stream or frames: {exc}. Only tables with "
+                    "'stream' and 'frame' columns (observations, findings) can be filtered."
+                ) from exc
 
     def _read(self, stored: str, where: str = "", params: list[Any] | None = None) -> pd.DataFrame:
         with self._lock:
