@@ -219,3 +219,18 @@ def test_watching_the_interval_changes_no_answer(mode):
     with pytest.raises(InvalidParameterError, match="default method only"):
         aggregate(recs, oracle="column:cars", proxy="score", range=(0, 5), budget=100,
                   method="uniform", on_batch=print)
+
+
+def test_a_person_can_stop_an_anytime_valid_query():
+    recs = records(5000)
+    seen = []
+
+    def watch(state):
+        seen.append(state)
+        return state["labels"] >= 100  # tight enough for them
+
+    r = aggregate(recs, oracle="column:cars", proxy="score", range=(0, 5), budget=2000, seed=4,
+                  on_batch=watch)
+    assert r.stopped == "stopped" and 100 <= r.oracle_calls < 2000
+    assert (r.lower, r.upper) == (seen[-1]["lower"], seen[-1]["upper"])
+    assert r.lower <= recs["cars"].mean() <= r.upper

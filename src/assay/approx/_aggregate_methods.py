@@ -1272,10 +1272,13 @@ def _betting(
                 finally:
                     target.cs = kept
             path.append((int(oracle.calls), float(pt), float(max(lower, lo)), float(min(upper, hi))))
-            if watch is not None:
-                watch(*path[-1])
             if _target_met(lower, upper, error, relative):
                 stopped = "error"
+                if watch is not None:
+                    watch(*path[-1])
+                break
+            if watch is not None and watch(*path[-1]):
+                stopped = "stopped"  # a person stopped here: the interval holds at any stop
                 break
 
     if stopped == "exhausted":
@@ -1982,7 +1985,9 @@ def estimate_aggregate(
     """Run one aggregation method over plain arrays (no validation: callers validate).
 
     ``on_batch`` (default method only) is called after each batch with ``labels``,
-    ``estimate``, ``lower`` and ``upper``: the anytime-valid interval as it tightens.
+    ``estimate``, ``lower`` and ``upper``: the anytime-valid interval as it tightens; when it
+    returns True the query stops there (``stopped == "stopped"``; the guarantee holds at any
+    stopping time).
 
     Parameters
     ----------
@@ -2078,9 +2083,9 @@ def estimate_aggregate(
             raise InvalidParameterError(
                 f"on_batch reports the interval after each batch of the default method only "
                 f"(an anytime-valid confidence sequence); method {method!r} has no such interval.")
-        options["watch"] = lambda calls, point, lower, upper: on_batch(
+        options["watch"] = lambda calls, point, lower, upper: bool(on_batch(
             {"labels": calls, "estimate": point * scale, "lower": lower * scale,
-             "upper": upper * scale})
+             "upper": upper * scale}))
     run = METHODS[method](
         proxy,
         oracle,

@@ -44,7 +44,8 @@ class AggregateResult:
         anytime valid (the labeling could have stopped at any batch).
     stopped : str
         ``"error"`` (target reached), ``"budget"``, ``"exhausted"`` (every record labeled:
-        the answer is exact) or ``"trivial"`` (no label needed).
+        the answer is exact), ``"stopped"`` (``on_batch`` stopped it) or ``"trivial"`` (no
+        label needed).
     method, stat, error, relative, delta, budget, range, n_records, seed
         How the query was run; the same seed and records reproduce it exactly.
     diagnostics : dict
@@ -231,9 +232,11 @@ def aggregate(
         the predicate's answers are shared under ``KEY/where``.
     on_batch : callable, optional
         Default method only: called after each batch with a dict of ``labels`` (spent so
-        far), ``estimate``, ``lower`` and ``upper``, the interval as it tightens (valid at
-        every batch, so a person may stop when it is tight enough). The whole path is also in
-        ``diagnostics["path"]`` and in the run's summary.
+        far), ``estimate``, ``lower`` and ``upper``, the interval as it tightens. The interval
+        is valid at every batch, so a person may stop when it is tight enough: when
+        ``on_batch`` returns True, the query ends there with that interval
+        (``stopped == "stopped"``). The whole path is also in ``diagnostics["path"]`` and in
+        the run's summary.
 
     Returns
     -------
