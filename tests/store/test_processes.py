@@ -281,6 +281,24 @@ def test_a_workspace_that_does_not_hold_its_file_shares_it_between_calls(tmp_pat
         ws.tables()
 
 
+def test_a_streaming_oracle_lets_the_file_go_between_answers(tmp_path):
+    # a person answering one record at a time (assay review): each answer is committed as it
+    # comes, and the file is free again while the next one is awaited
+    path = tmp_path / "w.duckdb"
+    ws = Workspace(path, hold=False)
+    memory = ws.label_memory("person")
+
+    def person(batch):
+        for i, rid in enumerate(batch):
+            done = _other_process(path, f"before_{rid}")
+            assert done.returncode == 0, done.stderr
+            yield np.array([i]), np.array([float(rid)])
+
+    assert ws.fetch_labels("person", [1, 2, 3], person, memory=memory).tolist() == [1.0, 2.0, 3.0]
+    assert {"before_1", "before_2", "before_3"} <= set(ws.tables()["name"])
+    ws.close()
+
+
 def test_wait_retries_while_another_process_holds_the_file(tmp_path):
     path = tmp_path / "w.duckdb"
     Workspace(path).close()

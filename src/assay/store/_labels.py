@@ -43,6 +43,7 @@ class LabelsMixin:
     _lock: Any
     _depth: int
     _where: str
+    _release: Callable[[], None]
 
     @validate_params({"oracle": [str], "run_id": [str, None]})
     def put_labels(
@@ -145,6 +146,9 @@ class LabelsMixin:
                     raise self._store_error(oracle, exc) from exc
                 finally:
                     con.unregister(view)
+                    # a workspace that does not hold its file lets it go again: an answer
+                    # streamed while an oracle thinks (inside _let_go) must not keep it open
+                    self._release()
         with self._write() as con:
             con.register(view, batch)
             try:
