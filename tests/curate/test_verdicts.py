@@ -167,6 +167,24 @@ def test_verdict_list_and_precision_evidence_accumulate():
     assert camp.next_round(predictions(), f, budget=5)["frame"].tolist() == [3]
 
 
+def test_a_verdict_list_may_name_the_arm_that_chose_each_frame():
+    # what assay review writes for a finding a person judged: no campaign, the arm said
+    ws = Workspace()
+    judged = [{"stream": "cam", "frame": 2, "obs_id": 1, "verdict": "rejected", "arm": "multibox",
+               "flagged": [1, 2]},
+              {"stream": "cam", "frame": 2, "obs_id": 2, "verdict": "accepted", "arm": "multibox",
+               "flagged": [1, 2]},
+              {"stream": "cam", "frame": 3, "obs_id": 3, "verdict": "accepted", "arm": "flicker",
+               "flagged": [3]}]
+    _, frames = read_verdicts(judged)
+    assert frames.values.tolist() == [["cam", 2, "multibox", [1, 2]], ["cam", 3, "flicker", [3]]]
+    import_verdicts(judged, ws, campaign=None)
+    prec = assertion_precision(ws).set_index("arm")
+    assert prec["confirmed"].to_dict() == {"flicker": 0, "multibox": 1}
+    with pytest.raises(DataFormatError, match="verdict 0: 'flagged' must be a list of integer"):
+        read_verdicts([{**judged[0], "flagged": ["x"]}])
+
+
 def test_bad_verdicts_name_the_problem(tmp_path):
     with pytest.raises(DataFormatError, match="verdict 0: 'verdict' must be one of"):
         read_verdicts([{"stream": "cam", "frame": 1, "obs_id": 1, "verdict": "maybe"}])

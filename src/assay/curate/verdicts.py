@@ -19,6 +19,9 @@ reviewer drew that no prediction had is *added* (a missed object). Three formats
 * assay's own list: ``[{"stream": ..., "frame": ..., "obs_id": ..., "verdict":
   "accepted" | "rejected" | "corrected" | "added", "box": [x1, y1, x2, y2], "cls": ...},
   ...]`` (``box`` and ``cls`` for corrected and added boxes; ``obs_id`` absent for added).
+  An item may also name the ``arm`` (assertion) that chose its frame and the ``flagged``
+  obs ids that assertion pointed at there (as a task from a campaign does): ``assay review``
+  says so for the findings a person judges.
 """
 
 from __future__ import annotations
@@ -217,8 +220,23 @@ def _from_list(items: list[dict[str, Any]], path: Path) -> tuple[pd.DataFrame, p
         rows.append(row)
     table = _frame_table(rows)
     frames = table[["stream", "frame"]].drop_duplicates(ignore_index=True)
-    frames["arm"] = None
-    frames["flagged"] = [[] for _ in range(len(frames))]
+    # the arm and flagged ids a frame's items name (the first item that names them)
+    chose: dict[tuple[str, int], tuple[Any, list[int]]] = {}
+    for k, item in enumerate(items):
+        if item.get("arm") is None:
+            continue
+        flagged = item.get("flagged") or []
+        try:
+            ids = [int(v) for v in flagged]
+        except (TypeError, ValueError):
+            raise DataFormatError(
+                f"verdict {k}: 'flagged' must be a list of integer obs ids; got {flagged!r}.",
+                path=path) from None
+        chose.setdefault((str(item["stream"]), int(item["frame"])), (str(item["arm"]), ids))
+    picked = [chose.get((s, int(f)), (None, [])) for s, f in
+              zip(frames["stream"].astype(str), frames["frame"], strict=True)]
+    frames["arm"] = [a for a, _ in picked]
+    frames["flagged"] = [ids for _, ids in picked]
     return table, frames
 
 
