@@ -438,6 +438,7 @@ from ._curate import curate  # noqa: E402
 from ._demo import demo  # noqa: E402
 from ._query import query  # noqa: E402
 from ._results import diff, findings, labels, migrate, runs  # noqa: E402
+from ._review import review  # noqa: E402
 
 for _command in (runs, findings, diff, labels, migrate):
     cli.add_command(_command)
@@ -446,3 +447,4 @@ cli.add_command(check)
 cli.add_command(curate)
 cli.add_command(query)
 cli.add_command(demo)
+cli.add_command(review)
