@@ -314,3 +314,79 @@ def test_wait_retries_while_another_process_holds_the_file(tmp_path):
         assert ws.tables().empty
     assert time.monotonic() - start < 15
     holder.wait(timeout=30)
+
+
+def test_no_thread_connects_to_a_file_while_another_closes_a_connection(tmp_path, monkeypatch):
+    # DuckDB 2.0 loses its Python table functions ("python_arrow_scan does not exist") on a
+    # connection made while another thread closes one to the same file: what a review server
+    # does, its query thread opening the file for each answer (hold=False) while requests
+    # open and close it. Workspaces serialise connecting and closing; checked here with
+    # DuckDB's connect and close slowed down, so that any overlap would be seen.
+    import threading
+
+    import duckdb
+
+    from assay.store import workspace as module
+
+    busy = {"connect": 0, "close": 0}
+    overlaps: list[str] = []
+    guard = threading.Lock()
+
+    def enter(what: str) -> None:
+        with guard:
+            busy[what] += 1
+            if busy["connect"] + busy["close"] > 1:
+                overlaps.append(str(busy))
+
+    def leave(what: str) -> None:
+        with guard:
+            busy[what] -= 1
+
+    class Connection:
+        def __init__(self, con):
+            self._con = con
+
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+        def close(self):
+            enter("close")
+            time.sleep(0.002)
+            try:
+                self._con.close()
+            finally:
+                leave("close")
+
+    class SlowDuck:
+        def __getattr__(self, name):
+            return getattr(duckdb, name)
+
+        def connect(self, *args, **kwargs):
+            enter("connect")
+            time.sleep(0.002)
+            try:
+                return Connection(duckdb.connect(*args, **kwargs))
+            finally:
+                leave("connect")
+
+    path = tmp_path / "w.duckdb"
+    Workspace(path).close()
+    monkeypatch.setattr(module, "duckdb", SlowDuck())
+    errors: list[str] = []
+
+    def work(name: str) -> None:
+        ws = Workspace(path, hold=False, wait=10.0)
+        for i in range(25):
+            try:
+                ws.put_labels(name, [i], [1.0])
+            except Exception as exc:
+                errors.append(repr(exc))
+        ws.close()
+
+    threads = [threading.Thread(target=work, args=(f"o{k}",)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
+    assert not overlaps, overlaps[:3]

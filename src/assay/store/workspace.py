@@ -82,6 +82,17 @@ TABLE_ATTR = "workspace_table"
 _META = _schema.META
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,127}")
 
+#: Connecting to a file and closing a connection are serialised in a process: DuckDB (2.0)
+#: loses its Python table functions ("python_arrow_scan does not exist") on a connection made
+#: while another thread closes the last connection to the same file, as two workspaces of one
+#: server do when they open the file for each call (``hold=False``, one per request).
+_CONNECTING = threading.Lock()
+
+
+def _disconnect(con: duckdb.DuckDBPyConnection) -> None:
+    with _CONNECTING:
+        con.close()
+
 
 class Workspace(LabelsMixin, RunsMixin):
     """A DuckDB file holding named tables, oracle labels and run metadata.
@@ -192,7 +203,7 @@ class Workspace(LabelsMixin, RunsMixin):
         try:
             self._init_metadata()
         except BaseException:
-            self._con.close()  # type: ignore[union-attr]
+            _disconnect(self._con)  # type: ignore[arg-type]
             self._con = None
             raise
         self._release()
@@ -204,8 +215,9 @@ class Workspace(LabelsMixin, RunsMixin):
         pause = 0.02
         while True:
             try:
-                self._con = duckdb.connect(":memory:" if memory else str(self.path),
-                                           read_only=self.read_only)
+                with _CONNECTING:
+                    self._con = duckdb.connect(":memory:" if memory else str(self.path),
+                                               read_only=self.read_only)
                 break
             except duckdb.Error as exc:
                 locked = "Could not set lock" in str(exc) or "Conflicting lock" in str(exc)
@@ -234,7 +246,7 @@ class Workspace(LabelsMixin, RunsMixin):
 
     def _release(self) -> None:
         if (not self._hold and self._uses == 0 and self._depth == 0 and self._con is not None):
-            self._con.close()
+            _disconnect(self._con)
             self._con = None
 
     @contextmanager
@@ -461,7 +473,7 @@ class Workspace(LabelsMixin, RunsMixin):
         with self._lock:
             self._closed = True
             if self._con is not None:
-                self._con.close()
+                _disconnect(self._con)
                 self._con = None
                 self._depth = 0
 

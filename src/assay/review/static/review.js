@@ -5,7 +5,16 @@
 (() => {
   const SVGNS = "http://www.w3.org/2000/svg";
   const token = document.querySelector('meta[name="assay-token"]').content;
-  const tabId = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random()).slice(2);
+  // names this tab to the server (which shows two tabs different items); kept over reloads
+  const tabId = (() => {
+    const fresh = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random()).slice(2);
+    try {
+      const kept = sessionStorage.getItem("assay-review-tab");
+      if (kept) return kept;
+      sessionStorage.setItem("assay-review-tab", fresh);
+    } catch (e) { /* storage refused: a new name per load */ }
+    return fresh;
+  })();
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
@@ -57,7 +66,7 @@
 
   const state = {
     view: null, filters: { findings: {}, audit: {}, curation: {} }, offset: 0, shown: 0,
-    item: null, mode: null, edits: new Map(), added: [], busy: false, drag: null,
+    item: null, mode: null, edits: new Map(), added: [], busy: false, drag: null, asked: 0,
   };
   const REVIEW = ["findings", "audit", "curation"];
 
@@ -129,14 +138,15 @@
     const kind = state.view;
     if (!REVIEW.includes(kind)) return;
     cancelEdit(false);
+    const asked = ++state.asked; // only the latest request's answer is shown
     let got;
     try {
       got = await api("/api/item", { params: { kind, offset: state.offset, ...filterParams(kind) } });
     } catch (e) {
-      status(`could not load the next item: ${e.message}`, "error");
+      if (asked === state.asked) status(`could not load the next item: ${e.message}`, "error");
       return;
     }
-    if (state.view !== kind) return;
+    if (state.view !== kind || asked !== state.asked) return;
     state.item = got.item;
     state.offset = got.position || 0;
     state.shown = got.shown || 0;
@@ -342,12 +352,14 @@
 
   // ------------------------------------------------------------------ queries
 
-  const query = { batch: null, open: "", timer: null, answering: false };
+  const query = { batch: null, number: null, timer: null, answering: false, asked: 0 };
 
   async function loadQuery() {
     clearTimeout(query.timer);
+    const asked = ++query.asked; // a slower, older answer is dropped
     let data;
     try { data = await api("/api/query"); } catch (e) { status(`could not read the query: ${e.message}`, "error"); return; }
+    if (asked !== query.asked) return;
     renderQuery(data);
     const job = data.job;
     if (job && (job.state === "running" || job.state === "starting") && state.view === "queries") {
@@ -372,7 +384,7 @@
     fillSelect(form.elements.records, data.tables.records);
     fillSelect(form.elements.boxes, data.tables.observations, "(none)");
     renderResult(job);
-    if (!running) { query.batch = null; query.open = ""; return; }
+    if (!running) { renderBatch(null); return; }
     $("#query-question").textContent = job.question;
     const progress = job.verb === "aggregate"
       ? `${job.answers} answers stored, ${job.batches} batches done` + (job.budget ? ` (budget ${job.budget})` : "")
@@ -432,46 +444,62 @@
     box.append(svg);
   }
 
+  // Cards are kept while their record is open (with what the person typed); answered ones go.
   function renderBatch(batch) {
     const box = $("#query-batch");
-    const open = batch ? `${batch.number}:${batch.records.map((r) => r.position).join(",")}` : "";
-    if (open === query.open) return; // unchanged: keep what the person is typing
-    query.open = open;
     query.batch = batch;
-    box.replaceChildren();
-    if (!batch) { box.append(el("p", { class: "hint", text: "Waiting for the query's next batch\u2026" })); return; }
-    box.append(el("h3", { text: `batch ${batch.number}: ${batch.records.length} of ${batch.size} records left` }));
+    if (!batch) {
+      if (query.number !== "none") {
+        box.replaceChildren(el("p", { class: "hint", text: "Waiting for the query's next batch\u2026" }));
+        query.number = "none";
+      }
+      return;
+    }
+    if (batch.number !== query.number) {
+      box.replaceChildren(el("h3"));
+      query.number = batch.number;
+    }
+    $("h3", box).textContent = `batch ${batch.number}: ${batch.records.length} of ${batch.size} records left`;
+    const open = new Set(batch.records.map((r) => r.position));
+    for (const card of $$(".record", box)) {
+      if (!open.has(Number(card.dataset.position))) card.remove();
+    }
     for (const rec of batch.records) {
-      const card = el("div", { class: "record", "data-position": String(rec.position) });
-      const dl = el("dl");
-      dl.append(el("dt", { text: "id" }), el("dd", { text: String(rec.id) }));
-      for (const [k, v] of Object.entries(rec.fields)) dl.append(el("dt", { text: k }), el("dd", { text: v === null ? "" : String(v) }));
-      if (rec.frame) {
-        const fig = el("figure");
-        fig.innerHTML = rec.frame; // SVG from assay.report.draw (escaped there)
-        card.append(fig);
-      }
-      card.append(dl);
-      const controls = el("div", { class: "answer" });
-      if (batch.yes_no) {
-        const yes = el("button", { type: "button", "data-value": "1", text: "Yes (1)" });
-        const no = el("button", { type: "button", "data-value": "0", text: "No (0)" });
-        for (const b of [yes, no]) b.addEventListener("click", () => answerRecord(batch, rec.position, Number(b.dataset.value)));
-        controls.append(yes, no);
-      } else {
-        const input = el("input", { type: "number", step: "any", name: "value", "aria-label": batch.question });
-        if (batch.range) { input.min = String(batch.range[0]); input.max = String(batch.range[1]); }
-        const save = el("button", { type: "button", text: "Save" });
-        const go = () => { if (input.value !== "") answerRecord(batch, rec.position, Number(input.value)); };
-        save.addEventListener("click", go);
-        input.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); go(); } });
-        controls.append(el("label", { text: `${batch.question} ` }, input), save);
-      }
-      card.append(controls);
-      box.append(card);
+      if (!$(`.record[data-position="${rec.position}"]`, box)) box.append(recordCard(batch, rec));
     }
     const first = $("input[name=value]", box);
-    if (first) first.focus();
+    if (first && !box.contains(document.activeElement)) first.focus();
+  }
+
+  function recordCard(batch, rec) {
+    const card = el("div", { class: "record", "data-position": String(rec.position) });
+    const dl = el("dl");
+    dl.append(el("dt", { text: "id" }), el("dd", { text: String(rec.id) }));
+    for (const [k, v] of Object.entries(rec.fields)) dl.append(el("dt", { text: k }), el("dd", { text: v === null ? "" : String(v) }));
+    if (rec.frame) {
+      const fig = el("figure");
+      fig.innerHTML = rec.frame; // SVG from assay.report.draw (escaped there)
+      card.append(fig);
+    }
+    card.append(dl);
+    const controls = el("div", { class: "answer" });
+    if (batch.yes_no) {
+      for (const [value, text] of [[1, "Yes (1)"], [0, "No (0)"]]) {
+        const b = el("button", { type: "button", text });
+        b.addEventListener("click", () => answerRecord(batch, rec.position, value));
+        controls.append(b);
+      }
+    } else {
+      const input = el("input", { type: "number", step: "any", name: "value", "aria-label": batch.question });
+      if (batch.range) { input.min = String(batch.range[0]); input.max = String(batch.range[1]); }
+      const save = el("button", { type: "button", text: "Save" });
+      const go = () => { if (input.value !== "") answerRecord(batch, rec.position, Number(input.value)); };
+      save.addEventListener("click", go);
+      input.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); go(); } });
+      controls.append(el("label", { text: `${batch.question} ` }, input), save);
+    }
+    card.append(controls);
+    return card;
   }
 
   async function answerRecord(batch, position, value) {
@@ -487,7 +515,6 @@
     } finally {
       query.answering = false;
     }
-    query.open = "";
     await loadQuery();
   }
 
@@ -512,7 +539,6 @@
     } catch (e) {
       status(`not started: ${e.message}`, "error");
     }
-    query.open = "";
     await loadQuery();
   }
 
