@@ -212,6 +212,16 @@ def bad_invocations(tmp, data, ws):
         ["labels", "clear", "nothing", "-w", ws],
         ["findings", "-w", ws, "--format", "parquet"],
         ["migrate", tmp / "missing.duckdb"],
+        # assay review refuses what it cannot serve before it starts serving
+        ["review", tmp / "missing.duckdb"],
+        ["review", ws, "--images", tmp / "no-such-folder"],
+        ["review", ws, "--images", tmp, "--image-layout", "bogus"],
+        ["review", ws, "--boxes", "nope"],
+        ["review", ws, "--query", "aggregate -r nope -o review:people --range 0 9 --budget 5"],
+        ["review", ws, "--query", "aggregate -r det -o column:x --range 0 9 --budget 5"],
+        ["review", ws, "--query", "aggregate -r det -o 'review:a#b#c' --range 0 9 --budget 5"],
+        ["review", ws, "--query", "select -r det -p score -o review:bus --budget 5"],
+        ["review", ws, "--query", "count the cars"],
     ]
 
 

@@ -52,6 +52,8 @@ def review(workspace, images, image_layout, host, port, query_line, boxes):
     from ..review.app import ReviewServer, is_loopback, serve
 
     path = Path(workspace)
+    if not path.is_file():
+        raise CliError(f"WORKSPACE {path}: no such workspace file (`assay ingest` or `assay demo` makes one).")
     verb = params = None
     with open_workspace(path) as ws:
         if boxes is not None:
@@ -84,7 +86,8 @@ def parse_query(line: str, ws) -> tuple[str, dict]:
     """``--query``'s text, read with the options of ``assay query select|aggregate``."""
     import shlex
 
-    from ..review.oracle import PREFIX
+    from ..exceptions import InvalidParameterError
+    from ..review.oracle import PREFIX, parse_page_oracle
     from ._query import aggregate_cmd, select_cmd
 
     try:
@@ -113,6 +116,14 @@ def parse_query(line: str, ws) -> tuple[str, dict]:
     if not isinstance(oracle, str) or not oracle.startswith(PREFIX):
         raise CliError(f"--query: its --oracle must be a question for the person at the page, "
                        f"review:QUESTION[#LABEL_SET]; got {oracle!r}.")
+    for flag, spec in (("--oracle", oracle), ("--where", params.get("where"))):
+        if isinstance(spec, str) and spec.startswith(PREFIX):
+            try:
+                parse_page_oracle(spec)
+            except InvalidParameterError:
+                raise CliError(f"--query: {flag} {spec!r}: a question for the page is "
+                               "review:QUESTION[#LABEL_SET], with at most one '#' and neither part empty "
+                               "(at most 300 characters each).") from None
     if verb == "select" and (params.get("recall") is None) == (params.get("precision") is None):
         raise CliError("--query: give exactly one of --recall and --precision.")
     if verb == "aggregate" and params.get("value_range") is None and params.get("stat") != "count":
