@@ -54,7 +54,7 @@ def test_every_api_request_needs_the_session_token(app):
                                                             "answer": {"action": "accept"}})
         assert r.status_code == 403
         assert bare.post("/api/query/stop", headers=headers, json={}).status_code == 403
-    with assay.Workspace(server.path, read_only=True) as ws:
+    with assay.Workspace(server.path) as ws:
         assert ANSWERS_TABLE not in ws  # nothing was written
     # a page served under another host name (DNS rebinding) is refused
     other = TestClient(client.app, base_url="http://attacker.example")
@@ -112,7 +112,7 @@ def test_accept_reject_and_edit_write_verdicts_in_one_answer_each(app):
     assert r.status_code == 200, r.text
     assert r.json() == {"saved": True, "key": third["item"]["key"], "accepted": len(third["item"]["subjects"]) - 2,
                         "rejected": 1, "corrected": 1, "added": 1, "labels": 0}
-    with assay.Workspace(server.path, read_only=True) as ws:
+    with assay.Workspace(server.path) as ws:
         answers = ws.read(ANSWERS_TABLE)
         assert answers["action"].tolist() == ["accept", "reject", "edit"]
         assert answers["item"].tolist() == [g["item"]["key"] for g in (first, second, third)]
@@ -152,7 +152,7 @@ def test_answers_are_checked_against_the_item(app):
     assert client.post("/api/answer", json={"kind": "findings", "key": "findings:nope", "answer": {"action": "accept"}}).status_code == 400
     assert client.post("/api/answer", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 400
     assert client.post("/api/answer", content=b"x=1", headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
-    with assay.Workspace(server.path, read_only=True) as ws:
+    with assay.Workspace(server.path) as ws:
         assert ANSWERS_TABLE not in ws and "curate.verdicts" not in ws
 
 
@@ -165,7 +165,7 @@ def test_two_tabs_are_shown_different_items_and_never_answer_one_twice(app):
     assert again.status_code == 409 and "answered already" in again.json()["error"]
     assert item(client, tab="B")["item"]["key"] == b["item"]["key"]
     assert item(client, tab="A")["item"]["key"] not in (a["item"]["key"], b["item"]["key"])
-    with assay.Workspace(server.path, read_only=True) as ws:
+    with assay.Workspace(server.path) as ws:
         assert len(ws.read(ANSWERS_TABLE)) == 1
         assert set(ws.read("curate.verdicts")["verdict"]) == {"accepted"}
 
@@ -179,7 +179,7 @@ def test_a_confirmed_audit_candidate_becomes_review_labels(app):
     assert answer(client, rejected, "reject").json() == {
         "saved": True, "key": rejected["item"]["key"], "accepted": 0,
         "rejected": len(rejected["item"]["subjects"]), "corrected": 0, "added": 0, "labels": 0}
-    with assay.Workspace(server.path, read_only=True) as ws:
+    with assay.Workspace(server.path) as ws:
         labels = ws.read(LABELS_TABLE)
         tracker = ws.read("tracker").set_index("obs_id")
         assert len(labels) == len(got["item"]["subjects"]) and set(labels["source"]) == {"review"}
@@ -194,12 +194,12 @@ def test_a_confirmed_audit_candidate_becomes_review_labels(app):
 
 def test_curation_queue_in_priority_order_without_reviewed_frames(app):
     client, server = app
-    with assay.Workspace(server.path, read_only=True) as ws:
+    with assay.Workspace(server.path) as ws:
         queued = assay.curate.Campaign(ws, "default").queue()
     first = item(client, kind="curation")
     assert (first["item"]["stream"], first["item"]["frame_start"]) == (queued["stream"][0], queued["frame"][0])
     subjects = first["item"]["subjects"]
-    with assay.Workspace(server.path, read_only=True) as ws:
+    with assay.Workspace(server.path) as ws:
         here = ws.read("tracker", stream=first["item"]["stream"], frames=(first["item"]["frame_start"],) * 2)
     assert sorted(subjects) == sorted(here["obs_id"].tolist())  # every box of the frame is judged
     r = answer(client, first, "edit", boxes=[{"obs_id": subjects[0], "verdict": "rejected"}])
@@ -274,7 +274,7 @@ def test_a_page_query_asks_through_the_api(app):
     result = done["job"]["result"]
     assert result["oracle_calls"] == 6 and result["stopped"] == "budget" and result["estimate"] == 4.0
     assert [p["labels"] for p in done["job"]["path"]] == [3, 6]
-    with assay.Workspace(server.path, read_only=True) as ws:
+    with assay.Workspace(server.path) as ws:
         assert ws.get_labels("review:people#api").tolist() == [4.0] * 6
 
 

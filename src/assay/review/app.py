@@ -32,6 +32,10 @@ from .queues import QUEUES, AlreadyAnswered, answered_keys, reviewed_frames, wri
 __all__ = ["ReviewServer", "create_app"]
 
 HERE = Path(__file__).resolve().parent
+#: Seconds the server keeps the workspace open after a request (the next one, as the next item
+#: after an answer, then finds it open); other processes wait for it (``assay`` commands wait
+#: up to 10 s).
+LINGER = 1.0
 #: Seconds a tab keeps the item it shows to itself (another tab is shown the next one).
 CLAIM_SECONDS = 300.0
 #: Host names a server bound to the loopback interface answers to.
@@ -66,10 +70,14 @@ class ReviewServer:
         The session token (default: a new random one).
     wait : float, default 10
         Seconds each request waits for the workspace while another process has it.
+    linger : float, default 1
+        Seconds the workspace stays open after a request, for the next one; then it is let
+        go, so other processes can open it.
     """
 
     def __init__(self, path: str | Path, *, images: str | Path | None = None, image_layout: str = "auto",
-                 boxes: str | None = None, token: str | None = None, wait: float = 10.0) -> None:
+                 boxes: str | None = None, token: str | None = None, wait: float = 10.0,
+                 linger: float = LINGER) -> None:
         from ..io import FrameImages
 
         self.path = Path(path).expanduser().absolute()
@@ -79,22 +87,57 @@ class ReviewServer:
         self.boxes = boxes
         self.token = token or secrets.token_urlsafe(32)
         self.wait = wait
+        self.linger = float(linger)
         self.job: QueryJob | None = None
         self._lock = threading.Lock()  # caches, claims, the job
         self._write = threading.Lock()  # one answer at a time
+        self._pool = threading.Lock()  # the open workspace
+        self._ws: Any = None
+        self._users = 0
+        self._last = 0.0
+        self._closer: threading.Timer | None = None
         self._cache: dict[str, tuple[tuple, Any]] = {}
+        self._making: dict[str, threading.Lock] = {}
         self._claims: dict[str, tuple[str, float]] = {}
         self._drawn: dict[tuple, str] = {}
 
     @contextmanager
     def workspace(self) -> Any:
-        """The workspace, open for one request."""
+        """The workspace, open for a request: opened if it is not, let go once no request has
+        used it for ``linger`` seconds (so a request that follows another, as the next item
+        follows an answer, does not open the file again)."""
         from ..store import Workspace
 
-        ws = Workspace(self.path, wait=self.wait)
+        with self._pool:
+            if self._ws is None:
+                self._ws = Workspace(self.path, wait=self.wait)
+            ws = self._ws
+            self._users += 1
         try:
             yield ws
         finally:
+            with self._pool:
+                self._users -= 1
+                self._last = time.monotonic()
+                if self._users == 0 and self._closer is None:
+                    self._schedule(self.linger)
+
+    def _schedule(self, seconds: float) -> None:
+        self._closer = threading.Timer(max(seconds, 0.0), self._let_go)
+        self._closer.daemon = True
+        self._closer.start()
+
+    def _let_go(self) -> None:
+        with self._pool:
+            self._closer = None
+            if self._users:
+                return  # the last user to leave schedules it again
+            idle = time.monotonic() - self._last
+            if idle < self.linger:
+                self._schedule(self.linger - idle)
+                return
+            ws, self._ws = self._ws, None
+        if ws is not None:
             ws.close()
 
     # ------------------------------------------------------------------ caches
@@ -102,30 +145,73 @@ class ReviewServer:
     def _cached(self, name: str, signature: tuple, make: Any) -> Any:
         with self._lock:
             hit = self._cache.get(name)
+            making = self._making.setdefault(name, threading.Lock())
         if hit is not None and hit[0] == signature:
             return hit[1]
-        value = make()
-        with self._lock:
-            self._cache[name] = (signature, value)
+        with making:  # made once, however many requests ask at the same time
+            with self._lock:
+                hit = self._cache.get(name)
+            if hit is not None and hit[0] == signature:
+                return hit[1]
+            value = make()
+            with self._lock:
+                self._cache[name] = (signature, value)
         return value
 
-    def _signature(self, tables: Any, names: list[str]) -> tuple:
-        t = tables.set_index("name")
-        return tuple((n, *(str(v) for v in t.loc[n, ["revision", "rows", "modified"]])) if n in t.index
-                     else (n,) for n in names)
+    def warm(self) -> None:
+        """Read the queues once (what the first request would otherwise wait for)."""
+        try:
+            with self.workspace() as ws:
+                for kind in QUEUES:
+                    self._left(ws, kind, {})
+        except AssayError:
+            pass  # the first request says what is wrong
 
-    def candidates(self, ws: Any, kind: str, tables: Any) -> Any:
+    def candidates(self, ws: Any, kind: str) -> Any:
         queue = QUEUES[kind]
-        return self._cached(f"candidates:{kind}", queue.signature(tables), lambda: queue.candidates(ws))
+        return self._cached(f"candidates:{kind}", queue.signature(ws), lambda: queue.candidates(ws))
 
-    def answered(self, ws: Any, tables: Any, kind: str) -> set[str]:
-        from .queues import ANSWERS_TABLE
+    def answered(self, ws: Any, kind: str) -> set[str]:
+        from .queues import ANSWERS_TABLE, table_state
 
-        done = self._cached("answered", self._signature(tables, [ANSWERS_TABLE]), lambda: answered_keys(ws))
+        done = self._cached("answered", table_state(ws, [ANSWERS_TABLE]), lambda: answered_keys(ws))
         if kind == "curation":  # frames reviewed anywhere (assay curate import too)
             frames = self._cached("frames", (time.monotonic() // 2,), lambda: reviewed_frames(ws))
             return done | {f"frames:{f}" for f in frames}
         return done
+
+    def _left(self, ws: Any, kind: str, filters: dict[str, str]) -> tuple[Any, Any]:
+        """The candidates and the rows of them left to answer under ``filters``, in review
+        order (cached per filter; answers given since are taken out)."""
+        import numpy as np
+
+        queue = _queue(kind)
+        cands = self.candidates(ws, kind)
+        if not len(cands):
+            return cands, np.zeros(0, dtype=np.int64)
+        filters = {**queue.default_filters(cands), **filters}
+        done = self.answered(ws, kind)
+        name = f"left:{kind}:{sorted(filters.items())}"
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit is not None and hit[0][0] is cands and hit[0][1] <= done:
+            rows = hit[1]
+            new = done - hit[0][1]
+            if new:  # answered since: drop their rows
+                index = self._cached(f"index:{kind}", (id(cands),), lambda: {k: i for i, k in enumerate(cands["key"])})
+                gone = np.array(sorted(index[k] for k in new if k in index), dtype=np.int64)
+                rows = np.setdiff1d(rows, gone, assume_unique=True) if len(gone) else rows
+                if kind == "curation":  # and frames reviewed elsewhere
+                    ids = cands["frame_id"].to_numpy()[rows]
+                    rows = rows[np.array([f"frames:{f}" not in done for f in ids], dtype=bool)]
+        else:
+            keep = queue.mask(cands, filters) & ~cands["key"].isin(done).to_numpy()
+            if kind == "curation":
+                keep &= ~("frames:" + cands["frame_id"]).isin(done).to_numpy()
+            rows = np.flatnonzero(keep)
+        with self._lock:
+            self._cache[name] = ((cands, frozenset(done)), rows)
+        return cands, rows
 
     # ------------------------------------------------------------------ the queues
 
@@ -146,53 +232,43 @@ class ReviewServer:
     def options(self, kind: str) -> dict[str, Any]:
         queue = _queue(kind)
         with self.workspace() as ws:
-            tables = ws.tables()
-            cands = self.candidates(ws, kind, tables)
-            done = self.answered(ws, tables, kind)
-        left = ~cands["key"].isin(done).to_numpy() if len(cands) else []
-        if kind == "curation" and len(cands):
-            left &= ~("frames:" + cands["frame_id"]).isin(done).to_numpy()
+            cands, left = self._left(ws, kind, {})
+            if len(cands):  # left to answer in the whole queue, whatever the filters
+                _, left = self._left(ws, kind, {f: "all" for f in queue.filters})
         return {"kind": kind, "filters": list(queue.filters), "options": queue.options(cands),
-                "defaults": queue.default_filters(cands), "total": int(len(cands)),
-                "left": int(sum(left))}
+                "defaults": queue.default_filters(cands), "total": int(len(cands)), "left": int(len(left))}
 
     def item(self, kind: str, filters: dict[str, str], offset: int, tab: str) -> dict[str, Any]:
         """The item at ``offset`` among those left to answer (filtered, in review order,
         without those other tabs show), drawn; claimed for ``tab``."""
+        import numpy as np
+
         queue = _queue(kind)
         with self.workspace() as ws:
-            tables = ws.tables()
-            cands = self.candidates(ws, kind, tables)
-            if not len(cands):
-                self._claim(None, tab)
-                return {"item": None, "left": 0, "position": 0}
-            done = self.answered(ws, tables, kind)
-            keep = queue.mask(cands, {**queue.default_filters(cands), **filters})
-            keys = cands["key"]
-            keep &= ~keys.isin(done).to_numpy()
-            if kind == "curation":
-                keep &= ~("frames:" + cands["frame_id"]).isin(done).to_numpy()
-            left = int(keep.sum())
-            keep &= ~keys.isin(self._claimed_elsewhere(tab)).to_numpy()
-            rows = cands.index[keep]
+            cands, rows = self._left(ws, kind, filters)
+            left = len(rows)
+            claimed = self._claimed_elsewhere(tab)
+            if claimed and left:
+                index = self._cached(f"index:{kind}", (id(cands),), lambda: {k: i for i, k in enumerate(cands["key"])})
+                taken = np.array([index[k] for k in claimed if k in index], dtype=np.int64)
+                rows = rows[~np.isin(rows, taken)] if len(taken) else rows
             if not len(rows):
                 self._claim(None, tab)
-                return {"item": None, "left": left, "position": 0}
+                return {"item": None, "left": int(left), "position": 0}
             offset = min(max(int(offset), 0), len(rows) - 1)
-            row = cands.loc[rows[offset]].to_dict()
+            row = cands.iloc[int(rows[offset])].to_dict()
             item = queue.item(row)
             self._claim(item.key, tab)
             window = queue.window(ws, item)
             view = queue.view(item, window)
             view["frames"] = queue.draw(item, window, self.image_url)
-        return {"item": view, "left": left, "position": offset, "shown": int(len(rows))}
+        return {"item": view, "left": int(left), "position": offset, "shown": int(len(rows))}
 
     def answer(self, kind: str, key: str, answer: dict[str, Any], tab: str) -> dict[str, Any]:
         """Store a person's answer to the item ``key`` (one transaction)."""
         queue = _queue(kind)
         with self._write, self.workspace() as ws:
-            tables = ws.tables()
-            cands = self.candidates(ws, kind, tables)
+            cands = self.candidates(ws, kind)
             hit = cands.index[cands["key"] == key] if len(cands) else []
             if not len(hit):
                 raise InvalidParameterError(f"no item {key!r} of kind {kind!r} in this workspace.")
@@ -293,11 +369,19 @@ class ReviewServer:
         return svg
 
     def shutdown(self) -> None:
-        """Stop asking (the query thread ends; its run is recorded as cancelled)."""
+        """Stop asking (the query thread ends; its run is recorded as cancelled) and let the
+        workspace go."""
         job = self.job
         if job is not None and job.running:
             job.cancel("the review server stopped")
             job.join(timeout=10)
+        with self._pool:
+            if self._closer is not None:
+                self._closer.cancel()
+                self._closer = None
+            ws, self._ws = self._ws, None
+        if ws is not None:
+            ws.close()
 
 
 def _queue(kind: str) -> Any:
@@ -562,6 +646,7 @@ def serve(server: ReviewServer, *, host: str = "127.0.0.1", port: int = 8765,
     config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
     runner = uvicorn.Server(config)
     shown = f"[{bare}]" if family == socket.AF_INET6 else bare
+    threading.Thread(target=server.warm, name="assay-review-warm", daemon=True).start()
     if on_ready is not None:
         on_ready(f"http://{shown}:{bound}/")
     try:

@@ -44,7 +44,7 @@ from ..tables import STRING
 
 __all__ = ["ANSWERS_TABLE", "LABELS_TABLE", "QUEUES", "AlreadyAnswered", "AuditQueue",
            "CurationQueue", "FindingsQueue", "Item", "Queue", "answered_keys", "reviewed_frames",
-           "verdicts_of", "write_answer"]
+           "table_state", "verdicts_of", "write_answer"]
 
 #: One row per answer given on the review page (what makes an item answered).
 ANSWERS_TABLE = "review.answers"
@@ -116,14 +116,12 @@ class Queue:
     #: Filters the page offers: query parameter -> candidate column.
     filters: dict[str, str] = {}
 
-    def signature(self, tables: pd.DataFrame) -> tuple:
-        """What the candidate list depends on: ``(name, revision, rows, modified)`` of the
-        tables it reads (``tables`` is :meth:`~assay.Workspace.tables`)."""
-        names = self.sources(tables)
-        t = tables.set_index("name")
-        return tuple((n, *(str(v) for v in t.loc[n, ["revision", "rows", "modified"]])) for n in names)
+    def signature(self, ws: Any) -> tuple:
+        """What the candidate list depends on: the state of the tables it reads
+        (:func:`table_state`)."""
+        return table_state(ws, self.sources(ws))
 
-    def sources(self, tables: pd.DataFrame) -> list[str]:
+    def sources(self, ws: Any) -> list[str]:
         """Tables the candidates are read from."""
         raise NotImplementedError
 
@@ -228,8 +226,8 @@ class FindingsQueue(Queue):
     run_kind = "check"
     table_param = "observations"
 
-    def sources(self, tables: pd.DataFrame) -> list[str]:
-        return [n for n in ("findings",) if n in set(tables["name"])]
+    def sources(self, ws: Any) -> list[str]:
+        return ["findings"]
 
     def candidates(self, ws: Any) -> pd.DataFrame:
         runs = ws.runs()
@@ -353,11 +351,12 @@ class CurationQueue(Queue):
     kind = "curation"
     filters = {"campaign": "source", "stream": "stream"}
 
-    def sources(self, tables: pd.DataFrame) -> list[str]:
-        return sorted(n for n in tables["name"].astype(str) if n.startswith("curate.") and n.endswith(".queue"))
+    def sources(self, ws: Any) -> list[str]:
+        names = ws.tables()["name"].astype(str)
+        return sorted(n for n in names if n.startswith("curate.") and n.endswith(".queue"))
 
     def candidates(self, ws: Any) -> pd.DataFrame:
-        names = self.sources(ws.tables())
+        names = self.sources(ws)
         parts = []
         for name in names:
             campaign = name[len("curate."):-len(".queue")]
@@ -420,6 +419,19 @@ class CurationQueue(Queue):
 
 #: The queues of the review page, by kind.
 QUEUES: dict[str, Queue] = {q.kind: q for q in (FindingsQueue(), AuditQueue(), CurationQueue())}
+
+
+def table_state(ws: Any, names: list[str]) -> tuple:
+    """What changes when any of these tables changes: identity, revision and rows of each
+    (``(name,)`` for a table that is not there)."""
+    out = []
+    for name in names:
+        if name in ws:
+            info = ws.table_info(name)
+            out.append((name, info["uid"], info["revision"], info["rows"]))
+        else:
+            out.append((name,))
+    return tuple(out)
 
 
 def _empty_candidates() -> pd.DataFrame:
