@@ -179,8 +179,9 @@ class Queue:
 
     def draw(self, item: Item, window: pd.DataFrame,
              image_href: Callable[[str, int, pd.DataFrame], str | None] | None = None,
-             width: int = 480) -> list[dict[str, Any]]:
-        """The item's frames as SVG: ``[{"frame": f, "svg": "<svg ...>"}, ...]``."""
+             width: int = 400) -> list[dict[str, Any]]:
+        """The item's frames as SVG: ``[{"frame": f, "svg": "<svg ...>"}, ...]`` (three of
+        ``width`` CSS pixels side by side on a laptop's screen)."""
         size = frame_size(window, window.attrs.get("image_sizes"), item.stream)
 
         def href(stream: str, frame: int) -> str | None:
