@@ -121,3 +121,18 @@ def test_a_board_waits_for_its_oracle():
     t.join(timeout=10)
     assert out == {"withdrawn": "stopped on the page"}
     assert batch.failed == "stopped on the page" and board.answers_saved == 1
+
+
+def test_a_count_of_records_passing_a_question(ws_path):
+    job = QueryJob(ws_path, "aggregate", {"records": "frames", "proxy": "proxy", "oracle": None, "stat": "count",
+                                          "where": "review:busy frame?", "budget": 4, "batch_size": 2,
+                                          "seed": 1}).start()
+    assert job.oracle is None and job.where.yes_no and job.describe()["question"] == "busy frame?"
+    for _ in range(2):
+        batch = wait_for("a batch", lambda: (b := job.board.current()) and not b.given and b.open and b)
+        for p in list(batch.open):
+            assert job.board.answer(batch.number, p, p % 2) == {"saved": True}
+    job.join(timeout=30)
+    assert job.state == "done", job.error
+    assert job.result["stat"] == "count" and job.result["oracle_calls"] == 4
+    assert 0 <= job.result["lower"] <= job.result["estimate"] <= job.result["upper"] <= 250

@@ -75,8 +75,19 @@ def test_a_killed_server_loses_no_answer_and_asks_none_again(ws_path, server_pro
 
 
 def test_other_commands_use_the_workspace_while_the_server_waits(ws_path, server_process):
-    server = server_process(ws_path, "--query", QUERY)
+    import threading
+
+    server = server_process(ws_path, "--query", QUERY, "--boxes", "tracker")
     batch_of(server)  # the query waits for the person, without holding the file
+    polling = threading.Event()
+
+    def page():  # an open Queries tab asks for the batch every 0.7 s
+        while not polling.is_set():
+            assert server.call("/api/query")[0] == 200
+            polling.wait(0.7)
+
+    poller = threading.Thread(target=page, daemon=True)
+    poller.start()
     for args in (["info", ws_path], ["runs", "-w", ws_path, "--json"],
                  ["labels", "list", "-w", ws_path]):
         proc = subprocess.run([sys.executable, "-m", "assay.cli", *map(str, args)], capture_output=True,
@@ -86,6 +97,8 @@ def test_other_commands_use_the_workspace_while_the_server_waits(ws_path, server
                            "-a", "builtin:appear", "--set", "appear.min_duration=1"], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
+    polling.set()
+    poller.join(timeout=30)
     _, opts = server.call("/api/options", kind="findings")
     assert len(opts["options"]["run"]) == 2  # the new check run is on the page at once
     err = server.stop()

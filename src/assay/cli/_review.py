@@ -112,10 +112,13 @@ def parse_query(line: str, ws) -> tuple[str, dict]:
             raise CliError(f"--query: leave out {flag}: the query runs on the review's workspace and its "
                            "answer is shown on the page.")
         params.pop(name, None)
-    oracle = params.get("oracle")
-    if not isinstance(oracle, str) or not oracle.startswith(PREFIX):
+    oracle, where = params.get("oracle"), params.get("where")
+    counting = (verb == "aggregate" and oracle is None and isinstance(where, str)
+                and where.startswith(PREFIX))
+    if not counting and (not isinstance(oracle, str) or not oracle.startswith(PREFIX)):
         raise CliError(f"--query: its --oracle must be a question for the person at the page, "
-                       f"review:QUESTION[#LABEL_SET]; got {oracle!r}.")
+                       f"review:QUESTION[#LABEL_SET] (or, to count records, its --where with --stat "
+                       f"count); got {oracle!r}.")
     for flag, spec in (("--oracle", oracle), ("--where", params.get("where"))):
         if isinstance(spec, str) and spec.startswith(PREFIX):
             try:

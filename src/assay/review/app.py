@@ -99,7 +99,7 @@ class ReviewServer:
         self._cache: dict[str, tuple[tuple, Any]] = {}
         self._making: dict[str, threading.Lock] = {}
         self._claims: dict[str, tuple[str, float]] = {}
-        self._drawn: dict[tuple, str] = {}
+        self._drawn: dict[tuple, str | None] = {}
 
     @contextmanager
     def workspace(self) -> Any:
@@ -269,10 +269,10 @@ class ReviewServer:
         queue = _queue(kind)
         with self._write, self.workspace() as ws:
             cands = self.candidates(ws, kind)
-            hit = cands.index[cands["key"] == key] if len(cands) else []
-            if not len(hit):
+            index = self._cached(f"index:{kind}", (id(cands),), lambda: {k: i for i, k in enumerate(cands["key"])})
+            if key not in index:
                 raise InvalidParameterError(f"no item {key!r} of kind {kind!r} in this workspace.")
-            item = queue.item(cands.loc[hit[0]].to_dict())
+            item = queue.item(cands.iloc[index[key]].to_dict())
             counts = write_answer(ws, queue, item, answer)
         self._claim(None, tab)
         return {"saved": True, "key": key, **counts}
@@ -327,35 +327,45 @@ class ReviewServer:
         if batch is not None and job.running:
             records = []
             cols = [c for c in batch.rows.columns]
-            with self.workspace() as ws:
-                for p in batch.open:
-                    row = batch.rows.iloc[p]
-                    records.append({"position": p, "id": _jsonable(row["id"]),
-                                    "fields": {c: _jsonable(row[c]) for c in cols if c != "id"},
-                                    "frame": self._record_drawing(ws, row, job.boxes)})
+            rows = [batch.rows.iloc[p] for p in batch.open]
+            drawings = self._record_drawings(rows, job.boxes)
+            for p, row, svg in zip(batch.open, rows, drawings, strict=True):
+                records.append({"position": p, "id": _jsonable(row["id"]),
+                                "fields": {c: _jsonable(row[c]) for c in cols if c != "id"},
+                                "frame": svg})
             out["batch"] = {"number": batch.number, "question": batch.question,
                             "yes_no": batch.oracle.yes_no,
                             "range": None if batch.oracle.range is None else list(batch.oracle.range),
                             "size": len(batch.rows), "records": records}
         return out
 
-    def _record_drawing(self, ws: Any, row: Any, table: str | None) -> str | None:
-        """A record that is a frame (``stream``, ``frame``), drawn with the boxes of ``table``."""
-        if table is None or "stream" not in row.index or "frame" not in row.index:
-            return None
-        try:
-            stream, frame = str(row["stream"]), int(row["frame"])
-        except (TypeError, ValueError):
-            return None
-        key = (table, stream, frame)
+    def _record_drawings(self, rows: list[Any], table: str | None) -> list[str | None]:
+        """Records that are frames (``stream``, ``frame``) drawn with the boxes of ``table``;
+        the workspace is opened only for frames not drawn before (the page asks for the
+        batch every second: asking must not keep the file from other processes)."""
+        keys: list[tuple | None] = []
+        for row in rows:
+            try:
+                keys.append((table, str(row["stream"]), int(row["frame"])) if table is not None else None)
+            except (KeyError, TypeError, ValueError):
+                keys.append(None)
         with self._lock:
-            hit = self._drawn.get(key)
-        if hit is not None:
-            return hit
+            missing = [k for k in keys if k is not None and k not in self._drawn]
+        if missing:
+            with self.workspace() as ws:
+                for key in missing:
+                    self._draw_record(ws, *key)
+        with self._lock:
+            return [None if k is None else self._drawn.get(k) for k in keys]
+
+    def _draw_record(self, ws: Any, table: str, stream: str, frame: int) -> None:
         from ..report.draw import frame_size, frame_svg
 
+        key = (table, stream, frame)
         if table not in ws:
-            return None
+            with self._lock:
+                self._drawn[key] = None
+            return
         window = ws.read(table, stream=stream, frames=(frame - 1, frame + 1))
         frames = window["frame"].to_numpy()
         here = window[frames == frame]
@@ -366,7 +376,17 @@ class ReviewServer:
             if len(self._drawn) > 256:
                 self._drawn.clear()
             self._drawn[key] = svg
-        return svg
+
+    def table_names(self) -> dict[str, list[str]]:
+        """Records and observations tables of the workspace (for the query form; read again
+        at most every few seconds)."""
+        def read() -> dict[str, list[str]]:
+            with self.workspace() as ws:
+                t = ws.tables()
+            return {kind: t.loc[t["kind"] == kind, "name"].astype(str).tolist()
+                    for kind in ("records", "observations")}
+
+        return self._cached("table-names", (time.monotonic() // 5,), read)
 
     def shutdown(self) -> None:
         """Stop asking (the query thread ends; its run is recorded as cancelled) and let the
@@ -529,11 +549,9 @@ def create_app(server: ReviewServer, *, hosts: list[str] | None = None) -> Any:
         return server.answer(str(data["kind"]), str(data["key"]), data["answer"], tab_of(request, data))
 
     def get_query(request: Request, data: dict[str, Any]) -> Any:
-        with server.workspace() as ws:
-            tables = ws.tables()
-        records = tables.loc[tables["kind"] == "records", "name"].astype(str).tolist()
-        observations = tables.loc[tables["kind"] == "observations", "name"].astype(str).tolist()
-        return {**server.query_state(), "tables": {"records": records, "observations": observations}}
+        state = server.query_state()
+        asking = server.job is not None and server.job.running
+        return {**state, "tables": None if asking else server.table_names()}
 
     def post_query(request: Request, data: dict[str, Any]) -> Any:
         verb = data.get("verb")

@@ -71,10 +71,14 @@ class QueryJob:
         self.stop_requested = False
         self.started = time.time()
         self._thread: threading.Thread | None = None
-        self.oracle = self._oracle(self.params["oracle"], main=True)
         where = self.params.get("where")
         self.where = (self._oracle(where, main=False) if isinstance(where, str) and where.startswith(PREFIX)
                       else where)
+        # a count of records passing a question needs no other oracle
+        counting = verb == "aggregate" and self.params["oracle"] is None and isinstance(self.where, PageOracle)
+        self.oracle = None if counting else self._oracle(self.params["oracle"], main=True)
+        #: The question the page shows first (the where question of a count).
+        self.asker: PageOracle = self.oracle if self.oracle is not None else self.where
 
     def _oracle(self, spec: Any, *, main: bool) -> PageOracle:
         if not isinstance(spec, str) or not spec.startswith(PREFIX):
@@ -178,7 +182,7 @@ class QueryJob:
     def describe(self) -> dict[str, Any]:
         """What the page shows about the query (JSON-ready, without the batch)."""
         p = self.params
-        oracle = self.oracle
+        oracle = self.asker
         return {
             "verb": self.verb, "state": self.state, "error": self.error, "result": self.result,
             "question": oracle.question, "label_set": oracle.label_set,

@@ -381,8 +381,10 @@
     $("#query-running").hidden = !running;
     $("#query-form").hidden = running;
     const form = $("#query-form");
-    fillSelect(form.elements.records, data.tables.records);
-    fillSelect(form.elements.boxes, data.tables.observations, "(none)");
+    if (data.tables) {
+      fillSelect(form.elements.records, data.tables.records);
+      fillSelect(form.elements.boxes, data.tables.observations, "(none)");
+    }
     renderResult(job);
     if (!running) { renderBatch(null); return; }
     $("#query-question").textContent = job.question;
