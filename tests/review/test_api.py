@@ -302,3 +302,18 @@ def test_the_queues_are_empty_without_runs(tmp_path):
         for kind in ("findings", "audit", "curation"):
             assert item(client, kind=kind) == {"item": None, "left": 0, "position": 0}
         assert client.get("/api/query").json()["job"] is None
+
+
+def test_public_names():
+    import importlib
+    import subprocess
+    import sys
+
+    review = importlib.import_module("assay.review")
+    assert sorted(review.__all__) == ["Board", "PageOracle", "QueryJob", "QuestionsWithdrawn", "ReviewServer",
+                                      "create_app", "parse_page_oracle", "serve"]
+    for name in review.__all__:
+        assert getattr(review, name) is not None
+    # the web libraries load only when the server starts
+    code = "import sys, assay.review; print(any(m in sys.modules for m in ('starlette', 'uvicorn', 'jinja2')))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

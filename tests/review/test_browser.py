@@ -172,11 +172,27 @@ def test_strings_from_data_render_as_text_and_a_missing_image_is_a_blank_canvas(
     href = page.locator("#frames svg image").get_attribute("href")
     assert href == "/images/cam/000002.png"
     assert page.request.get(server.url.rstrip("/") + href).status == 200
-    image.unlink()
+    image.unlink()  # gone since: the same item is drawn on a blank canvas
     page.reload()
     page.locator('#filters select[name="stream"]').select_option("cam")
     expect(page.locator("#item-head .where")).to_contain_text("cam, frame 2")
     expect(page.locator("#frames svg rect.canvas")).to_have_count(1)
     expect(page.locator("#frames svg image")).to_have_count(0)
+
+    # draw the box the model missed, on the empty right of the frame
+    page.keyboard.press("n")
+    frame = page.locator("#frames svg.frame").first.bounding_box()
+    x, y = frame["x"] + frame["width"] * 0.75, frame["y"] + frame["height"] * 0.3
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 50, steps=5)
+    page.mouse.up()
+    expect(page.locator("#frames rect.added")).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(page.locator("#status")).to_contain_text("1 added")
+    with assay.Workspace(path, wait=10.0) as ws:  # the server lets the file go a second after
+        added = ws.read("curate.verdicts").query("verdict == 'added'")
+    assert added[["stream", "frame", "cls"]].values.tolist() == [["cam", 2, evil_cls]]  # the subject's class
+    assert added["x1"].iloc[0] > 300  # where it was drawn, in the frame's pixels
     assert not dialogs
     page.close()
