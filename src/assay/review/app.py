@@ -98,6 +98,7 @@ class ReviewServer:
         self._closer: threading.Timer | None = None
         self._cache: dict[str, tuple[tuple, Any]] = {}
         self._making: dict[str, threading.Lock] = {}
+        self._indexes: dict[str, tuple[Any, dict[str, int]]] = {}
         self._claims: dict[str, tuple[str, float]] = {}
         self._drawn: dict[tuple, str | None] = {}
 
@@ -158,6 +159,17 @@ class ReviewServer:
                 self._cache[name] = (signature, value)
         return value
 
+    def _index(self, kind: str, cands: Any) -> dict[str, int]:
+        """Position of each key in ``cands`` (kept while ``cands`` is the candidate list)."""
+        with self._lock:
+            hit = self._indexes.get(kind)
+        if hit is not None and hit[0] is cands:
+            return hit[1]
+        index = {k: i for i, k in enumerate(cands["key"])}
+        with self._lock:
+            self._indexes[kind] = (cands, index)
+        return index
+
     def warm(self) -> None:
         """Read the queues once (what the first request would otherwise wait for)."""
         try:
@@ -198,7 +210,7 @@ class ReviewServer:
             rows = hit[1]
             new = done - hit[0][1]
             if new:  # answered since: drop their rows
-                index = self._cached(f"index:{kind}", (id(cands),), lambda: {k: i for i, k in enumerate(cands["key"])})
+                index = self._index(kind, cands)
                 gone = np.array(sorted(index[k] for k in new if k in index), dtype=np.int64)
                 rows = np.setdiff1d(rows, gone, assume_unique=True) if len(gone) else rows
                 if kind == "curation":  # and frames reviewed elsewhere
@@ -249,7 +261,7 @@ class ReviewServer:
             left = len(rows)
             claimed = self._claimed_elsewhere(tab)
             if claimed and left:
-                index = self._cached(f"index:{kind}", (id(cands),), lambda: {k: i for i, k in enumerate(cands["key"])})
+                index = self._index(kind, cands)
                 taken = np.array([index[k] for k in claimed if k in index], dtype=np.int64)
                 rows = rows[~np.isin(rows, taken)] if len(taken) else rows
             if not len(rows):
@@ -269,7 +281,7 @@ class ReviewServer:
         queue = _queue(kind)
         with self._write, self.workspace() as ws:
             cands = self.candidates(ws, kind)
-            index = self._cached(f"index:{kind}", (id(cands),), lambda: {k: i for i, k in enumerate(cands["key"])})
+            index = self._index(kind, cands)
             if key not in index:
                 raise InvalidParameterError(f"no item {key!r} of kind {kind!r} in this workspace.")
             item = queue.item(cands.iloc[index[key]].to_dict())
