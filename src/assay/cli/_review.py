@@ -39,8 +39,8 @@ def review(workspace, images, image_layout, host, port, query_line, boxes):
     answer a query's questions; each answer is written to the workspace as it is given.
 
     Serves a local web page (http://127.0.0.1:8765/ by default) until Ctrl-C. The workspace
-    is opened for each request and closed after it, so other assay commands can use it while
-    the page is open. Keys: a accept, r reject, c correct (drag a box), n add (draw a box),
+    is open only while the page asks for something (and a second after), so other assay
+    commands can use it while the page is open. Keys: a accept, r reject, c correct (drag a box), n add (draw a box),
     Enter save, Esc cancel, arrows previous / next. See docs/review.md.
 
     \b

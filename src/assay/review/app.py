@@ -1,8 +1,9 @@
 """The review web app: a Starlette application over one workspace.
 
-Every request opens the workspace (waiting up to ``wait`` seconds while another process has
-it) and closes it before it answers, so ``assay`` commands run between requests; a query
-asked of the person runs in a background thread with a workspace that does not hold the file
+The workspace is open only while requests use it: a request opens it (waiting up to ``wait``
+seconds while another process has it) and the server lets it go ``linger`` seconds (1) after
+the last one, so ``assay`` commands run between a person's answers; a query asked of the
+person runs in a background thread with a workspace that does not hold the file
 (:mod:`assay.review.jobs`). Safe by default:
 
 * every ``/api/`` request carries the session's token (``X-Assay-Token``; the page has it,
