@@ -13,6 +13,7 @@ from .kitti import kitti_camera_from_ego, read_kitti_detections, read_kitti_trac
 from .mot import MotSequence, find_mot_sequences, read_mot, read_seqinfo, write_mot
 from .paths import StagedFiles, check_inside, original_name, safe_name
 from .records import read_parquet, read_records, write_parquet
+from .video import video_frames
 
 __all__ = [
     "DEMO_FPS",
@@ -35,6 +36,7 @@ __all__ = [
     "read_records",
     "read_seqinfo",
     "safe_name",
+    "video_frames",
     "write_mot",
     "write_parquet",
 ]
