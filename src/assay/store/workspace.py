@@ -70,7 +70,7 @@ __all__ = ["Workspace"]
 FORMAT_VERSION = _schema.FORMAT_VERSION
 
 #: Kinds of named table: the three canonical kinds, validated on add, and free-form tables.
-TABLE_KINDS = ("observations", "records", "findings", "table")
+TABLE_KINDS = ("observations", "records", "findings", "ego_poses", "table")
 
 #: What :meth:`Workspace.summary` can group an observations table by.
 SUMMARY_BY = ("stream", "cls", "source")
@@ -671,7 +671,7 @@ class Workspace(LabelsMixin, RunsMixin):
             a MultiIndex is refused (call ``reset_index()`` to keep it as columns).
             ``table.attrs`` is stored (as JSON) and restored by :meth:`read` (except
             ``attrs["workspace_table"]``, which :meth:`read` sets).
-        kind : {"observations", "records", "findings", "table"}, default "observations"
+        kind : {"observations", "records", "findings", "ego_poses", "table"}, default "observations"
             The canonical schema to validate against, or ``"table"`` for any frame.
         replace : bool, default False
             Overwrite a table of the same name. Without it an existing name is an error. The
@@ -824,7 +824,7 @@ class Workspace(LabelsMixin, RunsMixin):
         ----------
         name : str
         table : pandas.DataFrame
-        kind : {"observations", "records", "findings", "table"}, optional
+        kind : {"observations", "records", "findings", "ego_poses", "table"}, optional
             Default: the stored table's kind (``"observations"`` for a new table). Must match
             the stored kind.
         renumber : bool, default False
