@@ -44,7 +44,14 @@ def test_errors_inherit_builtins():
     assert issubclass(e.DataFormatError, ValueError)
     assert issubclass(e.DataFileNotFoundError, FileNotFoundError)
     assert issubclass(e.WorkspaceLockedError, RuntimeError)
-    assert all(issubclass(getattr(e, n), e.AssayError) for n in e.__all__)
+    assert all(issubclass(getattr(e, n), e.AssayError) for n in e.__all__ if n != "AssayWarning")
+
+
+def test_warnings_have_one_root():
+    from assay import exceptions as e
+
+    assert "AssayWarning" in e.__all__
+    assert issubclass(e.AssayWarning, UserWarning) and not issubclass(e.AssayWarning, e.AssayError)
 
 
 def test_import_has_no_side_effects():
