@@ -14,6 +14,7 @@ from .mot import MotSequence, find_mot_sequences, read_mot, read_seqinfo, write_
 from .paths import StagedFiles, check_inside, original_name, safe_name
 from .records import read_parquet, read_records, write_parquet
 from .video import video_frames
+from .yolo import read_yolo, read_yolo_names
 
 __all__ = [
     "DEMO_FPS",
@@ -35,6 +36,8 @@ __all__ = [
     "read_parquet",
     "read_records",
     "read_seqinfo",
+    "read_yolo",
+    "read_yolo_names",
     "safe_name",
     "video_frames",
     "write_mot",
