@@ -7,7 +7,7 @@ into safe path components (:func:`safe_name`) that stay inside the folder named
 from __future__ import annotations
 
 from ._demo import DEMO_FPS, DEMO_SEQUENCES, demo_path
-from .coco import read_coco
+from .coco import read_coco, read_coco_results
 from .images import IMAGE_LAYOUTS, FrameImages, data_uri
 from .kitti import kitti_camera_from_ego, read_kitti_detections, read_kitti_tracking
 from .mot import MotSequence, find_mot_sequences, read_mot, read_seqinfo, write_mot
@@ -30,6 +30,7 @@ __all__ = [
     "kitti_camera_from_ego",
     "original_name",
     "read_coco",
+    "read_coco_results",
     "read_kitti_detections",
     "read_kitti_tracking",
     "read_mot",

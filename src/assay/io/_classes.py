@@ -60,9 +60,10 @@ class UnknownClasses:
         shown = [f"{name!r} ({n:,} row{'s' if n > 1 else ''}, first at {self.first[name]})"
                  for name, n in sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))]
         listed = ", ".join(shown[:10]) + (f", and {len(shown) - 10} more" if len(shown) > 10 else "")
+        known = ", ".join(self.known[:12]) + (f", ... ({len(self.known)} in all)" if len(self.known) > 12 else "")
         warnings.warn(
             f"{caller}: {total:,} row{'s' if total > 1 else ''} with class names outside the "
-            f"{self.what} ({', '.join(self.known)}): {listed}. They are kept as written in "
+            f"{self.what} ({known}): {listed}. They are kept as written in "
             "'cls'; map them in another column if you need the documented names.",
             AssayWarning, stacklevel=stacklevel,
         )

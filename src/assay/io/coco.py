@@ -15,10 +15,11 @@ from .._progress import progress
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFileNotFoundError, DataFormatError, InvalidParameterError
 from ..tables import STRING, validate
+from ._classes import UnknownClasses
 from ._delimited import check_file
 from ._folders import absolute, first_shared, folder_files, merge_attrs
 
-__all__ = ["read_coco"]
+__all__ = ["read_coco", "read_coco_results"]
 
 
 def _load_json(path: Path) -> Any:
@@ -160,8 +161,10 @@ def _read_coco_file(
     frame: str,
     source: str | None,
     fps: float,
+    warn_level: int = 5,
+    doc: Any = None,
 ) -> pd.DataFrame:
-    doc = _load_json(p)
+    doc = _load_json(p) if doc is None else doc
     if isinstance(doc, list):
         if images_from is None:
             raise DataFormatError(
@@ -192,6 +195,7 @@ def _read_coco_file(
         _expect(im["id"] not in images, meta_path, f"images[{i}].id", "a unique image id", im["id"])
         images[im["id"]] = im
     order = {iid: r for r, iid in enumerate(sorted(images))}
+    unknown = UnknownClasses([str(c) for c in sorted(cats)], f"category ids of {meta_path}")
 
     n = len(anns)
     image_id = np.empty(n, dtype="int64")
@@ -206,7 +210,11 @@ def _read_coco_file(
         iid = a.get("image_id")
         _expect(iid in images, p, f"{where}.image_id", "the id of an image in 'images'", iid)
         cid = a.get("category_id")
-        _expect(cid in cats, p, f"{where}.category_id", "the id of a category in 'categories'", cid)
+        if is_results:  # a detector's label map may not be the data set's: kept, and warned of
+            _expect(isinstance(cid, int) and not isinstance(cid, bool), p, f"{where}.category_id",
+                    "an integer category id", cid)
+        else:
+            _expect(cid in cats, p, f"{where}.category_id", "the id of a category in 'categories'", cid)
         bb = a.get("bbox")
         _expect(isinstance(bb, list) and len(bb) == 4 and all(_is_num(v) for v in bb), p,
                 f"{where}.bbox", "4 finite numbers [x, y, width, height]", bb)
@@ -229,7 +237,9 @@ def _read_coco_file(
         streams = np.array([names[i] for i in image_id], dtype=object)
     else:
         streams = np.full(n, stream, dtype=object)
-    cat_names = np.array([cats[c] for c in cat], dtype=object)
+    cat_names = np.array([cats.get(c, str(c)) for c in cat], dtype=object)
+    if is_results:
+        unknown.add(cat.astype(str).astype(object), p, lambda row: f"entry [{row}]")
     files = np.array([images[i].get("file_name") for i in image_id], dtype=object)
     df = pd.DataFrame({
         "stream": pd.array(streams, dtype=STRING),
@@ -255,6 +265,7 @@ def _read_coco_file(
     df.attrs["sources"] = {s: absolute(p) for s in sorted(shown)}
     df.attrs["frame_rates"] = dict.fromkeys(sorted(shown), float(fps))
     df.attrs["image_sizes"] = _image_sizes(images, names if callable(stream) else None, stream, shown)
+    unknown.warn("read_coco_results" if is_results else "read_coco", stacklevel=warn_level)
     return validate(df, "observations", name=str(p))
 
 
@@ -272,3 +283,91 @@ def _image_sizes(images: dict, names: dict | None, stream: Any, shown: set) -> d
             if _is_num(w) and _is_num(h) and w > 0 and h > 0:
                 out[name] = [w, h]
     return out
+
+
+@validate_params(
+    {
+        "results": ["path"],
+        "dataset": ["path"],
+        "stream": [str, callable, None],
+        "frame": [Options(["id", "order"])],
+        "source": [str],
+        "fps": [Interval(float, 0, None, closed="neither")],
+    }
+)
+def read_coco_results(
+    results: str | Path,
+    dataset: str | Path,
+    *,
+    stream: str | Callable[[dict], str] | None = None,
+    frame: str = "id",
+    source: str = "model",
+    fps: float = 1.0,
+) -> pd.DataFrame:
+    """Read a COCO results file, the detections a model submits, against its data set.
+
+    A results file is a JSON list ``[{"image_id", "category_id", "bbox": [x, y, width,
+    height], "score"}, ...]`` (other keys, such as ``segmentation``, are ignored). Its
+    images and categories are the data set's, so the predictions come out with the streams,
+    frames and class names that :func:`read_coco` gives the data set's labels with the same
+    ``stream``, ``frame`` and ``fps``: the two tables line up row for row.
+
+    Parameters
+    ----------
+    results : str or Path
+        The results JSON.
+    dataset : str or Path
+        The data set JSON (``images``, ``categories``; its ``annotations`` are not read here).
+    stream, frame, fps
+        As in :func:`read_coco`.
+    source : str, default "model"
+        Who produced the detections, e.g. ``"model:faster_rcnn"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical observations with ``score`` from the file, boxes in pixels as in
+        :func:`read_coco`, attributes ``image_id``, ``file_name`` and ``iscrowd``. A
+        ``category_id`` the data set does not define (a detector trained with another label
+        map) is kept as written (``"91"``) in ``cls``, with one
+        :class:`~assay.exceptions.AssayWarning`.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file and the entry (``[3].bbox``) of the first malformed value, or an
+        ``image_id`` the data set does not have.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> from assay.io import read_coco, read_coco_results
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "val.json").write_text(json.dumps({
+    ...     "images": [{"id": 7, "file_name": "a.jpg", "width": 640, "height": 480}],
+    ...     "categories": [{"id": 1, "name": "person"}],
+    ...     "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "bbox": [10, 20, 5, 8]}]}))
+    >>> _ = (d / "detections.json").write_text(json.dumps(
+    ...     [{"image_id": 7, "category_id": 1, "bbox": [11, 19, 5, 9], "score": 0.87}]))
+    >>> pred = read_coco_results(d / "detections.json", d / "val.json", source="model:detr")
+    >>> pred[["stream", "frame", "cls", "score", "x1", "y1", "x2", "y2", "source"]]
+      stream  frame     cls  score    x1    y1    x2    y2      source
+    0   coco      7  person   0.87  11.0  19.0  16.0  28.0  model:detr
+    >>> read_coco(d / "val.json")[["stream", "frame", "cls"]]
+      stream  frame     cls
+    0   coco      7  person
+    """
+    p = Path(results)
+    if p.is_dir():
+        raise InvalidParameterError(
+            f"The 'results' parameter of read_coco_results must be a results JSON file. Got the "
+            f"folder {str(p)!r}; read_coco reads a folder of them (with images_from=)."
+        )
+    doc_check = _load_json(p)
+    if not isinstance(doc_check, list):
+        raise DataFormatError(
+            "is not a COCO results file (a JSON list of detections); a data set is read with "
+            "read_coco.", path=p,
+        )
+    return _read_coco_file(p, images_from=dataset, stream="coco" if stream is None else stream,
+                           frame=frame, source=source, fps=fps, doc=doc_check)
