@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from ._demo import DEMO_FPS, DEMO_SEQUENCES, demo_path
 from .coco import read_coco, read_coco_results
+from .ego import to_ego_frame, to_world_frame
 from .images import IMAGE_LAYOUTS, FrameImages, data_uri
 from .kitti import kitti_camera_from_ego, read_kitti_detections, read_kitti_tracking
 from .mot import MotSequence, find_mot_sequences, read_mot, read_seqinfo, write_mot
+from .nuscenes import NuScenesTables, read_nuscenes
 from .paths import StagedFiles, check_inside, original_name, safe_name
 from .records import read_parquet, read_records, write_parquet
 from .video import video_frames
@@ -22,6 +24,7 @@ __all__ = [
     "FrameImages",
     "IMAGE_LAYOUTS",
     "MotSequence",
+    "NuScenesTables",
     "StagedFiles",
     "check_inside",
     "data_uri",
@@ -34,12 +37,15 @@ __all__ = [
     "read_kitti_detections",
     "read_kitti_tracking",
     "read_mot",
+    "read_nuscenes",
     "read_parquet",
     "read_records",
     "read_seqinfo",
     "read_yolo",
     "read_yolo_names",
     "safe_name",
+    "to_ego_frame",
+    "to_world_frame",
     "video_frames",
     "write_mot",
     "write_parquet",
