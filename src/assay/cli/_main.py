@@ -376,12 +376,13 @@ INGEST_HELP = (
     "(attrs['image_sizes']).\n\n\b\nFORMAT is one of:\n"
     + "\n".join(f"  {k:<17} {v}" for k, v in FORMATS.items())
     + "\n\n\b\nMOT layouts: SEQ/det/det.txt, SEQ/det.txt, ROOT/SEQ/det.txt, ROOT/train/SEQ/det/det.txt"
+    + "\n\n\b\nOptions of some formats (PATH as above):"
+    + "\n  yolo          [--names data.yaml] [--images DIR] [--image-size WxH] [--fps FPS]"
+    + "\n  coco-results  --dataset instances_val.json"
+    + "\n  nuscenes      [--nuscenes-version v1.0-mini] [--results submission.json];"
+    + "\n                stores NAME and its ego poses as NAME_ego_poses"
     + "\n\n\b\nExamples:\n  assay ingest mot-det ../shared/data/mot15 --name mot15_det"
     + "\n  assay ingest records ../shared/data/proxy/supg/onto.csv --name onto_records"
-    + "\n  assay ingest yolo runs/detect/predict/labels --images data/images --name pred --fps 30"
-    + "\n  assay ingest coco-results detections.json --dataset instances_val.json --name pred"
-    + "\n  assay ingest nuscenes data/nuscenes --nuscenes-version v1.0-mini --name nus"
-    + "\n    (stores nus and its ego poses as nus_ego_poses)"
 )
 
 
