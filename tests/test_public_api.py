@@ -21,7 +21,8 @@ def test_subpackage_names():
     assert set(assay.io.__all__) >= {"read_mot", "read_kitti_tracking", "read_kitti_detections",
                                      "read_coco", "read_records", "write_mot", "write_parquet",
                                      "find_mot_sequences", "MotSequence", "FrameImages", "data_uri",
-                                     "video_frames"}
+                                     "video_frames", "read_coco_results", "read_yolo", "read_yolo_names",
+                                     "read_nuscenes", "NuScenesTables", "to_ego_frame", "to_world_frame"}
     assert set(assay.assertions.__all__) >= {"check", "Monitor", "apply_fixes", "diff_runs",
                                              "point_assertion", "temporal_assertion", "Flicker", "Gap"}
     assert set(assay.approx.__all__) >= {"select", "SelectionResult", "aggregate", "AggregateResult",

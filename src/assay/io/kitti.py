@@ -165,7 +165,9 @@ def read_kitti_tracking(
     pandas.DataFrame
         Canonical observations with 2-D boxes and 3-D boxes in the z-up ego frame described
         in this module's docstring (``attrs["frame_3d"]``), plus ``alpha``, ``truncated`` and
-        ``occluded`` attributes. ``attrs["sources"]`` maps each stream to the file read,
+        ``occluded`` attributes. ``cls`` is the type as written; a type outside
+        ``KITTI_CLASSES`` is read like the others, with one
+        :class:`~assay.exceptions.AssayWarning` naming it. ``attrs["sources"]`` maps each stream to the file read,
         ``attrs["frame_rates"]`` to ``fps``.
 
     Examples

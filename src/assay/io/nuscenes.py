@@ -3,7 +3,7 @@ results in the nuScenes submission format.
 
 The data set is a folder of JSON tables (``v1.0-mini/`` in nuScenes, ``train_data/`` in
 Lyft Level 5), each a list of records keyed by ``token``: a ``scene`` is a run of
-``sample`` s (key frames, 2 Hz in nuScenes, 5 Hz in Lyft), each ``sample_data`` is one
+``sample`` s (annotated key frames, 2 Hz in nuScenes), each ``sample_data`` is one
 sensor's reading and names the ``ego_pose`` of the car at its timestamp (microseconds), and
 each ``sample_annotation`` is a 3-D box of an ``instance`` (an object followed through the
 scene) of a ``category``. Boxes are in the **global frame** (the map's: metres, z up):
@@ -27,9 +27,11 @@ Canonical tables
   nuScenes times samples by; ``reference=`` names another).
 
 Lyft Level 5 uses the same tables and fields; what differs and is handled here: the tables
-folder's name (found, not assumed), category names (``car``, ``pedestrian``,
-``other_vehicle``, ...: both lists are known), and ``visibility`` / ``attribute`` tables,
-which Lyft may leave out or empty (their columns are then missing, not an error).
+folder's name (``train_data``: found, not assumed), its category names (``car``,
+``pedestrian``, ``other_vehicle``, ...: known beside nuScenes' 23, and already its detection
+classes, so ``detection_name`` stays missing), and the tables this reader treats as
+optional (``visibility``, ``attribute``, ``log``): when one is absent or empty, the columns
+it would give are left out rather than the read refused.
 """
 
 from __future__ import annotations
