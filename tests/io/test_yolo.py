@@ -129,6 +129,8 @@ def test_image_size_given_per_stream_and_per_image(tmp_path):
         read_yolo(tmp_path, names=["x"], image_size=(8, 4), stream="mine")
     with pytest.raises(InvalidParameterError, match=r"'image_size' parameter of read_yolo must be \(width, height\)"):
         read_yolo(tmp_path, names=["x"], image_size=(8, -4))
+    with pytest.raises(InvalidParameterError, match=r"names 'c', which is neither a stream nor an image of .* \(streams: a, b\)"):
+        read_yolo(tmp_path, names=["x"], image_size={"a": (1, 1), "b": (1, 1), "c": (2, 2)})
 
 
 def test_unknown_index_and_missing_names_are_warnings(tmp_path):

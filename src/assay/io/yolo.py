@@ -382,6 +382,7 @@ def read_yolo(
     parts, attrs = [], {"sources": {}, "frame_rates": {}, "image_sizes": {}, "frames_from": {}}
     scored_file: Path | None = None
     unscored_file: Path | None = None
+    keys_seen: set[str] = set()
     for folder, group in progress(list(by_folder.items()), f"reading {len(files)} YOLO files"):
         rel_dir = folder.relative_to(base) if folder != base else Path()
         name = stream or (rel_dir.as_posix() if rel_dir != Path() else _stream_name(base))
@@ -391,6 +392,7 @@ def read_yolo(
         sizes_seen = set()
         for f, frame in zip(group, frames.tolist(), strict=True):
             key = (rel_dir / f.stem).as_posix()
+            keys_seen.update((key, name))
             size = _sizes_given(image_size, name, key)
             image = _find_image(f, rel_dir, images_root)
             if size is None:
@@ -429,6 +431,12 @@ def read_yolo(
         if len(sizes_seen) == 1:
             w, h = next(iter(sizes_seen))
             attrs["image_sizes"][name] = [int(v) if float(v).is_integer() else v for v in (w, h)]
+    if isinstance(image_size, Mapping) and set(image_size) - keys_seen:
+        extra = sorted(map(str, set(image_size) - keys_seen))
+        raise InvalidParameterError(
+            f"The 'image_size' parameter of read_yolo names {extra[0]!r}, which is neither a stream "
+            f"nor an image of {root} (streams: {', '.join(sorted(attrs['sources'])[:5])})."
+        )
     if class_names is None:
         warnings.warn(
             f"read_yolo: no class names for {root} (no names=, and no {', '.join(_NAME_FILES)} in "
