@@ -21,7 +21,8 @@ def test_subpackage_names():
     assert set(assay.io.__all__) >= {"read_mot", "read_kitti_tracking", "read_kitti_detections",
                                      "read_coco", "read_records", "write_mot", "write_parquet",
                                      "find_mot_sequences", "MotSequence", "FrameImages", "data_uri",
-                                     "video_frames"}
+                                     "video_frames", "read_coco_results", "read_yolo", "read_yolo_names",
+                                     "read_nuscenes", "NuScenesTables", "to_ego_frame", "to_world_frame"}
     assert set(assay.assertions.__all__) >= {"check", "Monitor", "apply_fixes", "diff_runs",
                                              "point_assertion", "temporal_assertion", "Flicker", "Gap"}
     assert set(assay.approx.__all__) >= {"select", "SelectionResult", "aggregate", "AggregateResult",
@@ -44,7 +45,14 @@ def test_errors_inherit_builtins():
     assert issubclass(e.DataFormatError, ValueError)
     assert issubclass(e.DataFileNotFoundError, FileNotFoundError)
     assert issubclass(e.WorkspaceLockedError, RuntimeError)
-    assert all(issubclass(getattr(e, n), e.AssayError) for n in e.__all__)
+    assert all(issubclass(getattr(e, n), e.AssayError) for n in e.__all__ if n != "AssayWarning")
+
+
+def test_warnings_have_one_root():
+    from assay import exceptions as e
+
+    assert "AssayWarning" in e.__all__
+    assert issubclass(e.AssayWarning, UserWarning) and not issubclass(e.AssayWarning, e.AssayError)
 
 
 def test_import_has_no_side_effects():
