@@ -458,7 +458,9 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, names
                     "sequence), or --replace the table."
                 )
         _print_streams(table, named, origin)
-    with open_workspace(workspace, create=True) as ws, notes.status(f"writing {len(table):,} rows to {workspace}"):
+    with open_workspace(workspace, create=True) as ws, notes.status(
+            f"writing {len(table):,} rows to {workspace}"), ws.transaction():
+        # the table and what goes beside it (nuScenes ego poses) are stored together or not at all
         existed = append and name in ws
         if append:
             _append(ws, name, table, kind)
