@@ -114,7 +114,7 @@ def _detail(ctx: Context, run: pd.Series, runs: pd.DataFrame, counts: pd.DataFra
               *([" on ", el("code", obs_table)] if obs_table else []))
     if not len(mine):
         return el("div", head, muted("this run found nothing"), class_="sub")
-    parts = [head, _over_time(ctx, rid, mine), _per_stream(mine, ctx.top)]
+    parts = [head, _over_time(ctx, rid, mine, obs_table), _per_stream(mine, ctx.top)]
     top = ctx.sql(f"SELECT * FROM {FINDINGS} WHERE run_id = ? ORDER BY severity DESC, stream, "
                   "frame_start, assertion LIMIT ?", [rid, ctx.top])
     parts.append(el("h4", f"the {len(top)} most severe findings"))
@@ -130,19 +130,36 @@ def _detail(ctx: Context, run: pd.Series, runs: pd.DataFrame, counts: pd.DataFra
     return el("div", parts, class_="sub")
 
 
-def _over_time(ctx: Context, rid: str, mine: pd.DataFrame):
+def _stream_frames(ctx: Context, table: str | None) -> tuple[list[str], list[int], list[int]]:
+    """Each stream's first and last frame in an observations table (its stored summary), so
+    a plot spans the whole stream; empty when the workspace no longer holds the table."""
+    if not table or not ctx.has_table(table) or ctx.ws.table_info(table)["kind"] != "observations":
+        return [], [], []
+    summary = ctx.ws.summary(table)
+    return (summary["stream"].astype(str).tolist(), summary["first_frame"].astype(int).tolist(),
+            summary["last_frame"].astype(int).tolist())
+
+
+def _over_time(ctx: Context, rid: str, mine: pd.DataFrame, table: str | None):
     """Panels of findings per frame bin, one per stream, a line per assertion."""
+    names, first, last = _stream_frames(ctx, table)
     got = ctx.sql(
         f"""WITH f AS (SELECT assertion, stream, frame_start AS frame FROM {FINDINGS}
                        WHERE run_id = $run AND stream IS NOT NULL),
-                 s AS (SELECT stream, count(*) AS total, min(frame) AS lo, max(frame) AS hi
-                       FROM f GROUP BY stream ORDER BY total DESC, stream LIMIT $streams)
+                 span AS (SELECT unnest($names::VARCHAR[]) AS stream,
+                                 unnest($first::BIGINT[]) AS first, unnest($last::BIGINT[]) AS last),
+                 s AS (SELECT stream, count(*) AS total,
+                              least(min(frame), any_value(span.first)) AS lo,
+                              greatest(max(frame), any_value(span.last)) AS hi
+                       FROM f LEFT JOIN span USING (stream)
+                       GROUP BY stream ORDER BY total DESC, stream LIMIT $streams)
             SELECT f.assertion, f.stream, s.total, s.lo, s.hi,
                    least(CAST(floor((f.frame - s.lo) * $bins / (s.hi - s.lo + 1)) AS BIGINT),
                          $bins - 1) AS bin,
                    count(*) AS n
             FROM f JOIN s USING (stream) GROUP BY ALL""",
-        {"run": rid, "streams": PLOT_STREAMS, "bins": BINS})
+        {"run": rid, "streams": PLOT_STREAMS, "bins": BINS, "names": names, "first": first,
+         "last": last})
     if not len(got):
         return None
     streams = (got.groupby("stream")["total"].first().sort_values(ascending=False, kind="stable")
@@ -166,7 +183,8 @@ def _over_time(ctx: Context, rid: str, mine: pd.DataFrame):
                     continue
                 np.add.at(y, rows["bin"].to_numpy(dtype=int), rows["n"].to_numpy(dtype=float))
                 ax.plot(x, y, color=colors[a], label=mpl_text(a), drawstyle="steps-mid")
-            ax.set_title(mpl_text(f"{stream} ({int(part['total'].iloc[0]):,} findings)"), loc="left")
+            total = int(part["total"].iloc[0])
+            ax.set_title(mpl_text(f"{stream} ({total:,} finding{'s' if total != 1 else ''})"), loc="left")
             ax.set_xlabel("frame")
             ax.set_ylabel(f"findings per {width:.3g} frames" if width > 1 else "findings per frame")
         for k in range(len(streams), nrows * ncols):
