@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._context import Context, Section, count_note
+from ._context import Context, Section, count_note, ident
 from ._html import el, fmt, join, table
 
 __all__ = ["tables_section"]
@@ -37,8 +37,9 @@ def _observations(ctx: Context, name: str):
                       for s in shown["stream"].astype(str)]
     shown["fps"] = [float(rates[s]) if s in rates else attrs.get("fps", float("nan"))
                     for s in shown["stream"].astype(str)]
-    classes = ws.summary(name, by="cls").head(ctx.top)
-    sources = ws.summary(name, by="source").head(ctx.top)
+    classes, sources = (ctx.sql(f"SELECT {col}, count(*) AS rows FROM {ident(name)} GROUP BY {col} "
+                                f"ORDER BY rows DESC, {col} LIMIT ?", [ctx.top])
+                        for col in ("cls", "source"))
     return el(
         "div",
         el("h3", "observations ", el("code", name)),
