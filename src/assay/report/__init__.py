@@ -19,11 +19,12 @@ import inspect
 import sys
 import types
 
+from ._context import Section
 from .build import report, report_sections, sections_in
 from .draw import draw_finding, factor_bars, finding_frames, finding_window, frame_size, frame_svg
 
-__all__ = ["draw_finding", "factor_bars", "finding_frames", "finding_window", "frame_size",
-           "frame_svg", "report", "report_sections", "sections_in"]
+__all__ = ["Section", "draw_finding", "factor_bars", "finding_frames", "finding_window",
+           "frame_size", "frame_svg", "report", "report_sections", "sections_in"]
 
 
 class _CallableModule(types.ModuleType):

@@ -163,7 +163,7 @@ def muted(text: Any) -> Markup:
 
 
 def count_note(shown: int, total: int, what: str) -> Markup | None:
-    """"the top 20 of 4,145 findings" under a cut list, else nothing."""
+    """A note under a list cut to its top items ("showing 20 of 4,145 findings"), else None."""
     if total <= shown:
         return None
     return el("p", f"showing {shown:,} of {total:,} {what}", class_="muted")

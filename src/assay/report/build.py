@@ -119,6 +119,18 @@ def report(
         A section has a plot to draw and matplotlib is missing
         (``pip install 'assay[report]'``).
 
+    Notes
+    -----
+    What each section reads: check and monitor runs and the ``findings`` table (drawn from the
+    observations table a check run names); ``audit`` runs (drawn from their ``predictions``);
+    ``curate.<campaign>.rounds`` and ``.queue``, ``curate.verdicts`` and ``curate.reviews``
+    (:func:`assay.curate.assertion_precision`); any table holding the columns of
+    :attr:`assay.curate.SimulationResult.curves` (store a simulation's with
+    ``ws.add("curate.sim.curves", result.curves, kind="table")``) as learning curves;
+    ``query`` runs and the oracles' stored answers. Findings rates need the observations table
+    a check run checked to be unchanged for per-stream rates (the whole run's rate needs only
+    the run).
+
     Examples
     --------
     >>> import pandas as pd
@@ -172,11 +184,25 @@ def report(
 def report_sections(ws: Workspace, *, top: int = 20, images: FrameImages | None = None,
                     threshold: float | dict[str, float] | None = None) -> list[Section]:
     """The sections :func:`report` puts on the page, in order (those the workspace holds
-    data for)."""
+    data for): each a :class:`~assay.report.Section` with its ``id``, ``title``,
+    ``body`` (HTML) and ``facts`` (the page's overview figures)."""
     ctx = Context(ws, top, images, threshold)
     return [s for _, build in SECTIONS if (s := build(ctx)) is not None]
 
 
 def sections_in(html: str) -> list[str]:
-    """The ids of the sections of a page :func:`report` made, in order."""
+    """The ids of the sections of a page :func:`report` made, in order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import assay
+    >>> from assay.report import report, sections_in
+    >>> ws = assay.Workspace()
+    >>> sections_in(report(ws))
+    []
+    >>> ws.add("records", pd.DataFrame({"id": [1, 2], "proxy": [0.1, 0.9]}), kind="records")
+    >>> sections_in(report(ws))
+    ['tables']
+    """
     return _SECTION_RE.findall(html)
