@@ -222,7 +222,8 @@ def finding_card(ctx: Context, finding: dict[str, Any], obs_table: str | None, r
              "" if track is None or pd.isna(track) else f"track {int(track)}"]
     evidence = parse_json(finding.get("evidence"))
     shown = {k: v for k, v in evidence.items()
-             if not str(k).startswith(("ll_", "fg_", "bg_")) and not isinstance(v, (dict, list))}
+             if not str(k).startswith(("ll_", "fg_", "bg_")) and v is not None and v != ""
+             and not isinstance(v, (dict, list))}
     fix = parse_json(finding.get("fix"))
     obs = finding.get("obs_ids")
     return el(
@@ -294,8 +295,10 @@ def _diff(ctx: Context, old: pd.Series, new: pd.Series):
         el("h4", "against the previous run on this table, ", el("code", str(old["run_id"]))),
         el("p", f"findings matched by assertion, stream, frames and {by}", class_="muted"),
         table(wide, caption="what the latest run broke and fixed"),
-        el("div", el("div", table(new_top[cols], caption=f"new: the {len(new_top)} most severe")),
-           el("div", table(gone_top[cols], caption=f"resolved: the {len(gone_top)} most severe")),
+        el("div", el("div", table(new_top[cols], caption=f"new: the {len(new_top)} most severe"))
+           if len(new_top) else None,
+           el("div", table(gone_top[cols], caption=f"resolved: the {len(gone_top)} most severe"))
+           if len(gone_top) else None,
            class_="two") if len(new_top) or len(gone_top) else None,
         class_="diff",
     )

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Markup", "el", "esc", "fmt", "join", "kv_list", "table"]
+__all__ = ["ID_COLUMNS", "Markup", "el", "esc", "fmt", "join", "kv_list", "table"]
 
 
 class Markup(str):
@@ -93,6 +93,15 @@ def fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+#: Columns of numbers that name things (frames, tracks, ids): written without separators.
+ID_COLUMNS = frozenset({"frame", "frame_start", "frame_end", "first_frame", "last_frame", "track",
+                        "obs_id", "round", "rank", "seed"})
+
+
+def _plain(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else str(int(value))
+
+
 def table(
     df: pd.DataFrame,
     *,
@@ -100,9 +109,11 @@ def table(
     cells: Mapping[str, Any] | None = None,
     class_: str = "data",
 ) -> Markup:
-    """A DataFrame as an HTML table (numbers right-aligned). ``cells`` maps a column to a
-    function of the cell's value returning Markup or text (for bars, links)."""
-    cells = cells or {}
+    """A DataFrame as an HTML table (numbers right-aligned; :data:`ID_COLUMNS` without
+    separators). ``cells`` maps a column to a function of the cell's value returning Markup or
+    text (for bars, links)."""
+    cells = {**{c: _plain for c in df.columns if c in ID_COLUMNS
+                and pd.api.types.is_numeric_dtype(df[c])}, **(cells or {})}
     numeric = {c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])
                and not pd.api.types.is_bool_dtype(df[c])}
     head = el("tr", [el("th", str(c), class_="num" if c in numeric else None) for c in df.columns])
