@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
@@ -11,7 +12,8 @@ import assay
 def test_top_level_names():
     assert sorted(assay.__all__) == sorted([
         "AssayError", "Workspace", "__version__", "approx", "as_observations", "as_records", "assertions", "audit",
-        "check", "curate", "exceptions", "geometry", "io", "learned", "tables", "tracking", "validate",
+        "check", "curate", "exceptions", "geometry", "io", "learned", "report", "tables", "tracking",
+        "validate",
     ])
     for name in assay.__all__:
         assert hasattr(assay, name)
@@ -32,10 +34,21 @@ def test_subpackage_names():
     assert set(assay.curate.__all__) >= {"rank_frames", "Campaign", "simulate", "bal_rewards", "to_labelstudio",
                                          "to_cvat", "to_mot", "import_verdicts", "verdict_oracle"}
     assert set(assay.audit.__all__) >= {"find_missing_labels", "find_unlikely_tracks", "find_label_issues"}
+    assert set(assay.report.__all__) >= {"report", "draw_finding", "frame_svg", "finding_window",
+                                         "factor_bars"}
     for mod in (assay.io, assay.assertions, assay.geometry, assay.tracking, assay.tables, assay.approx,
-                assay.audit, assay.curate, assay.learned):
+                assay.audit, assay.curate, assay.learned, assay.report):
         for name in mod.__all__:
             assert hasattr(mod, name), (mod.__name__, name)
+
+
+def test_report_is_the_package_and_the_function():
+    import assay.report.draw as draw
+    from assay.report import report
+
+    assert callable(assay.report) and assay.report.report is report
+    assert assay.report.draw is draw  # still the package holding the drawing module
+    assert list(inspect.signature(assay.report).parameters)[:2] == ["workspace", "path"]
 
 
 def test_errors_inherit_builtins():

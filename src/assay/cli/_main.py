@@ -518,6 +518,7 @@ def info(workspace, as_json):
         out.print(df_table(summary, title=f"{name}: per stream"))
 
 
+from . import _report  # noqa: E402, F401  (registers assay report)
 from ._audit import audit  # noqa: E402
 from ._check import check  # noqa: E402
 from ._curate import curate  # noqa: E402
