@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
@@ -11,7 +12,8 @@ import assay
 def test_top_level_names():
     assert sorted(assay.__all__) == sorted([
         "AssayError", "Workspace", "__version__", "approx", "as_observations", "as_records", "assertions", "audit",
-        "check", "curate", "exceptions", "geometry", "io", "learned", "tables", "tracking", "validate",
+        "check", "curate", "exceptions", "geometry", "io", "learned", "report", "tables", "tracking",
+        "validate",
     ])
     for name in assay.__all__:
         assert hasattr(assay, name)
@@ -20,7 +22,9 @@ def test_top_level_names():
 def test_subpackage_names():
     assert set(assay.io.__all__) >= {"read_mot", "read_kitti_tracking", "read_kitti_detections",
                                      "read_coco", "read_records", "write_mot", "write_parquet",
-                                     "find_mot_sequences", "MotSequence"}
+                                     "find_mot_sequences", "MotSequence", "FrameImages", "data_uri",
+                                     "video_frames", "read_coco_results", "read_yolo", "read_yolo_names",
+                                     "read_nuscenes", "NuScenesTables", "to_ego_frame", "to_world_frame"}
     assert set(assay.assertions.__all__) >= {"check", "Monitor", "apply_fixes", "diff_runs",
                                              "point_assertion", "temporal_assertion", "Flicker", "Gap"}
     assert set(assay.approx.__all__) >= {"select", "SelectionResult", "aggregate", "AggregateResult",
@@ -30,10 +34,21 @@ def test_subpackage_names():
     assert set(assay.curate.__all__) >= {"rank_frames", "Campaign", "simulate", "bal_rewards", "to_labelstudio",
                                          "to_cvat", "to_mot", "import_verdicts", "verdict_oracle"}
     assert set(assay.audit.__all__) >= {"find_missing_labels", "find_unlikely_tracks", "find_label_issues"}
+    assert set(assay.report.__all__) >= {"report", "draw_finding", "frame_svg", "finding_window",
+                                         "factor_bars"}
     for mod in (assay.io, assay.assertions, assay.geometry, assay.tracking, assay.tables, assay.approx,
-                assay.audit, assay.curate, assay.learned):
+                assay.audit, assay.curate, assay.learned, assay.report):
         for name in mod.__all__:
             assert hasattr(mod, name), (mod.__name__, name)
+
+
+def test_report_is_the_package_and_the_function():
+    import assay.report.draw as draw
+    from assay.report import report
+
+    assert callable(assay.report) and assay.report.report is report
+    assert assay.report.draw is draw  # still the package holding the drawing module
+    assert list(inspect.signature(assay.report).parameters)[:2] == ["workspace", "path"]
 
 
 def test_errors_inherit_builtins():
@@ -43,7 +58,14 @@ def test_errors_inherit_builtins():
     assert issubclass(e.DataFormatError, ValueError)
     assert issubclass(e.DataFileNotFoundError, FileNotFoundError)
     assert issubclass(e.WorkspaceLockedError, RuntimeError)
-    assert all(issubclass(getattr(e, n), e.AssayError) for n in e.__all__)
+    assert all(issubclass(getattr(e, n), e.AssayError) for n in e.__all__ if n != "AssayWarning")
+
+
+def test_warnings_have_one_root():
+    from assay import exceptions as e
+
+    assert "AssayWarning" in e.__all__
+    assert issubclass(e.AssayWarning, UserWarning) and not issubclass(e.AssayWarning, e.AssayError)
 
 
 def test_import_has_no_side_effects():

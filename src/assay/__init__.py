@@ -4,6 +4,8 @@ queries over model outputs with statistical guarantees.
 The subpackages and the names below are loaded on first use (PEP 562), so ``import assay``
 and the ``assay`` command start without importing numpy, pandas, pyarrow, DuckDB or SciPy;
 ``assay.Workspace``, ``assay.io.read_mot`` and ``from assay import check`` work as usual.
+``assay.report(workspace, "report.html")`` writes the HTML report (the package
+``assay.report`` is callable as its function).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time these load on 
         geometry,
         io,
         learned,
+        report,
         tables,
         tracking,
     )
@@ -47,6 +50,7 @@ __all__ = [
     "geometry",
     "io",
     "learned",
+    "report",
     "tables",
     "tracking",
     "validate",
@@ -56,7 +60,7 @@ __all__ = [
 #: load it, so ``assay.store.Workspace`` keeps working).
 _SUBMODULES = frozenset({
     "approx", "assertions", "audit", "curate", "exceptions", "geometry", "io", "learned",
-    "store", "tables", "tracking",
+    "report", "store", "tables", "tracking",
 })
 #: Public name -> the module that defines it.
 _NAMES = {

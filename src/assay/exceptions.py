@@ -11,6 +11,7 @@ from pathlib import Path
 
 __all__ = [
     "AssayError",
+    "AssayWarning",
     "DataFileNotFoundError",
     "DataFormatError",
     "InvalidParameterError",
@@ -25,6 +26,13 @@ __all__ = [
 
 class AssayError(Exception):
     """Root of every exception raised by assay."""
+
+
+class AssayWarning(UserWarning):
+    """Root of every warning assay issues: data that was read or used, but that the user
+    should know about (class names outside a format's documented list, probabilities
+    clipped into [0, 1]). Filter it with ``warnings.filterwarnings("ignore",
+    category=AssayWarning)``; it is not an error."""
 
 
 class InvalidParameterError(AssayError, ValueError):

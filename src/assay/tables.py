@@ -36,6 +36,7 @@ from .exceptions import SchemaError
 __all__ = [
     "BOX2D",
     "BOX3D",
+    "EGO_POSE_COLUMNS",
     "FINDING_COLUMNS",
     "OBSERVATION_COLUMNS",
     "STRING",
@@ -84,7 +85,21 @@ FINDING_COLUMNS: dict[str, Any] = {
 }
 FINDING_SCOPES = ("obs", "frame", "window", "track", "stream")
 
-KINDS = ("observations", "records", "findings")
+#: Ego poses: where the sensor (the car) was at each frame, in a fixed world frame (x, y, z in
+#: metres, z up; ``yaw`` in radians about z). With them, boxes given in the moving sensor's
+#: frame can be placed in the world, so a parked car's speed is near 0 (motion compensation).
+#: One row per ``(stream, frame)``.
+EGO_POSE_COLUMNS: dict[str, Any] = {
+    "stream": STRING,
+    "frame": np.dtype("int64"),
+    "time": np.dtype("float64"),
+    "x": np.dtype("float64"),
+    "y": np.dtype("float64"),
+    "z": np.dtype("float64"),
+    "yaw": np.dtype("float64"),
+}
+
+KINDS = ("observations", "records", "findings", "ego_poses")
 
 
 def _py(value: Any) -> Any:
@@ -169,7 +184,7 @@ def validate(table: pd.DataFrame, kind: str = "observations", *, name: str | Non
     ----------
     table : pandas.DataFrame
         The table to check. It is not modified.
-    kind : {"observations", "records", "findings"}
+    kind : {"observations", "records", "findings", "ego_poses"}
         Which schema to check against.
     name : str, optional
         How to call the table in error messages (for example its file or workspace name).
@@ -206,6 +221,8 @@ def validate(table: pd.DataFrame, kind: str = "observations", *, name: str | Non
         return _validate_records(df, name)
     if kind == "findings":
         return _validate_findings(df, name)
+    if kind == "ego_poses":
+        return _validate_ego_poses(df, name)
     raise SchemaError(f"unknown table kind {kind!r}; expected one of {KINDS}.")
 
 
@@ -331,6 +348,21 @@ def _validate_findings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     )
     extra = {c: df[c] for c in df.columns if c not in FINDING_COLUMNS}
     return pd.DataFrame({**out, **extra}, copy=False)
+
+
+def _validate_ego_poses(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    _require(df, name, tuple(EGO_POSE_COLUMNS), EGO_POSE_COLUMNS)
+    out: dict[str, pd.Series] = {"stream": _coerce_str(df, name, "stream", nullable=False),
+                                 "frame": _coerce_int(df, name, "frame", nullable=False)}
+    for c in ("time", "x", "y", "z", "yaw"):
+        out[c] = _coerce_float(df, name, c)
+        _fail(df, name, c, ~np.isfinite(out[c].to_numpy()), "a finite number")
+    keys = pd.MultiIndex.from_arrays([out["stream"].to_numpy(dtype=object), out["frame"].to_numpy()])
+    _fail(df, name, "frame", keys.duplicated(), "one pose per (stream, frame)")
+    extra = {c: df[c] for c in df.columns if c not in EGO_POSE_COLUMNS}
+    result = pd.DataFrame({**out, **extra}, copy=False)
+    result.attrs.update(df.attrs)
+    return result
 
 
 def empty_observations() -> pd.DataFrame:

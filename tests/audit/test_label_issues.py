@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
 
 from assay.audit import find_label_issues
 from assay.audit.classification import confident_joint
-from assay.exceptions import InvalidParameterError
+from assay.exceptions import AssayWarning, InvalidParameterError
 
 
 def test_confident_joint_small_exact_case():
@@ -82,3 +83,60 @@ def test_cifar10_precision_against_crowd_verified_errors(shared_data):
 def _verified(mturk) -> set[int]:
     """Items at least 3 of 5 workers marked 'guessed' or 'neither' (the data README)."""
     return {int(m["id"]) for m in mturk if m["mturk"]["guessed"] + m["mturk"]["neither"] >= 3}
+
+
+def test_probabilities_off_by_1e5_are_clipped_renormalised_and_reported():
+    clean = np.array([[0.9, 0.1], [0.8, 0.2], [0.15, 0.85], [0.1, 0.9], [1.0, 0.0], [0.3, 0.7]])
+    y = np.array([0, 0, 1, 1, 1, 0])
+    off = clean.copy()
+    off[4] = [1.0 + 1e-5, -1e-5]  # outside [0, 1] by 1e-5, sums to 1
+    off[0] = [0.9 + 1e-5, 0.1]  # sums to 1 + 1e-5
+    off[2] = [0.15, 0.85 - 1e-5]  # sums to 1 - 1e-5
+    given = off.copy()
+    with pytest.warns(AssayWarning) as record:
+        issues = find_label_issues(off, y)
+    assert len(record) == 1 and record[0].filename == __file__
+    text = str(record[0].message)
+    assert "1 row with values outside [0, 1] (by up to 1e-05) clipped" in text
+    assert "2 rows not summing to 1 (by up to 1e-05) renormalised" in text  # row 4 sums to 1 once clipped
+    assert np.array_equal(off, given)  # the caller's array is not touched
+    expected = find_label_issues(clean, y)
+    assert issues["obs_ids"].tolist() == expected["obs_ids"].tolist() == [[4], [5]]
+    assert issues["severity"].to_numpy() == pytest.approx(expected["severity"].to_numpy(), abs=1e-4)
+    with pytest.raises(InvalidParameterError, match=r"within tolerance=1e-06. Got \[1.00001, -1e-05\] in row 4"):
+        find_label_issues(off, y, tolerance=1e-6)
+
+
+def test_float32_rounding_is_not_reported():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(200, 10)).astype(np.float32)
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)  # float32 softmax
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        find_label_issues(p.astype(np.float64), rng.integers(0, 10, 200))
+
+
+def test_probabilities_far_off_are_an_error():
+    y = np.array([0, 1])
+    with pytest.raises(InvalidParameterError, match=r"in \[0, 1\] .* within tolerance=0.001. Got \[1.2, -0.2\] in row 1"):
+        find_label_issues(np.array([[0.5, 0.5], [1.2, -0.2]]), y)
+    with pytest.raises(InvalidParameterError, match=r"rows that sum to 1, within tolerance=0.001. Row 0 sums to 1.1"):
+        find_label_issues(np.array([[0.6, 0.5], [0.5, 0.5]]), y)
+    with pytest.raises(InvalidParameterError, match=r"finite probabilities. Got \[nan, 0.5\] in row 1"):
+        find_label_issues(np.array([[0.5, 0.5], [np.nan, 0.5]]), y)
+    with pytest.raises(InvalidParameterError, match="'tolerance' parameter"):
+        find_label_issues(np.full((2, 2), 0.5), y, tolerance=-1.0)
+
+
+def test_cleanlab_argument_order_is_read_as_meant():
+    p = np.array([[0.9, 0.1], [0.8, 0.2], [0.15, 0.85], [0.1, 0.9], [0.95, 0.05]])
+    y = [0, 0, 1, 1, 1]
+    ours = find_label_issues(p, y)
+    for issues in (find_label_issues(y, p),  # cleanlab's positional order
+                   find_label_issues(labels=y, pred_probs=p),
+                   find_label_issues(pred_probs=p, labels=y)):
+        assert issues["obs_ids"].tolist() == ours["obs_ids"].tolist() == [[4]]
+        assert issues["evidence"].tolist() == ours["evidence"].tolist()
+    assert confident_joint(y, p)[0].tolist() == confident_joint(p, y)[0].tolist()
+    with pytest.raises(TypeError, match="multiple values for argument 'pred_probs'"):
+        find_label_issues(y, pred_probs=p)  # Python's own error: one argument given twice

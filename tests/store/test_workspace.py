@@ -535,3 +535,27 @@ def test_closed_workspace(tmp_path):
     with pytest.raises(WorkspaceError, match="is closed"):
         ws.add("x", make_obs())
     assert repr(Workspace(tmp_path / "w.duckdb", read_only=False)).startswith("Workspace('")
+
+
+def test_sql_reads_and_never_writes(tmp_path):
+    ws = Workspace(tmp_path / "w.duckdb")
+    ws.add("obs", make_obs(4))
+    ws.add("curate.night-shift.rounds", pd.DataFrame({"round": [0, 1], "arm": ["a", "b"]}), kind="table")
+    got = ws.sql("SELECT cls, count(*) AS n, list(frame ORDER BY frame) AS frames FROM obs "
+                 "WHERE frame >= ? GROUP BY cls ORDER BY cls", [1])
+    assert got["cls"].tolist() == ["car", "person"] and got["n"].tolist() == [3, 3]
+    assert got["frames"].tolist() == [[1, 2, 3], [1, 2, 3]]  # lists as Python lists
+    named = ws.sql('SELECT arm FROM "curate.night-shift.rounds" WHERE round = $r', {"r": 1})
+    assert named["arm"].tolist() == ["b"]
+    for bad in ("DELETE FROM obs", "DROP TABLE obs", "SELECT 1; DROP TABLE obs",
+                "CREATE TABLE x AS SELECT 1", "COPY obs TO 'x.csv'", "ATTACH 'y.duckdb'", ""):
+        with pytest.raises(InvalidParameterError, match="one SELECT statement"):
+            ws.sql(bad)
+    with pytest.raises(InvalidParameterError, match="valid SQL"):
+        ws.sql("SELEC 1")
+    with pytest.raises(WorkspaceError, match="nope"):
+        ws.sql("SELECT * FROM nope")
+    assert ws.table_info("obs")["rows"] == 8 and not (tmp_path / "x.csv").exists()
+    ws.close()
+    with Workspace(tmp_path / "w.duckdb", read_only=True) as ro:  # read-only workspaces too
+        assert ro.sql("SELECT count(*) AS n FROM obs")["n"].tolist() == [8]

@@ -3,51 +3,121 @@ predicted probabilities and the given labels (confident learning, Northcutt et a
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._validation import Options, validate_params
+from .._validation import Interval, Options, validate_params
 from ..assertions._findings import make_findings
-from ..exceptions import InvalidParameterError
+from ..exceptions import AssayWarning, InvalidParameterError
 
 __all__ = ["confident_joint", "find_label_issues"]
 
 
-def _check(pred_probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    p = np.asarray(pred_probs, dtype=np.float64)
+def _ordered(pred_probs: Any, labels: Any) -> tuple[Any, Any]:
+    """The two data arguments in assay's order. cleanlab's ``find_label_issues(labels,
+    pred_probs)`` puts them the other way round; a 1-D first argument with a 2-D second is
+    that order, and is read as it was meant."""
+    if np.ndim(pred_probs) == 1 and np.ndim(labels) == 2:
+        return labels, pred_probs
+    return pred_probs, labels
+
+
+def _check(pred_probs: Any, labels: Any, tolerance: float, caller: str) -> tuple[np.ndarray, np.ndarray]:
+    pred_probs, labels = _ordered(pred_probs, labels)
+    p = np.array(pred_probs, dtype=np.float64)  # a copy: clipping never touches the caller's array
     y = np.asarray(labels)
     if p.ndim != 2 or p.shape[1] < 2:
         raise InvalidParameterError(
-            "The 'pred_probs' parameter of find_label_issues must be an (n, k) array of "
+            f"The 'pred_probs' parameter of {caller} must be an (n, k) array of "
             f"predicted probabilities with k >= 2 classes. Got shape {p.shape}."
         )
     if y.ndim != 1 or y.shape[0] != p.shape[0]:
         raise InvalidParameterError(
-            "The 'labels' parameter of find_label_issues must be a 1-D array with one label "
+            f"The 'labels' parameter of {caller} must be a 1-D array with one label "
             f"per row of pred_probs ({p.shape[0]}). Got shape {y.shape}."
         )
     if not np.issubdtype(y.dtype, np.integer) or (y.size and (y.min() < 0 or y.max() >= p.shape[1])):
         raise InvalidParameterError(
-            "The 'labels' parameter of find_label_issues must hold integer class indices in "
+            f"The 'labels' parameter of {caller} must hold integer class indices in "
             f"[0, {p.shape[1] - 1}]. Got values {np.unique(y)[:10].tolist()}."
         )
-    if not np.all(np.isfinite(p)) or (p.size and (p.min() < 0 or p.max() > 1)):
-        raise InvalidParameterError(
-            "The 'pred_probs' parameter of find_label_issues must hold probabilities in "
-            "[0, 1] (out-of-sample, e.g. from cross-validation)."
-        )
+    _to_probabilities(p, tolerance, caller)
     return p, y.astype(np.int64)
 
 
-def confident_joint(pred_probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+def _to_probabilities(p: np.ndarray, tolerance: float, caller: str) -> None:
+    """Clip values within ``tolerance`` of [0, 1] and renormalise rows whose sum is within
+    ``tolerance`` of 1, in place, with one warning saying how many and by how much; anything
+    further off is an error. Row sums off by float32 rounding (``k`` float32 epsilons) are
+    neither changed nor reported: a softmax computed in float32 is a probability vector."""
+    if not np.all(np.isfinite(p)):
+        row = int(np.flatnonzero(~np.isfinite(p).all(axis=1))[0])
+        raise InvalidParameterError(
+            f"The 'pred_probs' parameter of {caller} must hold finite probabilities. Got "
+            f"{p[row].tolist()} in row {row}."
+        )
+    if p.size == 0:
+        return
+    below, above = -p.min(), p.max() - 1.0
+    if below > tolerance or above > tolerance:
+        row = int(np.argmin(p.min(axis=1)) if below >= above else np.argmax(p.max(axis=1)))
+        raise InvalidParameterError(
+            f"The 'pred_probs' parameter of {caller} must hold probabilities in [0, 1] "
+            f"(out-of-sample, e.g. from cross-validation), within tolerance={tolerance:g}. Got "
+            f"{p[row].tolist()[:10]} in row {row}. Pass scores through a softmax first."
+        )
+    off_range = (p < 0) | (p > 1)
+    np.clip(p, 0.0, 1.0, out=p)
+    sums = p.sum(axis=1)
+    dev = np.abs(sums - 1.0)
+    if dev.max() > tolerance:
+        row = int(np.argmax(dev))
+        raise InvalidParameterError(
+            f"The 'pred_probs' parameter of {caller} must have rows that sum to 1, within "
+            f"tolerance={tolerance:g}. Row {row} sums to {sums[row]:.6g}. Normalise scores "
+            "(p / p.sum(axis=1, keepdims=True)) or pass them through a softmax first."
+        )
+    rounding = p.shape[1] * float(np.finfo(np.float32).eps)
+    renorm = dev > rounding
+    n_clip = int(off_range.any(axis=1).sum())
+    if not (n_clip or renorm.any()):
+        return
+    p[renorm] /= sums[renorm, None]
+    parts = []
+    if n_clip:
+        parts.append(f"{n_clip:,} row{'s' if n_clip > 1 else ''} with values outside [0, 1] "
+                     f"(by up to {max(below, above, 0.0):.3g}) clipped")
+    if renorm.any():
+        n = int(renorm.sum())
+        parts.append(f"{n:,} row{'s' if n > 1 else ''} not summing to 1 (by up to "
+                     f"{dev[renorm].max():.3g}) renormalised")
+    warnings.warn(
+        f"{caller}: pred_probs are probabilities only within tolerance={tolerance:g}: "
+        f"{' and '.join(parts)}. Rounding in the model's output is the usual "
+        "cause; pass a smaller tolerance to refuse it.",
+        AssayWarning, stacklevel=5,  # the user's call: through _check, the function, its wrapper
+    )
+
+
+@validate_params({"tolerance": [Interval(float, 0, 1, closed="left")]})
+def confident_joint(pred_probs: Any, labels: Any, *, tolerance: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
     """The confident joint of given and true labels.
 
     An example with given label ``i`` counts towards ``C[i, j]`` when its probability of
     class ``j`` is at least the per-class threshold ``t_j`` (the mean probability of ``j``
     over examples labeled ``j``), ``j`` being the most probable of the classes above their
     threshold. Examples above no threshold are not counted.
+
+    Parameters
+    ----------
+    pred_probs, labels
+        As in :func:`find_label_issues` (either order; probabilities within ``tolerance``
+        are accepted and clipped / renormalised, with an :class:`~assay.exceptions.AssayWarning`).
+    tolerance : float, default 1e-3
+        As in :func:`find_label_issues`.
 
     Returns
     -------
@@ -67,7 +137,10 @@ def confident_joint(pred_probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarra
     >>> j
     array([ 0, -1,  1,  1,  0])
     """
-    p, y = _check(pred_probs, labels)
+    return _confident_joint(*_check(pred_probs, labels, tolerance, "confident_joint"))
+
+
+def _confident_joint(p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k = p.shape[1]
     thresholds = np.array([p[y == j, j].mean() if np.any(y == j) else np.inf for j in range(k)])
     above = p >= thresholds[None, :] - 1e-12
@@ -85,6 +158,7 @@ def confident_joint(pred_probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarra
         "filter_by": [Options(("prune_by_noise_rate", "confident_joint", "predicted_neq_given"))],
         "rank_by": [Options(("self_confidence", "normalized_margin"))],
         "stream": [str],
+        "tolerance": [Interval(float, 0, 1, closed="left")],
     }
 )
 def find_label_issues(
@@ -94,6 +168,7 @@ def find_label_issues(
     filter_by: str = "prune_by_noise_rate",
     rank_by: str = "self_confidence",
     stream: str = "items",
+    tolerance: float = 1e-3,
 ) -> pd.DataFrame:
     """Find classification examples whose given label is probably wrong.
 
@@ -103,7 +178,10 @@ def find_label_issues(
         *Out-of-sample* predicted probabilities (cross-validated, or from a model that did
         not train on these examples): in-sample probabilities memorize the errors.
     labels : array-like of shape (n,)
-        Given labels, integers in ``[0, k)``.
+        Given labels, integers in ``[0, k)``. The two may also come in cleanlab's order,
+        ``find_label_issues(labels, pred_probs)``: a 1-D first argument and a 2-D second are
+        told apart by shape and read as meant (the keywords ``labels=`` and ``pred_probs=``
+        work in any order).
     filter_by : {"prune_by_noise_rate", "confident_joint", "predicted_neq_given"}
         Which examples are issues. ``"confident_joint"``: the off-diagonal of the confident
         joint (see :func:`confident_joint`). ``"prune_by_noise_rate"`` (default): the
@@ -116,6 +194,13 @@ def find_label_issues(
         most probable other class over it.
     stream : str, default "items"
         Written in the ``stream`` column of the findings.
+    tolerance : float, default 1e-3
+        How far from probabilities ``pred_probs`` may be: values within ``tolerance`` of
+        [0, 1] are clipped into it and rows whose sum is within ``tolerance`` of 1 are
+        renormalised, with one
+        :class:`~assay.exceptions.AssayWarning` saying how many rows and by how much; a
+        value or row sum further off is an error. Row sums off by float32 rounding only are
+        left as they are, unreported.
 
     Returns
     -------
@@ -134,10 +219,10 @@ def find_label_issues(
     >>> issues["frame_start"].tolist(), issues["severity"].round(2).tolist()
     ([4], [0.95])
     """
-    p, y = _check(pred_probs, labels)
+    p, y = _check(pred_probs, labels, tolerance, "find_label_issues")
     n, k = p.shape
     pred = p.argmax(axis=1)
-    C, assigned = confident_joint(p, y)
+    C, assigned = _confident_joint(p, y)
     if filter_by == "predicted_neq_given":
         issue = pred != y
     elif filter_by == "confident_joint":

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .._progress import show_progress
-from ..exceptions import AssayError
+from ..exceptions import AssayError, DataFileNotFoundError
 from ._common import AssayGroup, CliError, emit_json, open_workspace, report
 
 if TYPE_CHECKING:
@@ -31,6 +31,9 @@ FORMATS = {
     "kitti-tracking": "KITTI tracking label_02: a file, or a folder of them",
     "kitti-detections": "AB3DMOT / PointRCNN detections: a file, or a folder (class sub-folders)",
     "coco": "COCO JSON: a file, or a folder of them (a stream each)",
+    "coco-results": "COCO results JSON (a detector's boxes), with --dataset the data set JSON",
+    "yolo": "YOLO txt labels or predictions: a file, or a folder (a stream per folder)",
+    "nuscenes": "nuScenes / Lyft Level 5 JSON tables (labels, or --results); ego poses too",
     "records": "query records, CSV or Parquet: a file, or a folder of them",
     "parquet": "observations written by assay as Parquet: a file, or a folder (obs_id renumbered)",
 }
@@ -94,9 +97,24 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def read_format(fmt: str, path: Path, *, fps, stream, source):
-    """Read ``path`` in ``fmt``; returns ``(table, kind, named)``, ``named`` saying where each
-    stream's name came from (``{"TUD-Campus": "seqinfo.ini"}``). Errors name the options."""
+def read_format(fmt: str, path: Path, *, fps, stream, source, names=None, images=None,
+                dataset=None, results=None, version=None, image_size=(None, None)):
+    """Read ``path`` in ``fmt``; returns ``(table, kind, named, extra)``, ``named`` saying where
+    each stream's name came from (``{"TUD-Campus": "seqinfo.ini"}``) and ``extra`` the tables
+    to store beside it, by name suffix and kind (``{"ego_poses": (poses, "ego_poses")}``, for
+    nuscenes). Errors name the options."""
+    from .. import io
+
+    if fmt == "nuscenes":
+        tables = io.read_nuscenes(path, version=version, results=results, source=source)
+        named = {str(s): "scene name" for s in tables.observations["stream"].unique()}
+        return tables.observations, "observations", named, {"ego_poses": (tables.ego_poses, "ego_poses")}
+    table, kind, named = _read_one(fmt, path, fps=fps, stream=stream, source=source, names=names,
+                                   images=images, dataset=dataset, image_size=image_size)
+    return table, kind, named, {}
+
+
+def _read_one(fmt: str, path: Path, *, fps, stream, source, names, images, dataset, image_size):
     from .. import io
 
     if fmt in ("mot-det", "mot-gt"):
@@ -134,7 +152,26 @@ def read_format(fmt: str, path: Path, *, fps, stream, source):
     elif fmt == "kitti-detections":
         table, why = io.read_kitti_detections(path, **kw), "file name"
     elif fmt == "coco":
-        table, why = io.read_coco(path, **kw), "file name" if path.is_dir() else "default"
+        table, why = io.read_coco(path, images_from=dataset, **kw), "file name" if path.is_dir() else "default"
+    elif fmt == "coco-results":
+        if dataset is None:
+            raise CliError("coco-results needs --dataset FILE: the COCO data set JSON that names "
+                           "the results' images and categories.")
+        table, why = io.read_coco_results(path, dataset, **kw), "default"
+    elif fmt == "yolo":
+        every, per = image_size
+        if every is not None and per:
+            raise CliError("--image-size: for yolo give one size for every image (WxH) or sizes "
+                           "per stream (STREAM=WxH), not both.")
+        if names is not None and not Path(names).is_file():
+            raise CliError(f"--names {names}: no such file (a classes.txt or data.yaml).")
+        try:
+            table = io.read_yolo(path, names=names, images=images,
+                                 image_size=tuple(every) if every is not None else (per or None), **kw)
+        except DataFileNotFoundError as e:
+            raise CliError(f"{e} (On the command line: --image-size WxH or STREAM=WxH, or "
+                           "--images DIR.)") from None
+        why = "folder"
     else:
         table, why = io.read_parquet(path, renumber=path.is_dir()), "in the file"
     named = {str(s): why for s in table["stream"].unique()}
@@ -196,12 +233,20 @@ def _parse_image_sizes(values: tuple[str, ...]) -> tuple[list | None, dict[str, 
 def _check_not_applicable(fmt: str, **given) -> None:
     """Options a format does not use are an error, not silently ignored."""
     unused = {"records": (("fps", "stream", "source", "image_size"), "records have no streams or frames"),
-              "parquet": (("fps", "source"), "the files hold each row's time and source")}
+              "parquet": (("fps", "source"), "the files hold each row's time and source"),
+              "nuscenes": (("fps", "stream", "image_size"),
+                           "scenes are the streams, timed by their timestamps, with 3-D boxes")}
     names, why = unused.get(fmt, ((), ""))
     bad = [k for k in names if given.get(k)]
     if bad:
         flags = ", ".join("--" + k.replace("_", "-") for k in bad)
         raise CliError(f"{flags} does not apply to {fmt}: {why}.")
+    only = {"names": ("yolo",), "images": ("yolo",), "dataset": ("coco", "coco-results"),
+            "results": ("nuscenes",), "nuscenes_version": ("nuscenes",)}
+    for option, formats in only.items():
+        if given.get(option) is not None and fmt not in formats:
+            raise CliError(f"--{option.replace('_', '-')} applies to {' and '.join(formats)} only, "
+                           f"not to {fmt}.")
 
 
 def _check_target(workspace: Path, name: str, kind: str, *, append: bool, replace: bool,
@@ -264,21 +309,22 @@ def _print_streams(table, named: dict, size_origin: dict[str, str], limit: int =
     rates = table.attrs.get("frame_rates") or {}
     sizes = table.attrs.get("image_sizes") or {}
     streams = sorted(rows.index.astype(str))
+    images = "x1" in table.columns  # 3-D boxes alone (nuscenes) have no image to size
     for s in streams[:limit]:
         parts = [f"{int(rows[s]):,} rows"]
         fps = rates.get(s, table.attrs.get("fps"))
         if fps:
             parts.append(f"{fps:g} fps")
-        if s in sizes:
+        if images and s in sizes:
             w, h = sizes[s]
             parts.append(f"image {w:g}x{h:g} ({size_origin.get(s, 'given')})")
-        else:
+        elif images:
             parts.append("image size unknown")
         out.print(f"  stream {s} ({named.get(s, 'in the file')}): {', '.join(parts)}",
                   highlight=False, markup=False, soft_wrap=True)
     if len(streams) > limit:
         out.print(f"  ... and {len(streams) - limit} more streams", highlight=False)
-    no_size = [s for s in streams if s not in sizes]
+    no_size = [s for s in streams if s not in sizes] if images else []
     if no_size:
         out.print(f"note: no image size for {len(no_size)} stream(s) ({_first(no_size)}); pass "
                   "--image-size WxH or STREAM=WxH to record it (needed to export boxes for "
@@ -330,6 +376,11 @@ INGEST_HELP = (
     "(attrs['image_sizes']).\n\n\b\nFORMAT is one of:\n"
     + "\n".join(f"  {k:<17} {v}" for k, v in FORMATS.items())
     + "\n\n\b\nMOT layouts: SEQ/det/det.txt, SEQ/det.txt, ROOT/SEQ/det.txt, ROOT/train/SEQ/det/det.txt"
+    + "\n\n\b\nOptions of some formats (PATH as above):"
+    + "\n  yolo          [--names data.yaml] [--images DIR] [--image-size WxH] [--fps FPS]"
+    + "\n  coco-results  --dataset instances_val.json"
+    + "\n  nuscenes      [--nuscenes-version v1.0-mini] [--results submission.json];"
+    + "\n                stores NAME and its ego poses as NAME_ego_poses"
     + "\n\n\b\nExamples:\n  assay ingest mot-det ../shared/data/mot15 --name mot15_det"
     + "\n  assay ingest records ../shared/data/proxy/supg/onto.csv --name onto_records"
 )
@@ -348,6 +399,17 @@ INGEST_HELP = (
 @click.option("--image-size", "image_size", multiple=True, metavar="[STREAM=]WxH",
               help="Image size in pixels: WxH for every stream, STREAM=WxH for one (repeatable). "
                    "Default: imWidth x imHeight in seqinfo.ini.")
+@click.option("--names", type=click.Path(path_type=Path),
+              help="yolo: class names, a classes.txt or data.yaml (default: found beside PATH).")
+@click.option("--images", type=click.Path(path_type=Path),
+              help="yolo: folder of the images, for their sizes (default: beside the labels, or the "
+                   "Ultralytics images/ twin of labels/).")
+@click.option("--dataset", type=click.Path(path_type=Path),
+              help="coco-results (and a coco folder of results): the COCO data set JSON.")
+@click.option("--results", type=click.Path(path_type=Path),
+              help="nuscenes: a submission JSON; its boxes are read instead of the labels.")
+@click.option("--nuscenes-version", "nuscenes_version",
+              help="nuscenes: the tables folder under PATH, e.g. v1.0-mini (default: the only one).")
 @click.option("--append", is_flag=True,
               help="Add the streams read to table NAME (created if new); streams it holds are refused.")
 @click.option("--replace", is_flag=True, help="Replace a table of the same name.")
@@ -355,14 +417,16 @@ INGEST_HELP = (
               help="With --replace: replace a table that holds results of runs (findings, a "
                    "campaign), discarding them.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was stored as JSON.")
-def ingest(format, path, workspace, name, fps, stream, source, image_size, append, replace,
-           discard_results, as_json):
+def ingest(format, path, workspace, name, fps, stream, source, image_size, names, images, dataset,
+           results, nuscenes_version, append, replace, discard_results, as_json):
     if append and replace:
         raise CliError("--append and --replace are exclusive: --append adds streams to a "
                                "table, --replace overwrites it. Pass one of them.")
     if fps is not None and not fps > 0:
         raise click.BadParameter(f"{fps}: frames per second must be > 0.", param_hint="--fps")
-    _check_not_applicable(format, fps=fps, stream=stream, source=source, image_size=image_size)
+    _check_not_applicable(format, fps=fps, stream=stream, source=source, image_size=image_size,
+                          names=names, images=images, dataset=dataset, results=results,
+                          nuscenes_version=nuscenes_version)
     every, per = _parse_image_sizes(image_size)
     kind = "records" if format == "records" else "observations"
     if discard_results and not replace:
@@ -370,13 +434,19 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, appen
                        "results a table holds).")
     stored_streams = _check_target(workspace, name, kind, append=append, replace=replace,
                                    discard_results=discard_results)
+    if format == "nuscenes":  # its ego poses go beside it, as NAME_ego_poses
+        _check_target(workspace, f"{name}_ego_poses", "ego_poses", append=append, replace=replace,
+                      discard_results=discard_results)
     notes.print(f"reading {path} as {format} ...", highlight=False)
     with show_progress():
-        table, kind, named = read_format(format, path, fps=fps, stream=stream, source=source)
+        table, kind, named, extra = read_format(
+            format, path, fps=fps, stream=stream, source=source, names=names, images=images,
+            dataset=dataset, results=results, version=nuscenes_version, image_size=(every, per))
     if kind == "observations" and "frame_rates" in table.attrs:
         table.attrs.pop("fps", None)  # per stream in frame_rates, which stays true when appended to
     if kind == "observations":
-        found = {"mot-det": "seqinfo.ini", "mot-gt": "seqinfo.ini", "coco": "COCO images"}
+        found = {"mot-det": "seqinfo.ini", "mot-gt": "seqinfo.ini", "coco": "COCO images",
+                 "coco-results": "COCO images", "yolo": "images"}
         origin = _with_image_sizes(table, every, per, found.get(format, "stored"))
         if stored_streams:
             clash = sorted({str(s) for s in table["stream"].unique()} & stored_streams)
@@ -388,24 +458,40 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, appen
                     "sequence), or --replace the table."
                 )
         _print_streams(table, named, origin)
-    with open_workspace(workspace, create=True) as ws, notes.status(f"writing {len(table):,} rows to {workspace}"):
+    with open_workspace(workspace, create=True) as ws, notes.status(
+            f"writing {len(table):,} rows to {workspace}"), ws.transaction():
+        # the table and what goes beside it (nuScenes ego poses) are stored together or not at all
         existed = append and name in ws
         if append:
             _append(ws, name, table, kind)
         else:
             ws.add(name, table, kind=kind, replace=replace, discard_results=discard_results)
         info = ws.table_info(name)
+        beside = {}
+        for suffix, (extra_table, extra_kind) in extra.items():
+            extra_name = f"{name}_{suffix}"
+            if append:
+                ws.append(extra_name, extra_table, kind=extra_kind)
+            else:
+                ws.add(extra_name, extra_table, kind=extra_kind, replace=replace,
+                       discard_results=discard_results)
+            beside[suffix] = {"table": extra_name, "rows_read": len(extra_table),
+                              "rows": ws.table_info(extra_name)["rows"]}
     if as_json:
         emit_json({"table": info["name"], "kind": kind, "rows_read": len(table),
                    "rows": info["rows"], "revision": info["revision"], "identity": info["identity"],
                    "appended": bool(existed),
-                   "streams": sorted(map(str, table["stream"].unique())) if "stream" in table else None})
+                   "streams": sorted(map(str, table["stream"].unique())) if "stream" in table else None,
+                   **beside})
         return
     if existed:
         out.print(f"appended {len(table):,} rows to [bold]{info['name']}[/] ({kind}) in {workspace}: "
                   f"now {info['rows']:,} rows, revision {info['revision']}")
     else:
         out.print(f"ingested {len(table):,} rows into [bold]{name}[/] ({kind}) in {workspace}")
+    for suffix, b in beside.items():
+        out.print(f"{'appended' if existed else 'stored'} {b['rows_read']:,} {suffix.replace('_', ' ')} "
+                  f"in [bold]{b['table']}[/] ({suffix}: one per stream and frame)", highlight=False)
 
 
 @cli.command()
@@ -432,6 +518,7 @@ def info(workspace, as_json):
         out.print(df_table(summary, title=f"{name}: per stream"))
 
 
+from . import _report  # noqa: E402, F401  (registers assay report)
 from ._audit import audit  # noqa: E402
 from ._check import check  # noqa: E402
 from ._curate import curate  # noqa: E402

@@ -7,12 +7,16 @@ into safe path components (:func:`safe_name`) that stay inside the folder named
 from __future__ import annotations
 
 from ._demo import DEMO_FPS, DEMO_SEQUENCES, demo_path
-from .coco import read_coco
+from .coco import read_coco, read_coco_results
+from .ego import to_ego_frame, to_world_frame
 from .images import IMAGE_LAYOUTS, FrameImages, data_uri
 from .kitti import kitti_camera_from_ego, read_kitti_detections, read_kitti_tracking
 from .mot import MotSequence, find_mot_sequences, read_mot, read_seqinfo, write_mot
+from .nuscenes import NuScenesTables, read_nuscenes
 from .paths import StagedFiles, check_inside, original_name, safe_name
 from .records import read_parquet, read_records, write_parquet
+from .video import video_frames
+from .yolo import read_yolo, read_yolo_names
 
 __all__ = [
     "DEMO_FPS",
@@ -20,6 +24,7 @@ __all__ = [
     "FrameImages",
     "IMAGE_LAYOUTS",
     "MotSequence",
+    "NuScenesTables",
     "StagedFiles",
     "check_inside",
     "data_uri",
@@ -28,13 +33,20 @@ __all__ = [
     "kitti_camera_from_ego",
     "original_name",
     "read_coco",
+    "read_coco_results",
     "read_kitti_detections",
     "read_kitti_tracking",
     "read_mot",
+    "read_nuscenes",
     "read_parquet",
     "read_records",
     "read_seqinfo",
+    "read_yolo",
+    "read_yolo_names",
     "safe_name",
+    "to_ego_frame",
+    "to_world_frame",
+    "video_frames",
     "write_mot",
     "write_parquet",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,38 +14,11 @@ from .._progress import progress
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFileNotFoundError, DataFormatError, InvalidParameterError
 from ..tables import STRING, validate
-from ._delimited import check_file
+from ._classes import UnknownClasses
 from ._folders import absolute, first_shared, folder_files, merge_attrs
+from ._json import expect, is_num, load_json
 
-__all__ = ["read_coco"]
-
-
-def _load_json(path: Path) -> Any:
-    check_file(path, "a COCO JSON file")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise DataFormatError(
-            f"byte 0x{raw[e.start]:02x} is not valid UTF-8; expected a UTF-8 JSON file.",
-            path=path, line=line, column=col,
-        ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DataFormatError(f"invalid JSON: {e.msg}.", path=path, line=e.lineno, column=e.colno) from None
-
-
-def _expect(cond: bool, path: Path, where: str, expected: str, got: Any) -> None:
-    if not cond:
-        got_s = json.dumps(got)[:120] if not isinstance(got, str) else repr(got)
-        raise DataFormatError(f"{where}: expected {expected}; got {got_s}.", path=path)
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+__all__ = ["read_coco", "read_coco_results"]
 
 
 @validate_params(
@@ -160,8 +132,10 @@ def _read_coco_file(
     frame: str,
     source: str | None,
     fps: float,
+    warn_level: int = 5,
+    doc: Any = None,
 ) -> pd.DataFrame:
-    doc = _load_json(p)
+    doc = load_json(p) if doc is None else doc
     if isinstance(doc, list):
         if images_from is None:
             raise DataFormatError(
@@ -169,29 +143,30 @@ def _read_coco_file(
                 "JSON that defines its images and categories.", path=p,
             )
         meta_path = Path(images_from)
-        meta = _load_json(meta_path)
+        meta = load_json(meta_path)
         anns, is_results = doc, True
         source = source or "model"
     else:
-        _expect(isinstance(doc, dict), p, "top level", "a JSON object or list", type(doc).__name__)
+        expect(isinstance(doc, dict), p, "top level", "a JSON object or list", type(doc).__name__)
         meta, meta_path, anns, is_results = doc, p, doc.get("annotations"), False
-        _expect(isinstance(anns, list), p, "'annotations'", "a list", anns)
+        expect(isinstance(anns, list), p, "'annotations'", "a list", anns)
         source = source or "labels"
     for key in ("images", "categories"):
-        _expect(isinstance(meta, dict) and isinstance(meta.get(key), list), meta_path,
+        expect(isinstance(meta, dict) and isinstance(meta.get(key), list), meta_path,
                 f"{key!r}", "a list", meta.get(key) if isinstance(meta, dict) else meta)
     cats = {}
     for i, c in enumerate(meta["categories"]):
-        _expect(isinstance(c, dict) and isinstance(c.get("id"), int) and isinstance(c.get("name"), str),
+        expect(isinstance(c, dict) and isinstance(c.get("id"), int) and isinstance(c.get("name"), str),
                 meta_path, f"categories[{i}]", "an object with integer 'id' and string 'name'", c)
         cats[c["id"]] = c["name"]
     images = {}
     for i, im in enumerate(meta["images"]):
-        _expect(isinstance(im, dict) and isinstance(im.get("id"), int), meta_path,
+        expect(isinstance(im, dict) and isinstance(im.get("id"), int), meta_path,
                 f"images[{i}]", "an object with an integer 'id'", im)
-        _expect(im["id"] not in images, meta_path, f"images[{i}].id", "a unique image id", im["id"])
+        expect(im["id"] not in images, meta_path, f"images[{i}].id", "a unique image id", im["id"])
         images[im["id"]] = im
     order = {iid: r for r, iid in enumerate(sorted(images))}
+    unknown = UnknownClasses([str(c) for c in sorted(cats)], f"category ids of {meta_path}")
 
     n = len(anns)
     image_id = np.empty(n, dtype="int64")
@@ -202,24 +177,28 @@ def _read_coco_file(
     crowd = np.zeros(n, dtype=bool)
     for i, a in enumerate(anns):
         where = f"{'' if is_results else 'annotations'}[{i}]"
-        _expect(isinstance(a, dict), p, where, "an object", a)
+        expect(isinstance(a, dict), p, where, "an object", a)
         iid = a.get("image_id")
-        _expect(iid in images, p, f"{where}.image_id", "the id of an image in 'images'", iid)
+        expect(iid in images, p, f"{where}.image_id", "the id of an image in 'images'", iid)
         cid = a.get("category_id")
-        _expect(cid in cats, p, f"{where}.category_id", "the id of a category in 'categories'", cid)
+        if is_results:  # a detector's label map may not be the data set's: kept, and warned of
+            expect(isinstance(cid, int) and not isinstance(cid, bool), p, f"{where}.category_id",
+                    "an integer category id", cid)
+        else:
+            expect(cid in cats, p, f"{where}.category_id", "the id of a category in 'categories'", cid)
         bb = a.get("bbox")
-        _expect(isinstance(bb, list) and len(bb) == 4 and all(_is_num(v) for v in bb), p,
+        expect(isinstance(bb, list) and len(bb) == 4 and all(is_num(v) for v in bb), p,
                 f"{where}.bbox", "4 finite numbers [x, y, width, height]", bb)
-        _expect(bb[2] >= 0 and bb[3] >= 0, p, f"{where}.bbox", "a width and height >= 0", bb)
+        expect(bb[2] >= 0 and bb[3] >= 0, p, f"{where}.bbox", "a width and height >= 0", bb)
         image_id[i], cat[i], box[i] = iid, cid, bb
         if is_results:
             s = a.get("score")
-            _expect(_is_num(s), p, f"{where}.score", "a finite number", s)
+            expect(is_num(s), p, f"{where}.score", "a finite number", s)
             score[i] = s
         else:
             if "id" in a:
                 ann_id[i] = a["id"]
-            if "score" in a and _is_num(a["score"]):
+            if "score" in a and is_num(a["score"]):
                 score[i] = a["score"]
         crowd[i] = bool(a.get("iscrowd", 0))
     rank = np.array([order[i] for i in image_id], dtype="int64")
@@ -229,7 +208,9 @@ def _read_coco_file(
         streams = np.array([names[i] for i in image_id], dtype=object)
     else:
         streams = np.full(n, stream, dtype=object)
-    cat_names = np.array([cats[c] for c in cat], dtype=object)
+    cat_names = np.array([cats.get(c, str(c)) for c in cat], dtype=object)
+    if is_results:
+        unknown.add(cat.astype(str).astype(object), p, lambda row: f"entry [{row}]")
     files = np.array([images[i].get("file_name") for i in image_id], dtype=object)
     df = pd.DataFrame({
         "stream": pd.array(streams, dtype=STRING),
@@ -255,6 +236,7 @@ def _read_coco_file(
     df.attrs["sources"] = {s: absolute(p) for s in sorted(shown)}
     df.attrs["frame_rates"] = dict.fromkeys(sorted(shown), float(fps))
     df.attrs["image_sizes"] = _image_sizes(images, names if callable(stream) else None, stream, shown)
+    unknown.warn("read_coco_results" if is_results else "read_coco", stacklevel=warn_level)
     return validate(df, "observations", name=str(p))
 
 
@@ -269,6 +251,94 @@ def _image_sizes(images: dict, names: dict | None, stream: Any, shown: set) -> d
     for name, got in sorted(sizes.items()):
         if len(got) == 1:
             w, h = next(iter(got))
-            if _is_num(w) and _is_num(h) and w > 0 and h > 0:
+            if is_num(w) and is_num(h) and w > 0 and h > 0:
                 out[name] = [w, h]
     return out
+
+
+@validate_params(
+    {
+        "results": ["path"],
+        "dataset": ["path"],
+        "stream": [str, callable, None],
+        "frame": [Options(["id", "order"])],
+        "source": [str],
+        "fps": [Interval(float, 0, None, closed="neither")],
+    }
+)
+def read_coco_results(
+    results: str | Path,
+    dataset: str | Path,
+    *,
+    stream: str | Callable[[dict], str] | None = None,
+    frame: str = "id",
+    source: str = "model",
+    fps: float = 1.0,
+) -> pd.DataFrame:
+    """Read a COCO results file, the detections a model submits, against its data set.
+
+    A results file is a JSON list ``[{"image_id", "category_id", "bbox": [x, y, width,
+    height], "score"}, ...]`` (other keys, such as ``segmentation``, are ignored). Its
+    images and categories are the data set's, so the predictions come out with the streams,
+    frames and class names that :func:`read_coco` gives the data set's labels with the same
+    ``stream``, ``frame`` and ``fps``: the two tables line up row for row.
+
+    Parameters
+    ----------
+    results : str or Path
+        The results JSON.
+    dataset : str or Path
+        The data set JSON (``images``, ``categories``; its ``annotations`` are not read here).
+    stream, frame, fps
+        As in :func:`read_coco`.
+    source : str, default "model"
+        Who produced the detections, e.g. ``"model:faster_rcnn"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical observations with ``score`` from the file, boxes in pixels as in
+        :func:`read_coco`, attributes ``image_id``, ``file_name`` and ``iscrowd``. A
+        ``category_id`` the data set does not define (a detector trained with another label
+        map) is kept as written (``"91"``) in ``cls``, with one
+        :class:`~assay.exceptions.AssayWarning`.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file and the entry (``[3].bbox``) of the first malformed value, or an
+        ``image_id`` the data set does not have.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> from assay.io import read_coco, read_coco_results
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "val.json").write_text(json.dumps({
+    ...     "images": [{"id": 7, "file_name": "a.jpg", "width": 640, "height": 480}],
+    ...     "categories": [{"id": 1, "name": "person"}],
+    ...     "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "bbox": [10, 20, 5, 8]}]}))
+    >>> _ = (d / "detections.json").write_text(json.dumps(
+    ...     [{"image_id": 7, "category_id": 1, "bbox": [11, 19, 5, 9], "score": 0.87}]))
+    >>> pred = read_coco_results(d / "detections.json", d / "val.json", source="model:detr")
+    >>> pred[["stream", "frame", "cls", "score", "x1", "y1", "x2", "y2", "source"]]
+      stream  frame     cls  score    x1    y1    x2    y2      source
+    0   coco      7  person   0.87  11.0  19.0  16.0  28.0  model:detr
+    >>> read_coco(d / "val.json")[["stream", "frame", "cls"]]
+      stream  frame     cls
+    0   coco      7  person
+    """
+    p = Path(results)
+    if p.is_dir():
+        raise InvalidParameterError(
+            f"The 'results' parameter of read_coco_results must be a results JSON file. Got the "
+            f"folder {str(p)!r}; read_coco reads a folder of them (with images_from=)."
+        )
+    doc_check = load_json(p)
+    if not isinstance(doc_check, list):
+        raise DataFormatError(
+            "is not a COCO results file (a JSON list of detections); a data set is read with "
+            "read_coco.", path=p,
+        )
+    return _read_coco_file(p, images_from=dataset, stream="coco" if stream is None else stream,
+                           frame=frame, source=source, fps=fps, doc=doc_check)

@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._arrow import repeat_str, take_str
+from .._arrow import repeat_str
 from .._progress import progress
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFileNotFoundError, InvalidParameterError
 from ..tables import STRING, validate
-from ._delimited import Field, fail_rows, numpy_columns, read_delimited
+from ._classes import UnknownClasses
+from ._delimited import Field, fail_rows, line_of_row, numpy_columns, read_delimited
 from ._folders import absolute
 
 __all__ = [
@@ -37,8 +38,12 @@ __all__ = [
 ]
 
 KITTI_FPS = 10.0
-#: Object types of KITTI tracking labels (``DontCare`` is an ignore region, not an object).
-KITTI_CLASSES = ("Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Cyclist", "Tram", "Misc")
+#: Object types of KITTI tracking labels (``DontCare`` is an ignore region, not an object):
+#: the eight the devkit's readme documents, and ``Person``, which it does not list but the
+#: released tracking labels use (676 rows, in sequences outside ``../shared/data``). Any
+#: other type is read as written, with one :class:`~assay.exceptions.AssayWarning`.
+KITTI_CLASSES = ("Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Person", "Cyclist",
+                 "Tram", "Misc")
 #: Class codes of the AB3DMOT PointRCNN detection files.
 POINTRCNN_CLASSES = {1: "Pedestrian", 2: "Car", 3: "Cyclist"}
 
@@ -160,7 +165,9 @@ def read_kitti_tracking(
     pandas.DataFrame
         Canonical observations with 2-D boxes and 3-D boxes in the z-up ego frame described
         in this module's docstring (``attrs["frame_3d"]``), plus ``alpha``, ``truncated`` and
-        ``occluded`` attributes. ``attrs["sources"]`` maps each stream to the file read,
+        ``occluded`` attributes. ``cls`` is the type as written; a type outside
+        ``KITTI_CLASSES`` is read like the others, with one
+        :class:`~assay.exceptions.AssayWarning` naming it. ``attrs["sources"]`` maps each stream to the file read,
         ``attrs["frame_rates"]`` to ``fps``.
 
     Examples
@@ -181,6 +188,7 @@ def read_kitti_tracking(
     files = _files(Path(path), "KITTI tracking label files", recursive=False)
     _one_stream(stream, path, {f.stem for f in files}, "read_kitti_tracking")
     out, dropped = [], 0
+    unknown = UnknownClasses([*KITTI_CLASSES, "DontCare"], "KITTI tracking types")
     for f in progress(files, "reading KITTI labels"):
         table, src = read_delimited(
             f, [_TRACKING, _TRACKING_SCORED], delimiter=" ", what="a KITTI tracking label file"
@@ -188,8 +196,7 @@ def read_kitti_tracking(
         p = src.path
         cols = {n: table.column(n).to_numpy(zero_copy_only=False) for n in table.column_names}
         kind = cols["type"].astype(object)
-        known = np.isin(kind, [*KITTI_CLASSES, "DontCare"])
-        fail_rows(src, ~known, 3, "type", kind, f"a KITTI type ({', '.join(KITTI_CLASSES)} or DontCare)")
+        unknown.add(kind, p, lambda row, src=src: f"line {line_of_row(src.raw, row)}")
         frame = cols["frame"]
         fail_rows(src, frame < 0, 1, "frame", frame, "a frame number >= 0")
         is_dc = kind == "DontCare"
@@ -230,6 +237,7 @@ def read_kitti_tracking(
     if dontcare == "drop":
         attrs.update(frame_3d=FRAME_3D, dropped_rows={"DontCare": dropped})
     df = _concat(out, attrs)
+    unknown.warn("read_kitti_tracking")
     return validate(df, "observations", name=str(path))
 
 
@@ -269,7 +277,8 @@ def read_kitti_detections(
         Canonical observations sorted by stream and frame. ``score`` is a probability (the
         logistic function of the raw score, which PointRCNN writes as a logit);
         ``score_raw`` keeps the value in the file. 3-D boxes as in
-        :func:`read_kitti_tracking`. Class codes 1/2/3 become Pedestrian/Car/Cyclist.
+        :func:`read_kitti_tracking`. Class codes 1/2/3 become Pedestrian/Car/Cyclist; another code is
+        kept as written (``"4"``), with one :class:`~assay.exceptions.AssayWarning`.
         ``attrs["sources"]`` maps each stream to its file, or to the list of its files (one
         per class folder); ``attrs["frame_rates"]`` maps it to ``fps``.
 
@@ -286,13 +295,15 @@ def read_kitti_detections(
     files = _files(Path(path), "detection files", recursive=True)
     _one_stream(stream, path, {f.stem for f in files}, "read_kitti_detections")
     out = []
+    unknown = UnknownClasses(POINTRCNN_CLASSES.values(), "PointRCNN class codes 1, 2, 3")
     for f in progress(files, "reading detections"):
         table, src = read_delimited(f, _DETECTIONS, delimiter=",", what="an AB3DMOT detection file")
         p = src.path
         cols = numpy_columns(table)
         code = cols["cls"]
-        fail_rows(src, ~np.isin(code, list(POINTRCNN_CLASSES)), 2, "cls", code,
-                  "a class code 1 (Pedestrian), 2 (Car) or 3 (Cyclist)")
+        codes, inverse = np.unique(code, return_inverse=True)
+        cls = np.array([POINTRCNN_CLASSES.get(int(k), str(k)) for k in codes], dtype=object)[inverse]
+        unknown.add(cls, p, lambda row, src=src: f"line {line_of_row(src.raw, row)}")
         frame = cols["frame"]
         fail_rows(src, frame < 0, 1, "frame", frame, "a frame number >= 0")
         fail_rows(src, ~np.isfinite(cols["score"]), 7, "score", cols["score"], "a finite score")
@@ -301,7 +312,6 @@ def read_kitti_detections(
         fail_rows(src, cols["x2"] < cols["x1"], 5, "x2", cols["x2"], "x2 >= x1")
         fail_rows(src, cols["y2"] < cols["y1"], 6, "y2", cols["y2"], "y2 >= y1")
         n = len(frame)
-        names = [POINTRCNN_CLASSES[k] for k in sorted(POINTRCNN_CLASSES)]
         ego = _ego(cols["cx"], cols["cy"], cols["cz"], cols["h"], cols["rot_y"])
         out.append(pd.DataFrame({
             "stream": repeat_str(stream or p.stem, n),
@@ -309,7 +319,7 @@ def read_kitti_detections(
             "time": frame / float(fps),
             "obs_id": np.zeros(n, dtype="int64"),
             "track": pd.array([pd.NA] * n, dtype="Int64"),
-            "cls": take_str(names, code - 1),
+            "cls": pd.array(cls, dtype=STRING),
             "score": _sigmoid(cols["score"]),
             "source": repeat_str(source, n),
             **{c: cols[c] for c in ("x1", "y1", "x2", "y2")},
@@ -324,4 +334,5 @@ def read_kitti_detections(
     df = _concat([df], {"fps": float(fps), "frame_rates": dict.fromkeys(sorted(set(names)), float(fps)),
                         "source_file": str(path), "frame_3d": FRAME_3D,
                         "sources": _sources(files, names)})
+    unknown.warn("read_kitti_detections")
     return validate(df, "observations", name=str(path))

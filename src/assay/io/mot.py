@@ -11,12 +11,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .._arrow import repeat_str, take_str
+from .._arrow import repeat_str
 from .._progress import progress
 from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFileNotFoundError, DataFormatError, InvalidParameterError, SchemaError
-from ..tables import validate
-from ._delimited import Field, fail_rows, numpy_columns, read_delimited
+from ..tables import STRING, validate
+from ._classes import UnknownClasses
+from ._delimited import Field, fail_rows, line_of_row, numpy_columns, read_delimited
 from ._folders import absolute
 from .paths import StagedFiles
 
@@ -273,7 +274,9 @@ def read_mot(
         Default ``"labels"`` for ground truth and ``"model:<file stem>"`` for detections.
     cls : str
         Class of every box in the 10-field layout (MOT15 has pedestrians only). The 9-field
-        layout names classes by its ``class`` field (see ``MOT16_CLASSES``).
+        layout names classes by its ``class`` field (see ``MOT16_CLASSES``); an id
+        outside that list is kept as written (``"13"``), with one
+        :class:`~assay.exceptions.AssayWarning` for the whole read.
 
     Returns
     -------
@@ -339,10 +342,12 @@ def read_mot(
                 f"{missing[0].file}: no fps given and no seqinfo.ini with frameRate next to the "
                 f"file{more}; pass fps=... (frames per second)."
             )
+    unknown = UnknownClasses(MOT16_CLASSES.values(), "MOT16 classes (ids 1 to 12)")
     parts = [
-        _read_sequence(s, kind=kind, fps=fps or s.fps, source=source, cls=cls)
+        _read_sequence(s, kind=kind, fps=fps or s.fps, source=source, cls=cls, unknown=unknown)
         for s in progress(seqs, f"reading {len(seqs)} MOT sequences")
     ]
+    unknown.warn("read_mot")
     df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     if len(parts) > 1:
         df["obs_id"] = np.arange(len(df), dtype="int64")
@@ -362,7 +367,8 @@ def _names(seqs: list[MotSequence], limit: int = 5) -> str:
 
 
 def _read_sequence(
-    seq: MotSequence, *, kind: str, fps: float, source: str | None, cls: str
+    seq: MotSequence, *, kind: str, fps: float, source: str | None, cls: str,
+    unknown: UnknownClasses,
 ) -> pd.DataFrame:
     """One sequence's file as observations (not yet validated; ``obs_id`` from 0)."""
     table, src = read_delimited(seq.file, _LAYOUTS, delimiter=",", what=f"a MOTChallenge {kind} file")
@@ -403,10 +409,10 @@ def _read_sequence(
         "track": track,
     }
     if nine:
-        klass = cols["class"]
-        known = np.isin(klass, list(MOT16_CLASSES))
-        fail_rows(src, ~known, 8, "class", klass, f"a MOT16 class id in 1..{max(MOT16_CLASSES)}")
-        data["cls"] = take_str([MOT16_CLASSES[k] for k in sorted(MOT16_CLASSES)], klass - 1)
+        ids_, inverse = np.unique(cols["class"], return_inverse=True)
+        names = np.array([MOT16_CLASSES.get(int(k), str(k)) for k in ids_], dtype=object)[inverse]
+        unknown.add(names, p, lambda row: f"line {line_of_row(src.raw, row)}")
+        data["cls"] = pd.array(names, dtype=STRING)
     else:
         data["cls"] = repeat_str(cls, n)
     data["score"] = score

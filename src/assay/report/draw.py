@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["draw_finding", "finding_frames", "frame_size", "frame_svg"]
+__all__ = ["draw_finding", "factor_bars", "finding_frames", "finding_window", "frame_size",
+           "frame_svg"]
 
 BOX2D = ("x1", "y1", "x2", "y2")
 BOX3D = ("x", "y", "l", "w", "yaw")
@@ -268,3 +269,131 @@ def draw_finding(
         out.append(frame_svg(here, size=size, highlight=ids, context=near, trail=trail,
                              image_href=href, caption=f"{stream} frame {f}", width=width))
     return out
+
+
+def finding_window(workspace: Any, table: str, finding: Mapping[str, Any]
+                   ) -> tuple[pd.DataFrame, tuple[float, float]]:
+    """The observations to draw a finding from, read from a workspace, and its frame size.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        Where ``table`` is.
+    table : str
+        The observations table the finding is about (a check run's ``observations``, an
+        audit's ``predictions``).
+    finding : mapping
+        A findings row: ``stream``, ``frame_start``, ``frame_end``.
+
+    Returns
+    -------
+    window : pandas.DataFrame
+        The rows of the finding's stream from the frame before its first to the frame after
+        its last (read filtered in DuckDB, never the whole table): what
+        :func:`draw_finding` takes.
+    size : (width, height)
+        The stream's image size recorded in the table (``attrs["image_sizes"]``), else a
+        frame that holds every box of the window (:func:`frame_size`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import assay
+    >>> from assay.report.draw import draw_finding, finding_window
+    >>> obs = assay.as_observations(pd.DataFrame({"frame": [1, 2, 3, 9], "cls": "car",
+    ...     "x1": 10.0, "y1": 10.0, "x2": 50.0, "y2": 40.0}), stream="cam", source="model", fps=1)
+    >>> obs.attrs["image_sizes"] = {"cam": [320, 240]}
+    >>> ws = assay.Workspace()
+    >>> ws.add("det", obs)
+    >>> finding = {"stream": "cam", "frame_start": 2, "frame_end": 2, "obs_ids": [1]}
+    >>> window, size = finding_window(ws, "det", finding)
+    >>> window["frame"].tolist(), size
+    ([1, 2, 3], (320.0, 240.0))
+    >>> len(draw_finding(window, finding, size=size))
+    1
+    """
+    stream = str(finding["stream"])
+    start, end = int(finding["frame_start"]), int(finding["frame_end"])
+    window = workspace.read(table, stream=stream, frames=(start - 1, end + 1))
+    return window, frame_size(window, window.attrs.get("image_sizes"), stream)
+
+
+def factor_bars(
+    evidence: Mapping[str, Any] | str,
+    *,
+    prefix: str = "ll_",
+    scale: float | None = None,
+    width: int = 260,
+) -> str:
+    """A finding's per-factor log-likelihoods as horizontal bars around zero (SVG).
+
+    Audit candidates (Fixy) keep each factor's log-likelihood ratio in their evidence as
+    ``ll_<factor>``: above zero the factor looks like a real object, below zero it does not.
+
+    Parameters
+    ----------
+    evidence : mapping or str
+        A findings row's ``evidence`` (a dict, or its JSON text).
+    prefix : str, default "ll_"
+        Which evidence entries are drawn (finite numbers only); the bar is labelled with the
+        rest of the key.
+    scale : float, optional
+        The value a half-width bar stands for (give the largest magnitude of several
+        candidates to draw them on one scale); default the largest here.
+    width : int, default 260
+        Width of the drawing in CSS pixels.
+
+    Returns
+    -------
+    str
+        ``<svg class="factors">``, a ``rect.bar.pos`` or ``rect.bar.neg`` per factor, each with
+        a ``<title>`` of its exact value; empty when the evidence has no such factor.
+
+    Examples
+    --------
+    >>> from assay.report.draw import factor_bars
+    >>> svg = factor_bars({"ll_area": -0.5, "ll_score": 1.2, "score": 3.0})
+    >>> svg.count('class="bar pos"'), svg.count('class="bar neg"')
+    (1, 1)
+    """
+    import json
+
+    if isinstance(evidence, str):
+        try:
+            evidence = json.loads(evidence)
+        except ValueError:
+            return ""
+    if not isinstance(evidence, Mapping):
+        return ""
+    factors = []
+    for key, value in evidence.items():
+        if not str(key).startswith(prefix) or isinstance(value, bool):
+            continue
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v):
+            factors.append((str(key)[len(prefix):], v))
+    if not factors:
+        return ""
+    top = scale if scale is not None and scale > 0 else max(abs(v) for _, v in factors) or 1.0
+    row, label_w, value_w = 18, 78, 44
+    mid = label_w + (width - label_w - value_w) / 2
+    half = (width - label_w - value_w) / 2 - 2
+    height = row * len(factors) + 4
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="factors" viewBox="0 0 {width} '
+             f'{height}" width="{width}" height="{height}" role="img">',
+             f'<line class="axis" x1="{_num(mid)}" y1="0" x2="{_num(mid)}" y2="{height}"/>']
+    for i, (name, v) in enumerate(factors):
+        y = 2 + i * row
+        length = min(abs(v) / top, 1.0) * half
+        x = mid if v >= 0 else mid - length
+        kind = "pos" if v >= 0 else "neg"
+        parts.append(
+            f'<text class="label" x="{label_w - 4}" y="{y + 13}" text-anchor="end">{escape(name)}</text>'
+            f'<rect class="bar {kind}" x="{_num(x)}" y="{y + 3}" width="{_num(max(length, 0.5))}" '
+            f'height="{row - 6}"><title>{escape(prefix + name)} = {v:.4g}</title></rect>'
+            f'<text class="value" x="{width - 2}" y="{y + 13}" text-anchor="end">{v:+.2f}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

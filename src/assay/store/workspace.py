@@ -70,7 +70,7 @@ __all__ = ["Workspace"]
 FORMAT_VERSION = _schema.FORMAT_VERSION
 
 #: Kinds of named table: the three canonical kinds, validated on add, and free-form tables.
-TABLE_KINDS = ("observations", "records", "findings", "table")
+TABLE_KINDS = ("observations", "records", "findings", "ego_poses", "table")
 
 #: What :meth:`Workspace.summary` can group an observations table by.
 SUMMARY_BY = ("stream", "cls", "source")
@@ -683,7 +683,7 @@ class Workspace(LabelsMixin, RunsMixin):
             a MultiIndex is refused (call ``reset_index()`` to keep it as columns).
             ``table.attrs`` is stored (as JSON) and restored by :meth:`read` (except
             ``attrs["workspace_table"]``, which :meth:`read` sets).
-        kind : {"observations", "records", "findings", "table"}, default "observations"
+        kind : {"observations", "records", "findings", "ego_poses", "table"}, default "observations"
             The canonical schema to validate against, or ``"table"`` for any frame.
         replace : bool, default False
             Overwrite a table of the same name. Without it an existing name is an error. The
@@ -836,7 +836,7 @@ class Workspace(LabelsMixin, RunsMixin):
         ----------
         name : str
         table : pandas.DataFrame
-        kind : {"observations", "records", "findings", "table"}, optional
+        kind : {"observations", "records", "findings", "ego_poses", "table"}, optional
             Default: the stored table's kind (``"observations"`` for a new table). Must match
             the stored kind.
         renumber : bool, default False
@@ -1272,6 +1272,73 @@ class Workspace(LabelsMixin, RunsMixin):
             else:
                 got = self._arrow(self._summary_sql(_quote(stored), json.loads(columns), by))
         return _summary_frame(got, by)
+
+    @validate_params({"query": [str], "params": [list, tuple, dict, None]})
+    def sql(self, query: str, params: list[Any] | tuple[Any, ...] | dict[str, Any] | None = None
+            ) -> pd.DataFrame:
+        """Run one read-only SQL query on the workspace's tables, in DuckDB.
+
+        Only the result comes into Python, so this is how to count, group or pick the top
+        rows of a table too large to :meth:`read` whole. Each named table is a DuckDB table
+        of the same name: double-quote names holding ``.`` or ``-``
+        (``"curate.night-shift.rounds"``).
+
+        Parameters
+        ----------
+        query : str
+            One ``SELECT`` statement (``WITH ... SELECT`` included). Nothing that writes.
+        params : list, tuple or dict, optional
+            Values of its ``?`` placeholders (a list or tuple) or ``$name`` ones (a dict).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The result; list columns hold Python lists, missing values are None or NaN.
+
+        Raises
+        ------
+        InvalidParameterError
+            ``query`` is not exactly one ``SELECT`` statement.
+        WorkspaceError
+            DuckDB could not run it (the message says why: an unknown table or column ...).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from assay.store import Workspace
+        >>> ws = Workspace()
+        >>> ws.add("t", pd.DataFrame({"cls": ["car", "car", "bus"], "x": [1, 2, 3]}), kind="table")
+        >>> ws.sql("SELECT cls, count(*) AS n FROM t WHERE x >= ? GROUP BY cls ORDER BY n DESC",
+        ...        [1])
+           cls  n
+        0  car  2
+        1  bus  1
+        >>> ws.sql("DROP TABLE t")
+        Traceback (most recent call last):
+        ...
+        assay.exceptions.InvalidParameterError: The 'query' parameter of sql must be one SELECT statement...
+        """
+        with self._lock:
+            con = self._connection()
+            try:
+                statements = con.extract_statements(query)
+            except duckdb.Error as exc:
+                raise InvalidParameterError(
+                    f"The 'query' parameter of sql must be valid SQL: {exc}") from None
+            kinds = [s.type for s in statements]
+            if kinds != [duckdb.StatementType.SELECT]:
+                shown = ", ".join(k.name for k in kinds) or "nothing"
+                raise InvalidParameterError(
+                    "The 'query' parameter of sql must be one SELECT statement (the workspace's "
+                    f"tables are changed through its methods, never by sql). Got {shown}.")
+            got = self._arrow(query, params)
+        out = {}
+        for name, column in zip(got.column_names, got.columns, strict=True):
+            if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+                out[name] = pd.Series(column.to_pylist(), dtype=object)
+            else:
+                out[name] = column.to_pandas()
+        return pd.DataFrame(out, columns=got.column_names)
 
     @staticmethod
     def _summary_sql(source: str, specs: list[dict[str, Any]], by: str) -> str:
