@@ -39,7 +39,7 @@ import pandas as pd
 from ..curate.campaign import FRAME_ORACLE, Campaign
 from ..curate.verdicts import import_verdicts
 from ..exceptions import InvalidParameterError, WorkspaceError
-from ..report.draw import draw_finding, frame_size, frame_svg
+from ..report.draw import draw_finding, finding_frames, finding_window, frame_size, frame_svg
 from ..tables import STRING
 
 __all__ = ["ANSWERS_TABLE", "LABELS_TABLE", "QUEUES", "AlreadyAnswered", "AuditQueue",
@@ -164,8 +164,11 @@ class Queue:
         raise NotImplementedError
 
     def window(self, ws: Any, item: Item) -> pd.DataFrame:
-        """Observations of the item's stream around it: its frames and one on each side."""
-        return ws.read(item.table, stream=item.stream, frames=(item.frame_start - 1, item.frame_end + 1))
+        """Observations of the item's stream around it: its frames and one on each side
+        (:func:`assay.report.draw.finding_window`, as the report reads them)."""
+        window, _ = finding_window(ws, item.table, {"stream": item.stream, "frame_start": item.frame_start,
+                                                    "frame_end": item.frame_end})
+        return window
 
     def subjects(self, item: Item, window: pd.DataFrame) -> list[int]:
         """The boxes an answer judges."""
@@ -173,8 +176,6 @@ class Queue:
 
     def drawn_frames(self, item: Item) -> list[int]:
         """The frames drawn for the item."""
-        from ..report.draw import finding_frames
-
         return finding_frames({"frame_start": item.frame_start, "frame_end": item.frame_end}, MAX_FRAMES)
 
     def draw(self, item: Item, window: pd.DataFrame,
