@@ -239,9 +239,12 @@ class TestRows:
 def test_findings_schema_and_order():
     obs = boxes([(1, 0.0, "car"), (2, 500.0, "car"), (3, 0.0, "car"), (1, 900.0, "car")])
     f = check(obs, [Flicker(), Gap()])
-    assert list(f.columns) == list(assay.tables.FINDING_COLUMNS)
-    assert (np.diff(f["severity"].to_numpy()) <= 0).all()
-    assay.validate(f, "findings")
+    assert list(f.columns) == [*assay.tables.FINDING_COLUMNS, "priority"]
+    assert (np.diff(f["priority"].to_numpy()) <= 0).all()
+    pd.testing.assert_frame_equal(assay.validate(f, "findings"), f)
+    # what each assertion found, in the order of run()
+    for a in (Flicker(), Gap()):
+        assert list(a.run(obs).columns) == list(assay.tables.FINDING_COLUMNS)
 
 
 def test_check_rejects_non_assertions():
