@@ -331,7 +331,7 @@ def _validate_records(df: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def _validate_findings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     required = tuple(c for c in FINDING_COLUMNS if c not in ("track", "fix"))
-    _require(df, name, required, FINDING_COLUMNS)
+    _require(df, name, required, {**FINDING_COLUMNS, **OPTIONAL_FINDING_COLUMNS})
     out: dict[str, pd.Series] = {}
     for c in ("run_id", "assertion", "scope", "stream"):
         out[c] = _coerce_str(df, name, c, nullable=False)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 import inspect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,7 +155,7 @@ class Outputs:
 
     __slots__ = ("_cols", "_lo", "_hi")
 
-    def __init__(self, cols: dict[str, np.ndarray], lo: int, hi: int) -> None:
+    def __init__(self, cols: Mapping[str, np.ndarray], lo: int, hi: int) -> None:
         self._cols = cols
         self._lo = lo
         self._hi = hi

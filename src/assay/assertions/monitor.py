@@ -51,7 +51,8 @@ class Monitor:
         Findings are stored there under one run as they are emitted.
     precision : pandas.DataFrame, optional
         As for :func:`~assay.assertions.check`: reviewers' precision per assertion, to
-        weight the priorities of :attr:`findings_` (default: the workspace's verdicts).
+        weight the priorities of :attr:`findings_` (default: the workspace's verdicts when
+        the monitor starts).
 
     Attributes
     ----------
@@ -84,6 +85,7 @@ class Monitor:
         self.stride = stride
         self.workspace = workspace
         self.precision = precision
+        self._precision = verdict_precision(workspace, precision)
         self._info = StreamInfo({}, {}, {}, {})
         self._second: dict[str, tuple[int, float]] = {}
         self._first_time: dict[str, float] = {}
@@ -99,7 +101,7 @@ class Monitor:
     def findings_(self) -> pd.DataFrame:
         parts = [p for p in self._emitted if len(p)]
         found = pd.concat(parts, ignore_index=True) if parts else empty_findings()
-        return prioritize(found, precision=verdict_precision(self.workspace, self.precision))
+        return prioritize(found, precision=self._precision)
 
     def _stride(self, stream: str) -> int:
         return int(self.stride.get(stream, 1)) if isinstance(self.stride, dict) else int(self.stride)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,18 +22,39 @@ from .priority import assertion_weights, prioritize, verdict_precision
 __all__ = ["check", "run_assertion"]
 
 
-def _columns_arrays(df: pd.DataFrame, columns: Sequence[str] | None) -> dict[str, np.ndarray]:
-    cols = list(df.columns) if columns is None else list(columns)
-    out = {}
-    for c in cols:
-        s = df[c]
-        if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
-            out[c] = s.to_numpy(dtype=object, na_value=None)
-        elif isinstance(s.dtype, pd.core.dtypes.dtypes.BaseMaskedDtype if hasattr(pd.core.dtypes.dtypes, "BaseMaskedDtype") else ()):
-            out[c] = s.to_numpy(dtype=object, na_value=None)
-        else:
-            out[c] = s.to_numpy()
-    return out
+def _column_array(s: pd.Series) -> np.ndarray:
+    """A column as a numpy array: strings and nullable values as objects (None when missing)."""
+    masked = getattr(pd.core.dtypes.dtypes, "BaseMaskedDtype", ())
+    if isinstance(s.dtype, (pd.StringDtype, masked)) or s.dtype == object:
+        return s.to_numpy(dtype=object, na_value=None)
+    return s.to_numpy()
+
+
+class _Columns(Mapping):
+    """The column arrays of a table (all, or ``columns``), each converted on first use: a
+    user's assertion that reads two columns does not pay for twenty."""
+
+    def __init__(self, df: pd.DataFrame, columns: Sequence[str] | None, name: str) -> None:
+        self._df = df
+        self._names = list(df.columns) if columns is None else list(columns)
+        self._arrays: dict[str, np.ndarray] = {}
+        missing = [c for c in self._names if c not in df.columns]
+        if missing:
+            raise SchemaError(f"assertion {name!r} needs columns {missing}.")
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        arr = self._arrays.get(column)
+        if arr is None:
+            if column not in self._names:
+                raise KeyError(column)
+            arr = self._arrays[column] = _column_array(self._df[column])
+        return arr
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def _severities(value: Any, n: int, name: str) -> tuple[float, np.ndarray | None]:
@@ -58,7 +79,7 @@ def _severities(value: Any, n: int, name: str) -> tuple[float, np.ndarray | None
 def _run_point_frames(a: PointAssertion, obs: pd.DataFrame, info: StreamInfo) -> pd.DataFrame:
     lay = layout(obs, info)
     sorted_obs = obs.iloc[lay.order]
-    cols = _columns_arrays(sorted_obs, a.columns)
+    cols = _Columns(sorted_obs, a.columns, a.name)
     oid = sorted_obs["obs_id"].to_numpy()
     times = sorted_obs["time"].to_numpy()
     streams, f0, ids, sev, scope = [], [], [], [], []
@@ -121,12 +142,12 @@ def _run_point_rows(a: PointAssertion, table: pd.DataFrame) -> pd.DataFrame:
 def _run_temporal(a: TemporalAssertion, obs: pd.DataFrame, info: StreamInfo) -> pd.DataFrame:
     lay = layout(obs, info)
     sorted_obs = obs.iloc[lay.order]
-    cols = _columns_arrays(sorted_obs, a.columns)
+    cols = _Columns(sorted_obs, a.columns, a.name)
     oid = sorted_obs["obs_id"].to_numpy()
     times = sorted_obs["time"].to_numpy()
     _, first, _, period = info.arrays(lay.streams)
     streams, f0, f1, ids, sev = [], [], [], [], []
-    empty = {c: v[:0] for c, v in cols.items()}
+    empty = _Columns(sorted_obs.iloc[:0], a.columns, a.name)
     keys = lay.frame_keys
     for k in range(len(keys)):
         lo = int(lay.frame_start[k])
