@@ -141,8 +141,12 @@ def iou_2d_indexed(a: Boxes, ia: np.ndarray | slice, b: Boxes, ib: np.ndarray | 
     """IoU of ``a[ia[k]]`` with ``b[ib[k]]`` for each ``k``: an array as long as the index."""
     ga = [_at(c, ia) for c in (a.x1, a.y1, a.x2, a.y2, a.area)]
     gb = [_at(c, ib) for c in (b.x1, b.y1, b.x2, b.y2, b.area)]
-    n = len(ga[0])
-    return iou_2d_into(np.empty(n), np.empty(n), np.empty(n), *ga, *gb)
+    if isinstance(ia, slice):  # views of a's columns: compute in new arrays
+        n = len(ga[0])
+        return iou_2d_into(np.empty(n), np.empty(n), np.empty(n), *ga, *gb)
+    # gathered copies: each is read for the last time where it is first written (see the
+    # order of iou_2d_into), so they serve as its output and scratch
+    return iou_2d_into(ga[2], ga[3], ga[0], *ga, *gb)
 
 
 def iou_2d_pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
