@@ -180,7 +180,7 @@ def bench_builtins(obs: pd.DataFrame, repeat: int, force_profile: bool,
 
     def row(a, label: str, m: int, t_none: float, w_none: float, t_given: float, w_given: float,
             found: int) -> bool:
-        target = a.name in ("flicker", "gap")
+        target = isinstance(a, (Flicker, Gap))
         met = m / t_none >= TARGET_BOXES
         status = ("met" if met else "**missed**") if target else "(none)"
         lines.append(f"| {type(a).__name__} | {label} | {found:,} | {t_none:.1f} s ({w_none:.1f}) | "

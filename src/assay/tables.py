@@ -39,6 +39,7 @@ __all__ = [
     "EGO_POSE_COLUMNS",
     "FINDING_COLUMNS",
     "OBSERVATION_COLUMNS",
+    "OPTIONAL_FINDING_COLUMNS",
     "STRING",
     "as_observations",
     "as_records",
@@ -69,7 +70,9 @@ OBSERVATION_COLUMNS: dict[str, Any] = {
 _OBS_REQUIRED = ("stream", "frame", "time", "obs_id", "cls", "source")
 
 #: Findings columns (what assertions and audits produce). ``obs_ids`` is a list of ints;
-#: ``evidence`` and ``fix`` are JSON text.
+#: ``evidence`` and ``fix`` are JSON text. ``severity`` is the assertion's own raw value
+#: (> 0; pixels, counts, IoU shortfalls: not comparable across assertions), computed from
+#: the finding's own rows only.
 FINDING_COLUMNS: dict[str, Any] = {
     "run_id": STRING,
     "assertion": STRING,
@@ -84,6 +87,13 @@ FINDING_COLUMNS: dict[str, Any] = {
     "fix": STRING,
 }
 FINDING_SCOPES = ("obs", "frame", "window", "track", "stream")
+#: Findings columns that may be absent; when present they follow the canonical columns and are
+#: validated. ``priority``: float in [0, 1], or missing: how much a finding matters next to
+#: the other findings of its run, comparable across assertions (the finding's quantile by
+#: severity among its assertion's findings of the run, weighted by the assertion's precision
+#: as reviewers judged it; see :func:`assay.assertions.prioritize`). ``check`` fills it and
+#: orders by it; findings of a run stored without it read as missing.
+OPTIONAL_FINDING_COLUMNS: dict[str, Any] = {"priority": np.dtype("float64")}
 
 #: Ego poses: where the sensor (the car) was at each frame, in a fixed world frame (x, y, z in
 #: metres, z up; ``yaw`` in radians about z). With them, boxes given in the moving sensor's
@@ -321,7 +331,7 @@ def _validate_records(df: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def _validate_findings(df: pd.DataFrame, name: str) -> pd.DataFrame:
     required = tuple(c for c in FINDING_COLUMNS if c not in ("track", "fix"))
-    _require(df, name, required, FINDING_COLUMNS)
+    _require(df, name, required, {**FINDING_COLUMNS, **OPTIONAL_FINDING_COLUMNS})
     out: dict[str, pd.Series] = {}
     for c in ("run_id", "assertion", "scope", "stream"):
         out[c] = _coerce_str(df, name, c, nullable=False)
@@ -346,7 +356,11 @@ def _validate_findings(df: pd.DataFrame, name: str) -> pd.DataFrame:
         if "fix" in df.columns
         else pd.Series(pd.NA, index=df.index, dtype=STRING)
     )
-    extra = {c: df[c] for c in df.columns if c not in FINDING_COLUMNS}
+    if "priority" in df.columns:
+        out["priority"] = _coerce_float(df, name, "priority")
+        p = out["priority"].to_numpy()
+        _fail(df, name, "priority", ~(np.isnan(p) | ((p >= 0) & (p <= 1))), "a priority in [0, 1], or missing")
+    extra = {c: df[c] for c in df.columns if c not in out}
     return pd.DataFrame({**out, **extra}, copy=False)
 
 

@@ -157,6 +157,22 @@ class TestConsistency:
         fixed = assay.assertions.apply_fixes(obs, f)
         assert (fixed["cls"] == "car").all()
 
+    def test_class_switch_tie_goes_to_the_class_seen_first(self):
+        # a 2-2 tie: the track was a truck first, so the cars are flagged, whatever other
+        # rows (here another stream, where cars come first) the table holds
+        track = boxes([(f, 0.0, c, 1) for f, c in enumerate(["truck", "car", "car", "truck"])], stream="b")
+        other = boxes([(f, 50.0, c, 2) for f, c in enumerate(["car", "van", "car"])], stream="a")
+        other["obs_id"] += 10
+        both = pd.concat([other, track], ignore_index=True)
+        for table in (track, both):
+            f = check(table, [ClassSwitch()])
+            row = f[f.stream == "b"].iloc[0]
+            assert row.obs_ids == [1, 2] and json.loads(row.fix)["values"] == {"cls": "truck"}
+            assert list(json.loads(row.evidence)["counts"]) == ["truck", "car"]
+        # first seen in the same frame: the alphabetically smallest
+        same = boxes([(0, 0.0, "truck", 1), (0, 0.0, "car", 1), (1, 0.0, "truck", 1), (1, 0.0, "car", 1)])
+        assert json.loads(check(same, [ClassSwitch()]).iloc[0].evidence)["majority"] == "car"
+
     def test_appear_short_tracks(self):
         # 10 fps: track 2 lasts 2 frames = 0.2 s; track 1 lasts 10 frames
         rows = [(f, 0.0, "car", 1) for f in range(10)] + [(4, 100.0, "car", 2), (5, 100.0, "car", 2)]
@@ -239,9 +255,12 @@ class TestRows:
 def test_findings_schema_and_order():
     obs = boxes([(1, 0.0, "car"), (2, 500.0, "car"), (3, 0.0, "car"), (1, 900.0, "car")])
     f = check(obs, [Flicker(), Gap()])
-    assert list(f.columns) == list(assay.tables.FINDING_COLUMNS)
-    assert (np.diff(f["severity"].to_numpy()) <= 0).all()
-    assay.validate(f, "findings")
+    assert list(f.columns) == [*assay.tables.FINDING_COLUMNS, "priority"]
+    assert (np.diff(f["priority"].to_numpy()) <= 0).all()
+    pd.testing.assert_frame_equal(assay.validate(f, "findings"), f)
+    # what each assertion found, in the order of run()
+    for a in (Flicker(), Gap()):
+        assert list(a.run(obs).columns) == list(assay.tables.FINDING_COLUMNS)
 
 
 def test_check_rejects_non_assertions():

@@ -27,6 +27,7 @@ from .builtin import (
 from .consistency import ConsistencyAssertion
 from .fixes import apply_fixes, diff_findings, diff_runs
 from .monitor import Monitor
+from .priority import assertion_weights, prioritize
 from .runner import check, run_assertion
 
 __all__ = [
@@ -48,10 +49,12 @@ __all__ = [
     "TemporalAssertion",
     "TooFast",
     "apply_fixes",
+    "assertion_weights",
     "check",
     "diff_findings",
     "diff_runs",
     "point_assertion",
+    "prioritize",
     "run_assertion",
     "sort_findings",
     "stream_info",

@@ -98,6 +98,8 @@ def make_findings(
     n = len(severity)
     keep = severity > 0
     n_kept = int(np.count_nonzero(keep))
+    if n_kept == 0:
+        return empty_findings()
     evid = np.full(n, None, dtype=object)  # only the rows kept are written out
     evid[keep] = _json_rows({k: [x for x, k_ in zip(v, keep, strict=True) if k_]
                              if isinstance(v, list) else np.asarray(v)[keep]

@@ -1,5 +1,6 @@
 """Frame structure of an observations table: sorting, frame strides, and pairs of
-observations in neighbouring frames, all vectorized."""
+observations in neighbouring frames, all vectorized. Boxes are
+:class:`assay.geometry.kernels.Boxes`, their IoU :func:`assay.geometry.kernels.iou_2d_indexed`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
+
+from ..geometry.kernels import Boxes, iou_2d_indexed
 
 
 @dataclass(frozen=True)
@@ -181,12 +184,22 @@ def stream_info(obs: pd.DataFrame, *, stride: int | dict | None = None) -> Strea
         info.stride[name] = int(strides[c])
         info.first[name] = int(fr[lo])
         info.last[name] = int(fr[hi])
-        info.period[name] = _period(fr[lo], tt[lo], fr[lo + 1], tt[lo + 1], int(strides[c])) if hi > lo else 0.0
+        info.period[name] = frame_period(fr[lo], tt[lo], fr[lo + 1], tt[lo + 1], int(strides[c])) if hi > lo else 0.0
     return info
 
 
-def _period(f0: int, t0: float, f1: int, t1: float, stride: int) -> float:
+def frame_period(f0: int, t0: float, f1: int, t1: float, stride: int) -> float:
+    """Seconds per frame slot of a stream whose first two distinct frames are ``f0`` (at
+    ``t0`` seconds) and ``f1`` (at ``t1``)."""
     return float((t1 - t0) / (f1 - f0) * stride)
+
+
+def slots_within(seconds: float, period: float) -> int:
+    """Whole frame slots of ``period`` seconds in ``seconds`` (0 when the period is unknown:
+    a stream of one frame so far)."""
+    if seconds <= 0 or period <= 0:
+        return 0
+    return int(np.floor(seconds / period + 1e-9))
 
 
 def layout(obs: pd.DataFrame, info: StreamInfo, *, by_x: bool = False) -> Layout:
@@ -252,7 +265,7 @@ def _sorted_pairs(key: np.ndarray, oid: np.ndarray) -> bool:
 
 
 def x_candidates(
-    lay: Layout, boxes: np.ndarray, block: np.ndarray, starts: np.ndarray, counts: np.ndarray,
+    lay: Layout, boxes: Boxes, block: np.ndarray, starts: np.ndarray, counts: np.ndarray,
     qx1: np.ndarray, qx2: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Narrow each query's candidate rows ``[starts, starts + counts)`` (all in frame block
@@ -264,8 +277,8 @@ def x_candidates(
     """
     if len(boxes) == 0:
         return starts, counts
-    x1, x2 = boxes[:, 0], boxes[:, 2]
-    max_w = float((x2 - x1).max())
+    x1, x2 = boxes.x1, boxes.x2
+    max_w = boxes.max_width
     if lay.xkey is not None:
         skey, xmin, span = lay.xkey, lay.xmin, lay.xspan
     else:
@@ -292,7 +305,7 @@ def cross(rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> tuple[np.
     return left, right
 
 
-def same_frame_pairs(lay: Layout, boxes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def same_frame_pairs(lay: Layout, boxes: Boxes | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every pair (i, j), i < j, of sorted rows in the same frame.
 
     With ``boxes`` (from a layout made ``by_x``), only pairs whose x-ranges may overlap.
@@ -305,7 +318,7 @@ def same_frame_pairs(lay: Layout, boxes: np.ndarray | None = None) -> tuple[np.n
     if boxes is not None and n:
         # rows after i in its frame have x1 >= x1_i; they overlap i only if x1 < x2_i
         starts, counts = x_candidates(lay, boxes, fidx, starts, counts,
-                                      boxes[:, 0] + (boxes[:, 2] - boxes[:, 0]).max(), boxes[:, 2])
+                                      boxes.x1 + boxes.max_width, boxes.x2)
     return cross(np.arange(n), starts, counts)
 
 
@@ -317,64 +330,6 @@ def segment_max(values: np.ndarray, left: np.ndarray, n: int, fill: float = 0.0)
     starts = np.flatnonzero(np.r_[True, left[1:] != left[:-1]])
     out[left[starts]] = np.maximum.reduceat(values, starts)
     return out
-
-
-_TINY = np.finfo(np.float64).tiny
-
-
-@dataclass(frozen=True)
-class Boxes:
-    """2-D boxes as contiguous columns (``x1, y1, x2, y2``) with their areas.
-
-    Gathering single columns is several times faster than gathering rows of an ``(N, 4)``
-    array, and areas computed once per box equal those :func:`iou_2d_paired
-    <assay.geometry._kernels.iou_2d_paired>` computes for every pair, bit for bit.
-    """
-
-    x1: np.ndarray
-    y1: np.ndarray
-    x2: np.ndarray
-    y2: np.ndarray
-    area: np.ndarray
-
-    @classmethod
-    def of(cls, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> Boxes:
-        area = x2 - x1
-        area *= y2 - y1
-        return cls(x1, y1, x2, y2, area)
-
-    def __len__(self) -> int:
-        return len(self.x1)
-
-    def take(self, idx: np.ndarray | slice) -> Boxes:
-        return Boxes(*(_at(c, idx) for c in (self.x1, self.y1, self.x2, self.y2, self.area)))
-
-    @cached_property
-    def max_width(self) -> float:
-        return float((self.x2 - self.x1).max())
-
-
-def pair_iou(a: Boxes, ia: np.ndarray | slice, b: Boxes, ib: np.ndarray | slice) -> np.ndarray:
-    """IoU of ``a[ia]`` with ``b[ib]`` pair by pair: ``iou_2d_paired`` of the same boxes, bit
-    for bit (same operations in the same order; IoU is not symmetric in floating point, so
-    ``a`` and ``b`` must be given in the order the result is defined with)."""
-    w = np.minimum(_at(a.x2, ia), _at(b.x2, ib))
-    w -= np.maximum(_at(a.x1, ia), _at(b.x1, ib))
-    np.maximum(w, 0.0, out=w)
-    h = np.minimum(_at(a.y2, ia), _at(b.y2, ib))
-    h -= np.maximum(_at(a.y1, ia), _at(b.y1, ib))
-    np.maximum(h, 0.0, out=h)
-    w *= h  # intersection
-    union = _at(b.area, ib) + _TINY
-    union += _at(a.area, ia)
-    union -= w
-    w /= union
-    return w
-
-
-def _at(values: np.ndarray, idx: np.ndarray | slice) -> np.ndarray:
-    """``values[idx]``: ``np.take`` gathers faster than fancy indexing."""
-    return values[idx] if isinstance(idx, slice) else np.take(values, idx)
 
 
 def blocks(lay: Layout, rows: int = 1 << 16) -> list[tuple[int, int, int, int]]:
@@ -477,7 +432,7 @@ def overlapping(
     last = first + lay.frame_count[fc] - 1
 
     def reaches(qi: np.ndarray | slice, rows: np.ndarray) -> np.ndarray:
-        iou = pair_iou(q, qi, boxes, rows) if query_first else pair_iou(boxes, rows, q, qi)
+        iou = iou_2d_indexed(q, qi, boxes, rows) if query_first else iou_2d_indexed(boxes, rows, q, qi)
         ok = iou >= min_iou
         if cls is not None:
             ok &= q_cls[qi] == cls[rows]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 import inspect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InvalidParameterError, SchemaError
-from ._frames import StreamInfo
+from ._frames import StreamInfo, slots_within
 
 __all__ = [
     "Assertion",
@@ -45,16 +45,40 @@ class Assertion(abc.ABC):
     attributes of the same name (the scikit-learn estimator convention), so
     :meth:`get_params` and ``repr`` show how an assertion was configured.
 
-    Streaming contract (used by :class:`~assay.assertions.Monitor`): a finding anchored at
-    frame slot ``t`` depends only on frames ``t - frames_before .. t + frames_after`` of its
-    stream; for ``track_level`` assertions it depends on the whole track segment (a track's
-    observations with no gap longer than ``segment_gap`` seconds).
+    What an assertion needs is declared by the attributes below, on its class (or, when it
+    depends on parameters, as a property), never inferred from its name: a subclass, a
+    renamed copy and a user's assertion run the same way. :func:`~assay.assertions.check`,
+    :class:`~assay.assertions.Monitor` and a ``check`` of any subset of whole streams read
+    only these, and produce the same findings when an assertion keeps its contract:
+
+    - ``needs_observations``: True when it reads canonical observations (``check``
+      validates them); False when any table of rows will do, each row judged on its own.
+    - Windowed assertions (``track_level`` False): a finding whose last frame
+      (``frame_end``) is frame slot ``t`` of its stream depends only on the stream's rows in
+      slots ``t - slots_before(period)`` to ``t + frames_after``, where
+      :meth:`slots_before` is ``frames_before`` plus the whole slots within
+      ``seconds_before``. A monitor emits the finding once slot ``t + frames_after`` arrived.
+    - Track-level assertions (``track_level`` True): a finding depends only on the rows of
+      one track segment: rows of one stream with the same :meth:`identifiers` value, no two
+      consecutive ones more than ``segment_gap`` seconds apart. A monitor emits its findings
+      once the segment has ended (its track unseen for longer than ``segment_gap``).
+
+    Beyond those rows a finding may use the stream's facts (:class:`StreamInfo`: stride,
+    first and last frame, frame period), never other rows: ties are broken by the rows'
+    own values, so a finding is the same whatever else the table holds.
     """
 
     #: Name used in findings; defaults to the snake-case class name.
     name: str = ""
+    #: Whether the assertion reads canonical observations (False: any table of rows).
+    needs_observations: bool = True
+    #: Frame slots before a finding's last frame that it depends on.
     frames_before: int = 0
+    #: Seconds before a finding's last frame that it depends on (on top of frames_before).
+    seconds_before: float = 0.0
+    #: Frame slots after a finding's last frame that it depends on.
     frames_after: int = 0
+    #: Whether findings depend on whole track segments rather than on a window of frames.
     track_level: bool = False
     #: Seconds of absence that end a track segment (track-level assertions).
     segment_gap: float = float("inf")
@@ -84,6 +108,18 @@ class Assertion(abc.ABC):
                 f"assertion {self.name!r} needs column{'s' if len(missing) > 1 else ''} "
                 f"{', '.join(repr(c) for c in missing)}, which the observations lack."
             )
+
+    def slots_before(self, period: float) -> int:
+        """Frame slots before a finding's last frame that it depends on, in a stream whose
+        slots are ``period`` seconds apart (0 while the period is unknown)."""
+        return int(self.frames_before) + slots_within(self.seconds_before, period)
+
+    def identifiers(self, observations: pd.DataFrame) -> pd.Series:
+        """Per row, the track a track-level assertion groups it by (missing where none):
+        the ``track`` column unless the assertion says otherwise."""
+        if "track" in observations.columns:
+            return observations["track"]
+        return pd.Series(pd.NA, index=observations.index, dtype="Int64")
 
     def blind_spot(self, observations: pd.DataFrame) -> str | None:
         """Why this assertion cannot find anything in these observations, when the reason is
@@ -119,7 +155,7 @@ class Outputs:
 
     __slots__ = ("_cols", "_lo", "_hi")
 
-    def __init__(self, cols: dict[str, np.ndarray], lo: int, hi: int) -> None:
+    def __init__(self, cols: Mapping[str, np.ndarray], lo: int, hi: int) -> None:
         self._cols = cols
         self._lo = lo
         self._hi = hi
@@ -191,6 +227,11 @@ class PointAssertion(_UserAssertion):
 
     scope = "frame"
 
+    @property
+    def needs_observations(self) -> bool:  # type: ignore[override]
+        """Frames need observations; rows of any table will do."""
+        return self.unit == "frame"
+
 
 class TemporalAssertion(_UserAssertion):
     """A user function ``f(model_inputs: list, model_outputs: list) -> float`` over a window.
@@ -220,6 +261,16 @@ class TemporalAssertion(_UserAssertion):
             )
         self.window = window
         self.window_seconds = window_seconds
+
+    @property
+    def frames_before(self) -> int:  # type: ignore[override]
+        """The window's frames before its last one (``window - 1``)."""
+        return self.window - 1 if self.window is not None else 0
+
+    @property
+    def seconds_before(self) -> float:  # type: ignore[override]
+        """The window's length in seconds, when it was declared in seconds."""
+        return self.window_seconds if self.window_seconds is not None else 0.0
 
 
 def point_assertion(func: Callable | None = None, *, name: str | None = None, unit: str = "frame",

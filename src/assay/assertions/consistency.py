@@ -32,7 +32,9 @@ class ConsistencyAssertion(Assertion):
         (rows whose identifier is missing are not checked).
     attributes : list of str
         Columns that must be constant per entity appearance. Each disagreement is reported
-        with the majority value, proposed as the fix.
+        with the majority value, proposed as the fix. A tie for the majority goes to the
+        value seen first in the appearance, and among values first seen in the same frame
+        to the smallest as text: the rule reads the appearance's own rows only.
     min_duration : float, optional
         Seconds. An appearance shorter than this is a finding (duration counts the first to
         the last frame inclusive, so one frame lasts one frame period).
@@ -95,7 +97,8 @@ class ConsistencyAssertion(Assertion):
         elif type(self) is ConsistencyAssertion:
             self.name = "consistency"
 
-    def _identifiers(self, obs: pd.DataFrame) -> pd.Series:
+    def identifiers(self, obs: pd.DataFrame) -> pd.Series:
+        """The identifier of each row (the ``identifier`` column, or what the function gives)."""
         if callable(self.identifier):
             ids = pd.Series(self.identifier(obs), index=obs.index)
             if len(ids) != len(obs):
@@ -120,7 +123,7 @@ class ConsistencyAssertion(Assertion):
         missing = [a for a in self.attributes if a not in observations.columns]
         if missing:
             raise SchemaError(f"assertion {self.name!r} needs attribute columns {missing}.")
-        ident = self._identifiers(observations)
+        ident = self.identifiers(observations)
         has = ident.notna().to_numpy()
         obs = observations.loc[has] if not has.all() else observations
         if obs.empty:
@@ -145,7 +148,7 @@ class ConsistencyAssertion(Assertion):
         parts = []
         for attr in self.attributes:
             parts.append(self._attribute(attr, obs[attr].to_numpy(dtype=object)[order], seg, seg_start,
-                                         sc_o, f_o, oid_o, streams, seg_track))
+                                         sc_o, t_o, f_o, oid_o, streams, seg_track))
         if self.min_duration is not None:
             parts.append(self._duration(seg_start, seg_end, sc_o, t_o, f_o, oid_o, streams, period,
                                         first_f, last_f, seg_track, seg))
@@ -154,7 +157,7 @@ class ConsistencyAssertion(Assertion):
         parts = [p for p in parts if len(p)]
         return pd.concat(parts, ignore_index=True) if parts else empty_findings()
 
-    def _attribute(self, attr, values, seg, seg_start, sc_o, f_o, oid_o, streams, seg_track):
+    def _attribute(self, attr, values, seg, seg_start, sc_o, t_o, f_o, oid_o, streams, seg_track):
         codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=False)
         n_seg = len(seg_start)
         if len(uniques) <= 1:
@@ -165,14 +168,18 @@ class ConsistencyAssertion(Assertion):
         bad_segs = np.flatnonzero(n_values > 1)
         if bad_segs.size == 0:
             return empty_findings()
-        majority = counts.argmax(axis=1)  # ties: the value seen first in factorize order
+        majority = counts.argmax(axis=1)
+        seg_end = np.r_[seg_start[1:], len(seg)]
+        top = counts[bad_segs].max(axis=1)
+        for s in bad_segs[(counts[bad_segs] == top[:, None]).sum(axis=1) > 1]:
+            majority[s] = _tie_break(codes[seg_start[s]:seg_end[s]], t_o[seg_start[s]:seg_end[s]],
+                                     np.flatnonzero(counts[s] == counts[s].max()), uniques)
         rows_bad = np.flatnonzero(np.isin(seg, bad_segs) & (codes != majority[seg]))
         by_seg = np.split(rows_bad, np.flatnonzero(np.diff(seg[rows_bad])) + 1)
         streams_out, f0, f1, ids, sev, fixes, maj_vals, count_ev, tracks = [], [], [], [], [], [], [], [], []
         for rows in by_seg:
             s = seg[rows[0]]
-            lo = seg_start[s]
-            hi = seg_start[s + 1] if s + 1 < n_seg else len(seg)
+            lo, hi = seg_start[s], seg_end[s]
             maj = uniques[majority[s]]
             maj = maj.item() if hasattr(maj, "item") else maj
             streams_out.append(streams[sc_o[lo]])
@@ -181,7 +188,8 @@ class ConsistencyAssertion(Assertion):
             ids.append(oid_o[rows].tolist())
             sev.append(float(len(rows)))
             maj_vals.append(maj)
-            count_ev.append({str(uniques[k]): int(counts[s, k]) for k in np.flatnonzero(counts[s])})
+            seen, first = np.unique(codes[lo:hi], return_index=True)  # in order of appearance
+            count_ev.append({str(uniques[k]): int(counts[s, k]) for k in seen[np.argsort(first)]})
             fixes.append(json.dumps({"action": "set", "obs_ids": oid_o[rows].tolist(), "values": {attr: maj}}))
             tracks.append(seg_track[s] if seg_track is not None else pd.NA)
         return make_findings(
@@ -219,3 +227,13 @@ class ConsistencyAssertion(Assertion):
             track=seg_track[seg[rows]] if seg_track is not None else None,
             evidence={"missing_frames": missed[rows], "gap_seconds": dt[rows]},
         )
+
+
+def _tie_break(codes: np.ndarray, times: np.ndarray, tied: np.ndarray, uniques: np.ndarray) -> int:
+    """The majority among values ``tied`` for the most observations of one appearance
+    (``codes`` and ``times`` of its rows, in time order): the value seen first, and among
+    values first seen at the same time the smallest as text. It depends on the appearance's
+    own rows only, so batch, stream and subset runs propose the same fix."""
+    first = np.array([times[np.argmax(codes == k)] for k in tied])
+    tied = tied[first == first.min()]
+    return int(min(tied, key=lambda k: str(uniques[k])))

@@ -1,12 +1,15 @@
 """Streaming: feed a model's outputs frame by frame, get findings as soon as they are final.
 
-A finding is *final* once no later frame can change it. For a windowed assertion that is
-``lookahead`` frame slots after its last frame (one for :class:`Flicker`, which looks at the
-next frame); for a track-level assertion it is when the track segment has ended (the track
-unseen for longer than the assertion's ``segment_gap``). The monitor keeps only the frames
-that unfinished findings can still depend on, plus the rows of open track segments, and
-emits each finding exactly when it becomes final, computed on the same rows a batch
-:func:`check` would use: batch and stream produce the same findings.
+A finding is *final* once no later frame can change it. What that takes is declared by each
+assertion (see :class:`~assay.assertions.Assertion`), never looked up by its name: for a
+windowed assertion, ``frames_after`` frame slots after the finding's last frame (one for
+:class:`Flicker`, which looks at the next frame; none for :class:`Gap`, whose findings end
+at the frame that completes them); for a track-level assertion, the end of the track
+segment (the track unseen for longer than the assertion's ``segment_gap``). The monitor keeps
+only the frames that unfinished findings can still depend on (``slots_before`` and
+``frames_after`` of each assertion), plus the rows of open track segments, and emits each
+finding exactly when it becomes final, computed on the same rows a batch :func:`check` would
+use: batch and stream produce the same findings.
 """
 
 from __future__ import annotations
@@ -19,25 +22,19 @@ import pandas as pd
 from .._validation import Interval, validate_params
 from ..exceptions import InvalidParameterError
 from ..tables import validate
-from ._findings import empty_findings, sort_findings
-from ._frames import StreamInfo, _period
-from .base import Assertion, PointAssertion, TemporalAssertion
+from ._findings import empty_findings
+from ._frames import StreamInfo, frame_period
+from .base import Assertion
+from .priority import prioritize, verdict_precision
 from .runner import run_assertion
 
 __all__ = ["Monitor"]
 
 
-def _lookahead(a: Assertion) -> int:
-    """Frame slots after a finding's last frame that it still depends on."""
-    return {"flicker": 1}.get(a.name, 0) if not isinstance(a, (PointAssertion, TemporalAssertion)) else 0
-
-
-def _lookbehind(a: Assertion, period: float) -> int:
-    if isinstance(a, TemporalAssertion):
-        if a.window is not None:
-            return a.window
-        return int(np.floor(a.window_seconds / period + 1e-9)) + 1 if period > 0 else 1
-    return a.frames_before + a.frames_after + 1
+def _reach(a: Assertion, period: float) -> int:
+    """Frame slots back from the last slot at which a windowed assertion's findings are due
+    that those findings still read (one more than they span, as a margin)."""
+    return a.slots_before(period) + a.frames_after + 1
 
 
 class Monitor:
@@ -46,17 +43,24 @@ class Monitor:
     Parameters
     ----------
     assertions : list of Assertion
-        As for :func:`~assay.assertions.check` (row-level assertions are not supported: a
-        monitor follows frames).
+        As for :func:`~assay.assertions.check` (row-level assertions judge each observation
+        row as it comes).
     stride : int or dict
         Frames between consecutive frames of a stream (a live stream cannot infer it).
     workspace : assay.Workspace, optional
         Findings are stored there under one run as they are emitted.
+    precision : pandas.DataFrame, optional
+        As for :func:`~assay.assertions.check`: reviewers' precision per assertion, to
+        weight the priorities of :attr:`findings_` (default: the workspace's verdicts when
+        the monitor starts).
 
     Attributes
     ----------
     findings_ : pandas.DataFrame
-        Every finding emitted so far.
+        Every finding emitted so far, with its ``priority`` among them, most important
+        first (after :meth:`close`, what :func:`~assay.assertions.check` returns for the
+        same frames). The findings :meth:`update` returns and stores have no priority: it
+        depends on findings still to come.
 
     Examples
     --------
@@ -71,17 +75,17 @@ class Monitor:
     True
     """
 
-    @validate_params({"stride": [Interval(int, 1, None), dict]})
-    def __init__(self, assertions: Iterable[Assertion], *, stride: int | dict = 1, workspace=None) -> None:
+    @validate_params({"stride": [Interval(int, 1, None), dict], "precision": [pd.DataFrame, None]})
+    def __init__(self, assertions: Iterable[Assertion], *, stride: int | dict = 1, workspace=None,
+                 precision: pd.DataFrame | None = None) -> None:
         self.assertions = list(assertions)
         for a in self.assertions:
             if not isinstance(a, Assertion):
                 raise InvalidParameterError(f"Monitor takes Assertion objects. Got {a!r}.")
-            if isinstance(a, PointAssertion) and a.unit == "row":
-                raise InvalidParameterError(
-                    f"assertion {a.name!r} works on rows, not frames; run it with check().")
         self.stride = stride
         self.workspace = workspace
+        self.precision = precision
+        self._precision = verdict_precision(workspace, precision)
         self._info = StreamInfo({}, {}, {}, {})
         self._second: dict[str, tuple[int, float]] = {}
         self._first_time: dict[str, float] = {}
@@ -96,7 +100,8 @@ class Monitor:
     @property
     def findings_(self) -> pd.DataFrame:
         parts = [p for p in self._emitted if len(p)]
-        return sort_findings(pd.concat(parts, ignore_index=True)) if parts else empty_findings()
+        found = pd.concat(parts, ignore_index=True) if parts else empty_findings()
+        return prioritize(found, precision=self._precision)
 
     def _stride(self, stream: str) -> int:
         return int(self.stride.get(stream, 1)) if isinstance(self.stride, dict) else int(self.stride)
@@ -144,7 +149,7 @@ class Monitor:
             uniq_rest, times_rest = uniq, first_times
         if stream not in self._second and len(uniq_rest):
             self._second[stream] = (int(uniq_rest[0]), float(times_rest[0]))
-            info.period[stream] = _period(info.first[stream], self._first_time[stream],
+            info.period[stream] = frame_period(info.first[stream], self._first_time[stream],
                                           int(uniq_rest[0]), float(times_rest[0]), info.stride[stream])
         prev_slot = self._slot(stream, last) if last is not None else -1
         prev_time = self._last_time.get(stream, -np.inf)
@@ -184,8 +189,7 @@ class Monitor:
 
     def _segment_end(self, a: Assertion, rows: pd.DataFrame, in_stream: np.ndarray) -> np.ndarray:
         """Per row of the stream, the time of the last row of its track segment (NaN elsewhere)."""
-        ident = a._identifiers(rows) if hasattr(a, "_identifiers") else rows["track"]
-        ident = pd.Series(np.asarray(ident, dtype=object) if not isinstance(ident, pd.Series) else ident.to_numpy(dtype=object, na_value=None))
+        ident = pd.Series(pd.Series(a.identifiers(rows)).to_numpy(dtype=object, na_value=None))
         valid = in_stream & ident.notna().to_numpy()
         out = np.full(len(rows), np.nan)
         if not valid.any():
@@ -212,14 +216,14 @@ class Monitor:
         windowed = [a for a in self.assertions if not a.track_level]
         if windowed:
             slots = (rows["frame"].to_numpy() - self._info.first[stream]) // self._info.stride[stream]
-            behind = max(_lookbehind(a, self._info.period[stream]) + _lookahead(a) for a in windowed)
+            behind = max(_reach(a, self._info.period[stream]) for a in windowed)
             window = rows.loc[in_stream & (slots >= min(slot, prev_slot + 1) - behind - 2)]
             for a in windowed:
                 f = run_assertion(a, window, self._info) if len(window) else empty_findings()
                 if f.empty:
                     continue
                 s_end = (f["frame_end"].to_numpy() - self._info.first[stream]) // self._info.stride[stream]
-                due = s_end + _lookahead(a)
+                due = s_end + a.frames_after
                 f = f[(due <= slot) & (due > prev_slot)]
                 if len(f):
                     found.append(f)
@@ -259,7 +263,7 @@ class Monitor:
         keep = ~in_stream
         windowed = [a for a in self.assertions if not a.track_level]
         if windowed:
-            behind = max(_lookbehind(a, self._info.period[stream]) + _lookahead(a) for a in windowed)
+            behind = max(_reach(a, self._info.period[stream]) for a in windowed)
             keep |= in_stream & (slots >= now_slot - behind - 2)
         for k, a in enumerate(self.assertions):
             if a.track_level:

@@ -3,34 +3,58 @@
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._progress import progress
+from .._validation import validate_params
 from ..exceptions import InvalidParameterError, SchemaError, UserCodeError
 from ..tables import validate
-from ._findings import empty_findings, make_findings, sort_findings
+from ._findings import empty_findings, make_findings
 from ._frames import StreamInfo, layout, stream_info
+from ._rows import row_keys
 from .base import Assertion, Frame, Outputs, PointAssertion, TemporalAssertion
+from .priority import assertion_weights, prioritize, verdict_precision
 
 __all__ = ["check", "run_assertion"]
 
 
-def _columns_arrays(df: pd.DataFrame, columns: Sequence[str] | None) -> dict[str, np.ndarray]:
-    cols = list(df.columns) if columns is None else list(columns)
-    out = {}
-    for c in cols:
-        s = df[c]
-        if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
-            out[c] = s.to_numpy(dtype=object, na_value=None)
-        elif isinstance(s.dtype, pd.core.dtypes.dtypes.BaseMaskedDtype if hasattr(pd.core.dtypes.dtypes, "BaseMaskedDtype") else ()):
-            out[c] = s.to_numpy(dtype=object, na_value=None)
-        else:
-            out[c] = s.to_numpy()
-    return out
+def _column_array(s: pd.Series) -> np.ndarray:
+    """A column as a numpy array: strings and nullable values as objects (None when missing)."""
+    masked = getattr(pd.core.dtypes.dtypes, "BaseMaskedDtype", ())
+    if isinstance(s.dtype, (pd.StringDtype, masked)) or s.dtype == object:
+        return s.to_numpy(dtype=object, na_value=None)
+    return s.to_numpy()
+
+
+class _Columns(Mapping):
+    """The column arrays of a table (all, or ``columns``), each converted on first use: a
+    user's assertion that reads two columns does not pay for twenty."""
+
+    def __init__(self, df: pd.DataFrame, columns: Sequence[str] | None, name: str) -> None:
+        self._df = df
+        self._names = list(df.columns) if columns is None else list(columns)
+        self._arrays: dict[str, np.ndarray] = {}
+        missing = [c for c in self._names if c not in df.columns]
+        if missing:
+            raise SchemaError(f"assertion {name!r} needs columns {missing}.")
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        arr = self._arrays.get(column)
+        if arr is None:
+            if column not in self._names:
+                raise KeyError(column)
+            arr = self._arrays[column] = _column_array(self._df[column])
+        return arr
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def _severities(value: Any, n: int, name: str) -> tuple[float, np.ndarray | None]:
@@ -55,7 +79,7 @@ def _severities(value: Any, n: int, name: str) -> tuple[float, np.ndarray | None
 def _run_point_frames(a: PointAssertion, obs: pd.DataFrame, info: StreamInfo) -> pd.DataFrame:
     lay = layout(obs, info)
     sorted_obs = obs.iloc[lay.order]
-    cols = _columns_arrays(sorted_obs, a.columns)
+    cols = _Columns(sorted_obs, a.columns, a.name)
     oid = sorted_obs["obs_id"].to_numpy()
     times = sorted_obs["time"].to_numpy()
     streams, f0, ids, sev, scope = [], [], [], [], []
@@ -101,8 +125,6 @@ def _user_findings(name, scope, streams, f0, f1, ids, sev) -> pd.DataFrame:
 
 
 def _run_point_rows(a: PointAssertion, table: pd.DataFrame) -> pd.DataFrame:
-    from .builtin import _row_frames, _row_ids, _row_streams
-
     inputs = a.inputs or []
     outputs = a.columns or [c for c in table.columns if c not in inputs]
     missing = [c for c in (*inputs, *outputs) if c not in table.columns]
@@ -113,31 +135,26 @@ def _run_point_rows(a: PointAssertion, table: pd.DataFrame) -> pd.DataFrame:
     sev = np.array([_severities(_call(a, f"row {r}", i, o), 0, a.name)[0]
                     for r, (i, o) in enumerate(zip(in_rows, out_vals, strict=True))])
     rows = np.flatnonzero(sev > 0)
-    frames = _row_frames(table)[rows]
-    return make_findings(a.name, "obs", _row_streams(table)[rows], frames, frames,
-                         [[i] for i in _row_ids(table)[rows]], sev[rows])
+    streams, frames, ids = (k[rows] for k in row_keys(table))
+    return make_findings(a.name, "obs", streams, frames, frames, [[i] for i in ids], sev[rows])
 
 
 def _run_temporal(a: TemporalAssertion, obs: pd.DataFrame, info: StreamInfo) -> pd.DataFrame:
     lay = layout(obs, info)
     sorted_obs = obs.iloc[lay.order]
-    cols = _columns_arrays(sorted_obs, a.columns)
+    cols = _Columns(sorted_obs, a.columns, a.name)
     oid = sorted_obs["obs_id"].to_numpy()
     times = sorted_obs["time"].to_numpy()
     _, first, _, period = info.arrays(lay.streams)
     streams, f0, f1, ids, sev = [], [], [], [], []
-    empty = {c: v[:0] for c, v in cols.items()}
+    empty = _Columns(sorted_obs.iloc[:0], a.columns, a.name)
     keys = lay.frame_keys
     for k in range(len(keys)):
         lo = int(lay.frame_start[k])
         code = int(lay.stream_code[lo])
         slot = int(lay.slot[lo])
         stride = int(lay.stride[code])
-        if a.window is not None:
-            n_slots = a.window
-        else:
-            n_slots = int(np.floor(a.window_seconds / period[code] + 1e-9)) + 1 if period[code] > 0 else 1
-        first_slot = max(0, slot - n_slots + 1)
+        first_slot = max(0, slot - a.slots_before(float(period[code])))
         frames_in, outs_in = [], []
         for s in range(first_slot, slot + 1):
             key = code * (2**40) + s
@@ -180,6 +197,7 @@ def _is_observations(table: pd.DataFrame) -> bool:
     return all(c in table.columns for c in ("stream", "frame", "time", "obs_id", "cls", "source"))
 
 
+@validate_params({"precision": [pd.DataFrame, None]})
 def check(
     observations: pd.DataFrame,
     assertions: Iterable[Assertion] | Assertion,
@@ -187,14 +205,16 @@ def check(
     workspace: Any = None,
     name: str | None = None,
     stride: int | dict | None = None,
+    precision: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Run assertions over a table and return their findings, most severe first.
+    """Run assertions over a table and return their findings, most important first.
 
     Parameters
     ----------
     observations : pandas.DataFrame
-        Canonical observations (validated here), or, for row-level assertions such as
-        :class:`~assay.assertions.OutputRange`, any table of model inputs and outputs.
+        Canonical observations (validated here), or, when every assertion works on rows
+        (``needs_observations`` False, such as :class:`~assay.assertions.OutputRange`), any
+        table of model inputs and outputs.
     assertions : Assertion or list of Assertion
         Built-ins, declared consistency assertions, or user functions decorated with
         :func:`point_assertion` / :func:`temporal_assertion`.
@@ -206,13 +226,20 @@ def check(
     stride : int or dict, optional
         Frames between consecutive frames of each stream; inferred by default (the greatest
         common divisor of the gaps between frame numbers).
+    precision : pandas.DataFrame, optional
+        Reviewers' precision per assertion (``arm``, ``reviewed``, ``confirmed``, as
+        :func:`assay.curate.assertion_precision` returns) to weight priorities with; by
+        default the workspace's verdicts when a workspace is given, else none.
 
     Returns
     -------
     pandas.DataFrame
         The findings table (``run_id``, ``assertion``, ``scope``, ``stream``,
         ``frame_start``, ``frame_end``, ``obs_ids``, ``track``, ``severity``, ``evidence``,
-        ``fix``), sorted by severity (descending), then assertion, stream and frame.
+        ``fix``, then ``priority``), sorted by priority (descending: see
+        :func:`~assay.assertions.prioritize`), ties in the order of
+        :func:`~assay.assertions.sort_findings`. ``severity`` is each assertion's own
+        value; ``priority``, in (0, 1], compares findings across assertions.
         ``attrs["notes"]`` says why an assertion could not find anything when the input
         rules it out (a track-level assertion on observations without track ids).
 
@@ -224,9 +251,9 @@ def check(
     >>> from assay.assertions import Appear
     >>> tracker = read_mot(demo_path("TUD-Stadtmitte", "tracker"), kind="gt", fps=25)
     >>> findings = check(tracker, [Flicker(), Gap(), Appear(min_duration=0.5)])
-    >>> findings[["assertion", "scope", "frame_start", "frame_end", "track"]]
-      assertion  scope  frame_start  frame_end  track
-    0    appear  track          ...        ...    ...
+    >>> findings[["assertion", "scope", "frame_start", "frame_end", "track", "priority"]]
+      assertion  scope  frame_start  frame_end  track  priority
+    0    appear  track          ...        ...    ...       1.0
     """
     items = [assertions] if isinstance(assertions, Assertion) else list(assertions)
     for a in items:
@@ -234,16 +261,17 @@ def check(
             raise InvalidParameterError(
                 f"check takes Assertion objects (built-ins such as Flicker(), or functions decorated "
                 f"with @point_assertion / @temporal_assertion). Got {a!r}.")
-    needs_obs = any(not (isinstance(a, PointAssertion) and a.unit == "row") and a.name not in ("output_range", "no_repeated_words") for a in items)
-    table = validate(observations, "observations") if needs_obs or _is_observations(observations) else observations.reset_index(drop=True)
+    needs_obs = any(a.needs_observations for a in items)
+    table = (validate(observations, "observations") if needs_obs or _is_observations(observations)
+             else observations.reset_index(drop=True))
     info = stream_info(table, stride=stride) if _is_observations(table) and len(table) else None
     started = _time.time()
     notes = [note for a in items if (note := a.blind_spot(table)) is not None]
     parts = [run_assertion(a, table, info) for a in progress(items, "running assertions")]
     parts = [p for p in parts if len(p)]
     findings = pd.concat(parts, ignore_index=True) if parts else empty_findings()
-    findings = sort_findings(findings)
-    findings = findings.sort_values("severity", ascending=False, kind="stable", ignore_index=True)
+    precision = verdict_precision(workspace, precision)
+    findings = prioritize(findings, precision=precision)
     if workspace is not None:
         from ..store.identity import describe_input
 
@@ -256,6 +284,7 @@ def check(
         workspace.finish_run(run_id, "ok", {
             "findings": len(findings), "seconds": round(_time.time() - started, 3), "notes": notes,
             "per_assertion": findings["assertion"].value_counts().to_dict(),
+            "priority_weights": assertion_weights([a.name for a in items], precision=precision),
         })
         findings.attrs["run_id"] = run_id
     if notes:

@@ -34,7 +34,7 @@ def findings_view(findings: pd.DataFrame, top: int) -> pd.DataFrame:
     return pd.DataFrame({
         "assertion": view["assertion"], "stream": view["stream"],
         "frames": [f"{a}" if a == b else f"{a}-{b}" for a, b in zip(view["frame_start"], view["frame_end"], strict=True)],
-        "track": view["track"], "severity": view["severity"],
+        "track": view["track"], "severity": view["severity"], "priority": view.get("priority"),
         "obs_ids": view["obs_ids"].map(ids), "evidence": view["evidence"].map(short),
         "fix": view["fix"].map(lambda t: "" if t is None or t is pd.NA else json.loads(t).get("action", "")),
     })

@@ -5,7 +5,9 @@
   as ground-plane centre, length, width and yaw (``u, v, l, w, yaw``).
 
 The plain names return the IoU of every pair (an ``(N, M)`` matrix); the ``_paired`` ones
-pair box ``i`` of one input with box ``i`` of the other (an ``(N,)`` vector).
+pair box ``i`` of one input with box ``i`` of the other (an ``(N,)`` vector). They validate
+their input; :mod:`assay.geometry.kernels` holds the same computations for input already
+checked (and :class:`~assay.geometry.kernels.Boxes`, boxes as columns with their areas).
 
 Examples
 --------
@@ -16,6 +18,7 @@ array([[0.1429, 1.    ]])
 
 from __future__ import annotations
 
+from . import kernels
 from .iou import iou_2d, iou_2d_paired, iou_bev, iou_bev_paired
 
-__all__ = ["iou_2d", "iou_2d_paired", "iou_bev", "iou_bev_paired"]
+__all__ = ["iou_2d", "iou_2d_paired", "iou_bev", "iou_bev_paired", "kernels"]

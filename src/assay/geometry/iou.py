@@ -1,7 +1,7 @@
 """Intersection over union of 2-D image boxes and of rotated boxes seen from above.
 
 All four functions compute in float64 and validate their input once, here; the kernels in
-:mod:`assay.geometry._kernels` trust it.
+:mod:`assay.geometry.kernels` trust it.
 
 Precision: 2-D IoU is exact up to a few units in the last place of float64 (relative error
 about 1e-15). Bird's-eye-view IoU agrees with shapely's polygon overlay to about 1e-12 on
@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..exceptions import InvalidParameterError
-from . import _kernels
+from . import kernels
 
 __all__ = ["iou_2d", "iou_2d_paired", "iou_bev", "iou_bev_paired"]
 
@@ -114,7 +114,7 @@ def iou_2d(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """
     a = _as_boxes(a, "a", "iou_2d", _COLUMNS_2D)
     b = _as_boxes(b, "b", "iou_2d", _COLUMNS_2D)
-    return _kernels.iou_2d_pairwise(a, b)
+    return kernels.iou_2d_pairwise(a, b)
 
 
 def iou_2d_paired(a: ArrayLike, b: ArrayLike) -> np.ndarray:
@@ -144,9 +144,7 @@ def iou_2d_paired(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     a = _as_boxes(a, "a", "iou_2d_paired", _COLUMNS_2D)
     b = _as_boxes(b, "b", "iou_2d_paired", _COLUMNS_2D)
     _check_paired(a, b, "iou_2d_paired")
-    return _kernels.iou_2d_paired(a, b)
-
-
+    return kernels.iou_2d_paired(a, b)
 
 
 def iou_bev(a: ArrayLike, b: ArrayLike) -> np.ndarray:
@@ -202,7 +200,7 @@ def iou_bev(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """
     a = _as_boxes(a, "a", "iou_bev", _COLUMNS_BEV)
     b = _as_boxes(b, "b", "iou_bev", _COLUMNS_BEV)
-    return _kernels.iou_bev_pairwise(a, b)
+    return kernels.iou_bev_pairwise(a, b)
 
 
 def iou_bev_paired(a: ArrayLike, b: ArrayLike) -> np.ndarray:
@@ -236,5 +234,5 @@ def iou_bev_paired(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     a = _as_boxes(a, "a", "iou_bev_paired", _COLUMNS_BEV)
     b = _as_boxes(b, "b", "iou_bev_paired", _COLUMNS_BEV)
     _check_paired(a, b, "iou_bev_paired")
-    return _kernels.iou_bev_paired(a, b)
+    return kernels.iou_bev_paired(a, b)
 

@@ -898,8 +898,12 @@ class Workspace(LabelsMixin, RunsMixin):
                 top = self._query(f"SELECT max(obs_id) FROM {_quote(existing)}")[0][0]
                 if top is not None:
                     df = df.assign(obs_id=df["obs_id"].to_numpy() - int(df["obs_id"].min()) + int(top) + 1)
-            prepared = _prepare(df, name, stored_kind)
             stored = json.loads(columns)
+            added: list[dict[str, Any]] = []
+            if stored_kind == "findings":
+                df, added = _fit_optional_findings(df, stored)
+                stored = stored + added
+            prepared = _prepare(df, name, stored_kind)
             if stored != prepared.specs:
                 have = ", ".join(f"{c['name']} ({c['dtype']})" for c in stored)
                 got = ", ".join(f"{c['name']} ({c['dtype']})" for c in prepared.specs)
@@ -922,6 +926,8 @@ class Workspace(LabelsMixin, RunsMixin):
                                 [existing])[0][0]
                             if before is not None:
                                 summary = self._stream_summary(con, view, stored, before)
+                        if added:
+                            self._add_columns(con, existing, view, stored, added, prepared.arrow.schema)
                         con.execute(f"INSERT INTO {_quote(existing)} SELECT * FROM {view}")
                         stats = self._stats(con, existing, stored_kind)
                         con.execute(
@@ -939,6 +945,21 @@ class Workspace(LabelsMixin, RunsMixin):
             finally:
                 con.unregister(view)
         return len(df)
+
+    @staticmethod
+    def _add_columns(con: duckdb.DuckDBPyConnection, stored: str, view: str,
+                     specs: list[dict[str, Any]], added: list[dict[str, Any]], schema: pa.Schema) -> None:
+        """Give a stored table the ``added`` columns (rows already there read as missing),
+        typed as ``view``'s, and record its new ``specs`` and Arrow ``schema``."""
+        blob = con.execute(f"SELECT arrow_schema FROM {_META}.tables WHERE name = ?", [stored]).fetchall()[0][0]
+        old = pa.ipc.read_schema(pa.py_buffer(blob))
+        for spec in added:
+            col = spec["name"]
+            sql_type = con.execute(f"SELECT column_type FROM (DESCRIBE SELECT {_quote(col)} FROM {view})").fetchall()[0][0]
+            con.execute(f"ALTER TABLE {_quote(stored)} ADD COLUMN {_quote(col)} {sql_type}")
+            old = old.append(schema.field(col))
+        con.execute(f"UPDATE {_META}.tables SET columns = ?, arrow_schema = ? WHERE name = ?",
+                    [json.dumps(specs), old.serialize().to_pybytes(), stored])
 
     def _check_append_keys(self, stored: str, kind: str, view: str) -> None:
         checks = []
@@ -1099,7 +1120,10 @@ class Workspace(LabelsMixin, RunsMixin):
         ----------
         findings : pandas.DataFrame
             Findings (see :data:`assay.tables.FINDING_COLUMNS`), checked with
-            :func:`assay.tables.validate`; extra columns must be the same in every append.
+            :func:`assay.tables.validate`; extra columns must be the same in every append,
+            except the optional ones (:data:`assay.tables.OPTIONAL_FINDING_COLUMNS`, such as
+            the ``priority`` of :func:`~assay.check`): findings without one the table has
+            read it as missing, and a table without one gains it (its rows read as missing).
         run_id : str
             A run started with :meth:`start_run`.
         name : str, default "findings"
@@ -1454,6 +1478,28 @@ def _prepare(df: pd.DataFrame, name: str, kind: str) -> _Prepared:
     attrs = _attrs_json(df.attrs, name)
     arrow = _dtypes.to_arrow(df, dtypes, types=_ARROW_TYPES.get(kind))
     return _Prepared(specs, arrow, arrow.schema.serialize().to_pybytes(), attrs)
+
+
+def _fit_optional_findings(
+    df: pd.DataFrame, stored: list[dict[str, Any]]
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Findings appended to a stored findings table, with the optional findings columns
+    (:data:`assay.tables.OPTIONAL_FINDING_COLUMNS`) reconciled: rows without one the table
+    has get it missing; one the table lacks is returned in ``added`` (the table gains it);
+    columns are put in the table's order."""
+    names = [c["name"] for c in stored]
+    attrs = dict(df.attrs)
+    added: list[dict[str, Any]] = []
+    for col, dtype in _tables.OPTIONAL_FINDING_COLUMNS.items():
+        if col in names and col not in df.columns:
+            df = df.assign(**{col: pd.Series([None] * len(df), index=df.index, dtype=dtype)})
+        elif col in df.columns and col not in names:
+            added.append({"name": col, **_dtypes.encode_dtype(df[col].dtype)})
+    order = names + [c["name"] for c in added]
+    if set(order) == set(df.columns) and list(df.columns) != order:
+        df = df[order]
+    df.attrs = attrs
+    return df, added
 
 
 def _merge_attrs(stored: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
