@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 import assay
-from assay.assertions import Flicker, check, diff_runs
+from assay.assertions import Flicker, check, diff_findings, diff_runs
 from assay.report import report, report_sections, sections_in
-from assay.report._assertions import diff_summary
 from assay.report._context import Context
 from assay.report._monitoring import ALL, rates
 
@@ -76,22 +75,27 @@ def test_assertion_runs_draw_the_most_severe_findings(full_workspace, full_repor
     assert "precision as reviewers judged it" in body
 
 
-def test_diff_matches_diff_runs(full_workspace):
+def test_diff_runs_in_duckdb_matches_diff_findings(full_workspace):
+    """The report's diff (diff_runs, in DuckDB, top rows only) counts and orders what the
+    in-memory diff_findings finds on the same two runs."""
     with assay.Workspace(full_workspace, read_only=True) as ws:
         runs = ws.runs()
         old, new = runs.loc[runs["kind"] == "check", "run_id"].tolist()[-2:]
-        ctx = Context(ws, 20, None, None)
         for by in ("obs_ids", "frames"):
-            got = diff_summary(ctx, old, new, by=by, top=1000)
-            expected = diff_runs(ws, old, new, by=by)
+            got = diff_runs(ws, old, new, by=by, top=5)
+            expected = diff_findings(ws.findings(run_id=old), ws.findings(run_id=new), by=by)
             counts = got["counts"].set_index("assertion")
             for change in ("new", "resolved", "kept"):
                 want = expected[change].groupby("assertion").size()
                 have = counts[change][counts[change] > 0]
                 assert have.sort_index().to_dict() == want.sort_index().to_dict(), (by, change)
-            assert len(got["new"]) == len(expected["new"])
-            assert len(got["resolved"]) == len(expected["resolved"])
-            assert got["resolved"]["severity"].is_monotonic_decreasing
+                assert len(got[change]) == min(5, len(expected[change]))
+                assert got[change]["severity"].is_monotonic_decreasing
+                top = expected[change]["severity"].sort_values(ascending=False).head(5).tolist()
+                assert got[change]["severity"].tolist() == top
+                assert got[change]["frame_start"].dtype == "int64"
+            full = diff_runs(ws, old, new, by=by)
+            assert all(len(full[c]) == len(expected[c]) for c in ("new", "resolved", "kept"))
 
 
 def test_diff_section_names_the_previous_run(full_workspace, full_report):

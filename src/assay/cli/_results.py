@@ -243,7 +243,6 @@ def diff(old_run, new_run, workspace, by, top, as_json):
     Example:
       assay diff check~1 check -w assay.duckdb
     """
-    import pandas as pd
 
     from ..assertions import diff_runs
 
@@ -251,11 +250,7 @@ def diff(old_run, new_run, workspace, by, top, as_json):
         old_run = resolve_run(ws, old_run, "OLD_RUN")
         new_run = resolve_run(ws, new_run, "NEW_RUN")
         d = diff_runs(ws, old_run, new_run, by=by)
-    names = sorted(set().union(*(set(v["assertion"].astype(str)) for v in d.values())))
-    counts = pd.DataFrame({
-        "assertion": names,
-        **{k: [int((d[k]["assertion"] == a).sum()) for a in names] for k in ("new", "resolved", "kept")},
-    })
+    counts = d.pop("counts")
     if as_json:
         emit_json({"old": old_run, "new": new_run, "counts": counts.to_dict(orient="records"),
                    **{k: v.to_dict(orient="records") for k, v in d.items()}})

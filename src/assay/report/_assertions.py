@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..assertions.fixes import diff_runs, same_source
 from ._context import FINDINGS, Context, Section, count_note, muted, parse_json
 from ._html import Markup, el, fmt, join, table
 from ._plots import colors_for, mpl_text
 
-__all__ = ["assertions_section", "diff_summary", "finding_card", "run_assertions", "run_counts",
-           "same_source"]
+__all__ = ["assertions_section", "finding_card", "run_assertions", "run_counts"]
 
 #: Streams drawn as panels of the findings-over-time plot (the most findings first).
 PLOT_STREAMS = 6
@@ -29,10 +29,6 @@ BINS = 60
 DETAIL_TABLES = 5
 #: Runs listed in the overview table.
 LISTED_RUNS = 50
-
-_KEYS = ("n.assertion = o.assertion AND n.stream IS NOT DISTINCT FROM o.stream AND "
-         "n.frame_start = o.frame_start AND n.frame_end = o.frame_end")
-
 
 def run_counts(ctx: Context, run_ids: list[str]) -> pd.DataFrame:
     """Findings per run, assertion and stream (``run_id, assertion, stream, n``)."""
@@ -243,44 +239,10 @@ def finding_card(ctx: Context, finding: dict[str, Any], obs_table: str | None, r
     )
 
 
-def same_source(old: pd.Series, new: pd.Series) -> bool:
-    """Whether two check runs read the same observations table (same identity): their
-    findings are then matched by observation ids, as :func:`assay.assertions.diff_runs`."""
-    def source(run: pd.Series) -> set[str]:
-        return {i.get("identity") for i in (run["inputs"] or [])
-                if i.get("role") in ("observations", "predictions")}
-
-    return bool(source(old)) and source(old) == source(new)
-
-
-def diff_summary(ctx: Context, old: str, new: str, *, by: str, top: int) -> dict[str, pd.DataFrame]:
-    """What :func:`assay.assertions.diff_runs` reports, counted in DuckDB: ``counts`` (per
-    assertion: ``new``, ``resolved``, ``kept``) and the ``top`` most severe ``new`` and
-    ``resolved`` findings. ``by`` is ``"obs_ids"`` or ``"frames"``."""
-    keys = _KEYS + (" AND n.obs_ids IS NOT DISTINCT FROM o.obs_ids" if by == "obs_ids" else "")
-    ids = {"old": old, "new": new}
-    pair = (f"WITH o AS (SELECT * FROM {FINDINGS} WHERE run_id = $old), "
-            f"n AS (SELECT * FROM {FINDINGS} WHERE run_id = $new) ")
-    counts = ctx.sql(
-        pair + f"""SELECT n.assertion, 'new' AS change, count(*) AS n FROM n ANTI JOIN o ON {keys} GROUP BY ALL
-        UNION ALL SELECT o.assertion, 'resolved', count(*) FROM o ANTI JOIN n ON {keys} GROUP BY ALL
-        UNION ALL SELECT n.assertion, 'kept', count(*) FROM n SEMI JOIN o ON {keys} GROUP BY ALL""", ids)
-    wide = counts.pivot_table(index="assertion", columns="change", values="n", aggfunc="sum",
-                              fill_value=0)
-    wide = wide.reindex(columns=["new", "resolved", "kept"], fill_value=0).astype("int64")
-    wide = wide.rename_axis(columns=None).reset_index()
-    out = {"counts": wide}
-    for change, side, other in (("new", "n", "o"), ("resolved", "o", "n")):
-        out[change] = ctx.sql(pair + f"SELECT {side}.* FROM {side} ANTI JOIN {other} ON {keys} "
-                                     "ORDER BY severity DESC, stream, frame_start LIMIT $k",
-                              {**ids, "k": top})
-    return out
-
-
 def _diff(ctx: Context, old: pd.Series, new: pd.Series):
-    same = same_source(old, new)
-    got = diff_summary(ctx, str(old["run_id"]), str(new["run_id"]),
-                       by="obs_ids" if same else "frames", top=min(ctx.top, 10))
+    same = same_source(old["inputs"], new["inputs"])
+    got = diff_runs(ctx.ws, str(old["run_id"]), str(new["run_id"]),
+                    by="obs_ids" if same else "frames", top=min(ctx.top, 10))
     wide = got["counts"].rename(columns={"new": "new (broke)", "resolved": "resolved (fixed)"})
     in_new = got["counts"]["new"] + got["counts"]["kept"] > 0
     ran = run_assertions(new, set(got["counts"].loc[in_new.to_numpy(), "assertion"]))
