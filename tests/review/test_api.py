@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 import assay
 from assay.curate import FRAME_ORACLE, assertion_precision, verdict_oracle
 from assay.review import ReviewServer, create_app
-from assay.review.queues import ANSWERS_TABLE, LABELS_TABLE
+from assay.review.queues import ANSWERS_TABLE, LABELS_TABLE, FindingsQueue
 
 from .conftest import write_png
 
@@ -317,3 +317,23 @@ def test_public_names():
     # the web libraries load only when the server starts
     code = "import sys, assay.review; print(any(m in sys.modules for m in ('starlette', 'uvicorn', 'jinja2')))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_findings_queue_orders_by_priority_across_assertions(tmp_path):
+    """Raw severities are not comparable across assertions (a multibox count against a
+    flicker's IoU shortfall): the queue follows ``priority``, as ``check`` does."""
+    from assay.assertions import Flicker, Multibox, check
+
+    rows = [(f, 10.0 * k, 0.0) for f in range(1, 9) for k in range(4)]  # 4 overlapping boxes per frame
+    rows += [(1, 300.0, 0.0), (2, 300.0, 0.0), (4, 300.0, 0.0)]  # a flicker at frame 3
+    df = pd.DataFrame(rows, columns=["frame", "x1", "y1"]).assign(cls="car", score=0.9)
+    df["x2"], df["y2"] = df["x1"] + 40, df["y1"] + 40
+    obs = assay.as_observations(df, stream="cam", source="model:v1", fps=10)
+    with assay.Workspace(tmp_path / "w.duckdb") as ws:
+        ws.add("boxes", obs)
+        found = check(ws.read("boxes"), [Flicker(), Multibox(iou=0.1)], workspace=ws, name="boxes")
+        assert set(found["assertion"]) == {"flicker", "multibox"}
+        cands = FindingsQueue().candidates(ws)
+    assert cands["priority"].is_monotonic_decreasing
+    assert list(cands["assertion"]) == list(found["assertion"])  # check's order
+    assert not cands["severity"].is_monotonic_decreasing  # which raw severity would not give

@@ -12,6 +12,7 @@ import pandas as pd
 from .._validation import Options, validate_params
 from ..exceptions import InvalidParameterError, SchemaError
 from ..tables import FINDING_COLUMNS, OPTIONAL_FINDING_COLUMNS, STRING, validate
+from .priority import order_by
 
 __all__ = ["apply_fixes", "diff_findings", "diff_runs", "same_source"]
 
@@ -185,7 +186,7 @@ def diff_runs(workspace, old_run: str, new_run: str, *, by: str = "auto", top: i
         checked the same table (:func:`same_source`), else frame ranges (two model
         versions' outputs).
     top : int, optional
-        Keep only the ``top`` most severe findings of each of ``new``, ``resolved`` and
+        Keep only the ``top`` first findings of each of ``new``, ``resolved`` and
         ``kept`` (``counts`` still counts all of them). Default: all.
     name : str, default "findings"
         The findings table.
@@ -193,8 +194,8 @@ def diff_runs(workspace, old_run: str, new_run: str, *, by: str = "auto", top: i
     Returns
     -------
     dict
-        ``"new"``, ``"resolved"``, ``"kept"`` as in :func:`diff_findings`, each most
-        severe first (then by stream and frame), and ``"counts"``: one row per assertion
+        ``"new"``, ``"resolved"``, ``"kept"`` as in :func:`diff_findings`, each in
+        :func:`~assay.assertions.priority.order_by` order (highest priority first), and ``"counts"``: one row per assertion
         with the number of ``new``, ``resolved`` and ``kept`` findings.
     """
     if by == "auto":
@@ -227,10 +228,11 @@ def diff_runs(workspace, old_run: str, new_run: str, *, by: str = "auto", top: i
               .reindex(columns=list(parts), fill_value=0).astype("int64")
               .rename_axis(columns=None).sort_index().reset_index())
     counts["assertion"] = counts["assertion"].astype(STRING)
+    columns = workspace.sql(f"SELECT * FROM {table} LIMIT 0").columns
     limit = "" if top is None else " LIMIT $top"
     out = {}
     for k, q in parts.items():
-        rows = workspace.sql(pair + q + " ORDER BY severity DESC, stream, frame_start, frame_end" + limit,
+        rows = workspace.sql(pair + q + " ORDER BY " + order_by(columns) + limit,
                              ids | ({} if top is None else {"top": int(top)}))
         out[k] = _as_findings(rows)
     out["counts"] = counts

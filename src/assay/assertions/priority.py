@@ -35,7 +35,7 @@ from .._validation import validate_params
 from ..exceptions import InvalidParameterError
 from ._findings import sort_findings
 
-__all__ = ["assertion_weights", "prioritize", "verdict_precision"]
+__all__ = ["assertion_weights", "order_by", "prioritize", "verdict_precision"]
 
 
 def _counts(precision: pd.DataFrame | None) -> Mapping[str, tuple[int, int]]:
@@ -133,3 +133,17 @@ def verdict_precision(workspace, precision: pd.DataFrame | None = None) -> pd.Da
     from ..curate.verdicts import assertion_precision
 
     return assertion_precision(workspace)
+
+
+def order_by(columns) -> str:
+    """SQL ``ORDER BY`` terms that put the findings a person should see first on top, for a
+    findings table with these ``columns``: by ``priority`` when the table has it (findings
+    stored before it existed have none and come after), then ``severity``, stream and frames.
+
+    Examples
+    --------
+    >>> order_by(["assertion", "severity", "priority"])
+    'priority DESC NULLS LAST, severity DESC, stream, frame_start, frame_end, assertion'
+    """
+    first = "priority DESC NULLS LAST, " if "priority" in set(columns) else ""
+    return first + "severity DESC, stream, frame_start, frame_end, assertion"

@@ -1,5 +1,5 @@
 """Section: assertion runs (check and monitor): findings per assertion and stream over the
-frames, the most severe ones drawn, what the latest run fixed or broke against the previous
+frames, the first by priority drawn, what the latest run fixed or broke against the previous
 one on the same table, and each assertion's precision as reviewers judged it.
 
 Everything over the findings is counted in DuckDB (:meth:`Workspace.sql`); only the top
@@ -111,9 +111,9 @@ def _detail(ctx: Context, run: pd.Series, runs: pd.DataFrame, counts: pd.DataFra
     if not len(mine):
         return el("div", head, muted("this run found nothing"), class_="sub")
     parts = [head, _over_time(ctx, rid, mine, obs_table), _per_stream(mine, ctx.top)]
-    top = ctx.sql(f"SELECT * FROM {FINDINGS} WHERE run_id = ? ORDER BY severity DESC, stream, "
-                  "frame_start, assertion LIMIT ?", [rid, ctx.top])
-    parts.append(el("h4", f"the {len(top)} most severe findings"))
+    top = ctx.sql(f"SELECT * FROM {FINDINGS} WHERE run_id = ? ORDER BY {ctx.finding_order} LIMIT ?",
+                  [rid, ctx.top])
+    parts.append(el("h4", f"the {len(top)} first findings by priority"))
     parts.append(el("div", [finding_card(ctx, f, obs_table, i + 1) for i, f in
                             enumerate(top.to_dict("records"))], class_="cards"))
     parts.append(count_note(len(top), int(mine["n"].sum()), "findings"))
@@ -250,16 +250,17 @@ def _diff(ctx: Context, old: pd.Series, new: pd.Series):
                     for a in wide["assertion"]]
     by = "observation ids (both runs checked the same table)" if same else \
         "frames (the runs checked different versions of the table)"
-    cols = ["assertion", "stream", "frame_start", "frame_end", "track", "severity"]
+    cols = [c for c in ("assertion", "stream", "frame_start", "frame_end", "track", "severity", "priority")
+            if c in got["new"].columns]
     new_top, gone_top = got["new"], got["resolved"]
     return el(
         "div",
         el("h4", "against the previous run on this table, ", el("code", str(old["run_id"]))),
         el("p", f"findings matched by assertion, stream, frames and {by}", class_="muted"),
         table(wide, caption="what the latest run broke and fixed"),
-        el("div", el("div", table(new_top[cols], caption=f"new: the {len(new_top)} most severe"))
+        el("div", el("div", table(new_top[cols], caption=f"new: the first {len(new_top)} by priority"))
            if len(new_top) else None,
-           el("div", table(gone_top[cols], caption=f"resolved: the {len(gone_top)} most severe"))
+           el("div", table(gone_top[cols], caption=f"resolved: the first {len(gone_top)} by priority"))
            if len(gone_top) else None,
            class_="two") if len(new_top) or len(gone_top) else None,
         class_="diff",

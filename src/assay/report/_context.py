@@ -95,6 +95,14 @@ class Context:
     def has_findings(self) -> bool:
         return self.has_table(FINDINGS)
 
+    @property
+    def finding_order(self) -> str:
+        """``ORDER BY`` terms for the findings table: highest priority first
+        (:func:`assay.assertions.priority.order_by`)."""
+        from ..assertions.priority import order_by
+
+        return order_by(self.sql(f"SELECT * FROM {FINDINGS} LIMIT 0").columns)
+
     # ------------------------------------------------------------------ frames
 
     def image_href(self, stream: str, frame: int, file_name: str | None = None) -> str | None:

@@ -253,6 +253,8 @@ class FindingsQueue(Queue):
             "frame_start": f["frame_start"].to_numpy(dtype="int64"),
             "frame_end": f["frame_end"].to_numpy(dtype="int64"),
             "severity": f["severity"].to_numpy(dtype=float),
+            "priority": (f["priority"].to_numpy(dtype=float, na_value=np.nan) if "priority" in f.columns
+                         else np.full(len(f), np.nan)),
             "obs_ids": f["obs_ids"].tolist(), "track": f["track"].tolist(), "table": tables,
             "scope": f["scope"].astype(str).tolist(), "evidence": f["evidence"].tolist(),
             "fix": f["fix"].tolist() if "fix" in f.columns else [None] * len(f),
@@ -260,7 +262,9 @@ class FindingsQueue(Queue):
             "labels_table": [params[r].get("labels") for r in run_ids],
         })
         out = out.drop_duplicates(subset="key", keep="first")
-        out = out.sort_values(["severity"], ascending=False, kind="stable").reset_index(drop=True)
+        # highest priority first (comparable across assertions), then severity
+        out = out.sort_values(["priority", "severity"], ascending=False, kind="stable",
+                              na_position="last").reset_index(drop=True)
         return out
 
     def default_filters(self, cands: pd.DataFrame) -> dict[str, str]:
