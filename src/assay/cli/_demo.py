@@ -126,7 +126,7 @@ def _demo_assertions(ws, tracker: pd.DataFrame) -> None:
              f"(run {findings.attrs.get('run_id')})")
     if len(findings):
         out.print(df_table(counts_view(findings, len(tracker)), title=title))
-        out.print(df_table(findings_view(findings, 8), title="   most severe findings"))
+        out.print(df_table(findings_view(findings, 8), title="   findings, highest priority first"))
     else:
         out.print(title)
 
