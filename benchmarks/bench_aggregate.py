@@ -38,7 +38,9 @@ import numpy as np
 from scipy import stats
 
 from assay.approx import frame_counts
-from assay.approx._aggregate_methods import _TAIL_MIN, _Strata, estimate_aggregate
+from assay.approx._aggregate import estimate_aggregate
+from assay.approx._aggregate.betting import _TAIL_MIN
+from assay.approx._aggregate.common import _Strata
 from assay.io import read_kitti_detections, read_kitti_tracking, read_mot, read_seqinfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -26,8 +26,8 @@ from _common import machine, write_section
 
 import assay
 from assay.approx import aggregate, select
-from assay.approx._aggregate_methods import estimate_aggregate
-from assay.approx._select_methods import run_selection
+from assay.approx._aggregate import estimate_aggregate
+from assay.approx._select import run_selection
 
 
 def problem(n: int) -> pd.DataFrame:

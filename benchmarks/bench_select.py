@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from assay.approx._select_methods import run_selection
+from assay.approx._select import run_selection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_aggregate  # the held-out tasks are defined there, once

@@ -42,7 +42,9 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import shared_data, tee_to_docs
 
-from assay.approx import _select_methods as sm
+from assay.approx._select.assay import _bucket_edge, _cutoff_grid, _head_phase, _histogram
+from assay.approx._select.common import _Labeler
+from assay.approx._select.supg import _draw_until_distinct, _MixtureSampler
 
 DATASETS = ("imagenet", "onto", "tacred")
 GOAL = {"imagenet": 0.90, "onto": 0.40, "tacred": 0.38}
@@ -60,18 +62,18 @@ def one_trial(proxy: np.ndarray, y: np.ndarray, budget: int, seed: int) -> tuple
     """Recall, precision and size of the set returned by the design above, for one seed."""
     rng = np.random.default_rng(seed)
     n = proxy.size
-    labeler = sm._Labeler(lambda i: y[i], n, budget)
-    head = sm._head_phase(proxy, labeler, max_head=budget // 2, batch=math.ceil(budget / 40),
+    labeler = _Labeler(lambda i: y[i], n, budget)
+    head = _head_phase(proxy, labeler, max_head=budget // 2, batch=math.ceil(budget / 40),
                           expected_positives=float(proxy.sum()), min_rate=0.0, rate_scale=0.25)
     in_head = np.zeros(n, dtype=bool)
     in_head[head] = True
     y_head = float(labeler.known[head].sum())
-    mixture = sm._MixtureSampler(np.sqrt(proxy), MIX)
-    draws = sm._draw_until_distinct(rng, mixture.restrict(~in_head), labeler, labeler.remaining)
+    mixture = _MixtureSampler(np.sqrt(proxy), MIX)
+    draws = _draw_until_distinct(rng, mixture.restrict(~in_head), labeler, labeler.remaining)
     # per-draw value y / q, q the draw probability restricted to the records outside the head
     value = labeler.known[draws] / (mixture.q(draws) / mixture.mass(~in_head))
-    hist = sm._histogram(proxy) - (sm._histogram(proxy[head]) if head.size else 0)
-    edges = sm._bucket_edge(sm._cutoff_grid(hist, 256)[0])  # growing candidate sets
+    hist = _histogram(proxy) - (_histogram(proxy[head]) if head.size else 0)
+    edges = _bucket_edge(_cutoff_grid(hist, 256)[0])  # growing candidate sets
     kept = proxy[draws][None, :] >= edges[:, None]
     # candidate 0 is the head alone: every sampled record is left out
     g = np.vstack([-RECALL * value[None, :],
@@ -100,7 +102,7 @@ def deep_positives(proxy: np.ndarray, y: np.ndarray, budget: int) -> tuple[int, 
     order = np.argsort(-proxy, kind="stable")
     deep = order[proxy.size // 10:]
     deep_pos = deep[y[deep] == 1]
-    mixture = sm._MixtureSampler(np.sqrt(proxy), MIX)
+    mixture = _MixtureSampler(np.sqrt(proxy), MIX)
     expected = float((budget / 2) * mixture.q(deep_pos).sum())
     top = float(proxy[deep_pos].max()) if deep_pos.size else math.nan
     weight = float(np.median(1.0 / ((budget / 2) * mixture.q(deep_pos)))) if deep_pos.size else math.nan

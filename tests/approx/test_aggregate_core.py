@@ -19,15 +19,14 @@ import pytest
 from scipy import optimize, stats
 
 from assay.approx import frame_counts
-from assay.approx._aggregate_methods import (
+from assay.approx._aggregate import (
     METHODS,
     AggregateOutcome,
     OracleRangeError,
-    _plan_times,
-    _Strata,
-    _stratified_terms,
     estimate_aggregate,
 )
+from assay.approx._aggregate.betting import _plan_times, _stratified_terms
+from assay.approx._aggregate.common import _Strata
 from assay.approx._confseq import (
     BettingConfidenceSequence,
     EmpiricalBernsteinStopping,

@@ -12,31 +12,23 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from assay.approx._select_bounds import (
-    clt_lower,
-    clt_upper,
-    hypergeom_lower,
-    hypergeom_upper,
-)
-from assay.approx._select_methods import (
+from assay.approx._select import (
     METHODS,
     SelectionOutcome,
-    _bucket,
-    _bucket_edge,
-    _cutoff_grid,
-    _draw_until_distinct,
-    _histogram,
-    _Labeler,
-    _MixtureSampler,
-    _prefix_mask,
-    _rank_of,
-    _top_k,
-    _top_k_mask,
     assay_select,
     joint_select,
     run_selection,
     supg_select,
     uniform_select,
+)
+from assay.approx._select.assay import _bucket, _bucket_edge, _cutoff_grid, _histogram
+from assay.approx._select.common import _Labeler, _prefix_mask, _rank_of, _top_k, _top_k_mask
+from assay.approx._select.supg import _draw_until_distinct, _MixtureSampler
+from assay.approx._select_bounds import (
+    clt_lower,
+    clt_upper,
+    hypergeom_lower,
+    hypergeom_upper,
 )
 from assay.exceptions import AssayError, InvalidParameterError
 

@@ -1,6 +1,6 @@
 """Confidence bounds and confidence sequences for the mean of bounded values.
 
-Pure numpy / scipy building blocks for :mod:`assay.approx._aggregate_methods`. Nothing here
+Pure numpy / scipy building blocks for :mod:`assay.approx._aggregate`. Nothing here
 touches records or oracles; every function takes arrays and numbers and trusts its input
 (the public API validates).
 

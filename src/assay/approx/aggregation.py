@@ -13,7 +13,7 @@ import pandas as pd
 from .._progress import counting
 from .._validation import Interval, Options, validate_params
 from ..exceptions import InvalidParameterError
-from ._aggregate_methods import METHODS, estimate_aggregate
+from ._aggregate import METHODS, estimate_aggregate
 from ._labeling import Labeler, QueryRun, records_of, seed_repr
 from ._result import Guarantee
 from .oracle import ColumnOracle, Oracle, as_oracle

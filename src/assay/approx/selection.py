@@ -15,7 +15,7 @@ from .._validation import Interval, Options, validate_params
 from ..exceptions import InvalidParameterError
 from ._labeling import Labeler, QueryRun, records_of, seed_repr
 from ._result import Guarantee
-from ._select_methods import METHODS, run_selection
+from ._select import METHODS, run_selection
 from .oracle import Oracle, as_oracle
 
 __all__ = ["SelectionResult", "select"]

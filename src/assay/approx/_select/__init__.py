@@ -1,0 +1,54 @@
+"""Statistical core of approximate selection: pure numpy over arrays.
+
+Every method takes the proxy score of each of ``N`` records (``proxy``, in [0, 1]) and a
+callback ``label(idx) -> 0/1 array`` that the method calls in batches, always with *distinct*
+record indices it has never asked for before. The budget counts distinct records labeled, so
+draws with replacement never pay twice for a record. Each method returns a frozen
+:class:`SelectionOutcome`.
+
+One module per method family (:data:`METHODS`):
+
+``uniform``: :mod:`.uniform`
+    Uniform sampling with SUPG's normal-approximation bounds (the SUPG paper's U-CI
+    baselines), with the lower bound used where a lower bound is meant. Asymptotic.
+``supg``: :mod:`.supg`
+    SUPG (Kang et al., PVLDB 2020): importance sampling proportional to ``sqrt(proxy)`` mixed
+    with 10% uniform; recall target through an adjusted target; two-stage precision target.
+    Asymptotic (normal bounds), reproduced as a baseline.
+``supg++``: :mod:`.supgpp`
+    The seed paper's Algorithm 2: SUPG with the weight of the top ``3 * sum(proxy)`` records
+    set to 1. Asymptotic.
+``joint``: :mod:`.joint`
+    A recall-target method, then every returned candidate is sent to the oracle and only the
+    positives are kept: precision 1, recall guarantee of the base method; the verification
+    labels are counted separately (``verification_calls``).
+``assay``: :mod:`.assay`
+    assay's own method, finite-sample valid for any labels: the top of the proxy ranking is
+    labeled exhaustively, the rest is covered by a simple random sample, exact hypergeometric
+    bounds certify candidate cutoffs, and fixed-sequence testing over the nested candidates
+    removes any multiplicity correction. See :func:`assay_select`.
+
+:mod:`.common` holds the machinery they share (result, oracle bookkeeping, ranking, simple
+random samples); :mod:`.dispatch` holds :data:`METHODS` and :func:`run_selection`.
+"""
+
+from __future__ import annotations
+
+from .assay import assay_select
+from .common import SelectionOutcome
+from .dispatch import METHODS, run_selection
+from .joint import joint_select
+from .supg import supg_select
+from .supgpp import supgpp_select
+from .uniform import uniform_select
+
+__all__ = [
+    "METHODS",
+    "SelectionOutcome",
+    "assay_select",
+    "joint_select",
+    "run_selection",
+    "supg_select",
+    "supgpp_select",
+    "uniform_select",
+]
