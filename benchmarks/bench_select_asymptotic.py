@@ -42,8 +42,8 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import shared_data, tee_to_docs
 
-from assay.approx._select.assay import _bucket_edge, _cutoff_grid, _head_phase, _histogram
 from assay.approx._select.common import _Labeler
+from assay.approx._select.default import _bucket_edge, _cutoff_grid, _head_phase, _histogram
 from assay.approx._select.supg import _draw_until_distinct, _MixtureSampler
 
 DATASETS = ("imagenet", "onto", "tacred")

@@ -21,8 +21,8 @@ from assay.approx._select import (
     supg_select,
     uniform_select,
 )
-from assay.approx._select.assay import _bucket, _bucket_edge, _cutoff_grid, _histogram
 from assay.approx._select.common import _Labeler, _prefix_mask, _rank_of, _top_k, _top_k_mask
+from assay.approx._select.default import _bucket, _bucket_edge, _cutoff_grid, _histogram
 from assay.approx._select.supg import _draw_until_distinct, _MixtureSampler
 from assay.approx._select_bounds import (
     clt_lower,

@@ -22,7 +22,7 @@ One module per method family (:data:`METHODS`):
     A recall-target method, then every returned candidate is sent to the oracle and only the
     positives are kept: precision 1, recall guarantee of the base method; the verification
     labels are counted separately (``verification_calls``).
-``assay``: :mod:`.assay`
+``assay``: :mod:`.default`
     assay's own method, finite-sample valid for any labels: the top of the proxy ranking is
     labeled exhaustively, the rest is covered by a simple random sample, exact hypergeometric
     bounds certify candidate cutoffs, and fixed-sequence testing over the nested candidates
@@ -34,8 +34,8 @@ random samples); :mod:`.dispatch` holds :data:`METHODS` and :func:`run_selection
 
 from __future__ import annotations
 
-from .assay import assay_select
 from .common import SelectionOutcome
+from .default import assay_select
 from .dispatch import METHODS, run_selection
 from .joint import joint_select
 from .supg import supg_select

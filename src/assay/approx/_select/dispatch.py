@@ -11,8 +11,8 @@ import numpy as np
 
 from ..._validation import Interval, Options, validate_params
 from ...exceptions import InvalidParameterError
-from .assay import assay_select
 from .common import LabelFn, SelectionOutcome
+from .default import assay_select
 from .joint import joint_select
 from .supg import supg_select
 from .supgpp import supgpp_select
