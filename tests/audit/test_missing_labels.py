@@ -15,6 +15,7 @@ from assay.learned import DensityPrior, default_features
 from assay.tables import FINDING_COLUMNS, validate
 
 FPS = 10.0
+WORLD = "world: hand-made boxes, fixed to the ground"
 
 
 def _car(stream, track, x0, y, n, *, speed=8.0, length=4.2, first=0, score=0.95, source="labels", rng=None):
@@ -48,7 +49,9 @@ def _scene(seed=0, streams=("a", "b", "c")):
     lab = pd.concat(labels, ignore_index=True).assign(obs_id=lambda d: np.arange(len(d)))
     pred = pd.concat(preds, ignore_index=True).assign(obs_id=lambda d: np.arange(len(d)) + 100_000)
     pred["is_missing"] = pred["is_missing"].fillna(False).astype(bool)
-    return validate(pred), validate(lab)
+    pred, lab = validate(pred), validate(lab)
+    pred.attrs["frame_3d"] = lab.attrs["frame_3d"] = WORLD  # boxes fixed to the ground
+    return pred, lab
 
 
 @pytest.fixture(scope="module")
