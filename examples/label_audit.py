@@ -85,7 +85,7 @@ def main() -> None:
     print("\nthe least plausible PointRCNN car tracks (at least 3 boxes) under a prior fit on the labels:")
     for r in odd.itertuples():
         ev = json.loads(r.evidence)
-        at = f" at frame {ev['worst_frame']}" if ev["worst_frame"] is not None else ""
+        at = f" at frame {ev['worst_frame']}" if ev["worst_frame"] >= 0 else ""
         print(f"  {r.stream} frames {r.frame_start}-{r.frame_end}: median volume {ev['volume']:.1f} m^3, "
               f"aspect {ev['aspect']:.2f}; least likely: {ev['worst_feature']} {ev['worst_value']:.2f}"
               f"{at} ({ev['worst_ll']:+.1f})")

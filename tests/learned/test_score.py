@@ -101,7 +101,7 @@ def test_track_level_worst_has_no_observation(labels):
     out = prior.score_tracks(long)
     assert out["worst_feature"].iloc[0] == "duration" and out["worst_obs_id"].iloc[0] == -1
     ev = json.loads(rank_tracks(long, prior)["evidence"].iloc[0])
-    assert ev["worst_obs_id"] is None and ev["worst_frame"] is None
+    assert ev["worst_obs_id"] == -1 and ev["worst_frame"] == -1
 
 
 def test_union_of_priors(labels):

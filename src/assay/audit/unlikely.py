@@ -78,7 +78,8 @@ def find_unlikely_tracks(
     pandas.DataFrame
         Findings (assertion ``unlikely_track``, scope ``track``), least plausible first;
         the evidence names every factor and the worst observation (``worst_feature``,
-        ``worst_obs_id``, ``worst_frame``, ``worst_value``, ``worst_ll``), so the reason
+        ``worst_obs_id``, ``worst_frame`` (-1 for a track-level feature such as
+        ``duration``), ``worst_value``, ``worst_ll``), so the reason
         (a 40 m car, a 90 m/s jump at frame 212) can be read off.
 
     Examples

@@ -92,8 +92,8 @@ def tracks_to_findings(
     }
     if "worst_feature" in t.columns:  # the least likely value of the track, and where it is
         evidence["worst_feature"] = t["worst_feature"].to_numpy(dtype=object)
-        for col in ("worst_obs_id", "worst_frame"):  # exact integers; none for a track-level value
-            evidence[col] = [None if i < 0 else i for i in t[col].to_numpy(np.int64).tolist()]
+        for col in ("worst_obs_id", "worst_frame"):  # exact integers; -1 for a track-level value
+            evidence[col] = t[col].to_numpy(np.int64)
         evidence["worst_value"] = t["worst_value"].to_numpy(np.float64)
         evidence["worst_ll"] = t["worst_ll"].to_numpy(np.float64)
     for name in names:
@@ -182,7 +182,8 @@ def rank_tracks(
     pandas.DataFrame
         Findings (scope ``track``), most severe first; ``evidence`` holds ``score``, every
         factor ``ll_<feature>``, the worst value of the track (``worst_feature``,
-        ``worst_obs_id``, ``worst_frame``, ``worst_value``, ``worst_ll``), the track's
+        ``worst_obs_id`` and ``worst_frame``, -1 when it is a track-level feature such as
+        ``duration``, ``worst_value``, ``worst_ll``), the track's
         median feature values, its class, length and duration, and the features that fell
         back to the pooled density.
 
