@@ -9,7 +9,9 @@ assertions (Fixy, the paper's section 4.2) on KITTI.
    consistency assertion ranks boxes by confidence. Reading the top 5 of each sequence, how
    many hidden cars does each find (each car counted once)?
 2. ``find_unlikely_tracks``: the model's tracks a prior fit on the labels finds least
-   plausible, with the factor that makes them so.
+   plausible, with the observation that makes them so (the prior's default features: box
+   size, shape and track duration; KITTI has no ego poses, so motion would be measured
+   from the moving car and is left out).
 
     python examples/label_audit.py
 
@@ -78,14 +80,15 @@ def main() -> None:
         print(f"  {r.stream} frames {r.frame_start}-{r.frame_end} ({len(r.obs_ids)} boxes): "
               f"{ev['volume']:.1f} m^3, {ev['duration_s']:.1f} s; factors {factors}")
 
-    prior = DensityPrior(["volume", "aspect", "speed", "duration"]).fit(labels)
+    prior = DensityPrior().fit(labels)
     odd = find_unlikely_tracks(pred, prior, min_track_length=3, top=5)
     print("\nthe least plausible PointRCNN car tracks (at least 3 boxes) under a prior fit on the labels:")
     for r in odd.itertuples():
         ev = json.loads(r.evidence)
-        worst = min(((k[3:], v) for k, v in ev.items() if k.startswith("ll_") and v is not None), key=lambda kv: kv[1])
-        print(f"  {r.stream} frames {r.frame_start}-{r.frame_end}: volume {ev['volume']:.1f} m^3, "
-              f"aspect {ev['aspect']:.2f}, speed {ev['speed']:.1f} m/s; least likely: {worst[0]} ({worst[1]:+.1f})")
+        at = f" at frame {ev['worst_frame']}" if ev["worst_frame"] >= 0 else ""
+        print(f"  {r.stream} frames {r.frame_start}-{r.frame_end}: median volume {ev['volume']:.1f} m^3, "
+              f"aspect {ev['aspect']:.2f}; least likely: {ev['worst_feature']} {ev['worst_value']:.2f}"
+              f"{at} ({ev['worst_ll']:+.1f})")
 
 
 if __name__ == "__main__":

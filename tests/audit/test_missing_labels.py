@@ -15,6 +15,7 @@ from assay.learned import DensityPrior, default_features
 from assay.tables import FINDING_COLUMNS, validate
 
 FPS = 10.0
+WORLD = "world: hand-made boxes, fixed to the ground"
 
 
 def _car(stream, track, x0, y, n, *, speed=8.0, length=4.2, first=0, score=0.95, source="labels", rng=None):
@@ -30,7 +31,8 @@ def _car(stream, track, x0, y, n, *, speed=8.0, length=4.2, first=0, score=0.95,
 
 def _scene(seed=0, streams=("a", "b", "c")):
     """Per stream: 6 labeled cars, all detected; one more car detected but not labeled (the
-    missing label); false alarms: single boxes of odd sizes with low scores."""
+    missing label); false alarms: single boxes of odd sizes, more confident than the missing
+    car (so confidence ranks them first)."""
     rng = np.random.default_rng(seed)
     labels, preds = [], []
     for s in streams:
@@ -48,7 +50,15 @@ def _scene(seed=0, streams=("a", "b", "c")):
     lab = pd.concat(labels, ignore_index=True).assign(obs_id=lambda d: np.arange(len(d)))
     pred = pd.concat(preds, ignore_index=True).assign(obs_id=lambda d: np.arange(len(d)) + 100_000)
     pred["is_missing"] = pred["is_missing"].fillna(False).astype(bool)
-    return validate(pred), validate(lab)
+    pred, lab = validate(pred), validate(lab)
+    pred.attrs["frame_3d"] = lab.attrs["frame_3d"] = WORLD  # boxes fixed to the ground
+    return pred, lab
+
+
+#: The scene's false alarms are more confident than the missing car, and the other streams'
+#: missing cars put its confidence in the background: at the default weight 4 (chosen on real
+#: data) confidence decides the ranking here, at weight 1 the geometry does.
+GEOMETRY_LEADS = {"score": 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +68,7 @@ def scene():
 
 def test_fixy_ranks_the_missing_car_first_in_every_stream(scene):
     pred, lab = scene
-    found = find_missing_labels(pred, lab, method="fixy", box="bev")
+    found = find_missing_labels(pred, lab, method="fixy", box="bev", weights=GEOMETRY_LEADS)
     assert set(found.columns[: len(FINDING_COLUMNS)]) == set(FINDING_COLUMNS)
     assert (found["assertion"] == "missing_label").all() and (found["scope"] == "track").all()
     missing_ids = set(pred.loc[pred["is_missing"], "obs_id"])
@@ -77,13 +87,32 @@ def test_fixy_ranks_the_missing_car_first_in_every_stream(scene):
 
 def test_motion_features_on_request(scene):
     pred, lab = scene
-    found = find_missing_labels(pred, lab, box="bev", features=default_features("3d"))
+    found = find_missing_labels(pred, lab, box="bev", features=default_features("3d"),
+                                weights=GEOMETRY_LEADS)
     missing_ids = set(pred.loc[pred["is_missing"], "obs_id"])
     for _stream, part in found.groupby("stream", sort=False):
         assert set(part.iloc[0]["obs_ids"]) <= missing_ids
     ev = json.loads(found["evidence"].iloc[0])
     assert "ll_speed" in ev and "ll_iou_prev" in ev
     assert ev["speed"] == pytest.approx(9.0, abs=1.0)
+
+
+def test_default_weights_and_weights_over_them(scene):
+    pred, lab = scene
+
+    def parts(found):
+        ev = json.loads(found["evidence"].iloc[0])
+        return ev["score"], {k[3:]: v or 0.0 for k, v in ev.items() if k.startswith("ll_")}
+
+    score, ll = parts(find_missing_labels(pred, lab, box="bev"))
+    rest = sum(v for k, v in ll.items() if k != "score")
+    assert score == pytest.approx(4 * ll["score"] + rest, abs=1e-3)
+    score, ll = parts(find_missing_labels(pred, lab, box="bev", weights={"volume": 2.0}))
+    rest = sum(v for k, v in ll.items() if k not in ("score", "volume"))
+    assert score == pytest.approx(4 * ll["score"] + 2 * ll["volume"] + rest, abs=1e-3)
+    # a given prior without confidence: the default weight of "score" has nothing to weigh
+    prior = DensityPrior(["volume", "aspect"]).fit(lab)
+    assert len(find_missing_labels(pred, lab, box="bev", prior=prior)) > 0
 
 
 def test_track_length_as_a_feature(scene):
@@ -133,7 +162,7 @@ def test_fragments_of_one_object_are_moved_down(scene):
     p["track"] = pd.array([pd.NA] * len(p), dtype="Int64")
     p.loc[miss, "track"] = np.where(p.loc[miss, "frame"] < 15, 5000, 5001)
     p.loc[~miss, "track"] = np.arange((~miss).sum()) + 10_000
-    found = find_missing_labels(p, lab, box="bev", top=None)
+    found = find_missing_labels(p, lab, box="bev", top=None, weights=GEOMETRY_LEADS)
     part = found[found["stream"] == "a"]
     assert part["track"].iloc[0] in (5000, 5001)
     other = 5001 if part["track"].iloc[0] == 5000 else 5000

@@ -10,6 +10,8 @@ from assay.exceptions import InvalidParameterError, SchemaError
 from assay.learned import compute_features, feature
 from assay.tables import as_observations, empty_observations
 
+WORLD = "world: hand-made boxes, fixed to the ground"
+
 
 def boxes3d(n=5, step=1.0, fps=10.0, track=0, stream="s", cls="Car", **over):
     frame = np.arange(n)
@@ -20,7 +22,9 @@ def boxes3d(n=5, step=1.0, fps=10.0, track=0, stream="s", cls="Car", **over):
     })
     for k, v in over.items():
         df[k] = v
-    return as_observations(df, stream=stream, source="labels", fps=fps)
+    obs = as_observations(df, stream=stream, source="labels", fps=fps)
+    obs.attrs["frame_3d"] = WORLD  # positions fixed to the ground: motion means motion
+    return obs
 
 
 def test_speed_is_metres_per_second():

@@ -21,6 +21,8 @@ from assay.learned import (
 )
 from assay.tables import as_observations
 
+WORLD = "world: hand-made boxes, fixed to the ground"
+
 
 def test_silverman_and_scott_formulas():
     x = np.random.default_rng(1).normal(0, 3.0, size=500)
@@ -61,12 +63,30 @@ def test_kde_matches_a_known_density():
     assert np.allclose(np.exp(kde.log_density(grid)), stats.norm(5, 2).pdf(grid), atol=0.01)
 
 
-def test_log_transform_and_floor():
+def test_log_transform_and_tail():
     x = np.random.default_rng(5).lognormal(1.0, 0.5, size=2000)
     kde = KernelDensity1D(transform="log").fit(x)
     assert kde.log_likelihood([np.e])[0] > 0  # the mode is more likely than typical
     far = kde.log_density([1e9, 1e30])
-    assert far[0] == far[1] == kde.floor_  # floored: one factor cannot swamp the others
+    # past the data the density keeps falling (no two extremes tie), one nat per bandwidth
+    assert far[1] < far[0] < kde.floor_
+    h = kde.bandwidth_
+    assert far[0] - far[1] == pytest.approx((np.log(1e30) - np.log(1e9)) / h)
+
+
+def test_tail_is_continuous_and_decreasing_past_the_range():
+    x = np.random.default_rng(6).normal(0.0, 1.0, size=500)
+    kde = KernelDensity1D().fit(x)
+    hi, h = x.max(), kde.bandwidth_
+    t = hi + np.linspace(0.0, 40.0, 4001) * h
+    ld = kde.log_density(t)
+    assert (np.diff(ld) <= 1e-9).all()                      # never rises past the data
+    assert np.abs(np.diff(ld)).max() < 0.5                  # no jump (steps of 0.01 bandwidths)
+    lo_side = kde.log_density(x.min() - np.array([10.0, 20.0]) * h)
+    assert lo_side[1] < lo_side[0] < kde.floor_
+    # within the range the floor still holds: a gap between clusters is not a bottomless pit
+    gap = KernelDensity1D(0.1).fit(np.r_[np.zeros(50), np.full(50, 100.0)])
+    assert gap.log_density([50.0])[0] == pytest.approx(gap.floor_)
 
 
 def test_kde_bad_inputs():
@@ -95,7 +115,9 @@ def labels():
     df = pd.concat([_tracks(40, "Car", 4.0, 10.0, 0),
                     _tracks(40, "Pedestrian", 0.8, 1.5, 1, first_id=100)], ignore_index=True)
     df["obs_id"] = np.arange(len(df))
-    return as_observations(df)
+    obs = as_observations(df)
+    obs.attrs["frame_3d"] = WORLD  # positions fixed to the ground: speeds are real speeds
+    return obs
 
 
 def test_class_conditional_densities(labels):

@@ -25,6 +25,8 @@ __all__ = ["find_unlikely_tracks"]
         "max_gap": [Interval(float, 0, None, closed="neither")],
         "min_track_length": [Interval(int, 1, None)],
         "box": [Options(("auto", "2d", "bev"))],
+        "aggregate": [Options(("mean", "min")), Interval(float, 0, 1), None],
+        "ego_poses": [pd.DataFrame, None],
         "top": [Interval(int, 1, None), None],
     }
 )
@@ -37,6 +39,8 @@ def find_unlikely_tracks(
     max_gap: float = 1.0,
     min_track_length: int = 1,
     box: str = "auto",
+    aggregate: str | float | None = None,
+    ego_poses: pd.DataFrame | None = None,
     top: int | None = None,
 ) -> pd.DataFrame:
     """Rank tracks from least to most plausible under a prior (the paper's "unlikely"
@@ -58,6 +62,14 @@ def find_unlikely_tracks(
         Ignore tracks with fewer boxes.
     box : {"auto", "2d", "bev"}, default "auto"
         Box to link by.
+    aggregate : {"min", "mean"} or float, optional
+        How a feature's values over a track make its factor; default the prior's (the
+        worst value, unless the prior says otherwise: one impossible moment is enough; see
+        :mod:`assay.learned.score`).
+    ego_poses : pandas.DataFrame, optional
+        The car's pose per frame, for 3-D boxes in its frame: motion features are then
+        measured in the world frame (see :func:`~assay.learned.compute_features`). Without
+        them, a prior's motion features measured on such boxes warn.
     top : int, optional
         Keep only the first ``top`` findings.
 
@@ -65,8 +77,10 @@ def find_unlikely_tracks(
     -------
     pandas.DataFrame
         Findings (assertion ``unlikely_track``, scope ``track``), least plausible first;
-        the evidence names every factor, so the reason (a 40 m car, a 90 m/s pedestrian)
-        can be read off.
+        the evidence names every factor and the worst observation (``worst_feature``,
+        ``worst_obs_id``, ``worst_frame`` (-1 for a track-level feature such as
+        ``duration``), ``worst_value``, ``worst_ll``), so the reason
+        (a 40 m car, a 90 m/s jump at frame 212) can be read off.
 
     Examples
     --------
@@ -89,9 +103,10 @@ def find_unlikely_tracks(
             ["x", "y", "l", "w", "yaw"]].isna().any(axis=None)
         link = box if box != "auto" else ("bev" if prior.box_ == "3d" and has3 else "auto")
         tiou = track_iou if track_iou is not None else (0.1 if link == "bev" else 0.5)
-        obs = associate(obs, iou=tiou, max_gap=max_gap, box=link)
-    fv = prior._features_of(obs)
-    tracks = scored_tracks(fv, prior, weights=weights)
+        linked = associate(obs, iou=tiou, max_gap=max_gap, box=link)
+        linked.attrs.update(obs.attrs)  # where the 3-D boxes are (frame_3d)
+        obs = linked
+    tracks = scored_tracks(obs, prior, weights=weights, aggregate=aggregate, ego_poses=ego_poses)
     tracks = tracks.loc[tracks["n_obs"].to_numpy() >= min_track_length].reset_index(drop=True)
     found = tracks_to_findings(tracks, list(prior.feature_names_), direction="unlikely",
                                assertion="unlikely_track")

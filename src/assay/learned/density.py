@@ -18,8 +18,18 @@ much as in a truck's).
 
 The density is evaluated by linear binning on a grid and an exact Gaussian convolution,
 then linear interpolation (fast for millions of values), with the exact Gaussian tail of the
-outermost sample beyond the grid. Log densities are floored at the value one sample gives
-``max_z`` bandwidths away, so that no single factor can swamp the others.
+outermost sample beyond the grid.
+
+Past the data the estimate needs a tail model. A kernel estimate's own tail falls with the
+square of the distance, so one value far out (a 400 m "car") outweighs everything else a
+track shows; a floor (the old design) stops that, but makes every extreme value tie (a 40 m
+car with a 400 m one, a 300 m/s jump with a 60 m/s one). Here, within the sample's range
+the log density is floored at what one sample gives ``max_z`` bandwidths away (a gap
+between two clusters of values is not evidence that grows without bound), and beyond the
+range it is the larger of the kernel estimate and an exponential tail that starts at that
+floor ``max_z`` bandwidths past the outermost sample and falls by one nat per bandwidth
+further out: continuous, decreasing for ever, and linear rather than quadratic, so an
+impossible value ranks below a merely rare one without drowning every other factor.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ __all__ = ["KernelDensity1D", "select_bandwidth"]
 _LOG2PI = 0.5 * np.log(2 * np.pi)
 _EPS_LOG = 1e-9  # added before taking logs of non-negative features
 _SUBSAMPLE = 100_000
+_TINY = np.finfo(np.float64).tiny
 
 
 def select_bandwidth(values: np.ndarray, rule: str = "silverman", n_effective: float | None = None) -> float:
@@ -112,7 +123,9 @@ class KernelDensity1D:
     grid_size : int, default 512
         Grid points the density is tabulated on.
     max_z : float, default 6.0
-        Log densities are floored at what a single sample gives ``max_z`` bandwidths away.
+        Within the sample's range, log densities are floored at what a single sample gives
+        ``max_z`` bandwidths away; past the range, that is where the exponential tail
+        starts (one nat less per bandwidth further out; see the module docstring).
 
     Attributes
     ----------
@@ -123,7 +136,8 @@ class KernelDensity1D:
     grid_, log_density_ : numpy.ndarray
         The tabulated log density (transformed scale).
     floor_ : float
-        The least log density returned.
+        The least log density returned within the sample's range, and where the tail
+        starts ``max_z`` bandwidths past it.
     typical_log_density_ : float
         Mean log density of the training sample: subtract it for a log-likelihood that is
         0 for a typical value and negative for an unusual one (comparable across features
@@ -140,6 +154,12 @@ class KernelDensity1D:
     >>> kde2 = KernelDensity1D.from_dict(kde.to_dict())
     >>> bool(np.allclose(kde2.log_density([7.0, 30.0]), kde.log_density([7.0, 30.0])))
     True
+
+    Past the data the log density keeps falling, one nat per bandwidth:
+
+    >>> far = kde.log_density([40.0, 400.0])
+    >>> bool(far[1] < far[0] < kde.floor_), round(float((far[0] - far[1]) * kde.bandwidth_))
+    (True, 360)
     """
 
     @validate_params(
@@ -215,22 +235,28 @@ class KernelDensity1D:
         self.bandwidth_ = float(h)
         self.grid_ = grid
         self.floor_ = float(-0.5 * self.max_z**2 - _LOG2PI - np.log(h) - np.log(x.size))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.log_density_ = np.maximum(np.log(np.maximum(dens, 0.0)), self.floor_)
+        # kept unfloored (down to the smallest positive double) so the tail past the range
+        # can be the larger of the estimate and the exponential tail
+        self.log_density_ = np.log(np.maximum(dens, _TINY))
         self.sample_range_ = (lo, hi)
         self.typical_log_density_ = float(np.mean(self._eval(sub)))
         return self
 
     def _eval(self, t: np.ndarray) -> np.ndarray:
+        t = np.asarray(t, dtype=np.float64)
         out = np.interp(t, self.grid_, self.log_density_)
         lo, hi = self.sample_range_
         h, n = self.bandwidth_, self.n_samples_
         below, above = t < self.grid_[0], t > self.grid_[-1]
         if below.any() or above.any():
-            tail = lambda edge, v: -0.5 * ((v - edge) / h) ** 2 - _LOG2PI - np.log(h) - np.log(n)  # noqa: E731
-            out[below] = tail(lo, t[below])
-            out[above] = tail(hi, t[above])
-        out = np.maximum(out, self.floor_)
+            gauss = lambda edge, v: -0.5 * ((v - edge) / h) ** 2 - _LOG2PI - np.log(h) - np.log(n)  # noqa: E731
+            out[below] = gauss(lo, t[below])
+            out[above] = gauss(hi, t[above])
+        # bandwidths past the sample's range (0 within it)
+        with np.errstate(invalid="ignore"):
+            beyond = np.maximum(np.maximum(lo - t, t - hi), 0.0) / h
+        tail = self.floor_ - np.maximum(beyond - self.max_z, 0.0)
+        out = np.maximum(out, tail)
         out[np.isnan(t)] = np.nan
         return out
 

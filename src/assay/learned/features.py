@@ -8,6 +8,18 @@ A :class:`Feature` is a named function with a *level*:
   acceleration, yaw rate, IoU with the previous box), always per second of real time;
 - ``"track"``: one value per track (duration in seconds, number of observations).
 
+Every feature also declares the coordinate *frame* it needs: ``"any"`` for what does not
+depend on where the boxes are measured from (sizes, shapes, durations, scores), ``"world"``
+for motion (speed, acceleration, yaw rate, IoU with the previous box), which means what it
+says only when positions are fixed in the world. 3-D boxes in the moving car's frame (KITTI's,
+a detector's on the car) are not: there a parked car moves at the car's own speed. Given the
+car's poses (``ego_poses``, :data:`assay.tables.EGO_POSE_COLUMNS`), :func:`compute_features`
+measures motion in the world frame (:func:`assay.io.to_world_frame`); without them, motion
+features are left out of every default, and asking for them by name issues an
+:class:`~assay.exceptions.AssayWarning` that says why. Image boxes move in the image: a fixed
+camera's image is a fixed frame, a moving camera's is not (assay cannot tell them apart), so
+2-D motion keeps its place in the defaults and its meaning is the user's call.
+
 :func:`compute_features` evaluates a list of features over an observations table whose
 ``track`` column is filled (see :func:`assay.tracking.associate`) and returns a
 :class:`FeatureValues`: one row per track plus every obs / transition value tagged with its
@@ -25,6 +37,7 @@ A box moving 1 m per frame at 10 frames per second moves at 10 m/s:
 ...     "frame": [0, 1, 2], "track": 7, "cls": "Car",
 ...     "x": [0.0, 1.0, 2.0], "y": 0.0, "z": 0.0, "l": 4.0, "w": 2.0, "h": 1.5, "yaw": 0.0}),
 ...     stream="s", source="labels", fps=10)
+>>> obs.attrs["frame_3d"] = "world: x y z fixed to the ground"  # else: the car's frame
 >>> fv = compute_features(obs, ["speed", "volume", "duration"])
 >>> fv.values["speed"][1]
 array([10., 10.])
@@ -35,6 +48,7 @@ array([10., 10.])
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import Options, validate_params
-from ..exceptions import InvalidParameterError, SchemaError
+from ..exceptions import AssayWarning, InvalidParameterError, SchemaError
 from ..geometry import _kernels
 from ..tables import BOX2D, validate
 
@@ -55,10 +69,12 @@ __all__ = [
     "compute_features",
     "default_features",
     "feature",
+    "motion_frame",
     "resolve_features",
 ]
 
 LEVELS = ("obs", "transition", "track")
+FRAMES = ("any", "world")
 _BEV = ("x", "y", "l", "w", "yaw")
 
 
@@ -86,6 +102,12 @@ class Feature:
     offset : float
         With ``transform="log"``, the density is estimated on ``log(value + offset)``; give
         features that can be exactly 0 an offset of the size of their resolution.
+    frame : {"any", "world"}
+        The coordinate frame the feature needs: ``"any"`` when its value does not depend on
+        where the boxes are measured from (size, shape, duration, score); ``"world"`` for
+        motion, which is only meaningful in a frame fixed to the world (see the module
+        docstring): left out of defaults, and warned about when asked for, on 3-D boxes in a
+        moving car's frame without its poses.
     """
 
     name: str
@@ -94,6 +116,7 @@ class Feature:
     transform: str = "none"
     unit: str = ""
     offset: float = 0.0
+    frame: str = "any"
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -104,11 +127,15 @@ class Feature:
             raise InvalidParameterError(
                 f"The 'transform' parameter of Feature must be one of ('none', 'log'). Got {self.transform!r}."
             )
+        if self.frame not in FRAMES:
+            raise InvalidParameterError(
+                f"The 'frame' parameter of Feature must be one of {FRAMES}. Got {self.frame!r}."
+            )
 
 
 def feature(
     level: str = "obs", *, name: str | None = None, transform: str = "none", unit: str = "",
-    offset: float = 0.0,
+    offset: float = 0.0, frame: str = "any",
 ) -> Callable[[Callable[..., Any]], Feature]:
     """Turn a function into a :class:`Feature` (a decorator).
 
@@ -119,12 +146,12 @@ def feature(
     >>> @feature("obs", transform="log", unit="m^2")
     ... def footprint(obs):
     ...     return obs["l"].to_numpy() * obs["w"].to_numpy()
-    >>> footprint.name, footprint.level
-    ('footprint', 'obs')
+    >>> footprint.name, footprint.level, footprint.frame
+    ('footprint', 'obs', 'any')
     """
 
     def wrap(func: Callable[..., Any]) -> Feature:
-        return Feature(name or func.__name__, func, level, transform, unit, offset)
+        return Feature(name or func.__name__, func, level, transform, unit, offset, frame)
 
     return wrap
 
@@ -249,19 +276,21 @@ BUILTIN_FEATURES: dict[str, Feature] = {
         Feature("height", _height, "obs", "log", "m (3-D) or px (2-D)"),
         Feature("aspect", _aspect, "obs", "log", "length/width (3-D) or width/height (2-D)"),
         Feature("score", _score, "obs", "none", "model confidence"),
-        Feature("speed", _speed, "transition", "none", "m/s (3-D) or box heights/s (2-D)"),
-        Feature("acceleration", _acceleration, "transition", "log", "m/s^2 (3-D) or box heights/s^2 (2-D)", 0.1),
-        Feature("yaw_rate", _yaw_rate, "transition", "log", "rad/s", 0.01),
-        Feature("iou_prev", _iou_prev, "transition", "none", "IoU with the previous box"),
+        Feature("speed", _speed, "transition", "none", "m/s (3-D) or box heights/s (2-D)",
+                frame="world"),
+        Feature("acceleration", _acceleration, "transition", "log",
+                "m/s^2 (3-D) or box heights/s^2 (2-D)", 0.1, "world"),
+        Feature("yaw_rate", _yaw_rate, "transition", "log", "rad/s", 0.01, "world"),
+        Feature("iou_prev", _iou_prev, "transition", "none", "IoU with the previous box",
+                frame="world"),
         Feature("duration", _duration, "track", "log", "s", 0.1),
         Feature("n_obs", _n_obs, "track", "log", "observations"),
     )
 }
 
 
-#: Features that describe how a track moves (relative to the sensor when the boxes are in
-#: the sensor's frame).
-MOTION_FEATURES = ("speed", "iou_prev", "acceleration", "yaw_rate")
+#: The built-in features that describe how a track moves (``frame="world"``).
+MOTION_FEATURES = tuple(n for n, f in BUILTIN_FEATURES.items() if f.frame == "world")
 
 
 def default_features(box: str = "3d", *, motion: bool = True) -> list[str]:
@@ -274,7 +303,8 @@ def default_features(box: str = "3d", *, motion: bool = True) -> list[str]:
     motion : bool, default True
         Include the motion features (``speed``, ``iou_prev``). Without them the features
         are the ones that do not depend on how the sensor moves: box size, shape and track
-        duration.
+        duration. The estimators take motion out themselves when it would be measured in a
+        moving car's frame (see :func:`motion_frame`).
 
     Returns
     -------
@@ -338,6 +368,65 @@ def box_kind(obs: pd.DataFrame, box: str = "auto") -> str:
     return "2d"
 
 
+def motion_frame(observations: pd.DataFrame, box: str = "3d", ego_poses: pd.DataFrame | None = None) -> str:
+    """The frame motion features of ``observations`` are measured in.
+
+    Parameters
+    ----------
+    observations : pandas.DataFrame
+        Canonical observations; ``attrs["frame_3d"]`` says where their 3-D boxes are
+        (``"world: ..."`` from :func:`~assay.io.read_nuscenes`, ``"ego: ..."`` from the
+        KITTI readers). Without it, 3-D boxes are taken to be in the ego frame, as the
+        canonical schema documents them.
+    box : {"3d", "2d"}
+        The box kind the features use.
+    ego_poses : pandas.DataFrame, optional
+        The car's pose per frame: ego-frame boxes are then placed in the world.
+
+    Returns
+    -------
+    str
+        ``"world"`` (3-D boxes in the world frame, or ego-frame boxes with poses to put
+        them there), ``"ego"`` (3-D boxes in a moving car's frame, no poses: motion
+        includes the car's own), or ``"image"`` (2-D boxes: motion in the image).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from assay.learned.features import motion_frame
+    >>> boxes = pd.DataFrame()
+    >>> boxes.attrs["frame_3d"] = "ego: x forward, y left, z up"
+    >>> motion_frame(boxes), motion_frame(boxes, "2d")
+    ('ego', 'image')
+    """
+    if box == "2d":
+        return "image"
+    said = observations.attrs.get("frame_3d")
+    if isinstance(said, str) and said.startswith("world"):
+        return "world"
+    return "world" if ego_poses is not None else "ego"
+
+
+def check_motion_frame(features: Sequence[Feature], frame: str, *, stacklevel: int = 4) -> None:
+    """Warn (:class:`~assay.exceptions.AssayWarning`) when world-frame features are asked for
+    on boxes whose motion is measured in a moving car's frame (``frame == "ego"``).
+    ``stacklevel`` counts from this function to the user's call (4: through a public
+    function and its parameter check)."""
+    moving = [f.name for f in features if f.frame == "world"]
+    if frame != "ego" or not moving:
+        return
+    many = len(moving) > 1
+    warnings.warn(
+        f"The feature{'s' if many else ''} {', '.join(moving)} measure{'' if many else 's'} motion, and "
+        "these 3-D boxes are in the moving car's frame (attrs['frame_3d'] does not say 'world'), "
+        "so a parked car moves at the car's own speed there and a car driving alongside stands "
+        "still. Pass ego_poses= (the car's pose per frame: stream, frame, time, x, y, z, yaw; "
+        "assay.tables.EGO_POSE_COLUMNS) to measure motion in the world frame, or leave these "
+        "features out (the defaults do).",
+        AssayWarning, stacklevel=stacklevel,
+    )
+
+
 @dataclass
 class FeatureValues:
     """Feature values of a set of tracks.
@@ -354,20 +443,44 @@ class FeatureValues:
     features : list of Feature
     box : str
         ``"3d"`` or ``"2d"``.
+    frame : str
+        Where motion was measured: ``"world"``, ``"ego"`` or ``"image"`` (see
+        :func:`motion_frame`).
+    where : dict
+        Feature name -> ``(obs_id, frame)`` of every value in ``values``: the observation it
+        was measured on (a transition's: the later of its two; a track-level value's: -1).
     """
 
     tracks: pd.DataFrame
     values: dict[str, tuple[np.ndarray, np.ndarray]]
     features: list[Feature]
     box: str
+    frame: str = "ego"
+    where: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def subset(self, keep: np.ndarray) -> FeatureValues:
+        """The tracks where ``keep`` (one bool per track) is true, renumbered in order."""
+        keep = np.asarray(keep, dtype=bool)
+        new_index = np.cumsum(keep) - 1
+        values, where = {}, {}
+        for name, (idx, v) in self.values.items():
+            m = keep[idx]
+            values[name] = (new_index[idx[m]], v[m])
+            if name in self.where:
+                oid, fr = self.where[name]
+                where[name] = (oid[m], fr[m])
+        return FeatureValues(self.tracks.loc[keep].reset_index(drop=True), values, self.features,
+                             self.box, self.frame, where)
 
 
-@validate_params({"observations": [pd.DataFrame], "box": [Options(("auto", "3d", "2d"))]})
+@validate_params({"observations": [pd.DataFrame], "box": [Options(("auto", "3d", "2d"))],
+                  "ego_poses": [pd.DataFrame, None]})
 def compute_features(
     observations: pd.DataFrame,
     features: Sequence[str | Feature] | None = None,
     *,
     box: str = "auto",
+    ego_poses: pd.DataFrame | None = None,
 ) -> FeatureValues:
     """Evaluate features over the tracks of an observations table.
 
@@ -378,17 +491,54 @@ def compute_features(
         a track; a row without ``track`` is a track of its own.
     features : list of str or Feature, optional
         Built-in names (see ``BUILTIN_FEATURES``) and/or user features; default
-        :func:`default_features` for the box kind.
+        :func:`default_features` for the box kind, without the motion features when motion
+        would be measured in a moving car's frame (see :func:`motion_frame`). Motion
+        features asked for by name on such boxes are computed, with an
+        :class:`~assay.exceptions.AssayWarning`.
     box : {"auto", "3d", "2d"}, default "auto"
         Which box the geometric features use; ``"auto"``: 3-D when every row has one.
+    ego_poses : pandas.DataFrame, optional
+        The car's pose at every frame of ``observations`` (``kind="ego_poses"``): 3-D boxes
+        in the car's frame are placed in the world (:func:`assay.io.to_world_frame`) before
+        motion is measured, so a parked car stands still. Not needed for boxes already in
+        the world frame (``attrs["frame_3d"]`` starting with ``"world"``).
 
     Returns
     -------
     FeatureValues
+
+    Examples
+    --------
+    A parked car seen from a car driving at 10 m/s: 10 m/s in the car's frame, still once
+    the poses place it in the world.
+
+    >>> import pandas as pd
+    >>> from assay.tables import as_observations
+    >>> from assay.learned import compute_features
+    >>> seen = as_observations(pd.DataFrame({
+    ...     "frame": [0, 1, 2], "track": 1, "cls": "Car", "x": [30.0, 29.0, 28.0], "y": 0.0,
+    ...     "z": 0.0, "l": 4.0, "w": 2.0, "h": 1.5, "yaw": 0.0}), stream="s", source="labels", fps=10)
+    >>> poses = pd.DataFrame({"stream": "s", "frame": [0, 1, 2], "time": [0.0, 0.1, 0.2],
+    ...                       "x": [0.0, 1.0, 2.0], "y": 0.0, "z": 0.0, "yaw": 0.0})
+    >>> compute_features(seen, ["volume"]).frame                 # no poses: no motion by default
+    'ego'
+    >>> fv = compute_features(seen, ["speed"], ego_poses=poses)
+    >>> fv.frame, fv.values["speed"][1].round(6).tolist()
+    ('world', [0.0, 0.0])
     """
     obs = validate(observations, "observations")
     kind = box_kind(obs, box)
-    feats = resolve_features(features, kind)
+    frame = motion_frame(obs, kind, ego_poses)
+    if kind == "3d" and ego_poses is not None and frame == "world" and not str(
+            obs.attrs.get("frame_3d", "")).startswith("world"):
+        from ..io.ego import to_world_frame
+
+        obs = to_world_frame(obs, ego_poses)
+    if features is None:
+        feats = resolve_features(default_features(kind, motion=frame != "ego"), kind)
+    else:
+        feats = resolve_features(features, kind)
+        check_motion_frame(feats, frame)
     n = len(obs)
     if "track" not in obs.columns:
         obs["track"] = pd.array([pd.NA] * n, dtype="Int64")
@@ -444,6 +594,7 @@ def compute_features(
     pair_code = code[pair + 1]
 
     values: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    where: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     structural = set(tracks.columns)
     for f in feats:
         if f.name in structural and f.name != "n_obs":
@@ -453,16 +604,20 @@ def compute_features(
             )
         if f.level == "obs":
             v, c = _as_array(f.func(s), n, f.name), code
+            oid, fr = obs_ids, frames
         elif f.level == "transition":
             v, c = _as_array(f.func(prev, cur, dt), len(pair), f.name), pair_code
+            oid, fr = obs_ids[pair + 1], frames[pair + 1]
         else:
             v = _as_array(f.func(s, code), n_tracks, f.name)
             c = np.arange(n_tracks)
+            oid = fr = np.full(n_tracks, -1, np.int64)
         ok = np.isfinite(v)
         values[f.name] = (c[ok], v[ok])
+        where[f.name] = (oid[ok], fr[ok])
         if f.name != "n_obs":  # the built-in n_obs equals the (integer) column already there
             tracks[f.name] = _group_median(c[ok], v[ok], n_tracks)
-    return FeatureValues(tracks, values, feats, kind)
+    return FeatureValues(tracks, values, feats, kind, frame, where)
 
 
 def _as_array(v: Any, n: int, name: str) -> np.ndarray:

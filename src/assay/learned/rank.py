@@ -11,7 +11,8 @@ import pandas as pd
 from .._validation import Interval, Options, validate_params
 from ..assertions._findings import empty_findings, make_findings
 from .features import FeatureValues
-from .prior import DensityPrior, combine_factors
+from .prior import DensityPrior
+from .score import score_feature_values
 
 __all__ = ["rank_tracks", "scored_tracks"]
 
@@ -23,38 +24,20 @@ def scored_tracks(
     weights: Mapping[str, float] | None = None,
     background: DensityPrior | None = None,
     max_ratio: float = 20.0,
+    aggregate: str | float | None = None,
+    ego_poses: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per track with its factors and ``score`` (not sorted).
+    """One row per track with its factors, worst value and ``score`` (not sorted): the
+    prior's features of ``data`` scored by :func:`~assay.learned.score.score_feature_values`.
 
     With a ``background`` prior (fit, for example, on model tracks that match no label),
-    each factor is the mean over the track's values of the log density *ratio*
-    ``log p_prior(x) - log p_background(x)``, clipped to ``[-log max_ratio, log max_ratio]``;
-    the mean log densities are kept as ``fg_<f>`` and ``bg_<f>``.
+    each value's log-likelihood is the log density *ratio* ``log p_prior(x) -
+    log p_background(x)``, clipped to ``[-log max_ratio, log max_ratio]``; the mean log
+    densities are kept as ``fg_<f>`` and ``bg_<f>``.
     """
-    fv = prior._features_of(data)
-    tracks = prior.factor_log_likelihoods(fv)
-    names = list(prior.feature_names_)
-    if background is not None:
-        n = len(tracks)
-        bound = np.log(max_ratio)
-        for name in names:
-            idx, lf, okf, _ = prior.value_log_likelihoods(fv, name, relative=False)
-            tracks[f"fg_{name}"] = _mean_by(idx[okf], lf[okf], n)
-            if name not in background.densities_:
-                continue
-            _, lb, okb, _ = background.value_log_likelihoods(fv, name, relative=False)
-            tracks[f"bg_{name}"] = _mean_by(idx[okb], lb[okb], n)
-            ok = okf & okb
-            tracks[f"ll_{name}"] = _mean_by(idx[ok], np.clip(lf[ok] - lb[ok], -bound, bound), n)
-    tracks["score"] = combine_factors(tracks, names, weights)
-    return tracks
-
-
-def _mean_by(idx: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
-    total = np.bincount(idx, v, minlength=n)
-    count = np.bincount(idx, minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    fv = prior.feature_values(data, ego_poses=ego_poses)
+    return score_feature_values(fv, prior, background=background, weights=weights,
+                                max_ratio=max_ratio, aggregate=aggregate)
 
 
 def json_floats(x: np.ndarray) -> list:
@@ -107,6 +90,12 @@ def tracks_to_findings(
         "n_obs": t["n_obs"].to_numpy(np.int64),
         "duration_s": (t["time_end"] - t["time_start"]).to_numpy(np.float64),
     }
+    if "worst_feature" in t.columns:  # the least likely value of the track, and where it is
+        evidence["worst_feature"] = t["worst_feature"].to_numpy(dtype=object)
+        for col in ("worst_obs_id", "worst_frame"):  # exact integers; -1 for a track-level value
+            evidence[col] = t[col].to_numpy(np.int64)
+        evidence["worst_value"] = t["worst_value"].to_numpy(np.float64)
+        evidence["worst_ll"] = t["worst_ll"].to_numpy(np.float64)
     for name in names:
         evidence[f"ll_{name}"] = t[f"ll_{name}"].to_numpy(np.float64)
         for part in ("fg", "bg"):
@@ -140,6 +129,8 @@ def tracks_to_findings(
         "weights": [Mapping, None],
         "background": [DensityPrior, None],
         "max_ratio": [Interval(float, 1, None, closed="neither")],
+        "aggregate": [Options(("mean", "min")), Interval(float, 0, 1), None],
+        "ego_poses": [pd.DataFrame, None],
         "assertion": [str],
         "top": [Interval(int, 1, None), None],
     }
@@ -152,6 +143,8 @@ def rank_tracks(
     weights: Mapping[str, float] | None = None,
     background: DensityPrior | None = None,
     max_ratio: float = 20.0,
+    aggregate: str | float | None = None,
+    ego_poses: pd.DataFrame | None = None,
     assertion: str = "fixy",
     top: int | None = None,
 ) -> pd.DataFrame:
@@ -173,6 +166,12 @@ def rank_tracks(
         become log-likelihood ratios (see :func:`scored_tracks`).
     max_ratio : float, default 20.0
         Bound of each value's density ratio against ``background``.
+    aggregate : {"min", "mean"} or float, optional
+        How a feature's values over a track make its factor (see
+        :mod:`assay.learned.score`); default the prior's (``DensityPrior(aggregate=...)``).
+    ego_poses : pandas.DataFrame, optional
+        The car's pose per frame, for 3-D boxes in its frame: motion features are then
+        measured in the world frame (see :func:`~assay.learned.compute_features`).
     assertion : str, default "fixy"
         Name written in the ``assertion`` column.
     top : int, optional
@@ -182,8 +181,11 @@ def rank_tracks(
     -------
     pandas.DataFrame
         Findings (scope ``track``), most severe first; ``evidence`` holds ``score``, every
-        factor ``ll_<feature>``, the track's median feature values, its class, length and
-        duration, and the features that fell back to the pooled density.
+        factor ``ll_<feature>``, the worst value of the track (``worst_feature``,
+        ``worst_obs_id`` and ``worst_frame``, -1 when it is a track-level feature such as
+        ``duration``, ``worst_value``, ``worst_ll``), the track's
+        median feature values, its class, length and duration, and the features that fell
+        back to the pooled density.
 
     Examples
     --------
@@ -196,7 +198,7 @@ def rank_tracks(
     (3, 'track')
     """
     tracks = scored_tracks(observations, prior, weights=weights, background=background,
-                           max_ratio=max_ratio)
+                           max_ratio=max_ratio, aggregate=aggregate, ego_poses=ego_poses)
     findings = tracks_to_findings(tracks, list(prior.feature_names_), direction=direction,
                                   assertion=assertion)
     return findings.head(top).reset_index(drop=True) if top else findings
