@@ -408,6 +408,8 @@ class Strategy:
     name: ClassVar[str] = ""
     #: Whether :meth:`rank` needs findings.
     needs_findings: ClassVar[bool] = False
+    #: ``reason`` of the frames the strategy ranks (strategies that rank the pool).
+    reason: ClassVar[str] = ""
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's parameters and their values."""
@@ -517,9 +519,6 @@ class Strategy:
     def _rank(self, observations, findings, *, pool, excluded, budget, rewards, history, rng) -> pd.DataFrame:
         keys, priority = self._ordered(observations, pool, rng)
         return _queue(keys[:budget], None, priority[:budget], self.reason, None)
-
-    #: ``reason`` of the frames the strategy ranks.
-    reason: ClassVar[str] = ""
 
     def _ordered(self, observations, pool, rng) -> tuple[pd.MultiIndex, np.ndarray]:
         raise NotImplementedError
