@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assay.curate import bal_rewards, flagged_frames, rank_frames
+from assay.curate import GAP_RELAXED, bal_rewards, flagged_frames, rank_frames
 from assay.exceptions import InvalidParameterError
 
 
@@ -29,12 +29,19 @@ ROUND0 = findings([
 ])
 
 
-def replay(arms_frames: dict[str, list[int]], rewards: dict[str, float], epsilon: float, budget: int,
-           seed) -> list[tuple[str, int, str]]:
-    """An independent implementation of the documented BAL rule, to compare with."""
+def replay(found: pd.DataFrame, rewards: dict[str, float], epsilon: float, budget: int,
+           seed, min_gap: int = 3) -> list[tuple[str, int, str]]:
+    """An independent implementation of the documented BAL rule (one stream), to compare with."""
     rng = np.random.default_rng(seed)
-    taken: set[int] = set()
-    pending = {a: list(f) for a, f in arms_frames.items()}
+    flagged = flagged_frames(found)
+    # one tie key per flagged frame, in the order of flagged_frames; then severity, key
+    tie = rng.random(len(flagged))
+    rows = sorted(zip(flagged["arm"], flagged["frame"], flagged["severity"], tie, strict=True),
+                  key=lambda r: (r[0], -r[2], r[3]))
+    pending: dict[str, list[int]] = {}
+    for arm, frame, _, _ in rows:
+        pending.setdefault(arm, []).append(int(frame))
+    taken: list[int] = []
     picked = []
     while len(picked) < budget:
         for a in pending:
@@ -52,9 +59,10 @@ def replay(arms_frames: dict[str, list[int]], rewards: dict[str, float], epsilon
             tied = [a for a in improving if rewards[a] == best]
             arm = tied[int(rng.integers(len(tied)))] if len(tied) > 1 else tied[0]
             why = "bal:exploit"
-        frame = pending[arm][0]
-        taken.add(frame)
-        picked.append((arm, frame, why))
+        far = [f for f in pending[arm] if all(abs(f - g) >= min_gap for g in taken)]
+        frame = far[0] if far else pending[arm][0]
+        taken.append(frame)
+        picked.append((arm, frame, why + ("" if far else GAP_RELAXED)))
     return picked
 
 
@@ -80,9 +88,8 @@ def test_rewards_known_values():
 
 def test_first_round_draws_arms_uniformly_most_severe_first():
     q = rank_frames(None, ROUND0, strategy="bal", budget=4, fill=False, seed=7)
-    arms = {"appear": [10, 11], "flicker": [1, 2, 3], "multibox": [20]}
-    assert as_tuples(q) == replay(arms, {}, 0.1, 4, 7)
-    assert set(q["reason"]) == {"bal:uniform"}
+    assert as_tuples(q) == replay(ROUND0, {}, 0.1, 4, 7)
+    assert {r.removesuffix(GAP_RELAXED) for r in q["reason"]} == {"bal:uniform"}
     # within each arm, frames come most severe first
     for _, part in q.groupby("arm"):
         assert part["priority"].is_monotonic_decreasing
@@ -95,11 +102,12 @@ def test_known_rewards_give_known_choices():
                        ("appear", 10, 2.0, [10]), ("appear", 11, 1.0, [11]), ("appear", 12, 1.0, [12])])
     rewards = bal_rewards({"flicker": 3, "appear": 2, "multibox": 1}, {"flicker": 2, "appear": 3})
     greedy = rank_frames(None, round1, strategy="bal", budget=3, rewards=rewards, epsilon=0.0, fill=False, seed=0)
+    # frame 3 lies within min_gap=3 of frame 2: taken only because flicker has nothing else
     assert as_tuples(greedy) == [("flicker", 2, "bal:exploit"), ("flicker", 5, "bal:exploit"),
-                                 ("flicker", 3, "bal:exploit")]
+                                 ("flicker", 3, "bal:exploit" + GAP_RELAXED)]
     # with exploration, the fixed seed fixes which slots explore
     q = rank_frames(None, round1, strategy="bal", budget=5, rewards=rewards, epsilon=0.5, fill=False, seed=3)
-    expect = replay({"appear": [10, 11, 12], "flicker": [2, 5, 3]}, rewards, 0.5, 5, 3)
+    expect = replay(round1, rewards, 0.5, 5, 3)
     assert as_tuples(q) == expect
     assert {"bal:explore", "bal:exploit"} <= {e[2] for e in expect}  # the seed exercises both
 
@@ -107,7 +115,7 @@ def test_known_rewards_give_known_choices():
 def test_no_improving_arm_falls_back_to_uniform():
     q = rank_frames(None, ROUND0, strategy="bal", budget=6, rewards={"flicker": -1.0, "appear": 0.0},
                     epsilon=0.0, fill=False, seed=1)
-    assert set(q["reason"]) == {"bal:uniform"}
+    assert {r.removesuffix(GAP_RELAXED) for r in q["reason"]} == {"bal:uniform"}
     assert sorted(q["frame"]) == [1, 2, 3, 10, 11, 20]
 
 
@@ -116,7 +124,7 @@ def test_empty_arms_are_skipped():
     done = pd.DataFrame({"stream": "cam", "frame": [1, 2, 3]})
     q = rank_frames(None, ROUND0, strategy="bal", budget=2, rewards={"flicker": 5.0, "appear": 1.0},
                     epsilon=0.0, exclude=done, fill=False, seed=0)
-    assert as_tuples(q) == [("appear", 10, "bal:exploit"), ("appear", 11, "bal:exploit")]
+    assert as_tuples(q) == [("appear", 10, "bal:exploit"), ("appear", 11, "bal:exploit" + GAP_RELAXED)]
     # no findings at all: nothing flagged, the budget goes to the fill (or nowhere)
     empty = ROUND0.iloc[:0]
     assert len(rank_frames(None, empty, strategy="bal", budget=5, fill=False)) == 0
@@ -139,16 +147,20 @@ def test_budget_larger_than_flagged_pool(strategy):
     q = rank_frames(None, ROUND0, strategy=strategy, budget=50, frames=POOL, seed=0)
     assert len(q) == 30 and not q.duplicated(["stream", "frame"]).any()
     assert q["rank"].tolist() == list(range(30))
-    assert (q["reason"] == "fill").sum() == 24
+    # 30 frames cannot all lie 3 apart: the fill relaxes the gap once the pool runs out
+    assert q["reason"].str.startswith("fill").sum() == 24
     # flagged frames come before the fill
-    assert (q["reason"].iloc[:6] != "fill").all()
+    assert (~q["reason"].iloc[:6].str.startswith("fill")).all()
 
 
 def test_round_robin_order():
     q = rank_frames(None, ROUND0, strategy="assertions-uniform", budget=6, fill=False)
+    relaxed = "round-robin" + GAP_RELAXED  # 11 is next to 10, 2 and 3 next to 1
     assert as_tuples(q) == [("appear", 10, "round-robin"), ("flicker", 1, "round-robin"),
-                            ("multibox", 20, "round-robin"), ("appear", 11, "round-robin"),
-                            ("flicker", 2, "round-robin"), ("flicker", 3, "round-robin")]
+                            ("multibox", 20, "round-robin"), ("appear", 11, relaxed),
+                            ("flicker", 2, relaxed), ("flicker", 3, relaxed)]
+    q = rank_frames(None, ROUND0, strategy="assertions-uniform", budget=6, fill=False, min_gap=0)
+    assert set(q["reason"]) == {"round-robin"}
 
 
 def _scored():

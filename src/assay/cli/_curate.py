@@ -230,6 +230,13 @@ EXPORT_HELP = ("Write the queue: labelstudio FILE.json (tasks; plus their labeli
 @click.option("--set", "settings", multiple=True, metavar="NAME.PARAM=VALUE", help="A parameter of a built-in.")
 @click.option("--seed", type=int, help="Seed of a new campaign (default 0).")
 @click.option("--epsilon", type=float, help="BAL's exploration probability (default 0.1).")
+@click.option("--policy", type=click.Choice(["epsilon-greedy", "ucb"]),
+              help="How BAL chooses an assertion per slot (default epsilon-greedy).")
+@click.option("--min-gap", "min_gap", type=click.IntRange(min=0),
+              help="Least distance in frames between two queued frames of one stream, unless an "
+                   "assertion has nothing else left (default 3).")
+@click.option("--extra-arm", "extra_arms", multiple=True, type=click.Choice(["random", "uncertainty"]),
+              help="A strategy BAL may also choose, as an arm of its own (repeatable; new campaigns).")
 @click.option("--reward", type=click.Choice(["relative", "absolute"]), help="BAL's reward (default relative).")
 @click.option("--method", type=click.Choice(["least_confidence", "margin", "entropy"]),
               help="Uncertainty measure (default least_confidence).")
@@ -239,8 +246,8 @@ EXPORT_HELP = ("Write the queue: labelstudio FILE.json (tasks; plus their labeli
 @click.option("--top", type=int, default=20, show_default=True, help="Queued frames to print.")
 @click.option("--json", "as_json", is_flag=True, help="Print the round and its queue as JSON.")
 @click.pass_context
-def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, seed, epsilon, reward, method,
-           export, image, image_size, config, top, as_json):
+def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, seed, epsilon, policy, min_gap,
+           extra_arms, reward, method, export, image, image_size, config, top, as_json):
     """Choose the frames to label next and export them as a labeling queue.
 
     \b
@@ -258,6 +265,7 @@ def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, se
     \b
     Examples:
       assay curate -w assay.duckdb -o det --strategy bal --budget 20 --export labelstudio tasks.json
+      assay curate -w assay.duckdb -o det -c ucb --policy ucb --min-gap 5 --extra-arm random
       assay curate export -w assay.duckdb --round 0 cvat round0.xml
       assay curate import verdicts.json -w assay.duckdb
     """
@@ -286,7 +294,8 @@ def curate(ctx, workspace, table, strategy, budget, campaign, spec, settings, se
             obs = ws.read(table)
         if exporter is not None:
             exporter.prepare(obs)
-        camp = Campaign(ws, campaign, strategy=strategy, seed=seed, epsilon=epsilon, reward=reward, method=method)
+        camp = Campaign(ws, campaign, strategy=strategy, seed=seed, epsilon=epsilon, reward=reward, method=method,
+                        policy=policy, min_gap=min_gap, extra_arms=list(extra_arms) or None)
         chosen = camp.params["strategy"]
         # the assertions run now, the round and its export: recorded together or not at all
         with ws.transaction(), notes.status(f"choosing {budget} frames and writing the round"):

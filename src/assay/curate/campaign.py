@@ -17,6 +17,8 @@ from ..store import Workspace
 from ..tables import STRING
 from .strategies import (
     AGGREGATES,
+    EXTRA_ARMS,
+    POLICIES,
     REWARDS,
     STRATEGIES,
     UNCERTAINTY_METHODS,
@@ -41,6 +43,10 @@ DEFAULTS: dict[str, Any] = {
     "method": "least_confidence",
     "aggregate": "max",
     "fill": True,
+    "policy": "epsilon-greedy",
+    "c": 1.0,
+    "min_gap": 3,
+    "extra_arms": [],
 }
 
 
@@ -68,13 +74,15 @@ class Campaign:
 
     Each call to :meth:`next_round` takes the current model's predictions and the findings of
     assertions over them, records how often each assertion fired, computes BAL's rewards from
-    the previous round, ranks frames with :func:`~assay.curate.rank_frames`, and stores the
+    the previous round (and, for BAL's extra arms, from the verdicts imported so far, see
+    :func:`~assay.curate.error_rates`), ranks frames with :func:`~assay.curate.rank_frames`
+    (passing the stored rounds as ``history``, which BAL's UCB policy reads), and stores the
     round (firings, rewards, the queue, its run) in one transaction, together with its
     export when one is given: a round whose export fails is not recorded. A campaign
     reopened later, in another process, continues from the last stored round; round ``t``
-    draws its randomness from ``numpy.random.default_rng([seed, t])``, so an interrupted
-    campaign chooses exactly what an uninterrupted one would. :meth:`export_round` exports
-    a stored round again.
+    draws its randomness from ``numpy.random.default_rng([seed, t])`` (see
+    :func:`~assay.curate.round_rng`), so an interrupted campaign chooses exactly what an
+    uninterrupted one would. :meth:`export_round` exports a stored round again.
 
     Parameters
     ----------
@@ -85,8 +93,11 @@ class Campaign:
         ``curate`` run per round.
     name : str, default "default"
         Letters, digits, ``_`` and ``-``.
-    strategy, seed, epsilon, reward, method, aggregate, fill
-        See :func:`~assay.curate.rank_frames` and :func:`~assay.curate.bal_rewards`. Fixed
+    strategy, seed, epsilon, reward, method, aggregate, fill, policy, c, min_gap, extra_arms
+        See :func:`~assay.curate.rank_frames`, :class:`~assay.curate.BAL` and
+        :func:`~assay.curate.bal_rewards` (``extra_arms``: names among
+        :data:`~assay.curate.EXTRA_ARMS`; an extra arm's row in :meth:`rounds` has firings 0
+        and a reward only once verdicts on its frames are imported). Fixed
         when the first round is stored; reopening a campaign with other values is an error,
         leaving them out takes the stored ones. ``seed`` must be an int (it is stored).
 
@@ -101,16 +112,16 @@ class Campaign:
     ...                    "obs_ids": [[1], [7], [4]], "severity": [0.2, 0.9, 1.0]})
     >>> camp = Campaign(ws, strategy="bal", seed=0, fill=False)
     >>> camp.next_round(None, f0, budget=1)[["round", "frame", "arm", "reason"]]
-       round  frame      arm       reason
-    0      0      9  flicker  bal:uniform
+       round  frame     arm       reason
+    0      0      5  appear  bal:uniform
     >>> f1 = f0.iloc[[0, 2]]  # after retraining, flicker fires once instead of twice
     >>> camp.next_round(None, f1, budget=1)[["round", "frame", "arm", "reason"]]
        round  frame      arm       reason
     0      1      3  flicker  bal:exploit
     >>> camp.rounds()[["round", "arm", "firings", "reward", "chosen"]]
        round      arm  firings  reward  chosen
-    0      0   appear        1     NaN       0
-    1      0  flicker        2     NaN       1
+    0      0   appear        1     NaN       1
+    1      0  flicker        2     NaN       0
     2      1   appear        1     0.0       0
     3      1  flicker        1     0.5       1
     """
@@ -120,7 +131,9 @@ class Campaign:
         "strategy": [Options(STRATEGIES), None], "seed": [Interval(int, 0, None), None],
         "epsilon": [Interval(float, 0, 1), None], "reward": [Options(REWARDS), None],
         "method": [Options(UNCERTAINTY_METHODS), None], "aggregate": [Options(AGGREGATES), None],
-        "fill": [bool, None],
+        "fill": [bool, None], "policy": [Options(POLICIES), None],
+        "c": [Interval(float, 0, None), None], "min_gap": [Interval(int, 0, None), None],
+        "extra_arms": [list, tuple, None],
     })
     def __init__(
         self,
@@ -134,19 +147,33 @@ class Campaign:
         method: str | None = None,
         aggregate: str | None = None,
         fill: bool | None = None,
+        policy: str | None = None,
+        c: float | None = None,
+        min_gap: int | None = None,
+        extra_arms: list[str] | tuple[str, ...] | None = None,
     ) -> None:
         if not _NAME_RE.fullmatch(name):
             raise InvalidParameterError(
                 "The 'name' parameter of Campaign must be letters, digits, '_' or '-', starting "
                 f"with a letter or '_' (at most 64). Got {name!r}."
             )
+        if extra_arms is not None:
+            if not all(isinstance(a, str) and a in EXTRA_ARMS for a in extra_arms) or len(set(extra_arms)) < len(extra_arms):
+                raise InvalidParameterError(
+                    "The 'extra_arms' parameter of Campaign must list distinct names among "
+                    f"{', '.join(map(repr, EXTRA_ARMS))}. Got {list(extra_arms)!r}."
+                )
+            extra_arms = list(extra_arms)
         self.workspace = workspace
         self.name = name
         given = {"strategy": strategy, "seed": seed, "epsilon": epsilon, "reward": reward,
-                 "method": method, "aggregate": aggregate, "fill": fill}
+                 "method": method, "aggregate": aggregate, "fill": fill, "policy": policy,
+                 "c": c, "min_gap": min_gap, "extra_arms": extra_arms}
         stored = self._stored_params()
         if stored is not None:
-            clash = {k: (v, stored[k]) for k, v in given.items() if v is not None and v != stored.get(k)}
+            # a campaign stored before a parameter existed ran with its default
+            known = {**DEFAULTS, **stored}
+            clash = {k: (v, known[k]) for k, v in given.items() if v is not None and v != known.get(k)}
             if clash:
                 what = ", ".join(f"{k}={old!r} (got {new!r})" for k, (new, old) in clash.items())
                 raise InvalidParameterError(
@@ -343,24 +370,35 @@ class Campaign:
         if findings is not None and len(findings):
             counts = findings["assertion"].astype(str).value_counts()
             now = {str(k): int(v) for k, v in counts.items()}
+        extra = list(p["extra_arms"]) if p["strategy"] == "bal" else []
         rewards: dict[str, float] | None = None
         if t > 0 and p["strategy"] == "bal":
             rewards = bal_rewards(before, now, kind=p["reward"])
+        if extra:
+            # extra arms cannot earn a drop in firings: their reward is the share of their
+            # reviewed frames with an error found, once verdicts are imported
+            from .verdicts import error_rates
+
+            rates = error_rates(self.workspace)
+            earned = {str(a): float(r) for a, r in zip(rates["arm"], rates["rate"], strict=True) if a in extra}
+            if earned:
+                rewards = {**(rewards or {}), **earned}
         exclude = self.labeled_frames()
-        rng = np.random.default_rng([int(p["seed"]), t])
         queue = rank_frames(
             observations, findings, strategy=p["strategy"], budget=budget, frames=frames,
-            exclude=exclude, rewards=rewards, epsilon=float(p["epsilon"]), method=p["method"],
-            aggregate=p["aggregate"], fill=bool(p["fill"]), seed=rng,
+            exclude=exclude, rewards=rewards, history=old_rounds if len(old_rounds) else None,
+            epsilon=float(p["epsilon"]), policy=p["policy"], c=float(p["c"]),
+            extra_arms=tuple(extra), min_gap=int(p["min_gap"]), method=p["method"],
+            aggregate=p["aggregate"], fill=bool(p["fill"]), seed=int(p["seed"]), round=t,
         )
-        arms = sorted(set(now) | set(before))
+        arms = sorted(set(now) | set(before) | set(extra))
         chosen = queue["arm"].dropna().astype(str).value_counts()
         rows = pd.DataFrame({
             "round": np.full(len(arms), t, dtype="int64"),
             "arm": pd.array(arms, dtype=STRING),
             "firings": np.array([now.get(a, 0) for a in arms], dtype="int64"),
-            "reward": np.array([np.nan if rewards is None else rewards.get(a, 0.0) for a in arms],
-                               dtype="float64"),
+            "reward": np.array([np.nan if rewards is None else rewards.get(a, np.nan if a in extra else 0.0)
+                                for a in arms], dtype="float64"),
             "chosen": np.array([int(chosen.get(a, 0)) for a in arms], dtype="int64"),
         })
         ws = self.workspace

@@ -23,7 +23,15 @@ from .._validation import Interval, Options, validate_params
 from ..assertions.base import Assertion
 from ..exceptions import InvalidParameterError, MissingDependencyError
 from .campaign import FRAME_ORACLE, Campaign, frame_label_ids
-from .strategies import AGGREGATES, REWARDS, STRATEGIES, UNCERTAINTY_METHODS, _frame_keys
+from .strategies import (
+    AGGREGATES,
+    EXTRA_ARMS,
+    POLICIES,
+    REWARDS,
+    STRATEGIES,
+    UNCERTAINTY_METHODS,
+    _frame_keys,
+)
 
 __all__ = ["SimulationResult", "simulate"]
 
@@ -44,7 +52,8 @@ class SimulationResult:
     seeds : tuple of int
     rounds, budget, initial : int
     params : dict
-        ``epsilon``, ``reward``, ``method``, ``aggregate`` as run.
+        ``epsilon``, ``reward``, ``method``, ``aggregate``, ``policy``, ``c``, ``min_gap``
+        and ``extra_arms`` as run.
     """
 
     curves: pd.DataFrame
@@ -179,6 +188,10 @@ def _first_crossing(x: np.ndarray, y: np.ndarray, target: float) -> float:
     "reward": [Options(REWARDS)],
     "method": [Options(UNCERTAINTY_METHODS)],
     "aggregate": [Options(AGGREGATES)],
+    "policy": [Options(POLICIES)],
+    "c": [Interval(float, 0, None)],
+    "min_gap": [Interval(int, 0, None)],
+    "extra_arms": [list, tuple],
     "n_jobs": [Interval(int, 1, None)],
 })
 def simulate(
@@ -198,6 +211,10 @@ def simulate(
     reward: str = "relative",
     method: str = "least_confidence",
     aggregate: str = "max",
+    policy: str = "epsilon-greedy",
+    c: float = 1.0,
+    min_gap: int = 3,
+    extra_arms: Sequence[str] = (),
     n_jobs: int = 1,
 ) -> SimulationResult:
     """Simulate labeling campaigns with labels revealed from ground truth.
@@ -230,8 +247,10 @@ def simulate(
         of a seed).
     seeds : int or list of int, default 5
         The seeds (an int ``n`` means ``0 .. n-1``).
-    epsilon, reward, method, aggregate
-        As in :func:`~assay.curate.rank_frames` and :func:`~assay.curate.bal_rewards`.
+    epsilon, reward, method, aggregate, policy, c, min_gap, extra_arms
+        As in :class:`~assay.curate.Campaign` (see :class:`~assay.curate.BAL`). No verdicts
+        are imported in a simulation, so extra arms earn no reward: they are drawn in uniform
+        and explore steps and by UCB's bonus only.
     n_jobs : int, default 1
         Campaigns run in this many processes (the callbacks must then be picklable).
 
@@ -277,6 +296,11 @@ def simulate(
             f"The 'strategies' parameter of simulate must list some of {', '.join(STRATEGIES)}. "
             f"Got {list(strategies)!r}."
         )
+    if not all(a in EXTRA_ARMS for a in extra_arms) or len(set(extra_arms)) < len(extra_arms):
+        raise InvalidParameterError(
+            f"The 'extra_arms' parameter of simulate must list distinct names among "
+            f"{', '.join(map(repr, EXTRA_ARMS))}. Got {list(extra_arms)!r}."
+        )
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     pool = _frame_keys(frames, "frames").unique()
     if initial + rounds * budget > len(pool):
@@ -286,7 +310,8 @@ def simulate(
         )
     jobs = [(s, seed) for seed in seed_list for s in strategies]
     ctx = _Context(truth, pool, retrain, predict, evaluate, list(assertions), rounds, budget, initial,
-                   {"epsilon": epsilon, "reward": reward, "method": method, "aggregate": aggregate})
+                   {"epsilon": epsilon, "reward": reward, "method": method, "aggregate": aggregate,
+                    "policy": policy, "c": c, "min_gap": min_gap, "extra_arms": list(extra_arms)})
     if n_jobs == 1:
         parts = [ctx.run(s, seed) for s, seed in jobs]
     else:

@@ -42,8 +42,8 @@ from ..store import Workspace
 from ..tables import STRING
 from .campaign import FRAME_ORACLE, frame_label_ids
 
-__all__ = ["VERDICT_ORACLE", "VERDICT_VALUES", "assertion_precision", "import_verdicts", "read_verdicts",
-           "verdict_oracle"]
+__all__ = ["VERDICT_ORACLE", "VERDICT_VALUES", "assertion_precision", "error_rates", "import_verdicts",
+           "read_verdicts", "verdict_oracle"]
 
 #: Oracle key of per-prediction verdicts, keyed by ``obs_id``.
 VERDICT_ORACLE = "curate:verdict"
@@ -462,15 +462,63 @@ def assertion_precision(workspace: Workspace) -> pd.DataFrame:
     Columns: [arm, reviewed, confirmed, precision]
     Index: []
     """
-    cols = ["arm", "reviewed", "confirmed", "precision"]
+    r = _reviewed(workspace)
+    out = _share_per_arm(r, None if r is None else r["confirmed"].to_numpy(dtype=bool),
+                         ("confirmed", "precision"))
+    return out.sort_values(["reviewed", "arm"], ascending=[False, True], ignore_index=True)
+
+
+def _reviewed(workspace: Workspace) -> pd.DataFrame | None:
+    """Reviewed frames that name an arm, the last review of a frame once (None when none)."""
     if _REVIEWS_TABLE not in workspace:
-        return pd.DataFrame(columns=cols)
+        return None
     r = workspace.read(_REVIEWS_TABLE).dropna(subset=["arm"])
     r = r.drop_duplicates(subset=["stream", "frame"], keep="last")
-    if not len(r):
-        return pd.DataFrame(columns=cols)
-    g = r.groupby(r["arm"].astype(str), sort=True)["confirmed"].agg(["size", "sum"])
+    return r if len(r) else None
+
+
+def _share_per_arm(reviews: pd.DataFrame | None, hit: np.ndarray | None, names: tuple[str, str]) -> pd.DataFrame:
+    """Per arm: ``reviewed`` frames, those with ``hit`` (``names[0]``) and their share (``names[1]``)."""
+    if reviews is None or hit is None:
+        return pd.DataFrame(columns=["arm", "reviewed", *names])
+    g = pd.Series(hit).groupby(reviews["arm"].astype(str).to_numpy(dtype=object), sort=True).agg(["size", "sum"])
     out = pd.DataFrame({"arm": g.index.to_numpy(dtype=object), "reviewed": g["size"].to_numpy(dtype="int64"),
-                        "confirmed": g["sum"].to_numpy(dtype="int64")})
-    out["precision"] = out["confirmed"] / out["reviewed"]
-    return out.sort_values(["reviewed", "arm"], ascending=[False, True], ignore_index=True)
+                        names[0]: g["sum"].to_numpy(dtype="int64")})
+    out[names[1]] = out[names[0]] / out["reviewed"]
+    return out
+
+
+@validate_params({"workspace": [Workspace]})
+def error_rates(workspace: Workspace) -> pd.DataFrame:
+    """Per arm, the share of its reviewed frames in which the reviewer found an error.
+
+    A reviewed frame has an error when any of its verdicts is ``rejected``, ``corrected`` or
+    ``added`` (a box of the frame was wrong or missing), whatever the arm had flagged: a
+    measure every arm can earn, assertions and other strategies alike (BAL's extra arms are
+    rewarded with it, see :class:`~assay.curate.BAL`). Reviews of all imports so far count,
+    the last review of a frame once.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``arm``, ``reviewed``, ``with_errors``, ``rate``, sorted by arm; empty when no
+        reviewed frame names an arm.
+
+    Examples
+    --------
+    >>> from assay import Workspace
+    >>> from assay.curate import error_rates
+    >>> error_rates(Workspace())
+    Empty DataFrame
+    Columns: [arm, reviewed, with_errors, rate]
+    Index: []
+    """
+    r = _reviewed(workspace)
+    bad: set[tuple[str, int]] = set()
+    if r is not None and _VERDICTS_TABLE in workspace:
+        v = workspace.read(_VERDICTS_TABLE)
+        v = v.loc[v["verdict"].isin(["rejected", "corrected", "added"])]
+        bad = set(zip(v["stream"].astype(str), v["frame"].astype("int64").tolist(), strict=True))
+    found = None if r is None else np.array(
+        [(s, int(f)) in bad for s, f in zip(r["stream"].astype(str), r["frame"], strict=True)], dtype=bool)
+    return _share_per_arm(r, found, ("with_errors", "rate"))
