@@ -183,8 +183,10 @@ def aggregate(
         Records with an ``id`` column (CSV / Parquet path accepted).
     oracle : Oracle or str or callable
         The expensive value per record: ``"column:COL"``, ``"python:mod:fn"``,
-        ``"human:FOLDER"``, a callable on rows, or an :class:`~assay.approx.Oracle`. Not
-        needed for ``stat="count"`` with ``where``.
+        ``"human:FOLDER"``, a callable on rows, an :class:`~assay.approx.Oracle`, or the
+        name of an oracle of ``workspace`` (:meth:`~assay.store.Workspace.add_oracle`; its
+        value range is then the default ``range``). Not needed for ``stat="count"`` with
+        ``where``.
     proxy : str, optional
         Column of cheap scores correlated with the oracle (any finite numbers; for example
         the number of detections in a frame). Every method but ``uniform`` and ``clt``
@@ -266,6 +268,9 @@ def aggregate(
         raise InvalidParameterError(f"aggregate: method {method!r} does not take batch_size.")
     table, records_identity, lineage = records_of(records, "aggregate", name)
     n = len(table)
+    if workspace is not None:  # an oracle name of the workspace stands for its spec (and range)
+        oracle, range = workspace.resolve_oracle(oracle, range)
+        where, _ = workspace.resolve_oracle(where)
     orc = None if oracle is None else as_oracle(oracle, param="oracle", caller="aggregate")
     pred = None if where is None else as_oracle(where, param="where", caller="aggregate")
     if orc is None and stat != "count":

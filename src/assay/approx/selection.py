@@ -102,7 +102,8 @@ def select(
         Column of cheap proxy scores in [0, 1] (higher: more likely to match).
     oracle : Oracle or str or callable
         The expensive truth (0/1 per record): ``"column:label"``, ``"python:mod:fn"``,
-        ``"human:FOLDER"``, a callable on rows, or an :class:`~assay.approx.Oracle`.
+        ``"human:FOLDER"``, a callable on rows, an :class:`~assay.approx.Oracle`, or the
+        name of an oracle of ``workspace`` (:meth:`~assay.store.Workspace.add_oracle`).
     target : {"recall", "precision"}
     value : float
         Target level in (0, 1).
@@ -164,6 +165,8 @@ def select(
     if budget > len(table):
         raise InvalidParameterError(
             f"The 'budget' parameter of select must be at most the number of records ({len(table)}). Got {budget}.")
+    if workspace is not None:  # an oracle name of the workspace stands for its spec
+        oracle, _ = workspace.resolve_oracle(oracle)
     orc = as_oracle(oracle, param="oracle", caller="select")
     ids = table["id"].to_numpy()
 

@@ -524,10 +524,10 @@ from ._check import check  # noqa: E402
 from ._curate import curate  # noqa: E402
 from ._demo import demo  # noqa: E402
 from ._query import query  # noqa: E402
-from ._results import diff, findings, labels, migrate, runs  # noqa: E402
+from ._results import diff, findings, labels, migrate, oracle, runs  # noqa: E402
 from ._review import review  # noqa: E402
 
-for _command in (runs, findings, diff, labels, migrate):
+for _command in (runs, findings, diff, labels, oracle, migrate):
     cli.add_command(_command)
 cli.add_command(audit)
 cli.add_command(check)

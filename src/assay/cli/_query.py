@@ -11,8 +11,9 @@ from rich.markup import escape
 from ._common import AssayGroup, CliError, open_workspace, quiet
 from ._main import DEFAULT_WORKSPACE, out
 
-_ORACLE_HELP = ("column:COL, python:module:function[@VERSION] or human:FOLDER[#LABEL_SET] "
-                "(its answers are cached by oracle, record id and the fields the oracle reads).")
+_ORACLE_HELP = ("column:COL, python:module:function[@VERSION], human:FOLDER[#LABEL_SET] or a name "
+                "given by `assay oracle add` (its answers are cached by oracle, record id and the "
+                "fields the oracle reads).")
 _LABELS_HELP = ("Share cached answers under this key by record id alone, across files and tables "
                 "whose ids name the same things (also: the key of answers from an older workspace).")
 

@@ -366,3 +366,63 @@ def migrate(workspace):
         out.print(f"{workspace} is already at format {FORMAT_VERSION}; nothing to do.", highlight=False)
     else:
         out.print(f"migrated {workspace} from format {before} to {FORMAT_VERSION}", highlight=False)
+
+
+# ---------------------------------------------------------------------- oracle
+
+
+@click.group(cls=AssayGroup)
+def oracle() -> None:
+    """Name oracles once, then use the name wherever a query takes an oracle.
+
+    \b
+    Examples:
+      assay oracle add truth column:label --range 0 1 -w assay.duckdb
+      assay oracle list -w assay.duckdb
+    """
+
+
+@oracle.command("add")
+@click.argument("name")
+@click.argument("spec")
+@click.option("--range", "value_range", type=float, nargs=2, metavar="LO HI",
+              help="Least and greatest value the oracle returns (leave out for yes/no).")
+@click.option("--replace", is_flag=True, help="Point an existing name at this spec.")
+@_workspace
+def oracle_add(name, spec, value_range, replace, workspace):
+    """Call SPEC (column:COL, python:module:function[@VERSION], human:FOLDER[#LABEL_SET] or
+    review:QUESTION[#LABEL_SET]) NAME in this workspace: `assay query ... -o NAME` then asks it.
+    Answers stay cached under the spec, so a renamed or removed name loses none.
+
+    \b
+    Example:
+      assay oracle add truth column:label --range 0 1 -w assay.duckdb
+    """
+    with open_workspace(workspace, create=True) as ws:
+        ws.add_oracle(name, spec, value_range=tuple(value_range) if value_range else None, replace=replace)
+    rng = f", values in [{value_range[0]:g}, {value_range[1]:g}]" if value_range else ""
+    out.print(f"{name} = {spec}{rng}", highlight=False)
+
+
+@oracle.command("list")
+@_workspace
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def oracle_list(workspace, as_json):
+    """The workspace's oracle names and the specs they stand for."""
+    with open_workspace(workspace, read_only=True) as ws:
+        table = ws.named_oracles()
+    if as_json:
+        emit_json(table.to_dict(orient="records"))
+        return
+    out.print(df_table(table, title=f"oracle names in {workspace}", max_rows=500, no_wrap=("name", "spec")))
+
+
+@oracle.command("remove")
+@click.argument("name")
+@_workspace
+def oracle_remove(name, workspace):
+    """Forget the name NAME (the answers its spec was given stay cached)."""
+    with open_workspace(workspace) as ws:
+        ws.remove_oracle(name)
+    out.print(f"removed oracle name {name}", highlight=False)
+

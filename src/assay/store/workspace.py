@@ -56,6 +56,7 @@ from .._validation import Interval, Options, check_param, validate_params
 from ..exceptions import InvalidParameterError, WorkspaceError, WorkspaceLockedError
 from . import _dtypes, _schema
 from ._labels import LabelsMixin
+from ._oracles import NamedOraclesMixin
 from ._runs import RunsMixin
 from ._util import json_default as _json_default
 from ._util import now as _now
@@ -94,7 +95,7 @@ def _disconnect(con: duckdb.DuckDBPyConnection) -> None:
         con.close()
 
 
-class Workspace(LabelsMixin, RunsMixin):
+class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
     """A DuckDB file holding named tables, oracle labels and run metadata.
 
     Parameters
