@@ -377,7 +377,7 @@ def oracle() -> None:
 
     \b
     Examples:
-      assay oracle add truth column:label --range 0 1 -w assay.duckdb
+      assay oracle add positive column:label -w assay.duckdb
       assay oracle list -w assay.duckdb
     """
 
@@ -396,7 +396,7 @@ def oracle_add(name, spec, value_range, replace, workspace):
 
     \b
     Example:
-      assay oracle add truth column:label --range 0 1 -w assay.duckdb
+      assay oracle add positive column:label --range 0 1 --replace -w assay.duckdb
     """
     with open_workspace(workspace, create=True) as ws:
         ws.add_oracle(name, spec, value_range=tuple(value_range) if value_range else None, replace=replace)

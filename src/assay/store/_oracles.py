@@ -129,7 +129,7 @@ class NamedOraclesMixin:
             if taken and not replace:
                 raise WorkspaceError(
                     f"Workspace {self._where} already names an oracle {name!r} ({taken[0][0]}); pass "
-                    "replace=True (--replace) to point it at another spec.")
+                    "replace=True to point it at another spec.")
             con.execute(f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?)", [name, spec, lo, hi, now()])
 
     def named_oracles(self) -> pd.DataFrame:
