@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import re
@@ -50,6 +51,20 @@ def write_section(key: str, body: str) -> None:
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     DOCS.write_text(text)
+
+
+def section_key(ap: argparse.ArgumentParser, args: argparse.Namespace, prefix: str,
+                skip: set[str]) -> str:
+    """``<prefix>-main``, or ``<prefix>-`` and the arguments not in ``skip`` that differ from
+    their defaults (``select-budget-4000-methods-supg++-assay``): the docs/benchmarks.md
+    section a run with ``--write`` replaces."""
+    parts = []
+    for name, value in sorted(vars(args).items()):
+        if name in skip or value == ap.get_default(name):
+            continue
+        shown = "-".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{name.replace('_', '-')}-{shown}")
+    return f"{prefix}-" + ("-".join(parts) if parts else "main")
 
 
 class tee_to_docs:

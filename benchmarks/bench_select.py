@@ -511,14 +511,11 @@ def section_key(ap: argparse.ArgumentParser, args: argparse.Namespace) -> str:
         return "select-overhead"
     if args.bound:
         return "select-bound"
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import section_key as key
+
     skip = {"write", "markdown", "workers", "chunks", "overhead_records", "overhead_repeats"}
-    parts = []
-    for name, value in sorted(vars(args).items()):
-        if name in skip or value == ap.get_default(name):
-            continue
-        shown = "-".join(map(str, value)) if isinstance(value, list) else str(value)
-        parts.append(f"{name.replace('_', '-')}-{shown}")
-    return "select-" + ("-".join(parts) if parts else "main")
+    return key(ap, args, "select", skip)
 
 
 if __name__ == "__main__":
