@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time these load on 
         tracking,
     )
     from . import store as store  # not in __all__, but assay.store has always worked
+    from .approx import sql
     from .assertions import check
     from .exceptions import AssayError
     from .store import Workspace
@@ -51,6 +52,7 @@ __all__ = [
     "io",
     "learned",
     "report",
+    "sql",
     "tables",
     "tracking",
     "validate",
@@ -70,6 +72,7 @@ _NAMES = {
     "as_observations": "tables",
     "as_records": "tables",
     "validate": "tables",
+    "sql": "approx",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._result import Guarantee
 from .aggregation import AggregateResult, aggregate
 from .frames import frame_counts
+from .language import QueryPlan, SqlResult, explain, sql
 from .oracle import ColumnOracle, FunctionOracle, HumanOracle, LabelsPending, Oracle, as_oracle
 from .selection import SelectionResult, select
 
@@ -19,9 +20,13 @@ __all__ = [
     "HumanOracle",
     "LabelsPending",
     "Oracle",
+    "QueryPlan",
     "SelectionResult",
+    "SqlResult",
     "aggregate",
     "as_oracle",
+    "explain",
     "frame_counts",
     "select",
+    "sql",
 ]

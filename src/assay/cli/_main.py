@@ -523,7 +523,7 @@ from ._audit import audit  # noqa: E402
 from ._check import check  # noqa: E402
 from ._curate import curate  # noqa: E402
 from ._demo import demo  # noqa: E402
-from ._query import query  # noqa: E402
+from ._query import query, sql_cmd  # noqa: E402
 from ._results import diff, findings, labels, migrate, oracle, runs  # noqa: E402
 from ._review import review  # noqa: E402
 
@@ -533,5 +533,6 @@ cli.add_command(audit)
 cli.add_command(check)
 cli.add_command(curate)
 cli.add_command(query)
+cli.add_command(sql_cmd)
 cli.add_command(demo)
 cli.add_command(review)

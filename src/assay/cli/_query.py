@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from ._common import AssayGroup, CliError, open_workspace, quiet
-from ._main import DEFAULT_WORKSPACE, out
+from ._common import AssayCommand, AssayGroup, CliError, open_workspace, quiet
+from ._main import DEFAULT_WORKSPACE, df_table, out
 
 _ORACLE_HELP = ("column:COL, python:module:function[@VERSION], human:FOLDER[#LABEL_SET] or a name "
                 "given by `assay oracle add` (its answers are cached by oracle, record id and the "
@@ -157,3 +157,39 @@ def aggregate_cmd(records, oracle, proxy, stat, where, error, relative, delta, b
               f"at {1 - delta:g} ({r.guarantee.kind}{', anytime-valid' if r.guarantee.anytime else ''}, "
               f"method {r.method}); asked {target}, stopped on {r.stopped}; oracle labels used: "
               f"{r.oracle_calls:,} of {r.n_records:,} records (paid now: {r.labels_paid:,})", highlight=False, emoji=False)
+
+
+@click.command("sql", cls=AssayCommand)
+@click.argument("text", metavar="QUERY")
+@click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True,
+              help="Workspace whose tables and oracle names the query uses.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed: same query (and resumable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--rows", type=click.IntRange(min=1), default=30, show_default=True, help="Rows to print.")
+def sql_cmd(text, workspace, seed, as_json, rows):
+    """Run QUERY over the workspace: plain SQL runs exactly in DuckDB; a query that calls an
+    oracle named by `assay oracle add` is answered with a guarantee (clauses ORACLE LIMIT n,
+    USING proxy, RECALL TARGET p% or PRECISION TARGET p%, ERROR WITHIN e [RELATIVE], WITH
+    PROBABILITY q% or AT CONFIDENCE q%, METHOD name). EXPLAIN QUERY shows the plan.
+
+    \b
+    Examples:
+      assay sql "SELECT count(*) AS n, avg(proxy_score) AS mean_proxy FROM onto" -w assay.duckdb
+      assay sql "EXPLAIN SELECT AVG(truth(label)) FROM onto ORACLE LIMIT 500 USING proxy_score" -w assay.duckdb
+      assay sql "SELECT AVG(truth(label)) FROM onto ORACLE LIMIT 500 USING proxy_score" -w assay.duckdb
+    """
+    from .._progress import show_progress
+    from ..approx import sql
+
+    with open_workspace(workspace, create=True) as ws, show_progress(not quiet()):
+        r = sql(ws, text, seed=seed)
+    if as_json:
+        click.echo(json.dumps(r.to_dict(), default=str))
+        return
+    out.print(df_table(r.table, max_rows=rows))
+    g = r.guarantee
+    if g:
+        out.print(f"{g['kind']} guarantee: {g['target']} with probability >= {1 - g['delta']:g} "
+                  f"(method {g['method']}); oracle labels: {g['oracle_calls']:,} "
+                  f"(paid now {g['labels_paid']:,}, reused {g['labels_reused']:,}); run {g['run_id']}",
+                  highlight=False)

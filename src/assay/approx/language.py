@@ -1,0 +1,448 @@
+"""One query language over the workspace: SQL, plus oracle, proxy and guarantee clauses.
+
+Exact questions are plain SQL and run in DuckDB (``SELECT stream, count(*) FROM findings GROUP
+BY stream``). A question that calls a *named oracle* (:meth:`~assay.store.Workspace.add_oracle`)
+is answered approximately, with a guarantee, by :func:`~assay.approx.select` or
+:func:`~assay.approx.aggregate`:
+
+Selection (an oracle predicate as an ``AND`` condition of ``WHERE``)::
+
+    SELECT * FROM onto WHERE is_person(text) AND len > 3
+    ORACLE LIMIT 1000 USING proxy_score RECALL TARGET 90% WITH PROBABILITY 95%
+
+Aggregation (``AVG`` / ``SUM`` / ``COUNT`` of an oracle, or ``COUNT(*)`` with an oracle
+predicate in ``WHERE``)::
+
+    SELECT AVG(people(frame)) FROM frames WHERE stream = 'cam1'
+    ERROR WITHIN 0.5 AT CONFIDENCE 95% USING detections
+
+The clauses, after the SQL, in any order:
+
+``ORACLE LIMIT n``
+    The label budget (distinct records the oracle may be asked about).
+``USING expr``
+    The proxy: a column or an expression of the columns (``USING 1 - score``). Required for
+    a selection; optional for an aggregate (methods that use one do better with it).
+``RECALL TARGET p%`` / ``PRECISION TARGET p%``
+    A selection's target.
+``ERROR WITHIN e [RELATIVE]``
+    An aggregate's error target: the half-width of the interval (relative to the answer).
+``WITH PROBABILITY q%`` / ``AT CONFIDENCE q%``
+    ``1 - delta`` (default 95%).
+``METHOD name``
+    Another method than the default (see :func:`~assay.approx.select`,
+    :func:`~assay.approx.aggregate`).
+
+An aggregate's oracle needs the least and greatest value it can return: the ``value_range``
+it was named with (``assay oracle add NAME SPEC --range LO HI``).
+
+Every condition of ``WHERE`` but the oracle is cheap: it runs in DuckDB before any sampling, so the
+oracle only ever sees records that pass it. The records need an ``id`` column (record ids
+key the cached answers). ``EXPLAIN`` before a query says how it would run without running it.
+``GROUP BY`` with an oracle is not supported yet.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..exceptions import InvalidParameterError
+
+__all__ = ["QueryPlan", "SqlResult", "explain", "parse", "sql"]
+
+_PERCENT = r"([0-9]*\.?[0-9]+)\s*(%?)"
+#: The clauses after the SQL, each a regex over the tail (case-insensitive).
+_CLAUSES = {
+    "budget": re.compile(r"ORACLE\s+LIMIT\s+([0-9][0-9_,]*)", re.I),
+    "recall": re.compile(r"RECALL\s+TARGET\s+" + _PERCENT, re.I),
+    "precision": re.compile(r"PRECISION\s+TARGET\s+" + _PERCENT, re.I),
+    "probability": re.compile(r"(?:WITH\s+PROBABILITY|AT\s+CONFIDENCE)\s+" + _PERCENT, re.I),
+    "error": re.compile(r"ERROR\s+WITHIN\s+([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)(\s+RELATIVE)?", re.I),
+    "method": re.compile(r"METHOD\s+([A-Za-z_+][A-Za-z0-9_+]*)", re.I),
+    "using": re.compile(r"USING\s+(.+?)\s*$", re.I | re.S),
+}
+_WORDS = {"budget": "ORACLE LIMIT", "recall": "RECALL TARGET", "precision": "PRECISION TARGET",
+          "probability": "WITH PROBABILITY", "error": "ERROR WITHIN", "method": "METHOD", "using": "USING"}
+#: The column a USING expression is computed into.
+_PROXY = "using_proxy"
+#: Words that start a clause (so a USING expression ends where the next clause starts).
+_STARTS = re.compile(r"\b(ORACLE\s+LIMIT|RECALL\s+TARGET|PRECISION\s+TARGET|WITH\s+PROBABILITY|"
+                     r"AT\s+CONFIDENCE|ERROR\s+WITHIN|METHOD|USING)\b", re.I)
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """How a query runs: what :func:`explain` prints and :func:`sql` executes."""
+
+    text: str
+    kind: str  # "exact", "select" or "aggregate"
+    core: str  # the SQL DuckDB runs: the whole query (exact) or the cheap record filter
+    oracle: str | None = None  # the oracle's name in the query
+    spec: str | None = None  # what the name stands for
+    where_oracle: str | None = None  # aggregate: an oracle predicate of WHERE
+    where_spec: str | None = None
+    stat: str | None = None  # aggregate: mean, sum or count
+    proxy: str | None = None  # the USING expression
+    target: str | None = None  # select: recall or precision
+    value: float | None = None
+    error: float | None = None
+    relative: bool = False
+    delta: float = 0.05
+    budget: int | None = None
+    method: str | None = None
+    value_range: tuple[float, float] | None = None
+
+    def describe(self) -> list[tuple[str, str]]:
+        """The plan as (what, value) rows, for ``EXPLAIN``."""
+        if self.kind == "exact":
+            return [("kind", "exact SQL, run in DuckDB"), ("sql", self.core)]
+        rows = [("kind", "approximate selection" if self.kind == "select" else "approximate aggregate"),
+                ("records", f"the rows of: {self.core}"),
+                ("oracle", f"{self.oracle} = {self.spec}")]
+        if self.where_oracle:
+            rows.append(("oracle predicate", f"{self.where_oracle} = {self.where_spec}"))
+        rows.append(("proxy", self.proxy or "none"))
+        method = self.method or "assay"
+        kind = _guarantee_kind(self.kind, method)
+        rows.append(("method", f"{method} (guarantee: {kind})"))
+        if self.kind == "select":
+            rows.append(("target", f"{self.target} >= {self.value:g} with probability >= {1 - self.delta:g}"))
+            rows.append(("budget", f"at most {self.budget:,} distinct records labeled"
+                         if self.budget else "1000 distinct records labeled (the default; ORACLE LIMIT n sets it)"))
+        else:
+            stat = {"mean": "AVG", "sum": "SUM", "count": "COUNT"}[self.stat or "mean"]
+            if self.error is not None:
+                rows.append(("target", f"{stat} within +-{self.error:g}{' (relative)' if self.relative else ''} "
+                             f"with probability >= {1 - self.delta:g}"
+                             + (f", or stop at {self.budget:,} labels" if self.budget else "")))
+            else:
+                rows.append(("target", f"{stat} with an interval at probability >= {1 - self.delta:g} after "
+                             f"{self.budget:,} labels"))
+            if self.value_range is not None:
+                rows.append(("oracle range", f"[{self.value_range[0]:g}, {self.value_range[1]:g}]"))
+        return rows
+
+
+def _guarantee_kind(kind: str, method: str) -> str:
+    asymptotic = {"select": {"supg", "supg++", "uniform"}, "aggregate": {"clt", "ppi", "blazeit", "blazeit++"}}
+    return "asymptotic" if method in asymptotic[kind] else "finite-sample"
+
+
+@dataclass
+class SqlResult:
+    """The answer of :func:`sql`: a table, and for an approximate query its guarantee.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        The rows: the query's result (exact), the selected records (select), or one row
+        ``estimate, lower, upper`` (aggregate).
+    plan : QueryPlan
+        How the query ran.
+    guarantee : dict
+        Empty for exact SQL; else ``kind`` (finite-sample / asymptotic), ``target``,
+        ``delta``, ``oracle_calls`` (labels the answer rests on), ``labels_paid`` (asked of
+        the oracle now) and ``labels_reused`` (from the workspace's cache), ``method`` and
+        ``run_id``.
+    result : SelectionResult or AggregateResult or None
+        The underlying result.
+    """
+
+    table: pd.DataFrame
+    plan: QueryPlan
+    guarantee: dict = field(default_factory=dict)
+    result: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``kind``, ``guarantee`` and, for an aggregate, numeric ``estimate``,
+        ``lower``, ``upper``; for a selection the selected ``ids``; for exact SQL the rows."""
+        out: dict[str, Any] = {"kind": self.plan.kind, "guarantee": self.guarantee}
+        if self.plan.kind == "aggregate":
+            r = self.result
+            out.update(estimate=float(r.estimate), lower=float(r.lower), upper=float(r.upper))
+        elif self.plan.kind == "select":
+            out.update(ids=[v.item() if hasattr(v, "item") else v for v in self.result.ids],
+                       oracle_calls=int(self.result.oracle_calls))
+        else:
+            out["rows"] = self.table.to_dict(orient="records")
+        return out
+
+
+# ---------------------------------------------------------------------- parsing
+
+
+def _split_tail(text: str) -> tuple[str, str]:
+    """The SQL and the clauses after it: the tail starts at the first clause word outside
+    quotes and parentheses (``USING`` followed by ``(`` is SQL's ``JOIN ... USING (col)``)."""
+    depth, i, quote = 0, 0, None
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            m = _STARTS.match(text, i)
+            if m and not (m.group(1).upper() == "USING" and text[m.end():].lstrip().startswith("(")):
+                return text[:i].rstrip(), text[i:].strip()
+        i += 1
+    return text.rstrip(), ""
+
+
+def _clauses(tail: str) -> dict[str, Any]:
+    """The clauses of the tail, each at most once; anything left over is an error."""
+    found: dict[str, Any] = {}
+    starts = [m.start() for m in _STARTS.finditer(tail)]
+    pieces = [tail[a:b].strip() for a, b in zip(starts, [*starts[1:], len(tail)], strict=True)]
+    if starts and starts[0] != 0:
+        raise InvalidParameterError(f"cannot read {tail[:starts[0]]!r} before the query's clauses.")
+    for piece in pieces:
+        for key, rx in _CLAUSES.items():
+            m = rx.fullmatch(piece)
+            if m:
+                if key in found:
+                    raise InvalidParameterError(f"the clause {piece.split()[0].upper()} appears twice.")
+                found[key] = m
+                break
+        else:
+            raise InvalidParameterError(
+                f"cannot read the clause {piece!r}: expected ORACLE LIMIT n, USING expr, RECALL TARGET p%, "
+                "PRECISION TARGET p%, ERROR WITHIN e [RELATIVE], WITH PROBABILITY q% (or AT CONFIDENCE q%) "
+                "or METHOD name.")
+    return found
+
+
+def _fraction(m: re.Match, what: str) -> float:
+    number, percent = float(m.group(1)), m.group(2)
+    value = number / 100 if percent or number > 1 else number
+    if not 0 < value < 1:
+        raise InvalidParameterError(f"{what} must be between 0% and 100% (exclusive); got {m.group(0)!r}.")
+    return value
+
+
+def parse(workspace: Any, query: str) -> QueryPlan:
+    """Read a query into a :class:`QueryPlan` (see the module documentation).
+
+    Raises
+    ------
+    InvalidParameterError
+        The query cannot be read, mixes clauses of a selection and an aggregate, calls an
+        oracle where it cannot be answered, or names no oracle but has oracle clauses.
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    text = query.strip().rstrip(";").strip()
+    if not text:
+        raise InvalidParameterError("the query is empty.")
+    core, tail = _split_tail(text)
+    clauses = _clauses(tail) if tail else {}
+    try:
+        tree = sqlglot.parse_one(core, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise InvalidParameterError(f"cannot read the SQL of the query: {exc}") from None
+    names = {n.lower(): n for n in workspace.named_oracles()["name"].astype(str)}
+    calls = [f for f in tree.find_all(exp.Anonymous) if str(f.name).lower() in names]
+    if not calls:
+        if clauses:
+            raise InvalidParameterError(
+                "the query has oracle clauses (" + ", ".join(_WORDS[k] for k in sorted(clauses))
+                + ") but calls no named "
+                f"oracle; the workspace's oracle names are {sorted(names.values()) or 'none'} "
+                "(`assay oracle add NAME SPEC` names one).")
+        return QueryPlan(text=text, kind="exact", core=core)
+    if not isinstance(tree, exp.Select):
+        raise InvalidParameterError("an oracle can be called only in a SELECT ... FROM ... query.")
+    if tree.args.get("group") is not None:
+        raise InvalidParameterError("GROUP BY with an oracle is not supported yet: run one query per group.")
+    for part in ("order", "limit", "having", "joins"):
+        if tree.args.get(part):
+            raise InvalidParameterError(
+                f"{part.upper()} is not supported in a query that calls an oracle (the records are "
+                "the rows of one table, filtered by WHERE).")
+
+    def spec_of(call) -> str:
+        return workspace.oracle_named(names[str(call.name).lower()])[0]
+
+    where = tree.args.get("where")
+    conjuncts = list(where.this.flatten()) if where is not None and isinstance(where.this, exp.And) else (
+        [where.this] if where is not None else [])
+    oracle_conds = [c for c in conjuncts if isinstance(c, exp.Anonymous) and str(c.name).lower() in names]
+    cheap = [c for c in conjuncts if c not in oracle_conds]
+    for c in cheap:
+        if any(str(f.name).lower() in names for f in c.find_all(exp.Anonymous)):
+            raise InvalidParameterError(
+                f"the oracle in {c.sql(dialect='duckdb')!r} must stand alone as an AND condition of WHERE "
+                "(not under OR, NOT or a comparison): only then are the records it is asked about the "
+                "rows that pass the other conditions.")
+    aggs = [e for e in tree.expressions if isinstance(e.unalias(), exp.Avg | exp.Sum | exp.Count)]
+    budget = int(clauses["budget"].group(1).replace(",", "").replace("_", "")) if "budget" in clauses else None
+    delta = 1 - _fraction(clauses["probability"], "WITH PROBABILITY") if "probability" in clauses else 0.05
+    proxy = clauses["using"].group(1).strip() if "using" in clauses else None
+    method = clauses["method"].group(1).lower() if "method" in clauses else None
+    base = tree.copy()
+    base.set("expressions", [exp.Star()])
+    base.set("where", exp.Where(this=exp.and_(*cheap)) if cheap else None)
+    if proxy is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", proxy):  # an expression: computed
+        base.set("expressions", [exp.Star(), sqlglot.parse_one(proxy, read="duckdb").as_(_PROXY)])
+    records_sql = base.sql(dialect="duckdb")
+
+    if aggs:
+        if len(tree.expressions) != 1:
+            raise InvalidParameterError("an approximate aggregate query selects exactly one AVG, SUM or COUNT.")
+        agg = aggs[0].unalias()
+        stat = {exp.Avg: "mean", exp.Sum: "sum", exp.Count: "count"}[type(agg)]
+        inner = agg.this
+        oracle_call = inner if isinstance(inner, exp.Anonymous) and str(inner.name).lower() in names else None
+        if inner is not None and oracle_call is None and any(
+                str(f.name).lower() in names for f in inner.find_all(exp.Anonymous)):
+            raise InvalidParameterError(f"{agg.sql(dialect='duckdb')}: the oracle must be the whole argument.")
+        if len(oracle_conds) > 1:
+            raise InvalidParameterError("an aggregate takes at most one oracle predicate in WHERE.")
+        if stat == "count" and oracle_call is not None:
+            raise InvalidParameterError("COUNT(oracle(...)): write COUNT(*) with the oracle in WHERE.")
+        if oracle_call is None and not oracle_conds:
+            raise InvalidParameterError(f"{agg.sql(dialect='duckdb')} calls no oracle.")
+        if stat != "count" and oracle_call is None:
+            raise InvalidParameterError(f"{stat.upper()} needs an oracle as its argument, e.g. AVG(people(frame)).")
+        for key in ("recall", "precision"):
+            if key in clauses:
+                raise InvalidParameterError(f"{key.upper()} TARGET is for a selection, not an aggregate.")
+        err = clauses.get("error")
+        if err is None and budget is None:
+            raise InvalidParameterError("an aggregate needs ERROR WITHIN e, ORACLE LIMIT n, or both.")
+        main = oracle_call if oracle_call is not None else None
+        pred = oracle_conds[0] if oracle_conds else None
+        spec = spec_of(main) if main is not None else None
+        rng = workspace.oracle_named(names[str(main.name).lower()])[1] if main is not None else None
+        return QueryPlan(
+            text=text, kind="aggregate", core=records_sql, stat=stat,
+            oracle=None if main is None else str(main.name), spec=spec,
+            where_oracle=None if pred is None else str(pred.name), where_spec=None if pred is None else spec_of(pred),
+            proxy=proxy, error=None if err is None else float(err.group(1)), relative=bool(err and err.group(2)),
+            delta=delta, budget=budget, method=method, value_range=rng)
+    if len(oracle_conds) != 1:
+        raise InvalidParameterError(
+            "a selection calls one oracle, as an AND condition of WHERE: SELECT * FROM t WHERE "
+            "oracle(col) [AND cheap conditions] USING proxy RECALL TARGET 90%.")
+    if any(f in calls for e in tree.expressions for f in e.find_all(exp.Anonymous)):
+        raise InvalidParameterError("a selection's oracle goes in WHERE, not in the selected columns.")
+    for key in ("error",):
+        if key in clauses:
+            raise InvalidParameterError("ERROR WITHIN is for an aggregate (AVG, SUM, COUNT), not a selection.")
+    if ("recall" in clauses) == ("precision" in clauses):
+        raise InvalidParameterError("a selection needs one of RECALL TARGET p% or PRECISION TARGET p%.")
+    if proxy is None:
+        raise InvalidParameterError("a selection needs a proxy: USING column (cheap scores in [0, 1]).")
+    target = "recall" if "recall" in clauses else "precision"
+    value = _fraction(clauses[target], f"{target.upper()} TARGET")
+    call = oracle_conds[0]
+    return QueryPlan(text=text, kind="select", core=records_sql, oracle=str(call.name), spec=spec_of(call),
+                     proxy=proxy, target=target, value=value, delta=delta, budget=budget, method=method)
+
+
+# ---------------------------------------------------------------------- running
+
+
+def explain(workspace: Any, query: str) -> pd.DataFrame:
+    """How a query would run, without running it: one row per (what, value).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from assay.store import Workspace
+    >>> from assay.approx import explain
+    >>> ws = Workspace()
+    >>> ws.add("r", pd.DataFrame({"id": [1, 2], "score": [0.2, 0.9], "y": [0, 1]}), kind="records")
+    >>> ws.add_oracle("truth", "column:y")
+    >>> plan = explain(ws, "SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90%")
+    >>> plan.set_index("what").loc[["kind", "method"], "value"].tolist()
+    ['approximate selection', 'assay (guarantee: finite-sample)']
+    """
+    text = re.sub(r"^\s*EXPLAIN\s+", "", query, flags=re.I)
+    return pd.DataFrame(parse(workspace, text).describe(), columns=["what", "value"])
+
+
+def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
+    """Answer a query over the workspace: exact SQL in DuckDB, or, when it calls a named
+    oracle, an approximate selection or aggregate with its guarantee (see the module
+    documentation for the clauses).
+
+    Parameters
+    ----------
+    workspace : assay.Workspace
+        Its tables are the query's tables; its named oracles are callable; it caches every
+        oracle answer and records the query as a run.
+    query : str
+        The query. ``EXPLAIN query`` returns the plan as the table instead of running it.
+    seed : int, default 0
+        Makes an approximate query reproducible and resumable (as in
+        :func:`~assay.approx.select`).
+
+    Returns
+    -------
+    SqlResult
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from assay.store import Workspace
+    >>> from assay.approx import sql
+    >>> rng = np.random.default_rng(0)
+    >>> y = (rng.random(5000) < 0.1).astype(int)
+    >>> ws = Workspace()
+    >>> ws.add("r", pd.DataFrame({"id": np.arange(5000), "score": np.clip(0.5 * y + 0.5 * rng.random(5000), 0, 1),
+    ...                           "y": y}), kind="records")
+    >>> ws.add_oracle("truth", "column:y", value_range=(0, 1))
+    >>> r = sql(ws, "SELECT AVG(truth(y)) FROM r ORACLE LIMIT 400 USING score WITH PROBABILITY 95%")
+    >>> r.guarantee["kind"], r.guarantee["oracle_calls"] <= 400
+    ('finite-sample', True)
+    >>> bool(r.table["lower"].iloc[0] <= y.mean() <= r.table["upper"].iloc[0])
+    True
+    """
+    from .aggregation import aggregate
+    from .selection import select
+
+    if re.match(r"^\s*EXPLAIN\s+", query, flags=re.I):
+        plan = parse(workspace, re.sub(r"^\s*EXPLAIN\s+", "", query, flags=re.I))
+        return SqlResult(pd.DataFrame(plan.describe(), columns=["what", "value"]), plan)
+    plan = parse(workspace, query)
+    if plan.kind == "exact":
+        return SqlResult(workspace.sql(plan.core), plan)
+    records = workspace.sql(plan.core)
+    if "id" not in records.columns:
+        raise InvalidParameterError(
+            "the records of an approximate query need an 'id' column (ids key the cached oracle "
+            f"answers); the rows of {plan.core!r} have {', '.join(map(str, records.columns))}.")
+    records.attrs["name"] = f"sql:{plan.core}"
+    proxy = None if plan.proxy is None else (_PROXY if _PROXY in records.columns else plan.proxy)
+    if plan.kind == "select":
+        # ORACLE LIMIT is a most: fewer records than that (after the cheap filter) cap it
+        kw = {"budget": min(plan.budget or 1000, len(records))}
+        r = select(records, proxy=proxy, oracle=plan.spec, target=plan.target, value=plan.value,
+                   delta=plan.delta, method=plan.method or "assay", seed=seed, workspace=workspace, **kw)
+        chosen = records.loc[records["id"].isin(r.ids)].drop(columns=[_PROXY], errors="ignore")
+        table = chosen.reset_index(drop=True)
+        target = f"{plan.target} >= {plan.value:g}"
+    else:
+        r = aggregate(records, oracle=plan.spec, proxy=proxy, stat=plan.stat, where=plan.where_spec,
+                      error=plan.error, relative=plan.relative, delta=plan.delta, budget=plan.budget,
+                      method=plan.method or "assay", range=plan.value_range, seed=seed, workspace=workspace)
+        table = pd.DataFrame({"estimate": [r.estimate], "lower": [r.lower], "upper": [r.upper]})
+        target = (f"within +-{plan.error:g}{' (relative)' if plan.relative else ''}" if plan.error is not None
+                  else f"an interval after {plan.budget:,} labels")
+    guarantee = {
+        "kind": r.guarantee.kind, "target": target, "delta": plan.delta, "method": r.method,
+        "oracle_calls": int(r.oracle_calls), "labels_paid": int(r.labels_paid),
+        "labels_reused": int(r.oracle_calls) - int(r.labels_paid), "run_id": r.run_id,
+    }
+    return SqlResult(table, plan, guarantee, r)

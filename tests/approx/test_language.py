@@ -1,0 +1,131 @@
+"""The query language: exact SQL passes through to DuckDB; a query calling a named oracle is
+the same select / aggregate call as the Python API (same answer, same guarantee), with cheap
+WHERE conditions applied before the oracle sees any record."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import assay
+from assay.approx import aggregate, explain, select, sql
+from assay.cli import cli
+from assay.exceptions import InvalidParameterError
+
+
+@pytest.fixture
+def ws():
+    rng = np.random.default_rng(0)
+    n = 6000
+    y = (rng.random(n) < 0.15).astype(int)
+    w = assay.Workspace()
+    w.add("r", pd.DataFrame({
+        "id": np.arange(n), "y": y, "count": 4 * y + rng.integers(0, 3, n),
+        "score": np.clip(0.6 * y + 0.4 * rng.random(n), 0, 1), "part": np.where(np.arange(n) % 3 == 0, "a", "b"),
+    }), kind="records")
+    w.add_oracle("truth", "column:y")
+    w.add_oracle("people", "column:count", value_range=(0, 10))
+    return w
+
+
+def test_exact_sql_runs_in_duckdb(ws):
+    r = sql(ws, "SELECT part, count(*) AS n FROM r GROUP BY part ORDER BY part")
+    assert r.plan.kind == "exact" and not r.guarantee
+    assert r.table["n"].tolist() == [2000, 4000]
+
+
+def test_selection_is_the_select_call(ws):
+    q = ("SELECT * FROM r WHERE truth(y) ORACLE LIMIT 800 USING score "
+         "RECALL TARGET 90% WITH PROBABILITY 90%")
+    got = sql(ws, q, seed=3)
+    records = ws.sql("SELECT * FROM r")
+    want = select(records, proxy="score", oracle="column:y", target="recall", value=0.9, delta=0.1,
+                  budget=800, seed=3)
+    assert np.array_equal(np.sort(got.result.ids), np.sort(want.ids))
+    assert got.guarantee["kind"] == "finite-sample" and got.guarantee["delta"] == pytest.approx(0.1)
+    assert set(got.table["id"]) == set(want.ids) and "score" in got.table.columns
+    # a rerun pays for nothing
+    again = sql(ws, q, seed=3)
+    assert again.guarantee["labels_paid"] == 0 and again.guarantee["labels_reused"] == got.guarantee["oracle_calls"]
+
+
+def test_cheap_conditions_run_before_the_oracle(ws):
+    got = sql(ws, "SELECT AVG(people(count)) FROM r WHERE part = 'a' ORACLE LIMIT 300 USING score", seed=1)
+    asked = ws.labels(ws.oracles()["oracle"].iloc[0])["id"].astype(int)
+    assert len(asked) == got.guarantee["oracle_calls"] > 0
+    assert (asked % 3 == 0).all()  # only records of part 'a' were ever asked about
+    truth = ws.sql("SELECT avg(count) AS m FROM r WHERE part = 'a'")["m"].iloc[0]
+    want = aggregate(ws.sql("SELECT * FROM r WHERE part = 'a'"), oracle="column:count", proxy="score",
+                     budget=300, range=(0, 10), seed=1)
+    assert got.result.estimate == pytest.approx(want.estimate)
+    assert got.table["lower"].iloc[0] <= truth <= got.table["upper"].iloc[0]
+
+
+def test_count_with_an_oracle_predicate_and_an_expression_proxy(ws):
+    r = sql(ws, "SELECT COUNT(*) FROM r WHERE truth(y) ORACLE LIMIT 400 USING 1 - (1 - score) AT CONFIDENCE 95%")
+    assert r.plan.stat == "count" and r.plan.where_spec == "column:y"
+    positives = int(ws.sql("SELECT count(*) AS s FROM r WHERE y = 1")["s"].iloc[0])
+    assert r.table["lower"].iloc[0] <= positives <= r.table["upper"].iloc[0]
+
+
+def test_explain_says_how_without_asking(ws):
+    plan = explain(ws, "EXPLAIN SELECT * FROM r WHERE truth(y) AND part = 'b' USING score PRECISION TARGET 0.8 "
+                       "METHOD supg")
+    rows = dict(zip(plan["what"], plan["value"], strict=True))
+    assert rows["method"] == "supg (guarantee: asymptotic)"
+    assert "WHERE part = 'b'" in rows["records"] and rows["oracle"] == "truth = column:y"
+    assert ws.oracles().empty  # nothing was asked
+    assert sql(ws, "explain select avg(people(count)) from r error within 0.1 relative").plan.relative
+
+
+@pytest.mark.parametrize("query, message", [
+    ("SELECT * FROM r WHERE truth(y) OR score > 0.5 USING score RECALL TARGET 90%", "stand alone as an AND"),
+    ("SELECT * FROM r WHERE NOT truth(y) USING score RECALL TARGET 90%", "stand alone as an AND"),
+    ("SELECT * FROM r WHERE truth(y) RECALL TARGET 90%", "needs a proxy"),
+    ("SELECT * FROM r WHERE truth(y) USING score", "one of RECALL TARGET"),
+    ("SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% PRECISION TARGET 90%", "one of RECALL"),
+    ("SELECT AVG(people(count)) FROM r USING score", "ERROR WITHIN e, ORACLE LIMIT n"),
+    ("SELECT AVG(people(count)) FROM r ERROR WITHIN 1 RECALL TARGET 90%", "for a selection"),
+    ("SELECT part, AVG(people(count)) FROM r GROUP BY part ORACLE LIMIT 100", "GROUP BY"),
+    ("SELECT AVG(truth(y) + 1) FROM r ORACLE LIMIT 100", "whole argument"),
+    ("SELECT * FROM r ORACLE LIMIT 100", "calls no named oracle"),
+    ("SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% WITH PROBABILITY 100%", "between 0% and 100%"),
+    ("SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ORACLE LIMT 5", "cannot read the clause"),
+    ("SELEC * FROM r", "cannot read the SQL"),
+])
+def test_errors_say_what_is_wrong(ws, query, message):
+    with pytest.raises(InvalidParameterError, match=message):
+        sql(ws, query)
+
+
+def test_records_need_ids(ws):
+    ws.add("noid", pd.DataFrame({"y": [0, 1], "score": [0.1, 0.9]}), kind="table")
+    with pytest.raises(InvalidParameterError, match="need an 'id' column"):
+        sql(ws, "SELECT * FROM noid WHERE truth(y) USING score RECALL TARGET 90%")
+
+
+def test_cli_sql_json(tmp_path):
+    w = str(tmp_path / "w.duckdb")
+    with assay.Workspace(w) as ws:
+        n = 3000
+        rng = np.random.default_rng(1)
+        y = (rng.random(n) < 0.2).astype(int)
+        ws.add("r", pd.DataFrame({"id": np.arange(n), "y": y, "score": np.clip(0.5 * y + 0.5 * rng.random(n), 0, 1)}),
+               kind="records")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["oracle", "add", "truth", "column:y", "--range", "0", "1", "-w", w]).exit_code == 0
+    got = runner.invoke(cli, ["sql", "SELECT AVG(truth(y)) FROM r ORACLE LIMIT 300 USING score", "-w", w, "--json"])
+    assert got.exit_code == 0, got.output
+    res = json.loads(got.output)
+    assert res["kind"] == "aggregate" and res["lower"] <= y.mean() <= res["upper"]
+    assert res["guarantee"]["kind"] == "finite-sample" and res["guarantee"]["oracle_calls"] <= 300
+    sel = runner.invoke(cli, ["sql", "SELECT * FROM r WHERE truth(y) ORACLE LIMIT 500 USING score RECALL TARGET 80%",
+                              "-w", w, "--json", "--seed", "2"])
+    assert sel.exit_code == 0, sel.output
+    assert len(json.loads(sel.output)["ids"]) > 0
+    bad = runner.invoke(cli, ["sql", "SELECT * FROM r WHERE truth(y) OR y = 1 USING score RECALL TARGET 80%", "-w", w])
+    assert bad.exit_code != 0 and "stand alone" in bad.output
