@@ -90,7 +90,7 @@ def test_explain_says_how_without_asking(ws):
     ("SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% PRECISION TARGET 90%", "one of RECALL"),
     ("SELECT AVG(people(count)) FROM r USING score", "ERROR WITHIN e, ORACLE LIMIT n"),
     ("SELECT AVG(people(count)) FROM r ERROR WITHIN 1 RECALL TARGET 90%", "for a selection"),
-    ("SELECT part, AVG(people(count)) FROM r GROUP BY part ORACLE LIMIT 100", "GROUP BY"),
+    ("SELECT AVG(people(count)) FROM r GROUP BY part, id ORACLE LIMIT 100", "GROUP BY"),
     ("SELECT AVG(truth(y) + 1) FROM r ORACLE LIMIT 100", "whole argument"),
     ("SELECT * FROM r ORACLE LIMIT 100", "calls no named oracle"),
     ("SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% WITH PROBABILITY 100%", "between 0% and 100%"),
@@ -129,3 +129,19 @@ def test_cli_sql_json(tmp_path):
     assert len(json.loads(sel.output)["ids"]) > 0
     bad = runner.invoke(cli, ["sql", "SELECT * FROM r WHERE truth(y) OR y = 1 USING score RECALL TARGET 80%", "-w", w])
     assert bad.exit_code != 0 and "stand alone" in bad.output
+
+
+def test_group_by_splits_delta_and_covers_every_group(ws):
+    got = sql(ws, "SELECT part, AVG(people(count)) AS m FROM r GROUP BY part ORACLE LIMIT 300 USING score", seed=4)
+    assert got.table["part"].tolist() == ["a", "b"]
+    truth = ws.sql("SELECT part, avg(count) AS m FROM r GROUP BY part ORDER BY part")["m"].tolist()
+    assert ((got.table["lower"] <= truth) & (truth <= got.table["upper"])).all()
+    want = aggregate(ws.sql("SELECT * FROM r WHERE part = 'b'"), oracle="column:count", proxy="score", budget=300,
+                     range=(0, 10), delta=0.025, seed=4)
+    assert got.table["estimate"].iloc[1] == pytest.approx(want.estimate)
+    assert got.guarantee["oracle_calls"] == got.table["labels"].sum()
+    assert [g["part"] for g in got.to_dict()["groups"]] == ["a", "b"]
+    plan = explain(ws, "SELECT part, AVG(people(count)) FROM r GROUP BY part ORACLE LIMIT 300")
+    assert "Bonferroni" in plan.set_index("what").loc["groups", "value"]
+    with pytest.raises(InvalidParameterError, match="select part and one AVG"):
+        sql(ws, "SELECT id, AVG(people(count)) FROM r GROUP BY part ORACLE LIMIT 300")

@@ -39,7 +39,9 @@ it was named with (``assay oracle add NAME SPEC --range LO HI``).
 Every condition of ``WHERE`` but the oracle is cheap: it runs in DuckDB before any sampling, so the
 oracle only ever sees records that pass it. The records need an ``id`` column (record ids
 key the cached answers). ``EXPLAIN`` before a query says how it would run without running it.
-``GROUP BY`` with an oracle is not supported yet.
+``GROUP BY col`` (an aggregate, one column with few values) gives one answer per value; δ is
+split equally over the groups (Bonferroni), so all the intervals hold at once with probability
+at least ``1 - δ``, and each group pays for its own labels.
 """
 
 from __future__ import annotations
@@ -65,6 +67,25 @@ _CLAUSES = {
     "method": re.compile(r"METHOD\s+([A-Za-z_+][A-Za-z0-9_+]*)", re.I),
     "using": re.compile(r"USING\s+(.+?)\s*$", re.I | re.S),
 }
+#: Most groups a GROUP BY with an oracle may have.
+MAX_GROUPS = 100
+
+
+class _Combined:
+    """The results of the groups of one query, read as one (labels add up; the kind is the
+    weakest of theirs)."""
+
+    def __init__(self, results: list) -> None:
+        self.results = results
+        kinds = {x.guarantee.kind for x in results}
+        self.guarantee = results[0].guarantee if len(kinds) == 1 else next(
+            x.guarantee for x in results if x.guarantee.kind == "asymptotic")
+        self.method = results[0].method
+        self.oracle_calls = sum(x.oracle_calls for x in results)
+        self.labels_paid = sum(x.labels_paid for x in results)
+        self.run_id = ",".join(str(x.run_id) for x in results)
+
+
 _WORDS = {"budget": "ORACLE LIMIT", "recall": "RECALL TARGET", "precision": "PRECISION TARGET",
           "probability": "WITH PROBABILITY", "error": "ERROR WITHIN", "method": "METHOD", "using": "USING"}
 #: The column a USING expression is computed into.
@@ -95,6 +116,7 @@ class QueryPlan:
     budget: int | None = None
     method: str | None = None
     value_range: tuple[float, float] | None = None
+    group: str | None = None  # aggregate: GROUP BY column
 
     def describe(self) -> list[tuple[str, str]]:
         """The plan as (what, value) rows, for ``EXPLAIN``."""
@@ -124,6 +146,10 @@ class QueryPlan:
                              f"{self.budget:,} labels"))
             if self.value_range is not None:
                 rows.append(("oracle range", f"[{self.value_range[0]:g}, {self.value_range[1]:g}]"))
+            if self.group is not None:
+                rows.append(("groups", f"one answer per value of {self.group}; delta split equally over the "
+                             "groups (Bonferroni), so every interval holds at once with probability >= "
+                             f"{1 - self.delta:g}"))
         return rows
 
 
@@ -159,9 +185,13 @@ class SqlResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``kind``, ``guarantee`` and, for an aggregate, numeric ``estimate``,
-        ``lower``, ``upper``; for a selection the selected ``ids``; for exact SQL the rows."""
+        ``lower``, ``upper`` (with GROUP BY, ``groups``: one such row per group); for a
+        selection the selected ``ids``; for exact SQL the rows."""
         out: dict[str, Any] = {"kind": self.plan.kind, "guarantee": self.guarantee}
-        if self.plan.kind == "aggregate":
+        if self.plan.kind == "aggregate" and self.plan.group is not None:
+            out["groups"] = [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                             for row in self.table.to_dict(orient="records")]
+        elif self.plan.kind == "aggregate":
             r = self.result
             out.update(estimate=float(r.estimate), lower=float(r.lower), upper=float(r.upper))
         elif self.plan.kind == "select":
@@ -262,8 +292,12 @@ def parse(workspace: Any, query: str) -> QueryPlan:
         return QueryPlan(text=text, kind="exact", core=core)
     if not isinstance(tree, exp.Select):
         raise InvalidParameterError("an oracle can be called only in a SELECT ... FROM ... query.")
+    group = None
     if tree.args.get("group") is not None:
-        raise InvalidParameterError("GROUP BY with an oracle is not supported yet: run one query per group.")
+        keys = tree.args["group"].expressions
+        if len(keys) != 1 or not isinstance(keys[0], exp.Column):
+            raise InvalidParameterError("GROUP BY with an oracle takes one column (one answer per value).")
+        group = keys[0].name
     for part in ("order", "limit", "having", "joins"):
         if tree.args.get(part):
             raise InvalidParameterError(
@@ -285,11 +319,18 @@ def parse(workspace: Any, query: str) -> QueryPlan:
                 "(not under OR, NOT or a comparison): only then are the records it is asked about the "
                 "rows that pass the other conditions.")
     aggs = [e for e in tree.expressions if isinstance(e.unalias(), exp.Avg | exp.Sum | exp.Count)]
+    shown = [e for e in tree.expressions if e not in aggs]
+    if group is not None:
+        if not aggs:
+            raise InvalidParameterError("GROUP BY with an oracle is for an aggregate (AVG, SUM, COUNT).")
+        if any(not (isinstance(e.unalias(), exp.Column) and e.unalias().name == group) for e in shown):
+            raise InvalidParameterError(f"with GROUP BY {group}, select {group} and one AVG, SUM or COUNT.")
     budget = int(clauses["budget"].group(1).replace(",", "").replace("_", "")) if "budget" in clauses else None
     delta = 1 - _fraction(clauses["probability"], "WITH PROBABILITY") if "probability" in clauses else 0.05
     proxy = clauses["using"].group(1).strip() if "using" in clauses else None
     method = clauses["method"].group(1).lower() if "method" in clauses else None
     base = tree.copy()
+    base.set("group", None)
     base.set("expressions", [exp.Star()])
     base.set("where", exp.Where(this=exp.and_(*cheap)) if cheap else None)
     if proxy is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", proxy):  # an expression: computed
@@ -297,8 +338,9 @@ def parse(workspace: Any, query: str) -> QueryPlan:
     records_sql = base.sql(dialect="duckdb")
 
     if aggs:
-        if len(tree.expressions) != 1:
-            raise InvalidParameterError("an approximate aggregate query selects exactly one AVG, SUM or COUNT.")
+        if len(aggs) != 1 or (group is None and len(tree.expressions) != 1):
+            raise InvalidParameterError("an approximate aggregate query selects exactly one AVG, SUM or COUNT"
+                                        " (and, with GROUP BY, the group column).")
         agg = aggs[0].unalias()
         stat = {exp.Avg: "mean", exp.Sum: "sum", exp.Count: "count"}[type(agg)]
         inner = agg.this
@@ -329,7 +371,7 @@ def parse(workspace: Any, query: str) -> QueryPlan:
             oracle=None if main is None else str(main.name), spec=spec,
             where_oracle=None if pred is None else str(pred.name), where_spec=None if pred is None else spec_of(pred),
             proxy=proxy, error=None if err is None else float(err.group(1)), relative=bool(err and err.group(2)),
-            delta=delta, budget=budget, method=method, value_range=rng)
+            delta=delta, budget=budget, method=method, value_range=rng, group=group)
     if len(oracle_conds) != 1:
         raise InvalidParameterError(
             "a selection calls one oracle, as an AND condition of WHERE: SELECT * FROM t WHERE "
@@ -434,10 +476,31 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
         table = chosen.reset_index(drop=True)
         target = f"{plan.target} >= {plan.value:g}"
     else:
-        r = aggregate(records, oracle=plan.spec, proxy=proxy, stat=plan.stat, where=plan.where_spec,
-                      error=plan.error, relative=plan.relative, delta=plan.delta, budget=plan.budget,
-                      method=plan.method or "assay", range=plan.value_range, seed=seed, workspace=workspace)
-        table = pd.DataFrame({"estimate": [r.estimate], "lower": [r.lower], "upper": [r.upper]})
+        def run(part: pd.DataFrame, delta: float):
+            return aggregate(part, oracle=plan.spec, proxy=proxy, stat=plan.stat, where=plan.where_spec,
+                             error=plan.error, relative=plan.relative, delta=delta, budget=plan.budget,
+                             method=plan.method or "assay", range=plan.value_range, seed=seed,
+                             workspace=workspace)
+
+        if plan.group is None:
+            r = run(records, plan.delta)
+            table = pd.DataFrame({"estimate": [r.estimate], "lower": [r.lower], "upper": [r.upper]})
+        else:
+            values = records[plan.group].drop_duplicates().sort_values(na_position="last").tolist()
+            if len(values) > MAX_GROUPS:
+                raise InvalidParameterError(
+                    f"GROUP BY {plan.group}: {len(values)} groups; at most {MAX_GROUPS} (each pays for its own "
+                    "labels and takes a share of delta).")
+            results = []
+            for v in values:
+                part = records.loc[records[plan.group].isna() if pd.isna(v) else (records[plan.group] == v)]
+                part = part.reset_index(drop=True)
+                part.attrs["name"] = f"{records.attrs['name']} GROUP {plan.group} = {v!r}"
+                results.append(run(part, plan.delta / len(values)))
+            table = pd.DataFrame({plan.group: values, "estimate": [x.estimate for x in results],
+                                  "lower": [x.lower for x in results], "upper": [x.upper for x in results],
+                                  "labels": [x.oracle_calls for x in results]})
+            r = _Combined(results)
         target = (f"within +-{plan.error:g}{' (relative)' if plan.relative else ''}" if plan.error is not None
                   else f"an interval after {plan.budget:,} labels")
     guarantee = {
