@@ -145,3 +145,24 @@ def test_group_by_splits_delta_and_covers_every_group(ws):
     assert "Bonferroni" in plan.set_index("what").loc["groups", "value"]
     with pytest.raises(InvalidParameterError, match="select part and one AVG"):
         sql(ws, "SELECT id, AVG(people(count)) FROM r GROUP BY part ORACLE LIMIT 300")
+
+
+def test_frames_table_counts_boxes_per_frame_and_class():
+    w = assay.Workspace()
+    rows = [("cam", 1, "car"), ("cam", 1, "car"), ("cam", 1, "Bus Big"), ("cam", 3, "car"), ("b", 2, "car")]
+    labels = pd.DataFrame(rows, columns=["stream", "frame", "cls"]).assign(x1=0.0, y1=0.0, x2=1.0, y2=1.0)
+    w.add("labels", assay.as_observations(labels, source="labels", fps=10))
+    det = labels.iloc[[0, 3]].assign(score=0.9)
+    w.add("det", assay.as_observations(det, source="model:x", fps=10))
+    got = sql(w, "SELECT * FROM frames('labels', 'det') ORDER BY id").table
+    assert got.columns.tolist() == ["id", "stream", "frame", "labels", "labels_bus_big", "labels_car", "det", "det_car"]
+    assert got[["stream", "frame"]].values.tolist() == [["b", 2], ["cam", 1], ["cam", 3]]
+    assert got["labels"].tolist() == [1, 3, 1] and got["labels_bus_big"].tolist() == [0, 1, 0]
+    assert got["det"].tolist() == [0, 1, 1] and got["id"].tolist() == [0, 1, 2]
+    w.add_oracle("cars", "column:labels_car", value_range=(0, 5))
+    r = sql(w, "SELECT AVG(cars(labels_car)) FROM frames('labels', 'det') f WHERE f.stream = 'cam' ORACLE LIMIT 2")
+    assert r.table["estimate"].iloc[0] == pytest.approx(1.5)  # both cam frames labeled: exact
+    with pytest.raises(InvalidParameterError, match="not an observations table"):
+        sql(w, "SELECT * FROM frames('nope')")
+    with pytest.raises(InvalidParameterError, match="quoted strings"):
+        sql(w, "SELECT * FROM frames(labels)")

@@ -39,6 +39,13 @@ it was named with (``assay oracle add NAME SPEC --range LO HI``).
 Every condition of ``WHERE`` but the oracle is cheap: it runs in DuckDB before any sampling, so the
 oracle only ever sees records that pass it. The records need an ``id`` column (record ids
 key the cached answers). ``EXPLAIN`` before a query says how it would run without running it.
+``frames('labels', 'tracker', ...)`` in ``FROM`` is a table of one row per (stream, frame)
+of those observations tables, with an ``id``, each table's box count and its counts per class
+(:func:`frames_sql`): frame-level questions need no Python, e.g. the mean number of labelled
+people per frame with the detector's count as the proxy::
+
+    SELECT AVG(people(labels)) FROM frames('labels', 'tracker') ERROR WITHIN 0.5 USING tracker
+
 ``GROUP BY col`` (an aggregate, one column with few values) gives one answer per value; δ is
 split equally over the groups (Bonferroni), so all the intervals hold at once with probability
 at least ``1 - δ``, and each group pays for its own labels.
@@ -54,7 +61,7 @@ import pandas as pd
 
 from ..exceptions import InvalidParameterError
 
-__all__ = ["QueryPlan", "SqlResult", "explain", "parse", "sql"]
+__all__ = ["QueryPlan", "SqlResult", "explain", "frames_sql", "parse", "sql"]
 
 _PERCENT = r"([0-9]*\.?[0-9]+)\s*(%?)"
 #: The clauses after the SQL, each a regex over the tail (case-insensitive).
@@ -280,6 +287,8 @@ def parse(workspace: Any, query: str) -> QueryPlan:
         tree = sqlglot.parse_one(core, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise InvalidParameterError(f"cannot read the SQL of the query: {exc}") from None
+    if _expand_frames(tree, workspace):
+        core = tree.sql(dialect="duckdb")
     names = {n.lower(): n for n in workspace.named_oracles()["name"].astype(str)}
     calls = [f for f in tree.find_all(exp.Anonymous) if str(f.name).lower() in names]
     if not calls:
@@ -390,6 +399,69 @@ def parse(workspace: Any, query: str) -> QueryPlan:
     call = oracle_conds[0]
     return QueryPlan(text=text, kind="select", core=records_sql, oracle=str(call.name), spec=spec_of(call),
                      proxy=proxy, target=target, value=value, delta=delta, budget=budget, method=method)
+
+
+def _column_name(text: Any, taken: set[str]) -> str:
+    base = re.sub(r"\W+", "_", str(text)).strip("_").lower() or "none"
+    name, k = base, 2
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+def frames_sql(workspace: Any, tables: list[str]) -> str:
+    """SQL of the ``frames(...)`` table: one row per (stream, frame) that any of the
+    observations ``tables`` has a box in, with ``id`` (0, 1, ... in stream, frame order),
+    ``stream``, ``frame``, and per table its box count (a column named after the table) and
+    one count per class (``<table>_<class>``, the class lower-cased with other characters
+    than letters and digits as ``_``)."""
+    from ..store._util import quote
+
+    known = workspace.tables()
+    kinds = dict(zip(known["name"].astype(str).str.lower(), known["kind"].astype(str), strict=True))
+    if not tables:
+        raise InvalidParameterError("frames(...) takes the names of one or more observations tables.")
+    taken = {"id", "stream", "frame"}
+    ctes, cols = [], []
+    for i, t in enumerate(tables):
+        if kinds.get(t.lower()) != "observations":
+            obs = sorted(n for n, k in kinds.items() if k == "observations")
+            raise InvalidParameterError(
+                f"frames({t!r}): not an observations table of the workspace (its observations tables: "
+                f"{', '.join(obs) or 'none'}).")
+        classes = workspace.sql(f"SELECT DISTINCT cls FROM {quote(t)} WHERE cls IS NOT NULL ORDER BY cls")["cls"]
+        total = _column_name(t, taken)
+        per = [(c, _column_name(f"{t}_{c}", taken)) for c in classes.astype(str)]
+        counts = ", ".join(["count(*) AS n"] + [
+            f"count(*) FILTER (WHERE cls = '{c.replace(chr(39), chr(39) * 2)}') AS {quote(name)}" for c, name in per])
+        ctes.append(f"c{i} AS (SELECT stream, frame, {counts} FROM {quote(t)} GROUP BY stream, frame)")
+        cols += [f"coalesce(c{i}.n, 0) AS {quote(total)}"] + [
+            f"coalesce(c{i}.{quote(name)}, 0) AS {quote(name)}" for _, name in per]
+    keys = " UNION ".join(f"SELECT stream, frame FROM c{i}" for i in range(len(tables)))
+    joins = " ".join(f"LEFT JOIN c{i} USING (stream, frame)" for i in range(len(tables)))
+    return (f"WITH {', '.join(ctes)}, k AS ({keys}) SELECT (row_number() OVER (ORDER BY k.stream, k.frame) - 1) "
+            f"AS id, k.stream, k.frame, {', '.join(cols)} FROM k {joins}")
+
+
+def _expand_frames(tree: Any, workspace: Any) -> bool:
+    """Replace every ``frames('t1', ...)`` in FROM by its subquery; whether there was one."""
+    import sqlglot
+    from sqlglot import exp
+
+    found = False
+    for table in list(tree.find_all(exp.Table)):
+        fn = table.this
+        if not (isinstance(fn, exp.Anonymous) and str(fn.name).lower() == "frames"):
+            continue
+        args = fn.expressions
+        if not args or not all(isinstance(a, exp.Literal) and a.is_string for a in args):
+            raise InvalidParameterError("frames(...) takes table names as quoted strings: frames('labels', 'tracker').")
+        sub = sqlglot.parse_one(frames_sql(workspace, [a.this for a in args]), read="duckdb")
+        alias = table.alias or "frames"
+        table.replace(exp.Subquery(this=sub, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        found = True
+    return found
 
 
 # ---------------------------------------------------------------------- running
