@@ -337,6 +337,18 @@ def test_assay_recall_focus_keeps_the_guarantee_when_the_region_hides_positives(
     assert ok >= stats.binom.ppf(1e-3, trials, 0.95)
 
 
+def _random_recall_problem(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Size, proxy quality and a few positives hidden deep in the ranking, drawn anew."""
+    n = int(rng.integers(2000, 8000))
+    p = rng.random(n)
+    y = (rng.random(n) < p ** rng.uniform(1.0, 12.0)).astype(np.int8)
+    deep = rng.choice(np.flatnonzero(p < 0.2), int(rng.integers(0, 8)), replace=False)
+    y[deep] = 1
+    if y.sum() == 0:
+        y[int(np.argmax(p))] = 1
+    return p, y
+
+
 @pytest.mark.statistical
 def test_assay_recall_is_valid_on_random_problems() -> None:
     # a new problem per trial (size, proxy quality, budget, hidden positives deep in the
@@ -344,13 +356,7 @@ def test_assay_recall_is_valid_on_random_problems() -> None:
     trials, ok = 300, 0
     for ss in np.random.SeedSequence(11).spawn(trials):
         rng = np.random.default_rng(ss)
-        n = int(rng.integers(2000, 8000))
-        p = rng.random(n)
-        y = (rng.random(n) < p ** rng.uniform(1.0, 12.0)).astype(np.int8)
-        deep = rng.choice(np.flatnonzero(p < 0.2), int(rng.integers(0, 8)), replace=False)
-        y[deep] = 1
-        if y.sum() == 0:
-            y[int(np.argmax(p))] = 1
+        p, y = _random_recall_problem(rng)
         out = assay_select(p, lambda i, y=y: y[i], value=0.9, delta=0.05,
                            budget=int(rng.integers(100, 1200)), seed=rng)
         ok += recall_of(out, y) >= 0.9
@@ -550,3 +556,30 @@ def test_asymptotic_baselines_on_real_data(
     proxy, y = supg_data[dataset]
     ok = _success_count(method, target, proxy, y, TRIALS)
     assert ok >= stats.binom.ppf(1e-3, TRIALS, 0.95)
+
+
+@pytest.mark.statistical
+def test_assay_pilot_recall_is_valid_on_random_problems() -> None:
+    # the pilot-planned design on the same kind of problems (proxy quality, budget, hidden
+    # positives deep in the ranking, which its pilot rarely sees)
+    trials, ok = 300, 0
+    for ss in np.random.SeedSequence(12).spawn(trials):
+        rng = np.random.default_rng(ss)
+        p, y = _random_recall_problem(rng)
+        out = run_selection(p, lambda i, y=y: y[i], method="assay-pilot", value=0.9,
+                            budget=int(rng.integers(100, 1200)), seed=rng)
+        ok += recall_of(out, y) >= 0.9
+    assert ok >= stats.binom.ppf(1e-3, trials, 0.95)
+
+
+@pytest.mark.parametrize("n, budget", [(1, 1), (7, 1), (7, 7), (50, 2), (50, 50), (500, 60)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_assay_pilot_tiny_inputs_run_within_budget(n: int, budget: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    p = rng.random(n)
+    y = (rng.random(n) < p).astype(np.int8)
+    oracle = StrictOracle(y)
+    out = run_selection(p, oracle, method="assay-pilot", budget=budget, seed=seed)
+    assert out.oracle_calls <= budget and oracle.calls == out.oracle_calls
+    if budget == n:
+        assert set(out.selected) == set(np.flatnonzero(y))

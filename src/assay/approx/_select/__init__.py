@@ -27,6 +27,11 @@ One module per method family (:data:`METHODS`):
     labeled exhaustively, the rest is covered by a simple random sample, exact hypergeometric
     bounds certify candidate cutoffs, and fixed-sequence testing over the nested candidates
     removes any multiplicity correction. See :func:`assay_select`.
+``assay-pilot``: :mod:`.pilot`
+    Opt-in recall design (issue 17): a stratified pilot locates the positives, a plan made from
+    the pilot alone sizes the head, the kept and left-out regions, the certification sample
+    split and each candidate's split of delta, then fresh samples certify (exact bounds,
+    fixed-sequence testing). Finite-sample valid. See :func:`pilot_select`.
 
 :mod:`.common` holds the machinery they share (result, oracle bookkeeping, ranking, simple
 random samples); :mod:`.dispatch` holds :data:`METHODS` and :func:`run_selection`.
@@ -38,6 +43,7 @@ from .common import SelectionOutcome
 from .default import assay_select
 from .dispatch import METHODS, run_selection
 from .joint import joint_select
+from .pilot import pilot_select
 from .supg import supg_select
 from .supgpp import supgpp_select
 from .uniform import uniform_select
@@ -47,6 +53,7 @@ __all__ = [
     "SelectionOutcome",
     "assay_select",
     "joint_select",
+    "pilot_select",
     "run_selection",
     "supg_select",
     "supgpp_select",

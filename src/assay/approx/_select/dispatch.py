@@ -14,12 +14,14 @@ from ...exceptions import InvalidParameterError
 from .common import LabelFn, SelectionOutcome
 from .default import assay_select
 from .joint import joint_select
+from .pilot import pilot_select
 from .supg import supg_select
 from .supgpp import supgpp_select
 from .uniform import uniform_select
 
 METHODS: dict[str, Callable[..., SelectionOutcome]] = {
     "assay": assay_select,
+    "assay-pilot": pilot_select,
     "supg": supg_select,
     "supg++": supgpp_select,
     "uniform": uniform_select,
@@ -88,7 +90,7 @@ def run_selection(
         Proxy scores in [0, 1], no NaN.
     label : callable
         ``label(idx) -> 0/1 array`` (booleans accepted), one label per index.
-    method : {"assay", "supg", "supg++", "uniform", "joint"}
+    method : {"assay", "assay-pilot", "supg", "supg++", "uniform", "joint"}
     target : {"recall", "precision"}
     value : float
         Target level in (0, 1).
