@@ -5,6 +5,8 @@ Every cell (task x label budget x method) runs ``--trials`` seeded trials on the
 every cell and every method), the same proxy scores and the same oracle labels:
 
 - ``assay``: :func:`assay.approx.select` with its default method (finite-sample);
+- ``assay-pilot``: ``select`` with ``method="assay-pilot"`` (finite-sample; a stratified pilot
+  plans what to leave out);
 - ``supg``: the same ``select`` with ``method="supg"`` (asymptotic; a reference point, as
   issue 17 measures the CIFAR-10 tasks against it);
 - ``bargain``: BARGAIN's recall query, ``BARGAIN.BARGAIN_R`` from the PyPI package ``bargain``
@@ -69,10 +71,12 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
                    "ship", "truck")
 CIFAR_TASKS = tuple(f"cifar10-{c}" for c in CIFAR10_CLASSES)
 TASKS = (*SUPG_TASKS, *CIFAR_TASKS)
-METHODS = ("assay", "supg", "bargain", "bargain-beta")
+METHODS = ("assay", "assay-pilot", "supg", "bargain", "bargain-beta")
+#: the methods run through assay.approx.select
+SELECT_METHODS = ("assay", "assay-pilot", "supg")
 BUDGETS = (1000, 2000, 4000, 8000)
 #: guarantee each method states (BARGAIN's beta > 0 holds only under its density assumption)
-GUARANTEE = {"assay": "finite-sample", "supg": "asymptotic", "bargain": "finite-sample",
+GUARANTEE = {"assay": "finite-sample", "assay-pilot": "finite-sample", "supg": "asymptotic", "bargain": "finite-sample",
              "bargain-beta": "conditional"}
 COLUMNS = ("task", "budget", "method", "guarantee", "trials", "success", "needed", "verdict",
            "mean_precision", "median_precision", "precision_at_1_minus_delta", "mean_recall",
@@ -150,7 +154,7 @@ def run_cell(cell: tuple) -> dict:
     seeds = np.random.SeedSequence(root).spawn(trials)[lo:hi]
     rec, prec, size, labels = [], [], [], []
     began = time.process_time()
-    if method in ("assay", "supg"):
+    if method in SELECT_METHODS:
         from assay.approx import FunctionOracle, select
 
         records = pd.DataFrame({"id": np.arange(y.size), "proxy": proxy, "label": y})
@@ -159,7 +163,7 @@ def run_cell(cell: tuple) -> dict:
 
         data_records = np.arange(y.size)
     for ss in seeds:
-        if method in ("assay", "supg"):
+        if method in SELECT_METHODS:
             asked = CountingOracle(y.size)
             oracle = FunctionOracle(asked, name="label", version="bench", batch_size=budget)
             res = select(records, proxy="proxy", oracle=oracle, target="recall", value=value,

@@ -111,9 +111,12 @@ def select(
         Failure probability in (0, 1).
     budget : int
         Most distinct records to label (at most the number of records).
-    method : {"assay", "supg", "supg++", "uniform", "joint"}
-        ``"assay"`` (default) is finite-sample valid for any data; ``supg`` / ``supg++`` are
-        the published methods (normal approximations: asymptotic).
+    method : {"assay", "assay-pilot", "supg", "supg++", "uniform", "joint"}
+        ``"assay"`` (default) is finite-sample valid for any data; ``"assay-pilot"`` too,
+        spending a stratified pilot on learning where the positives are before it plans what
+        to leave out (far better when the proxy ranks almost perfectly, not yet better
+        everywhere: ``docs/benchmarks.md``); ``supg`` / ``supg++`` are the published methods
+        (normal approximations: asymptotic).
     seed : int or numpy.random.Generator, optional
         Makes the query reproducible; pass the same seed to resume an interrupted query.
     workspace : assay.Workspace, optional

@@ -47,7 +47,7 @@ def _records_arg(records: str, ws):
 @click.option("--budget", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Most distinct records to label.")
 @click.option("--method", default="assay", show_default=True,
-              type=click.Choice(["assay", "supg", "supg++", "uniform", "joint"]))
+              type=click.Choice(["assay", "assay-pilot", "supg", "supg++", "uniform", "joint"]))
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed: same query (and resumable).")
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True,
               help="Workspace caching every oracle answer.")
