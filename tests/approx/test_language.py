@@ -166,3 +166,9 @@ def test_frames_table_counts_boxes_per_frame_and_class():
         sql(w, "SELECT * FROM frames('nope')")
     with pytest.raises(InvalidParameterError, match="quoted strings"):
         sql(w, "SELECT * FROM frames(labels)")
+
+
+def test_explain_says_what_an_error_target_implies(ws):
+    rows = explain(ws, "SELECT AVG(people(count)) FROM r ERROR WITHIN 0.5").set_index("what")["value"]
+    # Hoeffding for range 10, error 0.5, delta 0.05: 100 ln(40) / 0.5 = 738
+    assert rows["labels implied"].startswith("at most 738 ")

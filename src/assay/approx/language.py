@@ -142,6 +142,10 @@ class QueryPlan:
             rows.append(("target", f"{self.target} >= {self.value:g} with probability >= {1 - self.delta:g}"))
             rows.append(("budget", f"at most {self.budget:,} distinct records labeled"
                          if self.budget else "1000 distinct records labeled (the default; ORACLE LIMIT n sets it)"))
+            if self.target == "recall":
+                rows.append(("labels implied", "leaving M records out of the answer, when U of the positives may "
+                             "be missed, takes about M ln(1/delta) / U labels among those M: with a small budget "
+                             "the answer keeps most records"))
         else:
             stat = {"mean": "AVG", "sum": "SUM", "count": "COUNT"}[self.stat or "mean"]
             if self.error is not None:
@@ -152,7 +156,15 @@ class QueryPlan:
                 rows.append(("target", f"{stat} with an interval at probability >= {1 - self.delta:g} after "
                              f"{self.budget:,} labels"))
             if self.value_range is not None:
-                rows.append(("oracle range", f"[{self.value_range[0]:g}, {self.value_range[1]:g}]"))
+                lo, hi = self.value_range
+                rows.append(("oracle range", f"[{lo:g}, {hi:g}]"))
+                if self.error is not None and not self.relative and self.stat == "mean":
+                    import math
+
+                    worst = math.ceil((hi - lo) ** 2 * math.log(2 / self.delta) / (2 * self.error ** 2))
+                    rows.append(("labels implied", f"at most {worst:,} (Hoeffding's bound for any data in the "
+                                 "range; the default adapts to the data's spread and its proxy, and usually "
+                                 "stops far sooner)"))
             if self.group is not None:
                 rows.append(("groups", f"one answer per value of {self.group}; delta split equally over the "
                              "groups (Bonferroni), so every interval holds at once with probability >= "
