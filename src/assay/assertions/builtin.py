@@ -385,14 +385,16 @@ class Multibox(Assertion):
         just under it. NMS removes duplicates before Multibox can see them, and trackers
         keep one box per object, so their output rarely has overlapping triples; an empty
         result then says little about duplicates."""
-        laid = _sorted_boxes(observations, None, self.classes) if all(
+        laid = _box_layout(observations, None, class_aware=True, classes=self.classes) if all(
             c in observations.columns for c in self.requires) else None
         if laid is None:
             return None
         _, lay, boxes, cls = laid
         a, b = same_frame_pairs(lay, boxes)
-        same = cls[a] == cls[b]  # suppression works class by class
-        iou = _kernels.iou_2d_paired(_rows(boxes, a[same]), _rows(boxes, b[same]))
+        if cls is not None:  # suppression works class by class
+            same = cls[a] == cls[b]
+            a, b = a[same], b[same]
+        iou = iou_2d_indexed(boxes, a, boxes, b)
         iou = iou[iou > 0]
         if iou.size == 0:
             return None
