@@ -115,7 +115,7 @@ def test_error_oracle_and_labeled_variants():
     assert r.params["strategies"]["bal-ucb"] == {"strategy": "bal", "policy": "ucb"}
     c = r.curves
     assert list(c.columns) == ["strategy", "seed", "round", "labels", "quality", "firings", "picked_errors",
-                               "seconds"]
+                               "picked_streams", "seconds"]
     # the oracle queues the frames with a missed box: one error each; random mostly finds none
     first = c.loc[c["round"] == 0].set_index(["strategy", "seed"])["picked_errors"]
     assert (first.loc["oracle"] == 1.0).all()

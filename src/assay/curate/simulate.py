@@ -56,7 +56,8 @@ class SimulationResult:
         last round, over the final model), ``picked_errors`` (mean errors against ground
         truth, as :meth:`ErrorOracle.errors <assay.curate.ErrorOracle.errors>` counts them,
         of that model's predictions in the frames queued that round; NaN at the last round
-        and when the truth has no boxes) and ``seconds``.
+        and when the truth has no boxes), ``picked_streams`` (how many streams the frames
+        queued that round come from; 0 at the last round) and ``seconds``.
     strategies : tuple of str
     seeds : tuple of int
     rounds, budget, initial : int
@@ -424,7 +425,8 @@ class _Context:
                 findings = check(preds, self.assertions) if self.assertions and len(preds) else None
                 rows.append({"strategy": label, "seed": seed, "round": r, "labels": len(labeled),
                              "quality": quality, "firings": 0 if findings is None else len(findings),
-                             "picked_errors": np.nan, "seconds": time.perf_counter() - started})
+                             "picked_errors": np.nan, "picked_streams": 0,
+                             "seconds": time.perf_counter() - started})
                 if r == self.rounds:
                     break
                 if camp is None:
@@ -437,6 +439,7 @@ class _Context:
                                             arm_rewards=earned)
                 new = pd.MultiIndex.from_arrays([queue["stream"].astype(str).to_numpy(dtype=object),
                                                  queue["frame"].to_numpy(dtype="int64")])
+                rows[-1]["picked_streams"] = int(new.get_level_values(0).nunique())
                 if oracle is not None and len(new):
                     errors = oracle.errors(preds, new)
                     rows[-1]["picked_errors"] = float(errors.mean())
