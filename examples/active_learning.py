@@ -16,8 +16,8 @@ Data: MOT15 PETS09-S2L1 and TUD-Campus in ``../shared/data`` (or ``$ASSAY_SHARED
 
     python examples/active_learning.py
 
-``benchmarks/bench_curate.py`` runs the full experiment (BAL against random and uncertainty
-sampling, many seeds, held-out AP).
+``benchmarks/bench_curate.py`` runs the full experiment (BAL variants against random, uncertainty
+sampling and an error-oracle control, many seeds, AP on later frames of the same sequences).
 """
 
 from __future__ import annotations

@@ -185,3 +185,15 @@ def test_export_round_uses_the_recorded_table():
     ws.delete("preds")
     with pytest.raises(WorkspaceError, match="used the observations table 'preds', which is no longer"):
         camp.export_round(0, lambda q, o: None)
+
+
+def test_extra_arm_rewards_given_by_the_caller_are_recorded():
+    # a simulation passes the extra arms' rewards from ground truth instead of verdicts
+    ws = Workspace()
+    camp = Campaign(ws, "arms", strategy="bal", seed=3, extra_arms=["random"], epsilon=0.0)
+    camp.next_round(None, ROUND0, budget=2, frames=POOL)
+    q = camp.next_round(None, ROUND1, budget=3, frames=POOL, arm_rewards={"random": 0.9, "flicker": 5.0})
+    got = camp.rounds().query("round == 1").set_index("arm")["reward"]
+    # flicker's reward is its drop in firings, not the caller's; random earns the caller's 0.9
+    assert got["random"] == pytest.approx(0.9) and got["flicker"] == pytest.approx(0.0)
+    assert set(q["arm"]) == {"random"} and set(q["reason"]) == {"bal:exploit"}

@@ -8,7 +8,7 @@ import pytest
 
 import assay
 from assay.assertions import Flicker
-from assay.curate import SimulationResult, simulate
+from assay.curate import ERROR_ORACLE, SimulationResult, simulate
 from assay.exceptions import InvalidParameterError
 
 FRAMES = pd.DataFrame({"stream": "cam", "frame": np.arange(1, 41)})
@@ -36,11 +36,11 @@ def evaluate(model):
     return len(model & USEFUL) / len(USEFUL)
 
 
-def run(**kw):
+def run(truth=TRUTH, **kw):
     args = dict(frames=FRAMES, retrain=retrain, predict=predict, evaluate=evaluate, assertions=[Flicker()],
                 rounds=3, budget=3, initial=2, seeds=[0, 1])
     args.update(kw)
-    return simulate(TRUTH, **args)
+    return simulate(truth, **args)
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +96,40 @@ def test_bad_arguments():
         run(budget=20)
     one = run(seeds=1, strategies=["random"], rounds=1)
     assert isinstance(one, SimulationResult) and one.seeds == (0,)
+
+
+# ground truth with boxes: the predictions are right, and every 8th frame (3, 11, ...) has a
+# box the model missed
+BOXED_TRUTH = assay.as_observations(pd.concat([
+    PREDS[["frame", "cls", "x1", "y1", "x2", "y2"]],
+    pd.DataFrame({"frame": np.arange(3, 41, 8), "cls": "car", "x1": 500.0, "y1": 0.0, "x2": 520.0, "y2": 20.0}),
+], ignore_index=True), stream="cam", source="labels", fps=1)
+
+
+def test_error_oracle_and_labeled_variants():
+    r = run(strategies={"random": {"strategy": "random"}, "oracle": {"strategy": ERROR_ORACLE},
+                        "bal-ucb": {"strategy": "bal", "policy": "ucb"},
+                        "bal+arms": {"strategy": "bal", "extra_arms": ["random"]}},
+            truth=BOXED_TRUTH, initial=0, retrain=lambda labeled, revealed, rng: frozenset(labeled["frame"]))
+    assert r.strategies == ("random", "oracle", "bal-ucb", "bal+arms")
+    assert r.params["strategies"]["bal-ucb"] == {"strategy": "bal", "policy": "ucb"}
+    c = r.curves
+    assert list(c.columns) == ["strategy", "seed", "round", "labels", "quality", "firings", "picked_errors",
+                               "picked_streams", "seconds"]
+    # the oracle queues the frames with a missed box: one error each; random mostly finds none
+    first = c.loc[c["round"] == 0].set_index(["strategy", "seed"])["picked_errors"]
+    assert (first.loc["oracle"] == 1.0).all()
+    assert (first.loc["oracle"] > first.loc["random"]).all()
+    # nothing is picked after the last round
+    assert c.loc[c["round"] == 3, "picked_errors"].isna().all()
+
+
+def test_error_oracle_needs_boxes_and_labels_need_known_strategies():
+    with pytest.raises(InvalidParameterError, match="x1, y1, x2, y2"):
+        run(strategies=[ERROR_ORACLE])
+    with pytest.raises(InvalidParameterError, match="strategies"):
+        run(strategies={"x": {"strategy": "bandit"}})
+    with pytest.raises(InvalidParameterError, match="strategies"):
+        run(strategies={"x": {"strategy": "bal", "gamma": 2}})
+    with pytest.raises(InvalidParameterError, match="extra_arms"):
+        run(strategies={"x": {"strategy": "bal", "extra_arms": ["oracle"]}})

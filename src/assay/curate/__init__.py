@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .campaign import FRAME_ORACLE, Campaign, frame_label_ids
 from .export import DEFAULT_IMAGE, labelstudio_config, to_cvat, to_labelstudio, to_mot
-from .simulate import SimulationResult, simulate
+from .simulate import ERROR_ORACLE, SimulationResult, simulate
 from .strategies import (
     AGGREGATES,
     BAL,
@@ -57,6 +57,7 @@ __all__ = [
     "AGGREGATES",
     "BAL",
     "DEFAULT_IMAGE",
+    "ERROR_ORACLE",
     "EXTRA_ARMS",
     "FRAME_ORACLE",
     "GAP_RELAXED",

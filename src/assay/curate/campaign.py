@@ -287,7 +287,8 @@ class Campaign:
 
     @validate_params({"observations": [pd.DataFrame, None], "findings": [pd.DataFrame, None],
                       "budget": [Interval(int, 0, None)], "frames": [pd.DataFrame, None],
-                      "table": [str, None], "export": [callable, None]})
+                      "table": [str, None], "export": [callable, None],
+                      "arm_rewards": [Mapping, None]})
     def next_round(
         self,
         observations: pd.DataFrame | None,
@@ -297,6 +298,7 @@ class Campaign:
         frames: pd.DataFrame | None = None,
         table: str | None = None,
         export: Callable[[pd.DataFrame, pd.DataFrame | None], Any] | None = None,
+        arm_rewards: Mapping[str, float] | None = None,
     ) -> pd.DataFrame:
         """Choose the next round's frames, export them, and store the round: all or nothing.
 
@@ -330,6 +332,10 @@ class Campaign:
             is committed. A dict it returns (e.g. the paths written; JSON-serialisable) is
             recorded in the round's run summary under ``"export"``; any other return value
             is ignored.
+        arm_rewards : mapping of str to float, optional
+            The extra arms' rewards earned elsewhere (a simulation computes them from ground
+            truth); when given they replace the error rates of imported verdicts (see
+            :func:`~assay.curate.error_rates`). Names that are not extra arms are ignored.
 
         Returns
         -------
@@ -379,8 +385,12 @@ class Campaign:
             # reviewed frames with an error found, once verdicts are imported
             from .verdicts import error_rates
 
-            rates = error_rates(self.workspace)
-            earned = {str(a): float(r) for a, r in zip(rates["arm"], rates["rate"], strict=True) if a in extra}
+            if arm_rewards is not None:
+                earned = {str(a): float(r) for a, r in arm_rewards.items() if a in extra}
+            else:
+                rates = error_rates(self.workspace)
+                earned = {str(a): float(r) for a, r in zip(rates["arm"], rates["rate"], strict=True)
+                          if a in extra}
             if earned:
                 rewards = {**(rewards or {}), **earned}
         exclude = self.labeled_frames()

@@ -12,7 +12,7 @@ measured on held-out data (another callback).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +30,16 @@ from .strategies import (
     REWARDS,
     STRATEGIES,
     UNCERTAINTY_METHODS,
+    ErrorOracle,
     _frame_keys,
 )
 
-__all__ = ["SimulationResult", "simulate"]
+__all__ = ["ERROR_ORACLE", "SimulationResult", "simulate"]
+
+#: The name under which :func:`simulate` runs the positive control
+#: :class:`~assay.curate.ErrorOracle` (it reads the simulation's ground truth).
+ERROR_ORACLE = "error-oracle"
+_BOX = ("x1", "y1", "x2", "y2")
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,11 @@ class SimulationResult:
         model trained on the initial frames), ``labels`` (frames labeled so far),
         ``quality`` (the ``evaluate`` callback), ``firings`` (findings of all assertions over
         the model's predictions at the start of the round that queued the next labels; at the
-        last round, over the final model) and ``seconds``.
+        last round, over the final model), ``picked_errors`` (mean errors against ground
+        truth, as :meth:`ErrorOracle.errors <assay.curate.ErrorOracle.errors>` counts them,
+        of that model's predictions in the frames queued that round; NaN at the last round
+        and when the truth has no boxes), ``picked_streams`` (how many streams the frames
+        queued that round come from; 0 at the last round) and ``seconds``.
     strategies : tuple of str
     seeds : tuple of int
     rounds, budget, initial : int
@@ -179,7 +189,7 @@ def _first_crossing(x: np.ndarray, y: np.ndarray, target: float) -> float:
     "predict": [callable],
     "evaluate": [callable],
     "assertions": [list, tuple],
-    "strategies": [list, tuple],
+    "strategies": [list, tuple, Mapping],
     "rounds": [Interval(int, 1, None)],
     "budget": [Interval(int, 1, None)],
     "initial": [Interval(int, 0, None)],
@@ -202,7 +212,7 @@ def simulate(
     predict: Callable[[Any], pd.DataFrame],
     evaluate: Callable[[Any], float],
     assertions: Sequence[Assertion],
-    strategies: Sequence[str] = STRATEGIES,
+    strategies: Sequence[str] | Mapping[str, Mapping[str, Any]] = STRATEGIES,
     rounds: int = 5,
     budget: int = 50,
     initial: int = 50,
@@ -237,7 +247,13 @@ def simulate(
         ``evaluate(model) -> float``: quality on held-out data (higher is better).
     assertions : list of Assertion
         Run over every round's predictions (BAL's arms; ``assertions-uniform``'s lists).
-    strategies : list of str, default all of :data:`~assay.curate.STRATEGIES`
+    strategies : list of str or mapping of str to dict, default all of :data:`~assay.curate.STRATEGIES`
+        Names among :data:`~assay.curate.STRATEGIES` and :data:`ERROR_ORACLE` (the positive
+        control :class:`~assay.curate.ErrorOracle` over ``truth``, which then needs the box
+        columns ``x1, y1, x2, y2``), or a mapping from a label (the ``strategy`` of the
+        curves) to a dict with the key ``"strategy"`` (such a name) and any of the
+        parameters below that differ from the shared ones, e.g.
+        ``{"bal-ucb": {"strategy": "bal", "policy": "ucb"}}``.
     rounds : int, default 5
         Rounds of selection after the initial model.
     budget : int, default 50
@@ -249,8 +265,12 @@ def simulate(
         The seeds (an int ``n`` means ``0 .. n-1``).
     epsilon, reward, method, aggregate, policy, c, min_gap, extra_arms
         As in :class:`~assay.curate.Campaign` (see :class:`~assay.curate.BAL`). No verdicts
-        are imported in a simulation, so extra arms earn no reward: they are drawn in uniform
-        and explore steps and by UCB's bonus only.
+        are imported in a simulation; instead, when ``truth`` has boxes, an extra arm earns
+        what a reviewer's verdicts would give it: the share of the frames it queued so far in
+        which the predictions of the model of that round had an error against ``truth``
+        (:meth:`ErrorOracle.errors <assay.curate.ErrorOracle.errors>` > 0). Without boxes
+        in ``truth`` extra arms earn no reward: they are drawn in uniform and explore steps
+        and by UCB's bonus only.
     n_jobs : int, default 1
         Campaigns run in this many processes (the callbacks must then be picklable).
 
@@ -290,17 +310,16 @@ def simulate(
     4      bal      1     2.0  0.500000
     5      bal      2     4.0  1.000000
     """
-    unknown = [s for s in strategies if s not in STRATEGIES]
-    if unknown or not strategies:
-        raise InvalidParameterError(
-            f"The 'strategies' parameter of simulate must list some of {', '.join(STRATEGIES)}. "
-            f"Got {list(strategies)!r}."
-        )
-    if not all(a in EXTRA_ARMS for a in extra_arms) or len(set(extra_arms)) < len(extra_arms):
-        raise InvalidParameterError(
-            f"The 'extra_arms' parameter of simulate must list distinct names among "
-            f"{', '.join(map(repr, EXTRA_ARMS))}. Got {list(extra_arms)!r}."
-        )
+    shared = {"epsilon": epsilon, "reward": reward, "method": method, "aggregate": aggregate,
+              "policy": policy, "c": c, "min_gap": min_gap, "extra_arms": list(extra_arms)}
+    specs = _specs(strategies, shared)
+    if any(spec["strategy"] == ERROR_ORACLE for spec in specs.values()):
+        missing = [c for c in _BOX if c not in truth.columns]
+        if missing:
+            raise InvalidParameterError(
+                f"simulate: the strategy {ERROR_ORACLE!r} reads the boxes of truth, which lacks "
+                f"{', '.join(missing)}. Pass ground-truth boxes as truth or leave {ERROR_ORACLE!r} out."
+            )
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     pool = _frame_keys(frames, "frames").unique()
     if initial + rounds * budget > len(pool):
@@ -308,10 +327,9 @@ def simulate(
             f"simulate: initial + rounds * budget = {initial + rounds * budget} frames, but the "
             f"pool has {len(pool)}. Lower budget, rounds or initial."
         )
-    jobs = [(s, seed) for seed in seed_list for s in strategies]
+    jobs = [(s, seed) for seed in seed_list for s in specs]
     ctx = _Context(truth, pool, retrain, predict, evaluate, list(assertions), rounds, budget, initial,
-                   {"epsilon": epsilon, "reward": reward, "method": method, "aggregate": aggregate,
-                    "policy": policy, "c": c, "min_gap": min_gap, "extra_arms": list(extra_arms)})
+                   shared, specs)
     if n_jobs == 1:
         parts = [ctx.run(s, seed) for s, seed in jobs]
     else:
@@ -320,11 +338,37 @@ def simulate(
         with ProcessPoolExecutor(max_workers=n_jobs) as pool_exec:
             parts = list(pool_exec.map(ctx.run, *zip(*jobs, strict=True)))
     curves = pd.concat(parts, ignore_index=True)
-    order = {s: i for i, s in enumerate(strategies)}
+    order = {s: i for i, s in enumerate(specs)}
     curves = curves.sort_values(["strategy", "seed", "round"], key=lambda c: c.map(order) if c.name == "strategy" else c,
                                 kind="stable", ignore_index=True)
-    return SimulationResult(curves, tuple(strategies), tuple(seed_list), rounds, budget, initial,
-                            dict(ctx.params))
+    params = dict(ctx.params)
+    params["strategies"] = {k: dict(v) for k, v in specs.items()}
+    return SimulationResult(curves, tuple(specs), tuple(seed_list), rounds, budget, initial, params)
+
+
+def _specs(strategies: Any, shared: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Label -> {"strategy": name, **parameters that differ from the shared ones}."""
+    names = (*STRATEGIES, ERROR_ORACLE)
+    items = (list(strategies.items()) if isinstance(strategies, Mapping)
+             else [(s, {"strategy": s}) for s in strategies])
+    bad = [label for label, spec in items
+           if not isinstance(spec, Mapping) or spec.get("strategy") not in names
+           or set(spec) - {"strategy", *shared}]
+    if bad or not items or len({str(label) for label, _ in items}) < len(items):
+        raise InvalidParameterError(
+            f"The 'strategies' parameter of simulate must list some of {', '.join(names)}, or map "
+            "distinct labels to dicts with 'strategy' (one of those) and parameters among "
+            f"{', '.join(shared)}. Got {strategies!r}."
+        )
+    specs = {str(label): dict(spec) for label, spec in items}
+    for label, spec in specs.items():
+        arms = spec.get("extra_arms", ())
+        if not all(a in EXTRA_ARMS for a in arms) or len(set(arms)) < len(arms):
+            raise InvalidParameterError(
+                f"The 'extra_arms' of the strategy {label!r} of simulate must list distinct names "
+                f"among {', '.join(map(repr, EXTRA_ARMS))}. Got {list(arms)!r}."
+            )
+    return specs
 
 
 @dataclass
@@ -339,6 +383,7 @@ class _Context:
     budget: int
     initial: int
     params: dict
+    specs: dict
 
     def _reveal(self, labeled: pd.MultiIndex) -> pd.DataFrame:
         if len(self.truth) == 0:
@@ -346,10 +391,19 @@ class _Context:
         keys = _frame_keys(self.truth, "truth")
         return self.truth.loc[keys.isin(labeled)].reset_index(drop=True)
 
-    def run(self, strategy: str, seed: int) -> pd.DataFrame:
+    def run(self, label: str, seed: int) -> pd.DataFrame:
         from ..assertions import check
         from ..store import Workspace
 
+        spec = dict(self.specs[label])
+        name = spec.pop("strategy")
+        params = {**self.params, **spec}
+        has_boxes = len(self.truth) > 0 and all(c in self.truth.columns for c in _BOX)
+        oracle = ErrorOracle(self.truth) if has_boxes else None
+        extra = [str(a) for a in params["extra_arms"]] if name == "bal" else []
+        # an extra arm's reviewed frames and those with an error, over the rounds so far
+        reviewed = dict.fromkeys(extra, 0)
+        with_errors = dict.fromkeys(extra, 0)
         ss = np.random.SeedSequence(seed)
         init_ss, train_ss = ss.spawn(2)
         init_rng = np.random.default_rng(init_ss)
@@ -359,7 +413,8 @@ class _Context:
         rows = []
         started = time.perf_counter()
         with Workspace() as ws:
-            camp = Campaign(ws, f"sim-{seed}", strategy=strategy, seed=seed, **self.params)
+            camp = (None if name == ERROR_ORACLE else
+                    Campaign(ws, f"sim-{seed}", strategy=name, seed=seed, **params))
             if len(labeled):
                 ws.put_labels(FRAME_ORACLE, frame_label_ids(labeled.get_level_values(0), labeled.get_level_values(1)),
                               np.ones(len(labeled)))
@@ -368,14 +423,31 @@ class _Context:
                 quality = float(self.evaluate(model))
                 preds = self.predict(model)
                 findings = check(preds, self.assertions) if self.assertions and len(preds) else None
-                rows.append({"strategy": strategy, "seed": seed, "round": r, "labels": len(labeled),
+                rows.append({"strategy": label, "seed": seed, "round": r, "labels": len(labeled),
                              "quality": quality, "firings": 0 if findings is None else len(findings),
+                             "picked_errors": np.nan, "picked_streams": 0,
                              "seconds": time.perf_counter() - started})
                 if r == self.rounds:
                     break
-                queue = camp.next_round(preds, findings, budget=self.budget, frames=_frames_df(self.pool))
+                if camp is None:
+                    queue = oracle.rank(preds, budget=self.budget, frames=_frames_df(self.pool),
+                                        exclude=_frames_df(labeled), seed=seed, round=r)
+                else:
+                    earned = ({a: with_errors[a] / reviewed[a] for a in extra if reviewed[a]}
+                              if oracle is not None and extra else None)
+                    queue = camp.next_round(preds, findings, budget=self.budget, frames=_frames_df(self.pool),
+                                            arm_rewards=earned)
                 new = pd.MultiIndex.from_arrays([queue["stream"].astype(str).to_numpy(dtype=object),
                                                  queue["frame"].to_numpy(dtype="int64")])
+                rows[-1]["picked_streams"] = int(new.get_level_values(0).nunique())
+                if oracle is not None and len(new):
+                    errors = oracle.errors(preds, new)
+                    rows[-1]["picked_errors"] = float(errors.mean())
+                    arm = queue["arm"].fillna("").astype(str).to_numpy()
+                    for a in extra:
+                        mine = arm == a
+                        reviewed[a] += int(mine.sum())
+                        with_errors[a] += int((errors[mine] > 0).sum())
                 ws.put_labels(FRAME_ORACLE, frame_label_ids(new.get_level_values(0), new.get_level_values(1)),
                               np.ones(len(new)))
                 labeled = labeled.append(new)
