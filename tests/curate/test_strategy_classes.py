@@ -314,3 +314,22 @@ def test_bal_picks_spread_across_streams_and_in_time(mot15_flagged, seed):
     # and another seed breaks the ties differently
     other = rank_frames(tracked, findings, strategy="bal", budget=40, seed=seed + 10)
     assert keys(other) != keys(q)
+
+
+def test_error_oracle_can_spread_its_picks_over_streams_and_time():
+    from assay.curate import ErrorOracle
+
+    # stream "a" has many errors in every frame, "b" one per frame: the raw control takes only "a"
+    truth = pd.DataFrame({"stream": ["a"] * 60 + ["b"] * 20, "frame": list(np.repeat(np.arange(20), 3)) + list(range(20)),
+                          "x1": 0.0, "y1": 0.0, "x2": 10.0, "y2": 10.0})
+    pred = pd.DataFrame({"stream": ["a", "b"], "frame": [0, 0], "x1": 500.0, "y1": 0.0, "x2": 510.0, "y2": 10.0})
+    frames = pd.DataFrame({"stream": ["a"] * 20 + ["b"] * 20, "frame": list(range(20)) * 2})
+    raw = ErrorOracle(truth).rank(pred, budget=6, frames=frames, seed=0)
+    assert set(raw["stream"]) == {"a"}
+    spread = ErrorOracle(truth, min_gap=3, balance=True).rank(pred, budget=6, frames=frames, seed=0)
+    assert spread["stream"].tolist().count("a") == 3 and spread["stream"].tolist().count("b") == 3
+    for _, part in spread.groupby("stream"):
+        assert np.diff(np.sort(part["frame"].to_numpy())).min() >= 3
+    # the gap is relaxed only when the pool runs out
+    tight = ErrorOracle(truth, min_gap=10).rank(pred, budget=6, frames=frames, seed=0)
+    assert tight["reason"].str.endswith(":gap-relaxed").sum() == 2  # 20 frames per stream hold 2 x 2 picks 10 apart

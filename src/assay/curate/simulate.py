@@ -253,7 +253,9 @@ def simulate(
         columns ``x1, y1, x2, y2``), or a mapping from a label (the ``strategy`` of the
         curves) to a dict with the key ``"strategy"`` (such a name) and any of the
         parameters below that differ from the shared ones, e.g.
-        ``{"bal-ucb": {"strategy": "bal", "policy": "ucb"}}``.
+        ``{"bal-ucb": {"strategy": "bal", "policy": "ucb"}}``. The positive control takes
+        ``min_gap`` (default 0 for it) and ``balance`` (take the streams in turn) from its own
+        dict only: ``{"oracle-spread": {"strategy": "error-oracle", "min_gap": 3, "balance": True}}``.
     rounds : int, default 5
         Rounds of selection after the initial model.
     budget : int, default 50
@@ -311,7 +313,8 @@ def simulate(
     5      bal      2     4.0  1.000000
     """
     shared = {"epsilon": epsilon, "reward": reward, "method": method, "aggregate": aggregate,
-              "policy": policy, "c": c, "min_gap": min_gap, "extra_arms": list(extra_arms)}
+              "policy": policy, "c": c, "min_gap": min_gap, "extra_arms": list(extra_arms),
+              "balance": False}
     specs = _specs(strategies, shared)
     if any(spec["strategy"] == ERROR_ORACLE for spec in specs.values()):
         missing = [c for c in _BOX if c not in truth.columns]
@@ -399,7 +402,9 @@ class _Context:
         name = spec.pop("strategy")
         params = {**self.params, **spec}
         has_boxes = len(self.truth) > 0 and all(c in self.truth.columns for c in _BOX)
-        oracle = ErrorOracle(self.truth) if has_boxes else None
+        oracle = ErrorOracle(self.truth) if has_boxes else None  # counts the errors of every queue
+        control = (ErrorOracle(self.truth, min_gap=int(spec.get("min_gap", 0)), balance=bool(params["balance"]))
+                   if name == ERROR_ORACLE else None)
         extra = [str(a) for a in params["extra_arms"]] if name == "bal" else []
         # an extra arm's reviewed frames and those with an error, over the rounds so far
         reviewed = dict.fromkeys(extra, 0)
@@ -414,7 +419,8 @@ class _Context:
         started = time.perf_counter()
         with Workspace() as ws:
             camp = (None if name == ERROR_ORACLE else
-                    Campaign(ws, f"sim-{seed}", strategy=name, seed=seed, **params))
+                    Campaign(ws, f"sim-{seed}", strategy=name, seed=seed,
+                             **{k: v for k, v in params.items() if k != "balance"}))
             if len(labeled):
                 ws.put_labels(FRAME_ORACLE, frame_label_ids(labeled.get_level_values(0), labeled.get_level_values(1)),
                               np.ones(len(labeled)))
@@ -430,7 +436,7 @@ class _Context:
                 if r == self.rounds:
                     break
                 if camp is None:
-                    queue = oracle.rank(preds, budget=self.budget, frames=_frames_df(self.pool),
+                    queue = control.rank(preds, budget=self.budget, frames=_frames_df(self.pool),
                                         exclude=_frames_df(labeled), seed=seed, round=r)
                 else:
                     earned = ({a: with_errors[a] / reviewed[a] for a in extra if reviewed[a]}

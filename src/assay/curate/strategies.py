@@ -615,6 +615,16 @@ class ErrorOracle(Strategy):
         Ground-truth boxes (``stream``, ``frame``, ``x1``, ``y1``, ``x2``, ``y2``) of the pool.
     iou : float, default 0.5
         Least IoU of a prediction with a truth box to count as right.
+    min_gap : int, default 0
+        As in :class:`AssertionsUniform`: picks of one stream at least this many frames
+        apart unless nothing else is left (``reason`` then ends in ``:gap-relaxed``). 0 takes
+        the frames with the most errors wherever they are.
+    balance : bool, default False
+        Take the streams in turn (each its next frame with the most errors), so that a stream
+        whose frames all have many errors does not take every pick. With ``min_gap`` this is
+        a positive control that spreads its labels like the other strategies do: the most
+        errors per frame is not the most useful set of frames when the frames of one scene
+        look alike.
 
     Examples
     --------
@@ -634,14 +644,17 @@ class ErrorOracle(Strategy):
     name = "oracle"
     reason = "oracle"
 
-    @validate_params({"truth": [pd.DataFrame], "iou": [Interval(float, 0, 1, closed="right")]})
-    def __init__(self, truth: pd.DataFrame, iou: float = 0.5) -> None:
+    @validate_params({"truth": [pd.DataFrame], "iou": [Interval(float, 0, 1, closed="right")],
+                      "min_gap": [Interval(int, 0, None)], "balance": [bool]})
+    def __init__(self, truth: pd.DataFrame, iou: float = 0.5, min_gap: int = 0, balance: bool = False) -> None:
         missing = [c for c in ("stream", "frame", "x1", "y1", "x2", "y2") if c not in truth.columns]
         if missing:
             raise SchemaError(f"ErrorOracle: truth is missing column(s) {', '.join(missing)}; it needs "
                               "stream, frame and the image box x1, y1, x2, y2.")
         self.truth = truth
         self.iou = iou
+        self.min_gap = min_gap
+        self.balance = balance
 
     def _check(self, observations, findings, frames, caller) -> None:
         super()._check(observations, findings, frames, caller)
@@ -689,7 +702,32 @@ class ErrorOracle(Strategy):
     def _ordered(self, observations, pool, rng):
         err = self.errors(observations, pool)
         order = _random_order(err, rng)
+        if self.balance and len(order):
+            # streams in turn: the k-th pick of every stream before any (k+1)-th
+            streams = pool.get_level_values(0).to_numpy(dtype=object)[order]
+            turn = pd.Series(streams).groupby(streams, sort=False).cumcount().to_numpy()
+            order = order[np.lexsort((np.arange(len(order)), turn))]
         return pool[order], err[order]
+
+    def _rank(self, observations, findings, *, pool, excluded, budget, rewards, history, rng) -> pd.DataFrame:
+        keys, priority = self._ordered(observations, pool, rng)
+        if self.min_gap <= 1:
+            return _queue(keys[:budget], None, priority[:budget], self.reason, None)
+        streams = keys.get_level_values(0).to_numpy(dtype=object)
+        frames = keys.get_level_values(1).to_numpy(dtype="int64")
+        picks, chosen, reasons = _Picks(self.min_gap), [], []
+        for relaxed in (False, True):  # first keep the gap; then, if the pool runs out, not
+            for i in range(len(keys)):
+                if len(chosen) == budget:
+                    break
+                key = (streams[i], int(frames[i]))
+                if key in picks.taken or (not relaxed and picks.near(*key)):
+                    continue
+                picks.add(*key)
+                chosen.append(i)
+                reasons.append(self.reason + (GAP_RELAXED if relaxed else ""))
+        idx = np.array(chosen, dtype="int64")
+        return _queue(keys[idx], None, priority[idx], reasons, None)
 
 
 # ---------------------------------------------------------------------- assertion strategies
