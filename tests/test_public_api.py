@@ -12,7 +12,7 @@ import assay
 def test_top_level_names():
     assert sorted(assay.__all__) == sorted([
         "AssayError", "Workspace", "__version__", "approx", "as_observations", "as_records", "assertions", "audit",
-        "check", "curate", "exceptions", "geometry", "io", "learned", "report", "tables", "tracking",
+        "check", "curate", "exceptions", "geometry", "io", "learned", "report", "sql", "tables", "tracking",
         "validate",
     ])
     for name in assay.__all__:
@@ -28,11 +28,13 @@ def test_subpackage_names():
     assert set(assay.assertions.__all__) >= {"check", "Monitor", "apply_fixes", "diff_runs",
                                              "point_assertion", "temporal_assertion", "Flicker", "Gap"}
     assert set(assay.approx.__all__) >= {"select", "SelectionResult", "aggregate", "AggregateResult",
-                                         "ColumnOracle", "HumanOracle"}
+                                         "ColumnOracle", "HumanOracle", "sql", "explain", "SqlResult"}
+    assert assay.sql is assay.approx.sql
     assert set(assay.store.identity.__all__) >= {"record_keys", "file_identity", "frame_identity",
                                                  "function_identity", "describe_input"}
     assert set(assay.curate.__all__) >= {"rank_frames", "Campaign", "simulate", "bal_rewards", "to_labelstudio",
-                                         "to_cvat", "to_mot", "import_verdicts", "verdict_oracle"}
+                                         "to_cvat", "to_mot", "import_verdicts", "verdict_oracle", "BAL",
+                                         "ErrorOracle", "RandomFrames", "Uncertainty", "AssertionsUniform"}
     assert set(assay.audit.__all__) >= {"find_missing_labels", "find_unlikely_tracks", "find_label_issues"}
     assert set(assay.report.__all__) >= {"report", "draw_finding", "frame_svg", "finding_window",
                                          "factor_bars"}
