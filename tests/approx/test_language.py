@@ -172,3 +172,14 @@ def test_explain_says_what_an_error_target_implies(ws):
     rows = explain(ws, "SELECT AVG(people(count)) FROM r ERROR WITHIN 0.5").set_index("what")["value"]
     # Hoeffding for range 10, error 0.5, delta 0.05: 100 ln(40) / 0.5 = 738
     assert rows["labels implied"].startswith("at most 738 ")
+
+
+def test_columns_named_like_clause_words_are_sql(ws):
+    ws.add("m", pd.DataFrame({"id": [1, 2, 3], "method": ["a", "b", "a"], "using": [1, 2, 3]}), kind="records")
+    got = sql(ws, 'SELECT method, count(*) AS n, sum("using") AS u FROM m GROUP BY method ORDER BY method')
+    assert got.plan.kind == "exact" and got.table["n"].tolist() == [2, 1] and got.table["u"].tolist() == [4, 2]
+    r = explain(ws, "SELECT * FROM m WHERE truth(method) AND method = 'a' USING \"using\" / 3 RECALL TARGET 50% "
+                    "METHOD supg").set_index("what")["value"]
+    assert r["proxy"] == '"using" / 3' and r["method"].startswith("supg") and r["records"].endswith("WHERE method = 'a'")
+    r = sql(ws, "EXPLAIN SELECT * FROM m WHERE truth(method) USING \"using\" / 3 RECALL TARGET 50% METHOD supg")
+    assert r.plan.proxy == '"using" / 3' and r.plan.method == "supg"

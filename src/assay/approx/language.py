@@ -224,12 +224,11 @@ class SqlResult:
 # ---------------------------------------------------------------------- parsing
 
 
-def _split_tail(text: str) -> tuple[str, str]:
-    """The SQL and the clauses after it: the tail starts at the first clause word outside
-    quotes and parentheses (``USING`` followed by ``(`` is SQL's ``JOIN ... USING (col)``)."""
-    depth, i, quote = 0, 0, None
-    while i < len(text):
-        ch = text[i]
+def _clause_starts(text: str) -> list[int]:
+    """Positions of the words that can start a clause, outside quotes and parentheses
+    (``USING`` followed by ``(`` is SQL's ``JOIN ... USING (col)``)."""
+    out, depth, quote = [], 0, None
+    for i, ch in enumerate(text):
         if quote:
             if ch == quote:
                 quote = None
@@ -242,15 +241,35 @@ def _split_tail(text: str) -> tuple[str, str]:
         elif depth == 0 and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
             m = _STARTS.match(text, i)
             if m and not (m.group(1).upper() == "USING" and text[m.end():].lstrip().startswith("(")):
-                return text[:i].rstrip(), text[i:].strip()
-        i += 1
-    return text.rstrip(), ""
+                out.append(i)
+    return out
+
+
+def _split_tail(text: str) -> tuple[str, dict[str, Any]]:
+    """The SQL and the clauses after it: the tail starts at the first clause word from which
+    the rest reads as clauses (a column named ``method`` in the SQL is not a clause). When no
+    such tail exists but the text is not SQL either, the first clause's error is raised."""
+    import sqlglot
+
+    starts = [p for p in _clause_starts(text) if p > 0]
+    first_error = None
+    for p in starts:
+        try:
+            return text[:p].rstrip(), _clauses(text[p:].strip())
+        except InvalidParameterError as exc:
+            first_error = first_error or exc
+    if first_error is not None:
+        try:
+            sqlglot.parse_one(text, read="duckdb")
+        except sqlglot.errors.ParseError:
+            raise first_error from None
+    return text.rstrip(), {}
 
 
 def _clauses(tail: str) -> dict[str, Any]:
     """The clauses of the tail, each at most once; anything left over is an error."""
     found: dict[str, Any] = {}
-    starts = [m.start() for m in _STARTS.finditer(tail)]
+    starts = _clause_starts(tail)
     pieces = [tail[a:b].strip() for a, b in zip(starts, [*starts[1:], len(tail)], strict=True)]
     if starts and starts[0] != 0:
         raise InvalidParameterError(f"cannot read {tail[:starts[0]]!r} before the query's clauses.")
@@ -293,8 +312,7 @@ def parse(workspace: Any, query: str) -> QueryPlan:
     text = query.strip().rstrip(";").strip()
     if not text:
         raise InvalidParameterError("the query is empty.")
-    core, tail = _split_tail(text)
-    clauses = _clauses(tail) if tail else {}
+    core, clauses = _split_tail(text)
     try:
         tree = sqlglot.parse_one(core, read="duckdb")
     except sqlglot.errors.ParseError as exc:
