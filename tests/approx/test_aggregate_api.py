@@ -234,3 +234,31 @@ def test_a_person_can_stop_an_anytime_valid_query():
     assert r.stopped == "stopped" and 100 <= r.oracle_calls < 2000
     assert (r.lower, r.upper) == (seen[-1]["lower"], seen[-1]["upper"])
     assert r.lower <= recs["cars"].mean() <= r.upper
+
+
+@pytest.mark.parametrize("stat, where", [("mean", False), ("sum", False), ("mean", True), ("sum", True),
+                                         ("count", True)])
+def test_certain_bounds_always_hold_and_close_when_every_record_is_labeled(stat, where):
+    import numpy as np
+    import pandas as pd
+
+    from assay.approx import aggregate
+
+    rng = np.random.default_rng(7)
+    n = 400
+    rec = pd.DataFrame({"id": np.arange(n), "v": rng.integers(0, 6, n).astype(float),
+                        "p": (rng.random(n) < 0.3).astype(float), "proxy": rng.random(n)})
+    passing = rec["p"] > 0
+    truth = {"mean": rec.loc[passing, "v"].mean() if where else rec["v"].mean(),
+             "sum": rec.loc[passing, "v"].sum() if where else rec["v"].sum(),
+             "count": passing.sum()}[stat]
+    kw = {"oracle": None if stat == "count" else "column:v", "where": "column:p" if where else None,
+          "range": (0, 5), "stat": stat, "proxy": "proxy"}
+    for budget in (60, 200):
+        r = aggregate(rec, budget=budget, seed=budget, **kw)
+        lo, hi = r.certain
+        assert lo <= truth + 1e-9 and truth - 1e-9 <= hi
+        assert r.to_dict()["certain"] == [lo, hi]
+    full = aggregate(rec, budget=n, seed=1, **kw)
+    assert full.stopped == "exhausted"
+    assert full.certain[0] == pytest.approx(truth) and full.certain[1] == pytest.approx(truth)

@@ -54,6 +54,11 @@ class AggregateResult:
     run_id : str or None
         The query's run in the workspace (its inputs, oracles and answers are recorded there),
         None without a workspace; not compared by ``==``.
+    certain : (float, float)
+        What the labels seen prove for certain, whatever the other records hold (each within
+        ``range``, passing ``where`` or not): no probability involved. It contains the truth
+        always, the interval ``lower, upper`` with probability ``1 - delta``; it is wide
+        until most records are labeled and equals the answer when all are.
     """
 
     estimate: float
@@ -74,6 +79,7 @@ class AggregateResult:
     seed: Any
     diagnostics: dict = field(repr=False, compare=False, default_factory=dict)
     run_id: str | None = field(default=None, compare=False)
+    certain: tuple[float, float] = (-np.inf, np.inf)
 
     @property
     def half_width(self) -> float:
@@ -92,6 +98,7 @@ class AggregateResult:
             "seed": self.seed if isinstance(self.seed, (int, type(None))) else repr(self.seed),
             "guarantee": {"kind": g.kind, "target": g.target, "value": g.value,
                           "delta": g.delta, "anytime": g.anytime},
+            "certain": [float(self.certain[0]), float(self.certain[1])],
         }
 
 
@@ -314,15 +321,22 @@ def aggregate(
         pred, table, records=records_identity, proxy=proxies, workspace=workspace,
         key=None if labels is None else f"{labels}/where", run_id=None, check=yes_no)
 
+    seen: dict[int, tuple[float, float]] = {}  # position -> (passes, value) of every record labeled
+
     if pred is None:
         def label(positions: np.ndarray) -> np.ndarray:
-            return value_of(positions)
+            values = value_of(positions)
+            seen.update(zip(np.asarray(positions).tolist(), zip([1.0] * len(values), np.asarray(values, float).tolist(),
+                                                                  strict=True), strict=True))
+            return values
     else:
         def label(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             passes = passes_of(positions)
             values = np.zeros(len(positions))
             if value_of is not None and passes.any():
                 values[passes > 0] = value_of(positions[passes > 0])
+            seen.update(zip(np.asarray(positions).tolist(), zip(np.asarray(passes, float).tolist(), values.tolist(),
+                                                                  strict=True), strict=True))
             return passes, values
 
     options = {} if batch_size is None else {"batch_size": batch_size}
@@ -354,4 +368,37 @@ def aggregate(
         estimate=out.estimate, lower=out.lower, upper=out.upper, oracle_calls=out.oracle_calls,
         labels_paid=paid, guarantee=out.guarantee, stopped=out.stopped, method=method,
         stat=stat, error=error, relative=relative, delta=delta, budget=budget, range=(lo, hi),
-        n_records=n, seed=seed, diagnostics=dict(out.diagnostics), run_id=run.run_id)
+        n_records=n, seed=seed, diagnostics=dict(out.diagnostics), run_id=run.run_id,
+        certain=certain_bounds(seen.values(), n, lo, hi, stat=stat, where=pred is not None))
+
+
+def certain_bounds(labeled, n: int, lo: float, hi: float, *, stat: str, where: bool) -> tuple[float, float]:
+    """What ``labeled`` (``(passes, value)`` of distinct records) proves about the aggregate
+    over ``n`` records whose values lie in ``[lo, hi]``, whatever the unlabeled ones hold.
+
+    Examples
+    --------
+    >>> certain_bounds([(1, 1.0), (1, 0.0)], 4, 0.0, 1.0, stat="mean", where=False)
+    (0.25, 0.75)
+    >>> certain_bounds([(1, 5.0), (0, 0.0)], 3, 0.0, 10.0, stat="mean", where=True)  # mean over passing
+    (2.5, 7.5)
+    >>> certain_bounds([(1, 0.0), (0, 0.0)], 3, 0.0, 1.0, stat="count", where=True)
+    (1.0, 2.0)
+    """
+    arr = np.array(list(labeled), dtype=float).reshape(-1, 2)
+    m = len(arr)
+    u = n - m  # records never labeled
+    passes, values = arr[:, 0], arr[:, 1]
+    c, total = float(passes.sum()), float((passes * values).sum())
+    if not where:
+        if stat == "mean":
+            return ((total + u * lo) / n, (total + u * hi) / n) if n else (lo, hi)
+        return total + u * lo, total + u * hi  # sum
+    if stat == "count":
+        return c, c + u
+    if stat == "sum":
+        return total + u * min(0.0, lo), total + u * max(0.0, hi)
+    # mean over the passing records: a ratio, extreme when no or every unlabeled record passes
+    low = [(total + lo * k) / (c + k) for k in (0, u) if c + k > 0]
+    high = [(total + hi * k) / (c + k) for k in (0, u) if c + k > 0]
+    return (min(low), max(high)) if low else (lo, hi)

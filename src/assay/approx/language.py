@@ -586,7 +586,8 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
 
         if plan.group is None:
             r = run(records, plan.delta)
-            table = pd.DataFrame({"estimate": [r.estimate], "lower": [r.lower], "upper": [r.upper]})
+            table = pd.DataFrame({"estimate": [r.estimate], "lower": [r.lower], "upper": [r.upper],
+                                  "certain_lower": [r.certain[0]], "certain_upper": [r.certain[1]]})
         else:
             values = records[plan.group].drop_duplicates().sort_values(na_position="last").tolist()
             if len(values) > MAX_GROUPS:

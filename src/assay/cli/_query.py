@@ -156,7 +156,8 @@ def aggregate_cmd(records, oracle, proxy, stat, where, error, relative, delta, b
     out.print(f"{escape(what)}: [bold]{r.estimate:.6g}[/], interval \\[{r.lower:.6g}, {r.upper:.6g}] "
               f"at {1 - delta:g} ({r.guarantee.kind}{', anytime-valid' if r.guarantee.anytime else ''}, "
               f"method {r.method}); asked {target}, stopped on {r.stopped}; oracle labels used: "
-              f"{r.oracle_calls:,} of {r.n_records:,} records (paid now: {r.labels_paid:,})", highlight=False, emoji=False)
+              f"{r.oracle_calls:,} of {r.n_records:,} records (paid now: {r.labels_paid:,}); certain from the "
+              f"labels alone: \\[{r.certain[0]:.6g}, {r.certain[1]:.6g}]", highlight=False, emoji=False)
 
 
 @click.command("sql", cls=AssayCommand)
