@@ -183,3 +183,9 @@ def test_columns_named_like_clause_words_are_sql(ws):
     assert r["proxy"] == '"using" / 3' and r["method"].startswith("supg") and r["records"].endswith("WHERE method = 'a'")
     r = sql(ws, "EXPLAIN SELECT * FROM m WHERE truth(method) USING \"using\" / 3 RECALL TARGET 50% METHOD supg")
     assert r.plan.proxy == '"using" / 3' and r.plan.method == "supg"
+
+
+def test_a_page_question_says_where_to_ask_it(ws):
+    ws.add_oracle("asked", "review:is it a car")
+    with pytest.raises(InvalidParameterError, match="question for a person on the review page"):
+        sql(ws, "SELECT * FROM r WHERE asked(y) USING score RECALL TARGET 90%")

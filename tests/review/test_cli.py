@@ -31,3 +31,22 @@ def test_the_loopback_server_answers_only_loopback_names(ws_path, server_process
         urllib.request.urlopen(req, timeout=30)
     assert refused.value.code == 400
     assert "warning" not in server.stop()
+
+
+def test_a_page_query_can_name_its_oracle(ws_path):
+    """`assay oracle add` names a page question; --query takes the name and its range."""
+    import assay
+    from assay.cli._common import CliError
+    from assay.cli._review import parse_query
+
+    with assay.Workspace(ws_path) as ws:
+        ws.add_oracle("people_q", "review:people in the frame", value_range=(0, 30))
+        verb, params = parse_query("aggregate -r frames -p proxy -o people_q --budget 60", ws)
+        assert verb == "aggregate" and params["oracle"] == "review:people in the frame"
+        assert tuple(params["value_range"]) == (0.0, 30.0)
+        try:
+            parse_query("aggregate -r frames -p proxy -o nobody --budget 60 --range 0 3", ws)
+        except CliError as exc:
+            assert "nor an oracle name" in str(exc) and "people_q" in str(exc)
+        else:
+            raise AssertionError("an unknown oracle name was accepted")

@@ -562,6 +562,12 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
     plan = parse(workspace, query)
     if plan.kind == "exact":
         return SqlResult(workspace.sql(plan.core), plan)
+    for name, spec in ((plan.oracle, plan.spec), (plan.where_oracle, plan.where_spec)):
+        if isinstance(spec, str) and spec.startswith("review:"):
+            raise InvalidParameterError(
+                f"{name} = {spec} is a question for a person on the review page: ask it from there "
+                f"(`assay review WORKSPACE --query \"aggregate ... -o {name}\"`); assay sql cannot wait for "
+                "the page yet.")
     records = workspace.sql(plan.core)
     if "id" not in records.columns:
         raise InvalidParameterError(

@@ -112,6 +112,16 @@ def parse_query(line: str, ws) -> tuple[str, dict]:
             raise CliError(f"--query: leave out {flag}: the query runs on the review's workspace and its "
                            "answer is shown on the page.")
         params.pop(name, None)
+    # oracle names of the workspace (`assay oracle add`) stand for their specs and ranges
+    for key in ("oracle", "where"):
+        if params.get(key) is not None:
+            try:
+                spec, rng = ws.resolve_oracle(params[key], params.get("value_range") if key == "oracle" else None)
+            except InvalidParameterError as exc:
+                raise CliError(f"--query: {exc}") from None
+            params[key] = spec
+            if key == "oracle" and "value_range" in params:
+                params["value_range"] = rng
     oracle, where = params.get("oracle"), params.get("where")
     counting = (verb == "aggregate" and oracle is None and isinstance(where, str)
                 and where.startswith(PREFIX))
