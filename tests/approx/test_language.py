@@ -189,3 +189,20 @@ def test_a_page_question_says_where_to_ask_it(ws):
     ws.add_oracle("asked", "review:is it a car")
     with pytest.raises(InvalidParameterError, match="question for a person on the review page"):
         sql(ws, "SELECT * FROM r WHERE asked(y) USING score RECALL TARGET 90%")
+
+
+def test_queries_over_one_table_share_its_answers(ws):
+    """Rows of one workspace table keep its identity: a filtered query reuses the answers of
+    an unfiltered one, and `select` on ws.read(...) shares them too."""
+    first = sql(ws, "SELECT AVG(people(count)) FROM r ORACLE LIMIT 300 USING score", seed=1)
+    assert first.guarantee["labels_paid"] == first.guarantee["oracle_calls"] > 0
+    asked = set(ws.labels(ws.oracles()["oracle"].iloc[0])["id"].astype(int))
+    part = sql(ws, "SELECT AVG(people(count)) FROM r WHERE part = 'a' ORACLE LIMIT 300 USING score", seed=2)
+    assert ws.oracles()["oracle"].nunique() == 1  # one identity: the table's
+    again = set(ws.labels(ws.oracles()["oracle"].iloc[0])["id"].astype(int))
+    reused = part.guarantee["labels_reused"]
+    assert reused > 0 and reused == part.guarantee["oracle_calls"] - part.guarantee["labels_paid"]
+    assert len(again) == len(asked) + part.guarantee["labels_paid"]
+    direct = aggregate(ws.read("r"), oracle="column:count", proxy="score", budget=300, range=(0, 10), seed=1,
+                       workspace=ws)
+    assert direct.labels_paid == 0

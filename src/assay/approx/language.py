@@ -124,6 +124,7 @@ class QueryPlan:
     method: str | None = None
     value_range: tuple[float, float] | None = None
     group: str | None = None  # aggregate: GROUP BY column
+    source: str | None = None  # the one workspace table the records are rows of, if so
 
     def describe(self) -> list[tuple[str, str]]:
         """The plan as (what, value) rows, for ``EXPLAIN``."""
@@ -317,8 +318,13 @@ def parse(workspace: Any, query: str) -> QueryPlan:
         tree = sqlglot.parse_one(core, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise InvalidParameterError(f"cannot read the SQL of the query: {exc}") from None
-    if _expand_frames(tree, workspace):
+    expanded = _expand_frames(tree, workspace)
+    if expanded:
         core = tree.sql(dialect="duckdb")
+    from_ = tree.args.get("from_") if isinstance(tree, exp.Select) else None
+    source = (from_.this.name if not expanded and from_ is not None and isinstance(from_.this, exp.Table)
+              and isinstance(from_.this.this, exp.Identifier) and not from_.this.args.get("db")
+              and not tree.args.get("joins") and from_.this.name in workspace else None)
     names = {n.lower(): n for n in workspace.named_oracles()["name"].astype(str)}
     calls = [f for f in tree.find_all(exp.Anonymous) if str(f.name).lower() in names]
     if not calls:
@@ -410,7 +416,7 @@ def parse(workspace: Any, query: str) -> QueryPlan:
             oracle=None if main is None else str(main.name), spec=spec,
             where_oracle=None if pred is None else str(pred.name), where_spec=None if pred is None else spec_of(pred),
             proxy=proxy, error=None if err is None else float(err.group(1)), relative=bool(err and err.group(2)),
-            delta=delta, budget=budget, method=method, value_range=rng, group=group)
+            delta=delta, budget=budget, method=method, value_range=rng, group=group, source=source)
     if len(oracle_conds) != 1:
         raise InvalidParameterError(
             "a selection calls one oracle, as an AND condition of WHERE: SELECT * FROM t WHERE "
@@ -428,7 +434,8 @@ def parse(workspace: Any, query: str) -> QueryPlan:
     value = _fraction(clauses[target], f"{target.upper()} TARGET")
     call = oracle_conds[0]
     return QueryPlan(text=text, kind="select", core=records_sql, oracle=str(call.name), spec=spec_of(call),
-                     proxy=proxy, target=target, value=value, delta=delta, budget=budget, method=method)
+                     proxy=proxy, target=target, value=value, delta=delta, budget=budget, method=method,
+                     source=source)
 
 
 def _column_name(text: Any, taken: set[str]) -> str:
@@ -573,7 +580,13 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
         raise InvalidParameterError(
             "the records of an approximate query need an 'id' column (ids key the cached oracle "
             f"answers); the rows of {plan.core!r} have {', '.join(map(str, records.columns))}.")
-    records.attrs["name"] = f"sql:{plan.core}"
+    if plan.source is not None:
+        # rows of one workspace table (filtered): they keep its identity, so answers are shared
+        # with every other query over that table (`assay query -r TABLE`, other filters)
+        info = workspace.table_info(plan.source)
+        records.attrs["workspace_table"] = {k: info[k] for k in ("name", "uid", "revision", "rows")}
+    else:
+        records.attrs["name"] = f"sql:{plan.core}"
     proxy = None if plan.proxy is None else (_PROXY if _PROXY in records.columns else plan.proxy)
     if plan.kind == "select":
         # ORACLE LIMIT is a most: fewer records than that (after the cheap filter) cap it
@@ -604,7 +617,7 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
             for v in values:
                 part = records.loc[records[plan.group].isna() if pd.isna(v) else (records[plan.group] == v)]
                 part = part.reset_index(drop=True)
-                part.attrs["name"] = f"{records.attrs['name']} GROUP {plan.group} = {v!r}"
+                part.attrs = dict(records.attrs)  # rows of the same records, under the same identity
                 results.append(run(part, plan.delta / len(values)))
             table = pd.DataFrame({plan.group: values, "estimate": [x.estimate for x in results],
                                   "lower": [x.lower for x in results], "upper": [x.upper for x in results],
