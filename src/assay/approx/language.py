@@ -71,7 +71,7 @@ _CLAUSES = {
     "precision": re.compile(r"PRECISION\s+TARGET\s+" + _PERCENT, re.I),
     "probability": re.compile(r"(?:WITH\s+PROBABILITY|AT\s+CONFIDENCE)\s+" + _PERCENT, re.I),
     "error": re.compile(r"ERROR\s+WITHIN\s+([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)(\s+RELATIVE)?", re.I),
-    "method": re.compile(r"METHOD\s+([A-Za-z_+][A-Za-z0-9_+]*)", re.I),
+    "method": re.compile(r"METHOD\s+([A-Za-z_+][A-Za-z0-9_+-]*)", re.I),
     "using": re.compile(r"USING\s+(.+?)\s*$", re.I | re.S),
 }
 #: Most groups a GROUP BY with an oracle may have.
@@ -621,6 +621,8 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
                 results.append(run(part, plan.delta / len(values)))
             table = pd.DataFrame({plan.group: values, "estimate": [x.estimate for x in results],
                                   "lower": [x.lower for x in results], "upper": [x.upper for x in results],
+                                  "certain_lower": [x.certain[0] for x in results],
+                                  "certain_upper": [x.certain[1] for x in results],
                                   "labels": [x.oracle_calls for x in results]})
             r = _Combined(results)
         target = (f"within +-{plan.error:g}{' (relative)' if plan.relative else ''}" if plan.error is not None
