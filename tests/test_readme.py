@@ -20,10 +20,10 @@ REPO = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 
 
-def readme_steps() -> list[tuple[str, str]]:
+def readme_steps(doc: str = "README.md") -> list[tuple[str, str]]:
     """``("bash", line)`` for each command line and ``("python", code)`` for each snippet."""
     steps = []
-    for lang, body in FENCE.findall((REPO / "README.md").read_text()):
+    for lang, body in FENCE.findall((REPO / doc).read_text()):
         if lang == "bash":
             for line in body.splitlines():
                 line = line.strip()
@@ -107,3 +107,16 @@ def test_help_examples_run_as_written(sandbox):
     for line in examples:
         proc = run_line(line, sandbox)
         assert proc.returncode == 0, f"help example failed: {line}\n{proc.stdout}\n{proc.stderr}"
+
+
+@pytest.mark.shared_data
+def test_sql_doc_runs_as_written(tmp_path):
+    """docs/sql.md's `bash` lines run as written (its `sh` and `sql` blocks are illustrations)."""
+    steps = readme_steps("docs/sql.md")
+    assert len(steps) >= 3
+    for kind, line in steps:
+        assert kind == "bash"
+        proc = run_line(line, tmp_path)
+        assert proc.returncode == 0, f"docs/sql.md line failed: {line}\n{proc.stdout}\n{proc.stderr}"
+    assert "estimate" in proc.stdout and "finite-sample guarantee" in proc.stdout
+
