@@ -359,7 +359,9 @@ def aggregate(
                 **options)
         payer = passes_of if passes_of is not None else value_of  # counts each record once
         paid = 0 if payer is None else payer.paid
+        certain = certain_bounds(seen.values(), n, lo, hi, stat=stat, where=pred is not None)
         run.summary = {"estimate": out.estimate, "lower": out.lower, "upper": out.upper,
+                       "certain": [float(certain[0]), float(certain[1])],
                        "oracle_calls": int(out.oracle_calls), "labels_paid": paid,
                        "stopped": out.stopped, "guarantee": out.guarantee.kind,
                        "anytime": out.guarantee.anytime,
@@ -369,7 +371,7 @@ def aggregate(
         labels_paid=paid, guarantee=out.guarantee, stopped=out.stopped, method=method,
         stat=stat, error=error, relative=relative, delta=delta, budget=budget, range=(lo, hi),
         n_records=n, seed=seed, diagnostics=dict(out.diagnostics), run_id=run.run_id,
-        certain=certain_bounds(seen.values(), n, lo, hi, stat=stat, where=pred is not None))
+        certain=certain)
 
 
 def certain_bounds(labeled, n: int, lo: float, hi: float, *, stat: str, where: bool) -> tuple[float, float]:

@@ -41,6 +41,8 @@ def _row(run: pd.Series) -> dict[str, Any]:
         asked = f"{p.get('stat', '')} {goal}"
         answer = (f"{fmt(s.get('estimate'))} [{fmt(s.get('lower'))}, {fmt(s.get('upper'))}]"
                   if s.get("estimate") is not None else "")
+        if s.get("certain") is not None:  # what the labels alone prove
+            answer += f"; certain [{fmt(s['certain'][0])}, {fmt(s['certain'][1])}]"
     anytime = s.get("anytime")
     return {"run": run["run_id"], "status": run["status"], "verb": verb, "method": p.get("method"),
             "oracle": p.get("oracle"), "asked": asked, "δ": p.get("delta"), "answer": answer,
