@@ -206,3 +206,8 @@ def test_queries_over_one_table_share_its_answers(ws):
     direct = aggregate(ws.read("r"), oracle="column:count", proxy="score", budget=300, range=(0, 10), seed=1,
                        workspace=ws)
     assert direct.labels_paid == 0
+
+
+def test_no_record_passing_the_conditions_is_said(ws):
+    with pytest.raises(InvalidParameterError, match="no record passes the query's conditions"):
+        sql(ws, "SELECT AVG(people(count)) FROM r WHERE score > 2 ORACLE LIMIT 10")

@@ -576,6 +576,9 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
                 f"(`assay review WORKSPACE --query \"aggregate ... -o {name}\"`); assay sql cannot wait for "
                 "the page yet.")
     records = workspace.sql(plan.core)
+    if not len(records):
+        raise InvalidParameterError(f"no record passes the query's conditions ({plan.core}): nothing to ask "
+                                    "the oracle about.")
     if "id" not in records.columns:
         raise InvalidParameterError(
             "the records of an approximate query need an 'id' column (ids key the cached oracle "
