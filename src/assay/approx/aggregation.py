@@ -321,13 +321,12 @@ def aggregate(
         pred, table, records=records_identity, proxy=proxies, workspace=workspace,
         key=None if labels is None else f"{labels}/where", run_id=None, check=yes_no)
 
-    seen: dict[int, tuple[float, float]] = {}  # position -> (passes, value) of every record labeled
+    seen: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (positions, passes, values) per call
 
     if pred is None:
         def label(positions: np.ndarray) -> np.ndarray:
             values = value_of(positions)
-            seen.update(zip(np.asarray(positions).tolist(), zip([1.0] * len(values), np.asarray(values, float).tolist(),
-                                                                  strict=True), strict=True))
+            seen.append((positions, np.ones(len(positions)), values))
             return values
     else:
         def label(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -335,8 +334,7 @@ def aggregate(
             values = np.zeros(len(positions))
             if value_of is not None and passes.any():
                 values[passes > 0] = value_of(positions[passes > 0])
-            seen.update(zip(np.asarray(positions).tolist(), zip(np.asarray(passes, float).tolist(), values.tolist(),
-                                                                  strict=True), strict=True))
+            seen.append((positions, passes, values))
             return passes, values
 
     options = {} if batch_size is None else {"batch_size": batch_size}
@@ -359,7 +357,7 @@ def aggregate(
                 **options)
         payer = passes_of if passes_of is not None else value_of  # counts each record once
         paid = 0 if payer is None else payer.paid
-        certain = certain_bounds(seen.values(), n, lo, hi, stat=stat, where=pred is not None)
+        certain = certain_bounds(*_distinct(seen), n, lo, hi, stat=stat, where=pred is not None)
         run.summary = {"estimate": out.estimate, "lower": out.lower, "upper": out.upper,
                        "certain": [float(certain[0]), float(certain[1])],
                        "oracle_calls": int(out.oracle_calls), "labels_paid": paid,
@@ -374,23 +372,32 @@ def aggregate(
         certain=certain)
 
 
-def certain_bounds(labeled, n: int, lo: float, hi: float, *, stat: str, where: bool) -> tuple[float, float]:
-    """What ``labeled`` (``(passes, value)`` of distinct records) proves about the aggregate
-    over ``n`` records whose values lie in ``[lo, hi]``, whatever the unlabeled ones hold.
+def _distinct(seen: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """``(passes, values)`` of the distinct records labeled (a record drawn twice counts once)."""
+    if not seen:
+        return np.zeros(0), np.zeros(0)
+    positions, passes, values = (np.concatenate([np.asarray(part[k], dtype=float) for part in seen])
+                                 for k in range(3))
+    _, first = np.unique(positions, return_index=True)
+    return passes[first], values[first]
+
+
+def certain_bounds(passes: np.ndarray, values: np.ndarray, n: int, lo: float, hi: float, *, stat: str,
+                   where: bool) -> tuple[float, float]:
+    """What the labeled records (``passes`` and ``values`` of distinct records) prove about the
+    aggregate over ``n`` records whose values lie in ``[lo, hi]``, whatever the unlabeled ones hold.
 
     Examples
     --------
-    >>> certain_bounds([(1, 1.0), (1, 0.0)], 4, 0.0, 1.0, stat="mean", where=False)
+    >>> certain_bounds([1, 1], [1.0, 0.0], 4, 0.0, 1.0, stat="mean", where=False)
     (0.25, 0.75)
-    >>> certain_bounds([(1, 5.0), (0, 0.0)], 3, 0.0, 10.0, stat="mean", where=True)  # mean over passing
+    >>> certain_bounds([1, 0], [5.0, 0.0], 3, 0.0, 10.0, stat="mean", where=True)  # mean over passing
     (2.5, 7.5)
-    >>> certain_bounds([(1, 0.0), (0, 0.0)], 3, 0.0, 1.0, stat="count", where=True)
+    >>> certain_bounds([1, 0], [0.0, 0.0], 3, 0.0, 1.0, stat="count", where=True)
     (1.0, 2.0)
     """
-    arr = np.array(list(labeled), dtype=float).reshape(-1, 2)
-    m = len(arr)
-    u = n - m  # records never labeled
-    passes, values = arr[:, 0], arr[:, 1]
+    passes, values = np.asarray(passes, dtype=float), np.asarray(values, dtype=float)
+    u = n - len(passes)  # records never labeled
     c, total = float(passes.sum()), float((passes * values).sum())
     if not where:
         if stat == "mean":

@@ -75,12 +75,24 @@ class Oracle(abc.ABC):
         """What the identity rests on, recorded with the oracle in the workspace."""
         return function_identity(type(self), self.version)[1]
 
+    #: The columns the oracle was told it reads (its ``fields=``), or None for the default rule
+    #: of :meth:`fields`.
+    _fields: list[str] | None = None
+
     def fields(self, columns: Sequence[str], *, proxy: Sequence[str] = ()) -> list[str]:
         """The columns this oracle reads, of ``columns``: the rows it is given hold ``id`` and
         these, and a record's cached answer is reused only while they keep their values.
 
-        Default: every column but ``id`` and the query's proxy columns.
+        Default: the columns it was given as ``fields=`` (each must be one of ``columns``),
+        else every column but ``id`` and the query's proxy columns.
         """
+        if self._fields is not None:
+            missing = [f for f in self._fields if f not in columns]
+            if missing:
+                raise InvalidParameterError(
+                    f"the oracle {self.name} reads column {missing[0]!r}, which the records lack "
+                    f"(columns: {', '.join(map(str, columns))}).")
+            return list(self._fields)
         skip = {"id", *proxy}
         return [c for c in columns if c not in skip]
 
@@ -191,16 +203,6 @@ class FunctionOracle(Oracle):
     def detail(self) -> dict[str, Any]:
         return dict(self._detail)
 
-    def fields(self, columns: Sequence[str], *, proxy: Sequence[str] = ()) -> list[str]:
-        if self._fields is None:
-            return super().fields(columns, proxy=proxy)
-        missing = [f for f in self._fields if f not in columns]
-        if missing:
-            raise InvalidParameterError(
-                f"the oracle {self.name} reads column {missing[0]!r}, which the records lack "
-                f"(columns: {', '.join(map(str, columns))}).")
-        return list(self._fields)
-
     def __call__(self, rows: pd.DataFrame) -> Any:
         out = self.fn(rows)
         return np.asarray(list(out)) if isinstance(out, Iterator) else out
@@ -233,7 +235,18 @@ class FunctionOracle(Oracle):
                     size //= 2
 
 
-class HumanOracle(Oracle):
+class StreamedOracle(Oracle):
+    """An oracle whose answers arrive through :meth:`stream` (a person answering in turn):
+    calling it collects every answer of the rows."""
+
+    def __call__(self, rows: pd.DataFrame) -> Any:
+        out = np.full(len(rows), np.nan)
+        for p, v in self.stream(rows):
+            out[p] = v
+        return out
+
+
+class HumanOracle(StreamedOracle):
     """People label records through files in a folder.
 
     When a query needs labels nobody has given yet, the oracle writes them to
@@ -330,12 +343,6 @@ class HumanOracle(Oracle):
             for i, k, v in zip(done["id"].tolist(), keys, labels, strict=True):
                 known[(i, None if isinstance(k, float) else k)] = v
         return known
-
-    def __call__(self, rows: pd.DataFrame) -> Any:
-        out = np.full(len(rows), np.nan)
-        for p, v in self.stream(rows):
-            out[p] = v
-        return out
 
     def stream(self, rows: pd.DataFrame) -> Iterator[tuple[np.ndarray, Any]]:
         keys = (rows[KEY_COLUMN].tolist() if KEY_COLUMN in rows.columns

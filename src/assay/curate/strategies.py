@@ -363,6 +363,20 @@ def _take(arms: list[_Arm], choices: list[tuple[int, int, str]]) -> pd.DataFrame
     return _queue(_keys(streams, frames), names, priority, [r for _, _, r in choices], ids)
 
 
+def _spread(arm: _Arm, picks: _Picks, count: int, reason: str) -> list[tuple[int, int, str]]:
+    """Up to ``count`` frames of one arm in its order, each added to ``picks``: the ``min_gap``
+    rule of ``picks`` holds until the arm has nothing else (``reason`` + :data:`GAP_RELAXED`)."""
+    choices: list[tuple[int, int, str]] = []
+    while len(choices) < count:
+        nxt = arm.next(picks)
+        if nxt is None:
+            break
+        p, relaxed = nxt
+        picks.add(arm.streams[p], arm.frames[p])
+        choices.append((0, p, reason + (GAP_RELAXED if relaxed else "")))
+    return choices
+
+
 def _fill(picked: pd.DataFrame, pool: pd.MultiIndex, budget: int, min_gap: int,
           rng: np.random.Generator) -> pd.DataFrame:
     """Add unflagged frames of the pool at random (``fill``), spread by ``min_gap``."""
@@ -374,14 +388,7 @@ def _fill(picked: pd.DataFrame, pool: pd.MultiIndex, budget: int, min_gap: int,
         picks.add(s, int(f))
     arm = _Arm("", rest.get_level_values(0).to_numpy(dtype=object), rest.get_level_values(1).to_numpy(),
                np.full(len(rest), np.nan), None)
-    choices = []
-    while len(picked) + len(choices) < budget:
-        nxt = arm.next(picks)
-        if nxt is None:
-            break
-        p, relaxed = nxt
-        picks.add(arm.streams[p], arm.frames[p])
-        choices.append((0, p, "fill" + (GAP_RELAXED if relaxed else "")))
+    choices = _spread(arm, picks, budget - len(picked), "fill")
     if not choices:
         return picked
     out = pd.concat([picked, _take([arm], choices)], ignore_index=True) if len(picked) else _take([arm], choices)
@@ -713,21 +720,9 @@ class ErrorOracle(Strategy):
         keys, priority = self._ordered(observations, pool, rng)
         if self.min_gap <= 1:
             return _queue(keys[:budget], None, priority[:budget], self.reason, None)
-        streams = keys.get_level_values(0).to_numpy(dtype=object)
-        frames = keys.get_level_values(1).to_numpy(dtype="int64")
-        picks, chosen, reasons = _Picks(self.min_gap), [], []
-        for relaxed in (False, True):  # first keep the gap; then, if the pool runs out, not
-            for i in range(len(keys)):
-                if len(chosen) == budget:
-                    break
-                key = (streams[i], int(frames[i]))
-                if key in picks.taken or (not relaxed and picks.near(*key)):
-                    continue
-                picks.add(*key)
-                chosen.append(i)
-                reasons.append(self.reason + (GAP_RELAXED if relaxed else ""))
-        idx = np.array(chosen, dtype="int64")
-        return _queue(keys[idx], None, priority[idx], reasons, None)
+        arm = _Arm("", keys.get_level_values(0).to_numpy(dtype=object), keys.get_level_values(1).to_numpy(),
+                   priority, None)
+        return _take([arm], _spread(arm, _Picks(self.min_gap), budget, self.reason))
 
 
 # ---------------------------------------------------------------------- assertion strategies

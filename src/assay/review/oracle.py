@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..approx.oracle import LabelsPending, Oracle
+from ..approx.oracle import LabelsPending, StreamedOracle
 from ..exceptions import InvalidParameterError
 from ..store._labels import COMMIT_EVERY
 
@@ -187,7 +187,7 @@ class Board:
         return self._withdrawn
 
 
-class PageOracle(Oracle):
+class PageOracle(StreamedOracle):
     """A person answers through the review page of ``assay review``.
 
     Parameters
@@ -260,16 +260,6 @@ class PageOracle(Oracle):
         return {"question": self.question, "label_set": self.label_set, "yes_no": self.yes_no,
                 "range": None if self.range is None else list(self.range)}
 
-    def fields(self, columns: Sequence[str], *, proxy: Sequence[str] = ()) -> list[str]:
-        if self._fields is None:
-            return super().fields(columns, proxy=proxy)
-        missing = [f for f in self._fields if f not in columns]
-        if missing:
-            raise InvalidParameterError(
-                f"the oracle {self.name} shows column {missing[0]!r}, which the records lack "
-                f"(columns: {', '.join(map(str, columns))}).")
-        return list(self._fields)
-
     def check_answer(self, value: Any) -> float:
         """``value`` as the number stored, or :class:`~assay.exceptions.InvalidParameterError`
         naming what the question allows."""
@@ -289,12 +279,6 @@ class PageOracle(Oracle):
             raise InvalidParameterError(
                 f"the answer to {self.question!r} must lie in [{self.range[0]:g}, {self.range[1]:g}]; got {v:g}.")
         return v
-
-    def __call__(self, rows: pd.DataFrame) -> Any:
-        out = np.full(len(rows), np.nan)
-        for p, v in self.stream(rows):
-            out[p] = v
-        return out
 
     def stream(self, rows: pd.DataFrame) -> Iterator[tuple[np.ndarray, Any]]:
         """Post the records on the board and hand over each answer as the person gives it.

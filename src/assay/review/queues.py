@@ -26,6 +26,7 @@ corrected, or a box was added where it flagged none.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import json
 import math
@@ -102,7 +103,7 @@ def _loads(text: Any) -> Any:
         return str(text)
 
 
-class Queue:
+class Queue(abc.ABC):
     """A kind of item people judge (see the subclasses).
 
     A subclass says which runs or tables its items come from (:meth:`signature`,
@@ -121,13 +122,13 @@ class Queue:
         (:func:`table_state`)."""
         return table_state(ws, self.sources(ws))
 
+    @abc.abstractmethod
     def sources(self, ws: Any) -> list[str]:
         """Tables the candidates are read from."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def candidates(self, ws: Any) -> pd.DataFrame:
         """Every item, in review order, one row each (``key`` first)."""
-        raise NotImplementedError
 
     def options(self, cands: pd.DataFrame) -> dict[str, list[Any]]:
         """Values each filter can take."""
@@ -159,9 +160,9 @@ class Queue:
                 keep &= (cands[col].astype(str) == str(value)).to_numpy()
         return keep
 
+    @abc.abstractmethod
     def item(self, row: Mapping[str, Any]) -> Item:
         """The item of a candidate row."""
-        raise NotImplementedError
 
     def window(self, ws: Any, item: Item) -> pd.DataFrame:
         """Observations of the item's stream around it: its frames and one on each side
