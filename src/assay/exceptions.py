@@ -16,6 +16,7 @@ __all__ = [
     "DataFormatError",
     "InvalidParameterError",
     "MissingDependencyError",
+    "QueryError",
     "SchemaError",
     "UnsafePathError",
     "UserCodeError",
@@ -37,6 +38,35 @@ class AssayWarning(UserWarning):
 
 class InvalidParameterError(AssayError, ValueError):
     """A parameter of a public function has a bad value or type."""
+
+
+class QueryError(InvalidParameterError):
+    """A query of :func:`assay.sql` cannot be read or answered as written: the message says
+    why and what was expected, and shows the query's line with a caret under the place.
+
+    Attributes
+    ----------
+    reason : str
+        What is wrong, without the place.
+    query : str
+        The query as given.
+    position : int
+        0-based offset of the place in ``query``.
+    line, column : int
+        1-based line and column of the place.
+    """
+
+    def __init__(self, reason: str, *, query: str, position: int) -> None:
+        position = max(0, min(int(position), len(query)))
+        before = query[:position]
+        self.reason = reason
+        self.query = query
+        self.position = position
+        self.line = before.count("\n") + 1
+        self.column = position - (before.rfind("\n") + 1) + 1
+        text = query.split("\n")[self.line - 1]
+        caret = " " * (self.column - 1) + "^"
+        super().__init__(f"{reason}\nline {self.line}, column {self.column}:\n  {text}\n  {caret}")
 
 
 class SchemaError(AssayError, ValueError):

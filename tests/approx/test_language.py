@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import assay
 from assay.approx import aggregate, explain, select, sql
 from assay.cli import cli
-from assay.exceptions import InvalidParameterError
+from assay.exceptions import InvalidParameterError, QueryError
 
 
 @pytest.fixture
@@ -82,24 +82,109 @@ def test_explain_says_how_without_asking(ws):
     assert sql(ws, "explain select avg(people(count)) from r error within 0.1 relative").plan.relative
 
 
-@pytest.mark.parametrize("query, message", [
-    ("SELECT * FROM r WHERE truth(y) OR score > 0.5 USING score RECALL TARGET 90%", "stand alone as an AND"),
-    ("SELECT * FROM r WHERE NOT truth(y) USING score RECALL TARGET 90%", "stand alone as an AND"),
-    ("SELECT * FROM r WHERE truth(y) RECALL TARGET 90%", "needs a proxy"),
-    ("SELECT * FROM r WHERE truth(y) USING score", "one of RECALL TARGET"),
-    ("SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% PRECISION TARGET 90%", "one of RECALL"),
-    ("SELECT AVG(people(count)) FROM r USING score", "ERROR WITHIN e, ORACLE LIMIT n"),
-    ("SELECT AVG(people(count)) FROM r ERROR WITHIN 1 RECALL TARGET 90%", "for a selection"),
-    ("SELECT AVG(people(count)) FROM r GROUP BY part, id ORACLE LIMIT 100", "GROUP BY"),
-    ("SELECT AVG(truth(y) + 1) FROM r ORACLE LIMIT 100", "whole argument"),
-    ("SELECT * FROM r ORACLE LIMIT 100", "calls no named oracle"),
-    ("SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% WITH PROBABILITY 100%", "between 0% and 100%"),
-    ("SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ORACLE LIMT 5", "cannot read the clause"),
-    ("SELEC * FROM r", "cannot read the SQL"),
-])
-def test_errors_say_what_is_wrong(ws, query, message):
-    with pytest.raises(InvalidParameterError, match=message):
+#: Malformed queries: (query, the reason said, line, column of the caret). Each reason is
+#: asserted whole, and the caret's place exactly.
+MALFORMED = [
+    ('SELECT * FROM r WHERE nosuch(y) USING score RECALL TARGET 90%',
+     'nosuch(...) is no oracle of the workspace (its oracle names: people, truth; `assay oracle add NAME SPEC` names one).', 1, 23),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 150%',
+     "RECALL TARGET takes a percentage between 0 and 100 (exclusive); got '150%'.", 1, 58),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 0%',
+     "RECALL TARGET takes a percentage between 0 and 100 (exclusive); got '0%'.", 1, 58),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET ninety',
+     "RECALL TARGET takes a percentage between 0 and 100 (RECALL TARGET 90%); got 'ninety'.", 1, 58),
+    ('SELECT * FROM r WHERE truth(y) RECALL TARGET 90%',
+     'a selection needs a proxy: USING column (cheap scores in [0, 1]).', 1, 49),
+    ('SELECT * FROM r WHERE truth(y) USING score',
+     'a selection needs one of RECALL TARGET p% or PRECISION TARGET p%.', 1, 43),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% PRECISION TARGET 90%',
+     'a selection needs one of RECALL TARGET p% or PRECISION TARGET p%.', 1, 62),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% RECALL TARGET 80%',
+     'the clause RECALL TARGET appears twice.', 1, 62),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% WITH PROBABILITY 100%',
+     "WITH PROBABILITY takes a percentage between 0 and 100 (exclusive); got '100%'.", 1, 79),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ORACLE LIMT 5',
+     "cannot read 'ORACLE LIMT 5' after 'RECALL TARGET 90%': expected another clause (ORACLE LIMIT n, USING expr, RECALL TARGET p%, PRECISION TARGET p%, ERROR WITHIN e, WITH PROBABILITY q%, METHOD name) or the end of the query.", 1, 62),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ORACLE LIMIT 0',
+     'ORACLE LIMIT takes a whole number of labels, at least 1; got 0.', 1, 75),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ORACLE LIMIT many',
+     "ORACLE LIMIT takes a whole number of labels (ORACLE LIMIT 1000); got 'many'.", 1, 75),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ERROR WITHIN 0.1',
+     'ERROR WITHIN is for an aggregate (AVG, SUM, COUNT), not a selection.', 1, 62),
+    ('SELECT * FROM r WHERE truth(y) OR score > 0.5 USING score RECALL TARGET 90%',
+     "the oracle in 'TRUTH(y) OR score > 0.5' must stand alone as an AND condition of WHERE (not under OR, NOT or a comparison): only then are the records it is asked about the rows that pass the other conditions.", 1, 23),
+    ('SELECT * FROM r WHERE NOT truth(y) USING score RECALL TARGET 90%',
+     "the oracle in 'NOT TRUTH(y)' must stand alone as an AND condition of WHERE (not under OR, NOT or a comparison): only then are the records it is asked about the rows that pass the other conditions.", 1, 27),
+    ('SELECT truth(y) FROM r WHERE truth(y) USING score RECALL TARGET 90%',
+     "a selection's oracle goes in WHERE, not in the selected columns.", 1, 8),
+    ('SELECT * FROM r WHERE truth(y) AND truth(count) USING score RECALL TARGET 90%',
+     'a selection calls one oracle, as an AND condition of WHERE: SELECT * FROM t WHERE oracle(col) [AND cheap conditions] USING proxy RECALL TARGET 90%.', 1, 36),
+    ('SELECT * FROM r WHERE truth(y) USING truth(score) RECALL TARGET 90%',
+     'USING is the cheap proxy: it cannot call an oracle.', 1, 38),
+    ('SELECT * FROM r WHERE truth(y) ORDER BY score USING score RECALL TARGET 90%',
+     'ORDER is not supported in a query that calls an oracle (the records are the rows that pass WHERE; the answer is about all of them).', 1, 41),
+    ('SELECT AVG(people(count)) FROM r USING score',
+     'an aggregate needs ERROR WITHIN e, ORACLE LIMIT n, or both.', 1, 45),
+    ('SELECT AVG(people(count)) FROM r ERROR WITHIN 1 RECALL TARGET 90%',
+     'RECALL TARGET is for a selection, not an aggregate.', 1, 49),
+    ('SELECT AVG(people(count)) FROM r ERROR WITHIN ten',
+     "ERROR WITHIN takes a number, then RELATIVE if it is relative (ERROR WITHIN 0.1); got 'ten'.", 1, 47),
+    ('SELECT part, AVG(people(count)) FROM r GROUP BY people(count) ORACLE LIMIT 100',
+     'an oracle cannot be a GROUP BY key: the groups are read from the records before the oracle is asked (group by a column).', 1, 49),
+    ('SELECT AVG(people(count)) FROM r GROUP BY part, id ORACLE LIMIT 100',
+     'GROUP BY with an oracle takes one column (one answer per value).', 1, 49),
+    ('SELECT id, AVG(people(count)) FROM r GROUP BY part ORACLE LIMIT 100',
+     'with GROUP BY part, select part and one AVG, SUM or COUNT.', 1, 8),
+    ('SELECT AVG(people(count) + 1) FROM r ORACLE LIMIT 100',
+     'AVG(PEOPLE(count) + 1): the oracle must be the whole argument.', 1, 12),
+    ('SELECT AVG(people(count)), SUM(people(count)) FROM r ORACLE LIMIT 100',
+     'an approximate aggregate query selects exactly one AVG, SUM or COUNT (and, with GROUP BY, the group column).', 1, 28),
+    ('SELECT COUNT(people(count)) FROM r ORACLE LIMIT 100',
+     'COUNT(oracle(...)): write COUNT(*) with the oracle in WHERE.', 1, 14),
+    ('SELECT AVG(count) FROM r ORACLE LIMIT 100',
+     "the query has oracle clauses (ORACLE LIMIT) but calls no named oracle; the workspace's oracle names are ['people', 'truth'] (`assay oracle add NAME SPEC` names one).", 1, 26),
+    ('SELECT * FROM r ORACLE LIMIT 100',
+     "the query has oracle clauses (ORACLE LIMIT) but calls no named oracle; the workspace's oracle names are ['people', 'truth'] (`assay oracle add NAME SPEC` names one).", 1, 17),
+    ('SELECT * FROM r JOIN r AS s ON truth(s.y) WHERE truth(r.y) USING score RECALL TARGET 90%',
+     'an oracle cannot be a join condition: join on columns, and call the oracle in WHERE.', 1, 22),
+    ('SELEC * FROM r',
+     'cannot read the SQL of the query: an expression is incomplete.', 1, 9),
+    ("SELECT * FROM r WHERE x = 'a",
+     "cannot read the SQL of the query: the quote ' is never closed.", 1, 27),
+    ('SELECT * FROM r\nWHERE truth(y)\nUSING score\nRECALL TARGET 90%\nMETHOD',
+     "METHOD takes a method's name (METHOD supg); got nothing.", 5, 7),
+    ('DROP TABLE r',
+     'DROP TABLE would change the workspace: a query only reads it, unless it is run with write=True (`assay sql --write`).', 1, 1),
+    ('',
+     'the query is empty.', 1, 1),
+]
+
+
+@pytest.mark.parametrize("query, reason, line, column", MALFORMED)
+def test_malformed_queries_say_what_and_where(ws, query, reason, line, column):
+    with pytest.raises(QueryError) as info:
         sql(ws, query)
+    err = info.value
+    assert (err.reason, err.line, err.column) == (reason, line, column)
+    # the message: the reason, the place, the query's line and a caret under the column
+    shown = str(err).split("\n")
+    assert shown[0] == reason and shown[1] == f"line {line}, column {column}:"
+    assert shown[2] == "  " + query.split("\n")[line - 1] and shown[3] == "  " + " " * (column - 1) + "^"
+    assert isinstance(err, InvalidParameterError)
+
+
+def test_enough_malformed_queries_are_tested():
+    assert len(MALFORMED) >= 20 and len({q for q, *_ in MALFORMED}) == len(MALFORMED)
+
+
+def test_explain_keeps_the_places_of_the_query():
+    w = assay.Workspace()
+    w.add("r", pd.DataFrame({"id": [1, 2], "s": [0.1, 0.9], "y": [0, 1]}), kind="records")
+    w.add_oracle("truth", "column:y")
+    with pytest.raises(QueryError) as info:
+        explain(w, "  EXPLAIN SELECT * FROM r WHERE truth(y)\n USING s RECALL TARGET 101%")
+    assert (info.value.line, info.value.column) == (2, 24)
+    assert str(info.value).split("\n")[2] == "   USING s RECALL TARGET 101%"
 
 
 def test_records_need_ids(ws):
@@ -211,3 +296,68 @@ def test_queries_over_one_table_share_its_answers(ws):
 def test_no_record_passing_the_conditions_is_said(ws):
     with pytest.raises(InvalidParameterError, match="no record passes the query's conditions"):
         sql(ws, "SELECT AVG(people(count)) FROM r WHERE score > 2 ORACLE LIMIT 10")
+
+
+def test_queries_only_read_unless_written_with_the_write_flag(ws):
+    before = ws.tables()[["name", "revision"]].values.tolist()
+    for q in ("DROP TABLE r", "CREATE TABLE t2 AS SELECT * FROM r", "INSERT INTO r SELECT * FROM r",
+              "DELETE FROM r", "UPDATE r SET y = 0"):
+        with pytest.raises(QueryError, match="would change the workspace"):
+            sql(ws, q)
+    # a SELECT cannot smuggle a second statement in either
+    with pytest.raises(InvalidParameterError):
+        sql(ws, "SELECT 1; DROP TABLE r")
+    assert ws.tables()[["name", "revision"]].values.tolist() == before
+    # with the flag: a new table through the workspace (an identity, a revision), and a drop
+    made = sql(ws, "CREATE TABLE pos AS SELECT id, score FROM r WHERE y = 1", write=True)
+    assert made.table["kind"].iloc[0] == "records" and ws.table_info("pos")["rows"] == int(ws.read("r")["y"].sum())
+    with pytest.raises(QueryError, match="CREATE OR REPLACE"):
+        sql(ws, "CREATE TABLE pos AS SELECT 1 AS id", write=True)
+    sql(ws, "CREATE OR REPLACE TABLE pos AS SELECT 1 AS id", write=True)
+    assert ws.table_info("pos")["rows"] == 1
+    for q in ("INSERT INTO r SELECT * FROM r", "DROP TABLE _assay.runs", "DROP VIEW r"):
+        with pytest.raises(QueryError):
+            sql(ws, q, write=True)
+    assert sql(ws, "DROP TABLE pos", write=True).table["dropped"].tolist() == ["pos"]
+    assert "pos" not in ws and "r" in ws
+
+
+def test_bookkeeping_is_queryable(ws):
+    sql(ws, "SELECT AVG(people(count)) FROM r ORACLE LIMIT 50 USING score")
+    runs = sql(ws, "SELECT kind, count(*) AS n FROM _assay.runs GROUP BY kind").table
+    assert runs["n"].sum() >= 1
+    labels = sql(ws, "SELECT count(*) AS n FROM _assay.labels").table
+    assert labels["n"].iloc[0] == 50
+
+
+def test_a_join_keys_its_records_by_the_first_tables_id(ws):
+    ws.add("parts", pd.DataFrame({"part": ["a", "b"], "weight": [1.0, 2.0]}), kind="table")
+    q = ("SELECT AVG(people(count)) FROM r AS x JOIN parts AS p ON x.part = p.part WHERE p.weight > 1.5 "
+         "ORACLE LIMIT 200 USING score")
+    got = sql(ws, q, seed=2)
+    want = aggregate(ws.sql("SELECT * FROM r WHERE part = 'b'"), oracle="column:count", proxy="score",
+                     budget=200, range=(0, 10), seed=2)
+    assert got.result.estimate == pytest.approx(want.estimate)
+    assert explain(ws, q).set_index("what").loc["record id", "value"].startswith("x.id")
+    # a join that repeats a record is refused; a first table without ids too
+    ws.add("twice", pd.DataFrame({"part": ["a", "a", "b"]}), kind="table")
+    with pytest.raises(InvalidParameterError, match="repeat an id"):
+        sql(ws, "SELECT AVG(people(count)) FROM r JOIN twice USING (part) ORACLE LIMIT 50")
+    with pytest.raises(InvalidParameterError, match=r"its first table \(parts.id\)"):
+        sql(ws, "SELECT AVG(people(count)) FROM parts JOIN r USING (part) ORACLE LIMIT 50")
+
+
+def test_cli_reads_a_file_and_takes_write(tmp_path):
+    w = str(tmp_path / "w.duckdb")
+    with assay.Workspace(w) as ws:
+        ws.add("r", pd.DataFrame({"id": [1, 2, 3], "y": [0, 1, 1]}), kind="records")
+    f = tmp_path / "q.sql"
+    f.write_text("SELECT sum(y) AS s\nFROM r;\n")
+    runner = CliRunner()
+    got = runner.invoke(cli, ["sql", "-f", str(f), "-w", w, "--json"])
+    assert got.exit_code == 0, got.output
+    assert float(json.loads(got.output)["rows"][0]["s"]) == 2
+    bad = runner.invoke(cli, ["sql", "DROP TABLE r", "-w", w])
+    assert bad.exit_code != 0 and "would change the workspace" in bad.output
+    assert runner.invoke(cli, ["sql", "DROP TABLE r", "-w", w, "--write"]).exit_code == 0
+    assert runner.invoke(cli, ["sql", "-w", w]).exit_code != 0

@@ -59,9 +59,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..exceptions import InvalidParameterError
+from ..exceptions import InvalidParameterError, QueryError, WorkspaceError
 
-__all__ = ["QueryPlan", "SqlResult", "explain", "frames_sql", "parse", "sql"]
+__all__ = ["QueryPlan", "SqlResult", "answer", "explain", "frames_sql", "parse", "sql"]
 
 _PERCENT = r"([0-9]*\.?[0-9]+)\s*(%?)"
 #: The clauses after the SQL, each a regex over the tail (case-insensitive).
@@ -107,8 +107,8 @@ class QueryPlan:
     """How a query runs: what :func:`explain` prints and :func:`sql` executes."""
 
     text: str
-    kind: str  # "exact", "select" or "aggregate"
-    core: str  # the SQL DuckDB runs: the whole query (exact) or the cheap record filter
+    kind: str  # "exact", "write" (a statement that changes the workspace), "select" or "aggregate"
+    core: str  # the SQL DuckDB runs: the whole query (exact, write) or the cheap record filter
     oracle: str | None = None  # the oracle's name in the query
     spec: str | None = None  # what the name stands for
     where_oracle: str | None = None  # aggregate: an oracle predicate of WHERE
@@ -125,11 +125,15 @@ class QueryPlan:
     value_range: tuple[float, float] | None = None
     group: str | None = None  # aggregate: GROUP BY column
     source: str | None = None  # the one workspace table the records are rows of, if so
+    join_id: str | None = None  # a join: the table (or alias) whose id keys the records
 
     def describe(self) -> list[tuple[str, str]]:
         """The plan as (what, value) rows, for ``EXPLAIN``."""
         if self.kind == "exact":
             return [("kind", "exact SQL, run in DuckDB"), ("sql", self.core)]
+        if self.kind == "write":
+            return [("kind", "a statement that changes the workspace (runs only with write=True, "
+                             "`assay sql --write`)"), ("sql", self.core)]
         rows = [("kind", "approximate selection" if self.kind == "select" else "approximate aggregate"),
                 ("records", f"the rows of: {self.core}"),
                 ("oracle", f"{self.oracle} = {self.spec}")]
@@ -166,6 +170,8 @@ class QueryPlan:
                     rows.append(("labels implied", f"at most {worst:,} (Hoeffding's bound for any data in the "
                                  "range; the default adapts to the data's spread and its proxy, and usually "
                                  "stops far sooner)"))
+            if self.join_id is not None:
+                rows.insert(2, ("record id", f"{self.join_id}.id (the first table of the join)"))
             if self.group is not None:
                 rows.append(("groups", f"one answer per value of {self.group}; delta split equally over the "
                              "groups (Bonferroni), so every interval holds at once with probability >= "
@@ -224,12 +230,54 @@ class SqlResult:
 
 # ---------------------------------------------------------------------- parsing
 
+#: What each clause takes, said when its keyword is there but its value cannot be read.
+_KEYWORDS = {
+    "budget": (re.compile(r"ORACLE\s+LIMIT\b\s*", re.I), "a whole number of labels (ORACLE LIMIT 1000)"),
+    "recall": (re.compile(r"RECALL\s+TARGET\b\s*", re.I), "a percentage between 0 and 100 (RECALL TARGET 90%)"),
+    "precision": (re.compile(r"PRECISION\s+TARGET\b\s*", re.I),
+                  "a percentage between 0 and 100 (PRECISION TARGET 90%)"),
+    "probability": (re.compile(r"(?:WITH\s+PROBABILITY|AT\s+CONFIDENCE)\b\s*", re.I),
+                    "a percentage between 0 and 100 (WITH PROBABILITY 95%)"),
+    "error": (re.compile(r"ERROR\s+WITHIN\b\s*", re.I), "a number, then RELATIVE if it is relative (ERROR WITHIN 0.1)"),
+    "method": (re.compile(r"METHOD\b\s*", re.I), "a method's name (METHOD supg)"),
+    "using": (re.compile(r"USING\b\s*", re.I), "the proxy: a column or an expression of the columns (USING score)"),
+}
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\s+", re.I)
 
-def _clause_starts(text: str) -> list[int]:
-    """Positions of the words that can start a clause, outside quotes and parentheses
-    (``USING`` followed by ``(`` is SQL's ``JOIN ... USING (col)``)."""
+
+class _Place:
+    """Where a query's errors point: the query as given, and the offset in it of the text
+    being read (after ``EXPLAIN`` and leading blanks)."""
+
+    def __init__(self, query: str, base: int) -> None:
+        self.query, self.base = query, base
+
+    def error(self, reason: str, at: Any = None) -> QueryError:
+        """A :class:`QueryError` at ``at``: an offset in the text read, or a parsed node (its
+        first token), or the start of the query."""
+        if at is not None and not isinstance(at, int):
+            at = _start(at)
+        return QueryError(reason, query=self.query, position=self.base + (at or 0))
+
+
+def _start(node: Any) -> int | None:
+    """Offset of a parsed node's first token in the text sqlglot read, if it knows it."""
+    starts = [n.meta["start"] for n in node.walk() if "start" in (n._meta or {})]
+    return min(starts) if starts else None
+
+
+def _without_explain(query: str) -> str:
+    """The query with a leading ``EXPLAIN`` blanked out (offsets, lines and columns kept)."""
+    m = _EXPLAIN.match(query)
+    return query if m is None else re.sub(r"[^\n]", " ", m.group(0)) + query[m.end():]
+
+
+def _clause_starts(text: str, begin: int = 0) -> list[int]:
+    """Positions of the words that can start a clause, from ``begin``, outside quotes and
+    parentheses (``USING`` followed by ``(`` is SQL's ``JOIN ... USING (col)``)."""
     out, depth, quote = [], 0, None
-    for i, ch in enumerate(text):
+    for i in range(begin, len(text)):
+        ch = text[i]
         if quote:
             if ch == quote:
                 quote = None
@@ -239,115 +287,191 @@ def _clause_starts(text: str) -> list[int]:
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif depth == 0 and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+        elif depth == 0 and (i == begin or not (text[i - 1].isalnum() or text[i - 1] == "_")):
             m = _STARTS.match(text, i)
             if m and not (m.group(1).upper() == "USING" and text[m.end():].lstrip().startswith("(")):
                 out.append(i)
     return out
 
 
-def _split_tail(text: str) -> tuple[str, dict[str, Any]]:
+def _split_tail(text: str, place: _Place) -> tuple[str, dict[str, Any]]:
     """The SQL and the clauses after it: the tail starts at the first clause word from which
     the rest reads as clauses (a column named ``method`` in the SQL is not a clause). When no
     such tail exists but the text is not SQL either, the first clause's error is raised."""
     import sqlglot
 
     starts = [p for p in _clause_starts(text) if p > 0]
-    first_error = None
+    first_error, candidates = None, []
     for p in starts:
         try:
-            return text[:p].rstrip(), _clauses(text[p:].strip())
-        except InvalidParameterError as exc:
+            found = _clauses(text, p, place)
+        except QueryError as exc:
             first_error = first_error or exc
+            continue
+        try:
+            sqlglot.parse_one(text[:p], read="duckdb")
+            return text[:p].rstrip(), found
+        except sqlglot.errors.SqlglotError:
+            candidates.append((text[:p].rstrip(), found))
     if first_error is not None:
         try:
             sqlglot.parse_one(text, read="duckdb")
-        except sqlglot.errors.ParseError:
+        except sqlglot.errors.SqlglotError:
             raise first_error from None
-    return text.rstrip(), {}
+        return text.rstrip(), {}
+    return candidates[0] if candidates else (text.rstrip(), {})
 
 
-def _clauses(tail: str) -> dict[str, Any]:
-    """The clauses of the tail, each at most once; anything left over is an error."""
+def _clauses(text: str, begin: int, place: _Place) -> dict[str, Any]:
+    """The clauses of ``text`` from ``begin`` on, each at most once, as matches over ``text``
+    (so their offsets are the query's); anything left over is an error."""
     found: dict[str, Any] = {}
-    starts = _clause_starts(tail)
-    pieces = [tail[a:b].strip() for a, b in zip(starts, [*starts[1:], len(tail)], strict=True)]
-    if starts and starts[0] != 0:
-        raise InvalidParameterError(f"cannot read {tail[:starts[0]]!r} before the query's clauses.")
-    for piece in pieces:
+    starts = _clause_starts(text, begin)
+    for a, b in zip(starts, [*starts[1:], len(text)], strict=True):
+        b = a + len(text[a:b].rstrip())
         for key, rx in _CLAUSES.items():
-            m = rx.fullmatch(piece)
+            m = rx.fullmatch(text, a, b)
             if m:
                 if key in found:
-                    raise InvalidParameterError(f"the clause {piece.split()[0].upper()} appears twice.")
+                    raise place.error(f"the clause {_WORDS.get(key, key.upper())} appears twice.", a)
                 found[key] = m
                 break
         else:
-            raise InvalidParameterError(
-                f"cannot read the clause {piece!r}: expected ORACLE LIMIT n, USING expr, RECALL TARGET p%, "
-                "PRECISION TARGET p%, ERROR WITHIN e [RELATIVE], WITH PROBABILITY q% (or AT CONFIDENCE q%) "
-                "or METHOD name.")
+            raise _clause_error(text, a, b, place)
     return found
 
 
-def _fraction(m: re.Match, what: str) -> float:
+def _clause_error(text: str, a: int, b: int, place: _Place) -> QueryError:
+    """Why the clause at ``text[a:b]`` cannot be read: its value, or what follows it."""
+    for key, rx in _CLAUSES.items():
+        m = rx.match(text, a, b)
+        if m:  # a clause, then something else
+            rest = m.end() + len(text[m.end():b]) - len(text[m.end():b].lstrip())
+            return place.error(
+                f"cannot read {text[rest:b]!r} after {text[a:m.end()]!r}: expected another clause "
+                "(ORACLE LIMIT n, USING expr, RECALL TARGET p%, PRECISION TARGET p%, ERROR WITHIN e, "
+                "WITH PROBABILITY q%, METHOD name) or the end of the query.", rest)
+    for key, (word, takes) in _KEYWORDS.items():
+        m = word.match(text, a, b)
+        if m:
+            got = text[m.end():b]
+            return place.error(f"{_WORDS[key]} takes {takes}; got {got!r}." if got else
+                               f"{_WORDS[key]} takes {takes}; got nothing.", m.end())
+    return place.error(f"cannot read the clause {text[a:b]!r}.", a)
+
+
+def _fraction(m: re.Match, what: str, place: _Place) -> float:
     number, percent = float(m.group(1)), m.group(2)
     value = number / 100 if percent or number > 1 else number
     if not 0 < value < 1:
-        raise InvalidParameterError(f"{what} must be between 0% and 100% (exclusive); got {m.group(0)!r}.")
+        raise place.error(f"{what} takes a percentage between 0 and 100 (exclusive); got "
+                          f"{m.group(0)[m.start(1) - m.start():]!r}.", m.start(1))
     return value
 
 
+def _sql_error(exc: Exception, core: str, place: _Place) -> QueryError:
+    """sqlglot's complaint about the SQL part, at the token it stopped on."""
+    import sqlglot
+
+    if isinstance(exc, sqlglot.errors.ParseError) and exc.errors:
+        e = exc.errors[0]
+        lines = core.split("\n")
+        line = min(max(int(e.get("line") or 1), 1), len(lines))
+        col = int(e.get("col") or 1) - len(e.get("highlight") or "")
+        at = sum(len(x) + 1 for x in lines[:line - 1]) + max(col, 0)
+        what = str(e.get("description") or "")
+        what = "an expression is incomplete" if what.startswith("Required keyword") else what.rstrip(".")
+        return place.error(f"cannot read the SQL of the query: {what}.", at)
+    # the tokenizer: an unclosed quote
+    quote, at = None, 0
+    for i, ch in enumerate(core):
+        if quote is None and ch in "'\"":
+            quote, at = ch, i
+        elif ch == quote:
+            quote = None
+    if quote is not None:
+        return place.error(f"cannot read the SQL of the query: the quote {quote} is never closed.", at)
+    return place.error(f"cannot read the SQL of the query: {exc}.", 0)
+
+
 def parse(workspace: Any, query: str) -> QueryPlan:
-    """Read a query into a :class:`QueryPlan` (see the module documentation).
+    """Read a query into a :class:`QueryPlan` (see the module documentation); a leading
+    ``EXPLAIN`` is read past.
 
     Raises
     ------
-    InvalidParameterError
+    QueryError
         The query cannot be read, mixes clauses of a selection and an aggregate, calls an
-        oracle where it cannot be answered, or names no oracle but has oracle clauses.
+        oracle where it cannot be answered, or names no oracle but has oracle clauses: the
+        message says what was expected and shows the place with a caret.
     """
     import sqlglot
     from sqlglot import exp
 
-    text = query.strip().rstrip(";").strip()
+    blanked = _without_explain(query)
+    place = _Place(query, len(blanked) - len(blanked.lstrip()))
+    text = blanked.strip().rstrip(";").strip()
     if not text:
-        raise InvalidParameterError("the query is empty.")
-    core, clauses = _split_tail(text)
+        raise place.error("the query is empty.")
+    core, clauses = _split_tail(text, place)
     try:
         tree = sqlglot.parse_one(core, read="duckdb")
-    except sqlglot.errors.ParseError as exc:
-        raise InvalidParameterError(f"cannot read the SQL of the query: {exc}") from None
-    expanded = _expand_frames(tree, workspace)
+    except sqlglot.errors.SqlglotError as exc:
+        raise _sql_error(exc, core, place) from None
+    try:
+        expanded = _expand_frames(tree, workspace)
+    except InvalidParameterError as exc:
+        raise place.error(str(exc).rstrip("."), next(
+            (t for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Anonymous)), None)) from None
     if expanded:
         core = tree.sql(dialect="duckdb")
     from_ = tree.args.get("from_") if isinstance(tree, exp.Select) else None
+    joins = tree.args.get("joins") if isinstance(tree, exp.Select) else None
     source = (from_.this.name if not expanded and from_ is not None and isinstance(from_.this, exp.Table)
               and isinstance(from_.this.this, exp.Identifier) and not from_.this.args.get("db")
-              and not tree.args.get("joins") and from_.this.name in workspace else None)
+              and not joins and from_.this.name in workspace else None)
     names = {n.lower(): n for n in workspace.named_oracles()["name"].astype(str)}
     calls = [f for f in tree.find_all(exp.Anonymous) if str(f.name).lower() in names]
     if not calls:
+        unknown = [f for f in tree.find_all(exp.Anonymous) if str(f.name).lower() != "frames"]
+        if clauses and unknown:
+            raise place.error(
+                f"{unknown[0].name}(...) is no oracle of the workspace (its oracle names: "
+                f"{', '.join(sorted(names.values())) or 'none'}; `assay oracle add NAME SPEC` names one).",
+                unknown[0])
         if clauses:
-            raise InvalidParameterError(
-                "the query has oracle clauses (" + ", ".join(_WORDS[k] for k in sorted(clauses))
+            first = min(m.start() for m in clauses.values())
+            raise place.error(
+                "the query has oracle clauses (" + ", ".join(_WORDS.get(k, k) for k in sorted(clauses))
                 + ") but calls no named "
                 f"oracle; the workspace's oracle names are {sorted(names.values()) or 'none'} "
-                "(`assay oracle add NAME SPEC` names one).")
-        return QueryPlan(text=text, kind="exact", core=core)
+                "(`assay oracle add NAME SPEC` names one).", first)
+        return QueryPlan(text=text, kind="exact" if isinstance(tree, exp.Query) else "write", core=core)
     if not isinstance(tree, exp.Select):
-        raise InvalidParameterError("an oracle can be called only in a SELECT ... FROM ... query.")
+        raise place.error("an oracle can be called only in a SELECT ... FROM ... query.", calls[0])
     group = None
     if tree.args.get("group") is not None:
         keys = tree.args["group"].expressions
+        for key in keys:
+            if any(str(f.name).lower() in names for f in key.find_all(exp.Anonymous)):
+                raise place.error("an oracle cannot be a GROUP BY key: the groups are read from the records "
+                                  "before the oracle is asked (group by a column).", key)
         if len(keys) != 1 or not isinstance(keys[0], exp.Column):
-            raise InvalidParameterError("GROUP BY with an oracle takes one column (one answer per value).")
+            raise place.error("GROUP BY with an oracle takes one column (one answer per value).", keys[-1])
         group = keys[0].name
-    for part in ("order", "limit", "having", "joins"):
+    for part in ("order", "limit", "having", "distinct"):
         if tree.args.get(part):
-            raise InvalidParameterError(
+            raise place.error(
                 f"{part.upper()} is not supported in a query that calls an oracle (the records are "
-                "the rows of one table, filtered by WHERE).")
+                "the rows that pass WHERE; the answer is about all of them).", tree.args[part])
+    if joins and not expanded and from_ is not None:
+        first = from_.this.alias_or_name
+        for j in joins:
+            if any(str(f.name).lower() in names for f in j.find_all(exp.Anonymous)):
+                raise place.error("an oracle cannot be a join condition: join on columns, and call the "
+                                  "oracle in WHERE.", j)
+    else:
+        first = None
 
     def spec_of(call) -> str:
         return workspace.oracle_named(names[str(call.name).lower()])[0]
@@ -359,54 +483,72 @@ def parse(workspace: Any, query: str) -> QueryPlan:
     cheap = [c for c in conjuncts if c not in oracle_conds]
     for c in cheap:
         if any(str(f.name).lower() in names for f in c.find_all(exp.Anonymous)):
-            raise InvalidParameterError(
+            raise place.error(
                 f"the oracle in {c.sql(dialect='duckdb')!r} must stand alone as an AND condition of WHERE "
                 "(not under OR, NOT or a comparison): only then are the records it is asked about the "
-                "rows that pass the other conditions.")
+                "rows that pass the other conditions.", c)
     aggs = [e for e in tree.expressions if isinstance(e.unalias(), exp.Avg | exp.Sum | exp.Count)]
     shown = [e for e in tree.expressions if e not in aggs]
     if group is not None:
         if not aggs:
-            raise InvalidParameterError("GROUP BY with an oracle is for an aggregate (AVG, SUM, COUNT).")
-        if any(not (isinstance(e.unalias(), exp.Column) and e.unalias().name == group) for e in shown):
-            raise InvalidParameterError(f"with GROUP BY {group}, select {group} and one AVG, SUM or COUNT.")
-    budget = int(clauses["budget"].group(1).replace(",", "").replace("_", "")) if "budget" in clauses else None
-    delta = 1 - _fraction(clauses["probability"], "WITH PROBABILITY") if "probability" in clauses else 0.05
+            raise place.error("GROUP BY with an oracle is for an aggregate (AVG, SUM, COUNT).", tree.args["group"])
+        for e in shown:
+            if not (isinstance(e.unalias(), exp.Column) and e.unalias().name == group):
+                raise place.error(f"with GROUP BY {group}, select {group} and one AVG, SUM or COUNT.", e)
+    budget = None
+    if "budget" in clauses:
+        m = clauses["budget"]
+        budget = int(m.group(1).replace(",", "").replace("_", ""))
+        if budget < 1:
+            raise place.error("ORACLE LIMIT takes a whole number of labels, at least 1; got 0.", m.start(1))
+    delta = 1 - _fraction(clauses["probability"], "WITH PROBABILITY", place) if "probability" in clauses else 0.05
     proxy = clauses["using"].group(1).strip() if "using" in clauses else None
     method = clauses["method"].group(1).lower() if "method" in clauses else None
+    if proxy is not None:
+        try:
+            proxy_tree = sqlglot.parse_one(proxy, read="duckdb")
+        except sqlglot.errors.SqlglotError as exc:
+            raise _sql_error(exc, proxy, _Place(query, place.base + clauses["using"].start(1))) from None
+        if any(str(f.name).lower() in names for f in proxy_tree.find_all(exp.Anonymous)):
+            raise place.error("USING is the cheap proxy: it cannot call an oracle.", clauses["using"].start(1))
     base = tree.copy()
     base.set("group", None)
     base.set("expressions", [exp.Star()])
     base.set("where", exp.Where(this=exp.and_(*cheap)) if cheap else None)
+    if first is not None:  # a join: the records' id is the first table's
+        base.set("expressions", [exp.column("id", table=first).as_("id"),
+                                 exp.Star(except_=[exp.column("id")])])
     if proxy is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", proxy):  # an expression: computed
-        base.set("expressions", [exp.Star(), sqlglot.parse_one(proxy, read="duckdb").as_(_PROXY)])
+        base.set("expressions", [*base.expressions, proxy_tree.as_(_PROXY)])
     records_sql = base.sql(dialect="duckdb")
 
     if aggs:
         if len(aggs) != 1 or (group is None and len(tree.expressions) != 1):
-            raise InvalidParameterError("an approximate aggregate query selects exactly one AVG, SUM or COUNT"
-                                        " (and, with GROUP BY, the group column).")
+            extra = aggs[1] if len(aggs) > 1 else next(e for e in tree.expressions if e not in aggs)
+            raise place.error("an approximate aggregate query selects exactly one AVG, SUM or COUNT"
+                              " (and, with GROUP BY, the group column).", extra)
         agg = aggs[0].unalias()
         stat = {exp.Avg: "mean", exp.Sum: "sum", exp.Count: "count"}[type(agg)]
         inner = agg.this
         oracle_call = inner if isinstance(inner, exp.Anonymous) and str(inner.name).lower() in names else None
         if inner is not None and oracle_call is None and any(
                 str(f.name).lower() in names for f in inner.find_all(exp.Anonymous)):
-            raise InvalidParameterError(f"{agg.sql(dialect='duckdb')}: the oracle must be the whole argument.")
+            raise place.error(f"{agg.sql(dialect='duckdb')}: the oracle must be the whole argument.", inner)
         if len(oracle_conds) > 1:
-            raise InvalidParameterError("an aggregate takes at most one oracle predicate in WHERE.")
+            raise place.error("an aggregate takes at most one oracle predicate in WHERE.", oracle_conds[1])
         if stat == "count" and oracle_call is not None:
-            raise InvalidParameterError("COUNT(oracle(...)): write COUNT(*) with the oracle in WHERE.")
+            raise place.error("COUNT(oracle(...)): write COUNT(*) with the oracle in WHERE.", oracle_call)
         if oracle_call is None and not oracle_conds:
-            raise InvalidParameterError(f"{agg.sql(dialect='duckdb')} calls no oracle.")
+            raise place.error(f"{agg.sql(dialect='duckdb')} calls no oracle.", agg)
         if stat != "count" and oracle_call is None:
-            raise InvalidParameterError(f"{stat.upper()} needs an oracle as its argument, e.g. AVG(people(frame)).")
+            raise place.error(f"{stat.upper()} needs an oracle as its argument, e.g. AVG(people(frame)).", agg)
         for key in ("recall", "precision"):
             if key in clauses:
-                raise InvalidParameterError(f"{key.upper()} TARGET is for a selection, not an aggregate.")
+                raise place.error(f"{key.upper()} TARGET is for a selection, not an aggregate.",
+                                  clauses[key].start())
         err = clauses.get("error")
         if err is None and budget is None:
-            raise InvalidParameterError("an aggregate needs ERROR WITHIN e, ORACLE LIMIT n, or both.")
+            raise place.error("an aggregate needs ERROR WITHIN e, ORACLE LIMIT n, or both.", len(text))
         main = oracle_call if oracle_call is not None else None
         pred = oracle_conds[0] if oracle_conds else None
         spec = spec_of(main) if main is not None else None
@@ -416,26 +558,31 @@ def parse(workspace: Any, query: str) -> QueryPlan:
             oracle=None if main is None else str(main.name), spec=spec,
             where_oracle=None if pred is None else str(pred.name), where_spec=None if pred is None else spec_of(pred),
             proxy=proxy, error=None if err is None else float(err.group(1)), relative=bool(err and err.group(2)),
-            delta=delta, budget=budget, method=method, value_range=rng, group=group, source=source)
+            delta=delta, budget=budget, method=method, value_range=rng, group=group, source=source, join_id=first)
     if len(oracle_conds) != 1:
-        raise InvalidParameterError(
+        raise place.error(
             "a selection calls one oracle, as an AND condition of WHERE: SELECT * FROM t WHERE "
-            "oracle(col) [AND cheap conditions] USING proxy RECALL TARGET 90%.")
-    if any(f in calls for e in tree.expressions for f in e.find_all(exp.Anonymous)):
-        raise InvalidParameterError("a selection's oracle goes in WHERE, not in the selected columns.")
+            "oracle(col) [AND cheap conditions] USING proxy RECALL TARGET 90%.",
+            oracle_conds[1] if oracle_conds else calls[0])
+    for e in tree.expressions:
+        for f in e.find_all(exp.Anonymous):
+            if f in calls:
+                raise place.error("a selection's oracle goes in WHERE, not in the selected columns.", f)
     for key in ("error",):
         if key in clauses:
-            raise InvalidParameterError("ERROR WITHIN is for an aggregate (AVG, SUM, COUNT), not a selection.")
+            raise place.error("ERROR WITHIN is for an aggregate (AVG, SUM, COUNT), not a selection.",
+                              clauses[key].start())
     if ("recall" in clauses) == ("precision" in clauses):
-        raise InvalidParameterError("a selection needs one of RECALL TARGET p% or PRECISION TARGET p%.")
+        raise place.error("a selection needs one of RECALL TARGET p% or PRECISION TARGET p%.",
+                          clauses["precision"].start() if "precision" in clauses else len(text))
     if proxy is None:
-        raise InvalidParameterError("a selection needs a proxy: USING column (cheap scores in [0, 1]).")
+        raise place.error("a selection needs a proxy: USING column (cheap scores in [0, 1]).", len(text))
     target = "recall" if "recall" in clauses else "precision"
-    value = _fraction(clauses[target], f"{target.upper()} TARGET")
+    value = _fraction(clauses[target], f"{target.upper()} TARGET", place)
     call = oracle_conds[0]
     return QueryPlan(text=text, kind="select", core=records_sql, oracle=str(call.name), spec=spec_of(call),
                      proxy=proxy, target=target, value=value, delta=delta, budget=budget, method=method,
-                     source=source)
+                     source=source, join_id=first)
 
 
 def _column_name(text: Any, taken: set[str]) -> str:
@@ -495,6 +642,8 @@ def _expand_frames(tree: Any, workspace: Any) -> bool:
         if not args or not all(isinstance(a, exp.Literal) and a.is_string for a in args):
             raise InvalidParameterError("frames(...) takes table names as quoted strings: frames('labels', 'tracker').")
         sub = sqlglot.parse_one(frames_sql(workspace, [a.this for a in args]), read="duckdb")
+        for node in sub.walk():  # its offsets are of another text than the query's
+            node.meta.pop("start", None)
         alias = table.alias or "frames"
         table.replace(exp.Subquery(this=sub, alias=exp.TableAlias(this=exp.to_identifier(alias))))
         found = True
@@ -519,11 +668,10 @@ def explain(workspace: Any, query: str) -> pd.DataFrame:
     >>> plan.set_index("what").loc[["kind", "method"], "value"].tolist()
     ['approximate selection', 'assay (guarantee: finite-sample)']
     """
-    text = re.sub(r"^\s*EXPLAIN\s+", "", query, flags=re.I)
-    return pd.DataFrame(parse(workspace, text).describe(), columns=["what", "value"])
+    return pd.DataFrame(parse(workspace, query).describe(), columns=["what", "value"])
 
 
-def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
+def sql(workspace: Any, query: str, *, seed: Any = 0, write: bool = False) -> SqlResult:
     """Answer a query over the workspace: exact SQL in DuckDB, or, when it calls a named
     oracle, an approximate selection or aggregate with its guarantee (see the module
     documentation for the clauses).
@@ -538,6 +686,10 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
     seed : int, default 0
         Makes an approximate query reproducible and resumable (as in
         :func:`~assay.approx.select`).
+    write : bool, default False
+        Allow the statements that change the workspace: ``CREATE [OR REPLACE] TABLE name AS
+        SELECT ...`` (a new workspace table, ``records`` when it has an ``id`` column) and
+        ``DROP TABLE [IF EXISTS] name``. Without it a query only reads.
 
     Returns
     -------
@@ -560,22 +712,104 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
     >>> bool(r.table["lower"].iloc[0] <= y.mean() <= r.table["upper"].iloc[0])
     True
     """
-    from .aggregation import aggregate
-    from .selection import select
-
-    if re.match(r"^\s*EXPLAIN\s+", query, flags=re.I):
-        plan = parse(workspace, re.sub(r"^\s*EXPLAIN\s+", "", query, flags=re.I))
-        return SqlResult(pd.DataFrame(plan.describe(), columns=["what", "value"]), plan)
     plan = parse(workspace, query)
+    if _EXPLAIN.match(query):
+        return SqlResult(pd.DataFrame(plan.describe(), columns=["what", "value"]), plan)
+    if plan.kind == "write":
+        return _write(workspace, plan, query, allowed=write)
     if plan.kind == "exact":
         return SqlResult(workspace.sql(plan.core), plan)
     for name, spec in ((plan.oracle, plan.spec), (plan.where_oracle, plan.where_spec)):
         if isinstance(spec, str) and spec.startswith("review:"):
             raise InvalidParameterError(
-                f"{name} = {spec} is a question for a person on the review page: ask it from there "
-                f"(`assay review WORKSPACE --query \"aggregate ... -o {name}\"`); assay sql cannot wait for "
-                "the page yet.")
-    records = workspace.sql(plan.core)
+                f"{name} = {spec} is a question for a person on the review page: ask the query there, "
+                f"`assay review WORKSPACE --query \"{' '.join(query.split())}\"` (the page shows each batch "
+                "of records and the answer when it is done).")
+    return answer(workspace, plan, seed=seed)
+
+
+def _write(workspace: Any, plan: QueryPlan, query: str, *, allowed: bool) -> SqlResult:
+    """Run a statement that changes the workspace, through the workspace (its tables keep an
+    identity and a revision): ``CREATE [OR REPLACE] TABLE name AS SELECT ...`` or ``DROP
+    TABLE [IF EXISTS] name``, and only when ``allowed``."""
+    import sqlglot
+    from sqlglot import exp
+
+    place = _Place(query, len(query) - len(query.lstrip()))
+    tree = sqlglot.parse_one(plan.core, read="duckdb")
+    what = " ".join(plan.core.split()[:2]).upper()
+    if not allowed:
+        raise place.error(f"{what} would change the workspace: a query only reads it, unless it is run "
+                          "with write=True (`assay sql --write`).")
+    table = tree.this if isinstance(tree, exp.Create) else None
+    if isinstance(tree, exp.Drop):
+        tables = tree.args.get("tables") or [tree.this]
+        table = tables[0] if len(tables) == 1 else None
+    creates = (isinstance(tree, exp.Create) and str(tree.kind).upper() == "TABLE"
+               and isinstance(tree.expression, exp.Query) and isinstance(table, exp.Table))
+    drops = isinstance(tree, exp.Drop) and str(tree.kind).upper() == "TABLE" and isinstance(table, exp.Table)
+    if not (creates or drops):
+        raise place.error(f"{what}: a query changes the workspace only by CREATE [OR REPLACE] TABLE name AS "
+                          "SELECT ... or DROP TABLE [IF EXISTS] name (its other tables change through assay's "
+                          "commands, which keep their identity and revision).")
+    if table.args.get("db") or table.args.get("catalog"):
+        raise place.error(f"{table.sql(dialect='duckdb')}: the workspace's bookkeeping (schema _assay) and "
+                          "other schemas are not a query's to change; name a table of the workspace.", table)
+    name = table.name
+    if drops:
+        if name not in workspace:
+            if tree.args.get("exists"):
+                return SqlResult(pd.DataFrame({"dropped": pd.Series([], dtype=object)}), plan)
+            raise place.error(f"DROP TABLE {name}: no table of that name in the workspace.", table)
+        workspace.delete(name)
+        return SqlResult(pd.DataFrame({"dropped": [name]}), plan)
+    if name in workspace and tree.args.get("exists"):
+        return SqlResult(pd.DataFrame({"table": [name], "rows": [0], "kind": ["unchanged"]}), plan)
+    if name in workspace and not tree.args.get("replace"):
+        raise place.error(f"CREATE TABLE {name}: the workspace has a table of that name; CREATE OR REPLACE "
+                          "TABLE replaces it.", table)
+    rows = workspace.sql(tree.expression.sql(dialect="duckdb"))
+    kind = "records" if "id" in rows.columns else "table"
+    workspace.add(name, rows, kind=kind, replace=True)
+    return SqlResult(pd.DataFrame({"table": [name], "rows": [len(rows)], "kind": [kind]}), plan)
+
+
+def answer(workspace: Any, plan: QueryPlan, *, seed: Any = 0, oracles: dict[str, Any] | None = None,
+           **options: Any) -> SqlResult:
+    """Run an approximate query's plan (from :func:`parse`) with :func:`~assay.approx.select`
+    or :func:`~assay.approx.aggregate`.
+
+    Parameters
+    ----------
+    workspace : assay.Workspace
+    plan : QueryPlan
+        A selection or an aggregate.
+    seed : int, default 0
+    oracles : dict, optional
+        Oracle objects to ask in place of specs, keyed by spec: the review page passes its
+        :class:`~assay.review.PageOracle` for ``review:...``.
+    **options
+        Passed on to ``select`` / ``aggregate`` (``batch_size``, ``on_batch``).
+
+    Returns
+    -------
+    SqlResult
+    """
+    from .aggregation import aggregate
+    from .selection import select
+
+    if plan.kind not in ("select", "aggregate"):
+        raise InvalidParameterError(f"answer runs an approximate query's plan; this one is {plan.kind}.")
+    oracles = oracles or {}
+    oracle, where = oracles.get(plan.spec, plan.spec), oracles.get(plan.where_spec, plan.where_spec)
+    try:
+        records = workspace.sql(plan.core)
+    except WorkspaceError as exc:
+        if plan.join_id is None:
+            raise
+        raise InvalidParameterError(
+            f"the records of a join are its rows, their id the id column of its first table "
+            f"({plan.join_id}.id), which needs one: {exc}") from None
     if not len(records):
         raise InvalidParameterError(f"no record passes the query's conditions ({plan.core}): nothing to ask "
                                     "the oracle about.")
@@ -583,6 +817,12 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
         raise InvalidParameterError(
             "the records of an approximate query need an 'id' column (ids key the cached oracle "
             f"answers); the rows of {plan.core!r} have {', '.join(map(str, records.columns))}.")
+    twice = records["id"].duplicated()
+    if twice.any():
+        raise InvalidParameterError(
+            f"the records' ids must be unique (ids key the oracle's answers); {int(twice.sum()):,} rows of "
+            f"{plan.core!r} repeat an id, e.g. {records['id'][twice].iloc[0]!r}"
+            + (": a join that matches a record with several rows repeats it." if plan.join_id else "."))
     if plan.source is not None:
         # rows of one workspace table (filtered): they keep its identity, so answers are shared
         # with every other query over that table (`assay query -r TABLE`, other filters)
@@ -594,17 +834,18 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
     if plan.kind == "select":
         # ORACLE LIMIT is a most: fewer records than that (after the cheap filter) cap it
         kw = {"budget": min(plan.budget or 1000, len(records))}
-        r = select(records, proxy=proxy, oracle=plan.spec, target=plan.target, value=plan.value,
-                   delta=plan.delta, method=plan.method or "assay", seed=seed, workspace=workspace, **kw)
+        r = select(records, proxy=proxy, oracle=oracle, target=plan.target, value=plan.value,
+                   delta=plan.delta, method=plan.method or "assay", seed=seed, workspace=workspace, **kw,
+                   **options)
         chosen = records.loc[records["id"].isin(r.ids)].drop(columns=[_PROXY], errors="ignore")
         table = chosen.reset_index(drop=True)
         target = f"{plan.target} >= {plan.value:g}"
     else:
         def run(part: pd.DataFrame, delta: float):
-            return aggregate(part, oracle=plan.spec, proxy=proxy, stat=plan.stat, where=plan.where_spec,
+            return aggregate(part, oracle=oracle, proxy=proxy, stat=plan.stat, where=where,
                              error=plan.error, relative=plan.relative, delta=delta, budget=plan.budget,
                              method=plan.method or "assay", range=plan.value_range, seed=seed,
-                             workspace=workspace)
+                             workspace=workspace, **options)
 
         if plan.group is None:
             r = run(records, plan.delta)

@@ -161,17 +161,24 @@ def aggregate_cmd(records, oracle, proxy, stat, where, error, relative, delta, b
 
 
 @click.command("sql", cls=AssayCommand)
-@click.argument("text", metavar="QUERY")
+@click.argument("text", metavar="QUERY", required=False)
+@click.option("--file", "-f", "path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the query from this file (instead of QUERY).")
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True,
               help="Workspace whose tables and oracle names the query uses.")
+@click.option("--write", is_flag=True,
+              help="Allow CREATE [OR REPLACE] TABLE name AS SELECT ... and DROP TABLE name (without it a "
+                   "query only reads the workspace).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed: same query (and resumable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--rows", type=click.IntRange(min=1), default=30, show_default=True, help="Rows to print.")
-def sql_cmd(text, workspace, seed, as_json, rows):
+def sql_cmd(text, path, workspace, write, seed, as_json, rows):
     """Run QUERY over the workspace: plain SQL runs exactly in DuckDB; a query that calls an
     oracle named by `assay oracle add` is answered with a guarantee (clauses ORACLE LIMIT n,
     USING proxy, RECALL TARGET p% or PRECISION TARGET p%, ERROR WITHIN e [RELATIVE], WITH
-    PROBABILITY q% or AT CONFIDENCE q%, METHOD name). EXPLAIN QUERY shows the plan.
+    PROBABILITY q% or AT CONFIDENCE q%, METHOD name). EXPLAIN QUERY shows the plan. A query
+    whose oracle is a person on the review page (review:QUESTION) is asked with `assay review
+    WORKSPACE --query "QUERY"`.
 
     \b
     Examples:
@@ -182,8 +189,14 @@ def sql_cmd(text, workspace, seed, as_json, rows):
     from .._progress import show_progress
     from ..approx import sql
 
+    if (text is None) == (path is None):
+        raise CliError("give the query as QUERY or in a file with -f FILE (one of them).")
+    if path is not None:
+        if not path.is_file():
+            raise CliError(f"-f {path}: no such file.")
+        text = path.read_text(encoding="utf-8")
     with open_workspace(workspace, create=True) as ws, show_progress(not quiet()):
-        r = sql(ws, text, seed=seed)
+        r = sql(ws, text, seed=seed, write=write)
     if as_json:
         click.echo(json.dumps(r.to_dict(), default=str))
         return
