@@ -5,6 +5,8 @@ WHERE conditions applied before the oracle sees any record."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,8 @@ import assay
 from assay.approx import aggregate, explain, select, sql
 from assay.cli import cli
 from assay.exceptions import InvalidParameterError, QueryError
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -361,3 +365,81 @@ def test_cli_reads_a_file_and_takes_write(tmp_path):
     assert bad.exit_code != 0 and "would change the workspace" in bad.output
     assert runner.invoke(cli, ["sql", "DROP TABLE r", "-w", w, "--write"]).exit_code == 0
     assert runner.invoke(cli, ["sql", "-w", w]).exit_code != 0
+
+
+# ---------------------------------------------------------------- the issue's required examples
+
+REQUIRED = {
+    "recall": ("SELECT * FROM onto WHERE is_positive(id)\nORACLE LIMIT 1000 USING proxy_score\n"
+               "RECALL TARGET 90% WITH PROBABILITY 95%;"),
+    "precision": ("SELECT * FROM onto WHERE is_positive(id)\nORACLE LIMIT 1000 USING proxy_score\n"
+                  "PRECISION TARGET 90% WITH PROBABILITY 95%;"),
+    "mean": "SELECT AVG(is_positive(id)) FROM onto\nUSING proxy_score ERROR WITHIN 0.01 WITH PROBABILITY 95%;",
+}
+
+
+@pytest.fixture(scope="module")
+def onto(shared_data):
+    from assay.io import read_records
+
+    w = assay.Workspace()
+    w.add("onto", read_records(shared_data / "proxy" / "supg" / "onto.csv"), kind="records")
+    w.add_oracle("is_positive", "column:label", value_range=(0, 1))
+    return w
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("target", ["recall", "precision"])
+def test_required_selections_are_the_select_calls(onto, target):
+    got = sql(onto, REQUIRED[target], seed=5)
+    want = select(onto.read("onto"), proxy="proxy_score", oracle="column:label", target=target, value=0.9,
+                  delta=0.05, budget=1000, seed=5)
+    assert np.array_equal(np.sort(got.result.ids), np.sort(want.ids))
+    assert got.guarantee["oracle_calls"] == want.oracle_calls <= 1000
+    assert got.to_dict()["ids"] and sorted(got.to_dict()["ids"]) == sorted(want.ids.tolist())
+
+
+@pytest.mark.shared_data
+def test_required_mean_is_the_aggregate_call(onto):
+    got = sql(onto, REQUIRED["mean"], seed=5)
+    want = aggregate(onto.read("onto"), oracle="column:label", proxy="proxy_score", error=0.01, delta=0.05,
+                     range=(0, 1), seed=5)
+    d = got.to_dict()
+    assert (d["estimate"], d["lower"], d["upper"]) == pytest.approx((want.estimate, want.lower, want.upper))
+    assert d["upper"] - d["lower"] <= 0.02 + 1e-12
+    truth = onto.sql("SELECT avg(label) AS m FROM onto")["m"].iloc[0]
+    assert d["lower"] <= truth <= d["upper"]
+
+
+@pytest.fixture(scope="module")
+def mot15(shared_data):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench_sql
+
+    return bench_sql, bench_sql.mot15_workspace(shared_data)
+
+
+@pytest.mark.shared_data
+def test_required_mot15_group_by_stream_is_the_aggregate_calls(mot15):
+    bench, w = mot15
+    got = sql(w, bench.QUERY, seed=1)
+    frames = sql(w, "SELECT * FROM frames('gt', 'det')").table
+    assert got.table["stream"].tolist() == sorted(frames["stream"].unique())
+    for row in got.table.itertuples():
+        part = frames[frames["stream"] == row.stream].reset_index(drop=True)
+        want = aggregate(part, oracle="column:gt", proxy="det", error=0.1, relative=True,
+                         delta=0.05 / len(got.table), range=(0, 60), seed=1)
+        assert (row.estimate, row.lower, row.upper) == pytest.approx((want.estimate, want.lower, want.upper))
+        assert row.upper - row.lower <= 2 * 0.1 * row.estimate * 1.0001 or row.labels == len(part)
+
+
+@pytest.mark.statistical
+@pytest.mark.shared_data
+def test_group_by_covers_every_stream_at_once_on_mot15(mot15):
+    """The CI version of benchmarks/bench_sql.py (300 trials there, 20 here): finite-sample, δ split
+    over the six streams; every stream, and all of them at once, covered at least as often as
+    a valid method is except with probability 1e-3 (binomial)."""
+    bench, w = mot15
+    s = bench.summary(bench.coverage(w, trials=20, seed=11))
+    assert len(s) == 7 and (s["trials"] == 20).all()
+    assert s["passes"].all(), s

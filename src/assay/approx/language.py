@@ -343,7 +343,7 @@ def _clauses(text: str, begin: int, place: _Place) -> dict[str, Any]:
 
 def _clause_error(text: str, a: int, b: int, place: _Place) -> QueryError:
     """Why the clause at ``text[a:b]`` cannot be read: its value, or what follows it."""
-    for key, rx in _CLAUSES.items():
+    for rx in _CLAUSES.values():
         m = rx.match(text, a, b)
         if m:  # a clause, then something else
             rest = m.end() + len(text[m.end():b]) - len(text[m.end():b].lstrip())
