@@ -89,6 +89,8 @@ def test_explain_says_how_without_asking(ws):
 #: Malformed queries: (query, the reason said, line, column of the caret). Each reason is
 #: asserted whole, and the caret's place exactly.
 MALFORMED = [
+    ('SELECT AVG(people(count)) FROM r ORACLE LIMIT -1',
+     "ORACLE LIMIT takes a whole number of labels (ORACLE LIMIT 1000); got '-1'.", 1, 47),
     ('SELECT * FROM r WHERE nosuch(y) USING score RECALL TARGET 90%',
      'nosuch(...) is no oracle of the workspace (its oracle names: people, truth; `assay oracle add NAME SPEC` names one).', 1, 23),
     ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 150%',
@@ -443,3 +445,20 @@ def test_group_by_covers_every_stream_at_once_on_mot15(mot15):
     s = bench.summary(bench.coverage(w, trials=20, seed=11))
     assert len(s) == 7 and (s["trials"] == 20).all()
     assert s["passes"].all(), s
+
+
+def test_explain_says_what_a_budget_or_target_implies(ws):
+    """EXPLAIN counts the records in DuckDB (asking no oracle) and puts numbers on the plan."""
+    rows = explain(ws, "SELECT * FROM r WHERE truth(y) AND part = 'a' ORACLE LIMIT 300 USING score "
+                       "RECALL TARGET 90%").set_index("what")["value"]
+    assert rows["records"].startswith("2,000 rows of: ")
+    # M ln(1/delta) / U labels to leave M out: with 300 labels, M <= 300 / ln(20) = 100 x U
+    assert "M is at most about 100 x U of the 2,000 records" in rows["labels implied"]
+    rows = explain(ws, "SELECT * FROM r WHERE truth(y) USING score PRECISION TARGET 90%").set_index("what")["value"]
+    # margin sqrt(ln(20) / 2000) = 0.0387 with the default 1000 labels
+    assert "precision of about 0.939 or more" in rows["labels implied"] and "m = 1,000" in rows["labels implied"]
+    rows = explain(ws, "SELECT part, AVG(people(count)) FROM r GROUP BY part ORACLE LIMIT 400").set_index("what")["value"]
+    # Hoeffding with delta / 2 per group: 10 sqrt(ln(80) / 800) = 0.740
+    assert rows["labels implied"].startswith("after 400 labels the interval's half-width is at most 0.74 per group")
+    assert rows["groups"].startswith("2 answers") and "0.025 each" in rows["groups"]
+    assert ws.oracles().empty

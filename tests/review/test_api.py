@@ -278,6 +278,53 @@ def test_a_page_query_asks_through_the_api(app):
         assert ws.get_labels("review:people#api").tolist() == [4.0] * 6
 
 
+def test_a_sql_query_asks_the_page_and_answers_as_sql_would(app):
+    """A query of `assay sql` whose oracle is named with a review: spec is asked on the page,
+    only about the records that pass its cheap conditions; the answers are stored under the
+    spec, as any page answer."""
+    client, server = app
+    with assay.Workspace(server.path) as ws:
+        ws.add_oracle("people", "review:people#sql", value_range=(0, 30))
+        ws.add_oracle("busy", "review:is it busy#sql")
+    q = "SELECT AVG(people(frame)) FROM frames WHERE frame > 2 ORACLE LIMIT 6 USING proxy WITH PROBABILITY 90%"
+    for bad, why in ((q.replace("WITH PROBABILITY", "GROUP BY stream WITH PROBABILITY"), "GROUP BY stream"),
+                     ("SELECT count(*) FROM frames", "exact SQL"),
+                     (q.replace("LIMIT 6", "LIMT 6"), "line 1, column")):
+        r = client.post("/api/query", json={"verb": "sql", "params": {"query": bad}})
+        assert r.status_code == 400 and why in r.json()["error"], r.json()
+    started = client.post("/api/query", json={"verb": "sql", "params": {"query": q, "batch_size": 3},
+                                               "boxes": "tracker"}).json()
+    assert started["job"]["verb"] == "aggregate" and started["job"]["sql"] == q
+    asked = set()
+    for _ in range(2):
+        state = wait(client, lambda s: s["batch"] and s["batch"]["records"]
+                     and not {r["id"] for r in s["batch"]["records"]} & asked)
+        batch = state["batch"]
+        assert state["job"]["question"] == "people" and batch["range"] == [0, 30]
+        for rec in batch["records"]:
+            assert rec["fields"]["frame"] > 2  # the cheap condition ran before the page was asked
+            asked.add(rec["id"])
+            assert client.post("/api/query/answer", json={"batch": batch["number"], "position": rec["position"],
+                                                          "value": rec["fields"]["frame"] % 5}).json()["saved"]
+    done = wait(client, lambda s: s["job"]["state"] == "done")
+    result = done["job"]["result"]
+    assert result["oracle_calls"] == 6 and result["delta"] == pytest.approx(0.1)
+    with assay.Workspace(server.path) as ws:
+        labels = ws.get_labels("review:people#sql")
+        assert sorted(labels.index) == sorted(asked) and len(labels) == 6
+    # a selection asks yes / no, its oracle a page question
+    sel = "SELECT * FROM frames WHERE busy(frame) ORACLE LIMIT 3 USING proxy RECALL TARGET 80%"
+    job = client.post("/api/query", json={"verb": "sql", "params": {"query": sel, "batch_size": 3}}).json()["job"]
+    assert job["verb"] == "select" and job["target"] == {"recall": 0.8} and job["yes_no"]
+    while (state := wait(client, lambda s: s["job"]["state"] == "done" or s["batch"] and s["batch"]["records"]))[
+            "job"]["state"] != "done":
+        for rec in state["batch"]["records"]:
+            client.post("/api/query/answer", json={"batch": state["batch"]["number"], "position": rec["position"],
+                                                   "value": 1})
+    done = state
+    assert done["job"]["result"]["oracle_calls"] == 3 and done["job"]["result"]["selected"] >= 3
+
+
 def wait(client, predicate, timeout=30.0):
     import time
 

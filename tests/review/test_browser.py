@@ -129,6 +129,44 @@ def test_a_person_reviews_and_answers_a_query_in_the_browser(browser, ws_path, s
         assert sorted({p[0] for p in run["summary"]["path"]}) == [3, 6]  # two batches
 
 
+def test_a_sql_query_is_answered_in_the_browser(browser, ws_path, server_process):
+    """`assay review --query` takes a query of `assay sql` whose oracle is a page question: the
+    page shows the query, asks the records that pass its cheap condition, and shows the answer."""
+    from playwright.sync_api import expect
+
+    with assay.Workspace(ws_path) as ws:
+        ws.add_oracle("people", f"review:{QUESTION}#sql", value_range=(0, 30))
+    q = "SELECT AVG(people(frame)) FROM frames WHERE frame > 2 ORACLE LIMIT 4 USING proxy"
+    server = server_process(ws_path, "--boxes", "tracker", "--query", q)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(server.url)
+    page.click('button[data-view="queries"]')
+    expect(page.locator("#query-question")).to_have_text(QUESTION)
+    expect(page.locator("#query-sql")).to_have_text(q)
+    given = {}
+    result = page.locator("#query-result .result")
+    while len(given) < 4:
+        card = page.locator("#query-batch .record").first
+        expect(card).to_be_visible()
+        rid = int(card.locator("dd").first.inner_text())
+        frame = int(card.locator("dd").nth(2).inner_text())
+        assert frame > 2  # WHERE ran before the person was asked
+        card.locator("input").fill("7")
+        card.locator("input").press("Enter")
+        expect(page.locator(f'#query-batch .record:has(dd:text-is("{rid}"))')).to_have_count(0)
+        given[rid] = 7.0
+    expect(result).to_contain_text("after 4 labels")
+    expect(result).to_contain_text("mean 7")
+    assert not problems, problems
+    page.close()
+    assert "Traceback" not in server.stop()
+    with assay.Workspace(ws_path, read_only=True) as ws:
+        assert ws.get_labels(f"review:{QUESTION}#sql").to_dict() == given
+        assert ws.runs().iloc[-1]["status"] == "ok"
+
+
 def test_strings_from_data_render_as_text_and_a_missing_image_is_a_blank_canvas(browser, tmp_path, server_process):
     from playwright.sync_api import expect
 

@@ -50,3 +50,23 @@ def test_a_page_query_can_name_its_oracle(ws_path):
             assert "nor an oracle name" in str(exc) and "people_q" in str(exc)
         else:
             raise AssertionError("an unknown oracle name was accepted")
+
+
+def test_a_page_query_can_be_sql(ws_path):
+    """--query takes a query of `assay sql` whose oracle is a page question; a mistake is shown
+    where it is, and a query that asks no one is sent back to `assay sql`."""
+    import assay
+    from assay.cli._common import CliError
+    from assay.cli._review import parse_query
+
+    with assay.Workspace(ws_path) as ws:
+        ws.add_oracle("people_q", "review:people in the frame", value_range=(0, 30))
+        ws.add_oracle("truth", "column:proxy", value_range=(0, 1))
+        q = "SELECT AVG(people_q(frame)) FROM frames ORACLE LIMIT 60 USING proxy"
+        assert parse_query(q, ws) == ("sql", {"query": q})
+        assert parse_query("  select avg(people_q(frame)) from frames oracle limit 6", ws)[0] == "sql"
+        for bad, why in (("SELECT AVG(people_q(frame)) FROM frames ORACLE LIMIT -1", "line 1, column 54"),
+                         ("SELECT AVG(truth(frame)) FROM frames ORACLE LIMIT 6", "asks no one on the page"),
+                         ("EXPLAIN SELECT AVG(people_q(frame)) FROM frames ORACLE LIMIT 6", "an EXPLAIN")):
+            with pytest.raises(CliError, match=why):
+                parse_query(bad, ws)

@@ -127,16 +127,23 @@ class QueryPlan:
     source: str | None = None  # the one workspace table the records are rows of, if so
     join_id: str | None = None  # a join: the table (or alias) whose id keys the records
 
-    def describe(self) -> list[tuple[str, str]]:
-        """The plan as (what, value) rows, for ``EXPLAIN``."""
+    def describe(self, records: int | None = None, groups: int | None = None) -> list[tuple[str, str]]:
+        """The plan as (what, value) rows, for ``EXPLAIN``; ``records`` (how many rows pass
+        the cheap conditions) and ``groups`` (how many GROUP BY values), when known, make
+        what the budget or target implies a number."""
+        import math
+
         if self.kind == "exact":
             return [("kind", "exact SQL, run in DuckDB"), ("sql", self.core)]
         if self.kind == "write":
             return [("kind", "a statement that changes the workspace (runs only with write=True, "
                              "`assay sql --write`)"), ("sql", self.core)]
         rows = [("kind", "approximate selection" if self.kind == "select" else "approximate aggregate"),
-                ("records", f"the rows of: {self.core}"),
-                ("oracle", f"{self.oracle} = {self.spec}")]
+                ("records", (f"{records:,} " if records is not None else "") + f"rows of: {self.core}")]
+        if self.join_id is not None:
+            rows.append(("record id", f"{self.join_id}.id (the first table of the join)"))
+        if self.oracle:
+            rows.append(("oracle", f"{self.oracle} = {self.spec}"))
         if self.where_oracle:
             rows.append(("oracle predicate", f"{self.where_oracle} = {self.where_spec}"))
         rows.append(("proxy", self.proxy or "none"))
@@ -144,38 +151,56 @@ class QueryPlan:
         kind = _guarantee_kind(self.kind, method)
         rows.append(("method", f"{method} (guarantee: {kind})"))
         if self.kind == "select":
+            budget = self.budget or 1000
+            if records is not None:
+                budget = min(budget, records)
             rows.append(("target", f"{self.target} >= {self.value:g} with probability >= {1 - self.delta:g}"))
-            rows.append(("budget", f"at most {self.budget:,} distinct records labeled"
-                         if self.budget else "1000 distinct records labeled (the default; ORACLE LIMIT n sets it)"))
+            rows.append(("budget", f"at most {budget:,} distinct records labeled"
+                         + ("" if self.budget else " (the default 1000, or the records if fewer; ORACLE LIMIT "
+                                                   "n sets it)")))
+            log = math.log(1 / self.delta)
             if self.target == "recall":
-                rows.append(("labels implied", "leaving M records out of the answer, when U of the positives may "
-                             "be missed, takes about M ln(1/delta) / U labels among those M: with a small budget "
-                             "the answer keeps most records"))
+                rows.append(("labels implied", "leaving M records out of the answer takes about M ln(1/delta) / U "
+                             "labels among those M, U being the positives the target lets it miss "
+                             f"({1 - self.value:.0%} of them); with {budget:,} labels, M is at most about "
+                             f"{budget / log:,.0f} x U" + (f" of the {records:,} records" if records else "")
+                             + ": with few positives the answer keeps most records"))
+            elif self.target == "precision":
+                margin = math.sqrt(log / (2 * budget))
+                rows.append(("labels implied", "the records chosen must show, among their labeled ones, a "
+                             f"precision of about {min(self.value + margin, 1):.3f} or more (the target plus "
+                             f"Hoeffding's margin sqrt(ln(1/delta) / 2m) = {margin:.3f} with all m = {budget:,} "
+                             "labels among them; fewer labels there, a wider margin)"))
+            return rows
+        stat = {"mean": "AVG", "sum": "SUM", "count": "COUNT"}[self.stat or "mean"]
+        delta = self.delta / (groups or 1) if self.group is not None else self.delta
+        if self.error is not None:
+            rows.append(("target", f"{stat} within +-{self.error:g}{' (relative)' if self.relative else ''} "
+                         f"with probability >= {1 - self.delta:g}"
+                         + (f", or stop at {self.budget:,} labels" if self.budget else "")))
         else:
-            stat = {"mean": "AVG", "sum": "SUM", "count": "COUNT"}[self.stat or "mean"]
-            if self.error is not None:
-                rows.append(("target", f"{stat} within +-{self.error:g}{' (relative)' if self.relative else ''} "
-                             f"with probability >= {1 - self.delta:g}"
-                             + (f", or stop at {self.budget:,} labels" if self.budget else "")))
-            else:
-                rows.append(("target", f"{stat} with an interval at probability >= {1 - self.delta:g} after "
-                             f"{self.budget:,} labels"))
-            if self.value_range is not None:
-                lo, hi = self.value_range
-                rows.append(("oracle range", f"[{lo:g}, {hi:g}]"))
-                if self.error is not None and not self.relative and self.stat == "mean":
-                    import math
-
-                    worst = math.ceil((hi - lo) ** 2 * math.log(2 / self.delta) / (2 * self.error ** 2))
-                    rows.append(("labels implied", f"at most {worst:,} (Hoeffding's bound for any data in the "
-                                 "range; the default adapts to the data's spread and its proxy, and usually "
-                                 "stops far sooner)"))
-            if self.join_id is not None:
-                rows.insert(2, ("record id", f"{self.join_id}.id (the first table of the join)"))
-            if self.group is not None:
-                rows.append(("groups", f"one answer per value of {self.group}; delta split equally over the "
-                             "groups (Bonferroni), so every interval holds at once with probability >= "
-                             f"{1 - self.delta:g}"))
+            rows.append(("target", f"{stat} with an interval at probability >= {1 - self.delta:g} after "
+                         f"{self.budget:,} labels"))
+        rng = self.value_range if self.value_range is not None else (0, 1) if self.spec is None else None
+        if self.value_range is not None:
+            rows.append(("oracle range", f"[{self.value_range[0]:g}, {self.value_range[1]:g}]"))
+        if rng is not None and self.stat == "mean" and self.where_spec is None:
+            width = rng[1] - rng[0]
+            if self.error is not None and not self.relative:
+                worst = math.ceil(width ** 2 * math.log(2 / delta) / (2 * self.error ** 2))
+                rows.append(("labels implied", f"at most {worst:,}" + (" per group" if self.group else "")
+                             + " (Hoeffding's bound for any data in the range; the default adapts to the "
+                             "data's spread and its proxy, and usually stops far sooner)"))
+            elif self.error is None:
+                half = width * math.sqrt(math.log(2 / delta) / (2 * self.budget))
+                rows.append(("labels implied", f"after {self.budget:,} labels the interval's half-width is at most "
+                             f"{half:.3g}" + (" per group" if self.group else "") + " (Hoeffding's bound for any data in the range; usually narrower)"))
+        if self.group is not None:
+            rows.append(("groups", (f"{groups:,} " if groups is not None else "")
+                         + f"answers, one per value of {self.group}; delta split equally over the "
+                         "groups (Bonferroni"
+                         + (f": {delta:.3g} each" if groups else "") + "), so every interval holds at once with "
+                         f"probability >= {1 - self.delta:g}"))
         return rows
 
 
@@ -297,7 +322,9 @@ def _clause_starts(text: str, begin: int = 0) -> list[int]:
 def _split_tail(text: str, place: _Place) -> tuple[str, dict[str, Any]]:
     """The SQL and the clauses after it: the tail starts at the first clause word from which
     the rest reads as clauses (a column named ``method`` in the SQL is not a clause). When no
-    such tail exists but the text is not SQL either, the first clause's error is raised."""
+    such tail exists but the text is not SQL either, the first clause's error is raised; when
+    the text is SQL too, that error is kept under the key ``""``, for a query that turns out to
+    call an oracle (``FROM t ORACLE LIMIT -1`` reads as SQL: ``t AS oracle LIMIT -1``)."""
     import sqlglot
 
     starts = [p for p in _clause_starts(text) if p > 0]
@@ -318,7 +345,7 @@ def _split_tail(text: str, place: _Place) -> tuple[str, dict[str, Any]]:
             sqlglot.parse_one(text, read="duckdb")
         except sqlglot.errors.SqlglotError:
             raise first_error from None
-        return text.rstrip(), {}
+        return text.rstrip(), {"": first_error}  # SQL, unless it calls an oracle
     return candidates[0] if candidates else (text.rstrip(), {})
 
 
@@ -414,6 +441,7 @@ def parse(workspace: Any, query: str) -> QueryPlan:
     if not text:
         raise place.error("the query is empty.")
     core, clauses = _split_tail(text, place)
+    pending = clauses.pop("", None)
     try:
         tree = sqlglot.parse_one(core, read="duckdb")
     except sqlglot.errors.SqlglotError as exc:
@@ -447,6 +475,8 @@ def parse(workspace: Any, query: str) -> QueryPlan:
                 f"oracle; the workspace's oracle names are {sorted(names.values()) or 'none'} "
                 "(`assay oracle add NAME SPEC` names one).", first)
         return QueryPlan(text=text, kind="exact" if isinstance(tree, exp.Query) else "write", core=core)
+    if pending is not None:
+        raise pending
     if not isinstance(tree, exp.Select):
         raise place.error("an oracle can be called only in a SELECT ... FROM ... query.", calls[0])
     group = None
@@ -668,7 +698,24 @@ def explain(workspace: Any, query: str) -> pd.DataFrame:
     >>> plan.set_index("what").loc[["kind", "method"], "value"].tolist()
     ['approximate selection', 'assay (guarantee: finite-sample)']
     """
-    return pd.DataFrame(parse(workspace, query).describe(), columns=["what", "value"])
+    return _explained(workspace, parse(workspace, query))
+
+
+def _explained(workspace: Any, plan: QueryPlan) -> pd.DataFrame:
+    """The plan's rows, with the number of records and groups counted in DuckDB (no oracle)."""
+    records = groups = None
+    if plan.kind in ("select", "aggregate"):
+        from ..store._util import quote
+
+        group = f", count(DISTINCT {quote(plan.group)}) AS g" if plan.group else ""
+        try:
+            counts = workspace.sql(f"SELECT count(*) AS n{group} FROM ({plan.core})")
+        except (WorkspaceError, InvalidParameterError):
+            counts = None  # DuckDB says what is wrong when the query runs
+        if counts is not None:
+            records = int(counts["n"].iloc[0])
+            groups = int(counts["g"].iloc[0]) if plan.group else None
+    return pd.DataFrame(plan.describe(records, groups), columns=["what", "value"])
 
 
 def sql(workspace: Any, query: str, *, seed: Any = 0, write: bool = False) -> SqlResult:
@@ -714,7 +761,7 @@ def sql(workspace: Any, query: str, *, seed: Any = 0, write: bool = False) -> Sq
     """
     plan = parse(workspace, query)
     if _EXPLAIN.match(query):
-        return SqlResult(pd.DataFrame(plan.describe(), columns=["what", "value"]), plan)
+        return SqlResult(_explained(workspace, plan), plan)
     if plan.kind == "write":
         return _write(workspace, plan, query, allowed=write)
     if plan.kind == "exact":

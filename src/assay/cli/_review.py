@@ -11,10 +11,12 @@ import click
 from ._common import WAIT, AssayCommand, CliError, about, open_workspace
 from ._main import DEFAULT_WORKSPACE, err
 
-_QUERY_HELP = ("A query to ask on the page, as `assay query select|aggregate` takes it, its oracle "
-               "a question for the person: \"aggregate -r TABLE -p PROXY -o 'review:how many "
-               "people?' --range 0 30 --budget 100\" (review:QUESTION[#LABEL_SET]). Run again with "
-               "the same seed, it asks only what is still unanswered.")
+_QUERY_HELP = ("A query to ask on the page, its oracle a question for the person "
+               "(review:QUESTION[#LABEL_SET], or a name `assay oracle add` gave one): a query of `assay "
+               "sql` (\"SELECT AVG(people(id)) FROM frames ORACLE LIMIT 60 USING proxy\"), or what "
+               "`assay query select|aggregate` takes (\"aggregate -r TABLE -p PROXY -o 'review:how many "
+               "people?' --range 0 30 --budget 100\"). Run again with the same seed, it asks only what "
+               "is still unanswered.")
 
 
 @click.command(cls=AssayCommand, aliases={"layout": "--image-layout", "root": "--images",
@@ -83,13 +85,23 @@ def review(workspace, images, image_layout, host, port, query_line, boxes):
 
 
 def parse_query(line: str, ws) -> tuple[str, dict]:
-    """``--query``'s text, read with the options of ``assay query select|aggregate``."""
+    """``--query``'s text: a query of ``assay sql``, or the options of ``assay query
+    select|aggregate``."""
+    import re
     import shlex
 
     from ..exceptions import InvalidParameterError
     from ..review.oracle import PREFIX, parse_page_oracle
     from ._query import aggregate_cmd, select_cmd
 
+    if re.match(r"\s*(SELECT|WITH|EXPLAIN)\b", line, flags=re.I):  # a query of `assay sql`
+        from ..review.jobs import page_plan
+
+        try:
+            page_plan(ws, line)
+        except InvalidParameterError as exc:
+            raise CliError(f"--query: {exc}") from None
+        return "sql", {"query": line}
     try:
         words = shlex.split(line)
     except ValueError as exc:

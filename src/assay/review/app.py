@@ -574,7 +574,7 @@ def create_app(server: ReviewServer, *, hosts: list[str] | None = None) -> Any:
         if not isinstance(params, dict):
             raise InvalidParameterError("'params' must be an object.")
         with server.workspace() as ws:
-            if not isinstance(params.get("records"), str) or params["records"] not in ws:
+            if verb != "sql" and (not isinstance(params.get("records"), str) or params["records"] not in ws):
                 raise InvalidParameterError(
                     f"records must be a table of the workspace; got {params.get('records')!r}.")
         boxes = data.get("boxes") or None

@@ -16,10 +16,11 @@ from typing import Any
 from ..exceptions import AssayError, InvalidParameterError
 from .oracle import PREFIX, Board, PageOracle, QuestionsWithdrawn, parse_page_oracle
 
-__all__ = ["QUERY_VERBS", "QueryJob"]
+__all__ = ["QUERY_VERBS", "QueryJob", "page_plan"]
 
-#: The queries the page runs.
-QUERY_VERBS = ("select", "aggregate")
+#: The queries the page runs: ``select`` and ``aggregate`` as ``assay query`` takes them, and
+#: ``sql``, a query of ``assay sql`` (whose plan is a selection or an aggregate).
+QUERY_VERBS = ("select", "aggregate", "sql")
 
 #: Parameters of each verb a job passes on, with their defaults (as ``assay query``'s).
 _SELECT = {"records": None, "proxy": None, "oracle": None, "recall": None, "precision": None,
@@ -28,6 +29,7 @@ _SELECT = {"records": None, "proxy": None, "oracle": None, "recall": None, "prec
 _AGGREGATE = {"records": None, "oracle": None, "proxy": None, "stat": "mean", "where": None,
               "error": None, "relative": False, "delta": 0.05, "budget": None, "value_range": None,
               "method": "assay", "batch_size": None, "seed": 0, "labels": None}
+_SQL = {"query": None, "seed": 0, "batch_size": None}
 
 
 class QueryJob:
@@ -37,12 +39,14 @@ class QueryJob:
     ----------
     path : Path
         The workspace file.
-    verb : {"select", "aggregate"}
+    verb : {"select", "aggregate", "sql"}
     params : dict
         As ``assay query select|aggregate`` takes them (its option names: ``recall`` /
         ``precision``, ``value_range``, ...); ``oracle`` (and ``where``, when it is a question
         for the page) is ``review:QUESTION[#LABEL_SET]``; ``records`` a workspace table or a
-        file.
+        file. For ``sql``: ``query`` (a query of :func:`assay.sql` whose oracle, or oracle
+        predicate, is named with a ``review:`` spec), ``seed`` and ``batch_size``; the job's
+        :attr:`verb` is then the plan's, ``select`` or ``aggregate``.
     boxes : str, optional
         Observations table whose boxes are drawn on record frames (records with ``stream``
         and ``frame``).
@@ -53,11 +57,20 @@ class QueryJob:
     def __init__(self, path: str | Path, verb: str, params: dict[str, Any], *,
                  boxes: str | None = None, wait: float = 10.0) -> None:
         if verb not in QUERY_VERBS:
-            raise InvalidParameterError(f"a query on the page is select or aggregate; got {verb!r}.")
-        known = _SELECT if verb == "select" else _AGGREGATE
+            raise InvalidParameterError(f"a query on the page is {', '.join(QUERY_VERBS)}; got {verb!r}.")
+        known = {"select": _SELECT, "aggregate": _AGGREGATE, "sql": _SQL}[verb]
         unknown = sorted(set(params) - set(known))
         if unknown:
             raise InvalidParameterError(f"{verb} takes no {', '.join(unknown)} here.")
+        #: The query's text when it came as SQL (``verb`` is then its plan's).
+        self.sql: str | None = None
+        self.plan: Any = None
+        if verb == "sql":
+            self.sql = params.get("query")
+            self.plan = _sql_plan(path, self.sql, wait)
+            verb, params = self.plan.kind, {**_plan_params(self.plan), "seed": params.get("seed"),
+                                            "batch_size": params.get("batch_size")}
+            known = _SELECT if verb == "select" else _AGGREGATE
         self.path = Path(path)
         self.verb = verb
         self.params = {**known, **{k: v for k, v in params.items() if v is not None}}
@@ -76,9 +89,15 @@ class QueryJob:
                       else where)
         # a count of records passing a question needs no other oracle
         counting = verb == "aggregate" and self.params["oracle"] is None and isinstance(self.where, PageOracle)
-        self.oracle = None if counting else self._oracle(self.params["oracle"], main=True)
+        main = self.params["oracle"]
+        self.oracle = (None if counting or self.sql is not None and not str(main).startswith(PREFIX)
+                       else self._oracle(main, main=True))
         #: The question the page shows first (the where question of a count).
         self.asker: PageOracle = self.oracle if self.oracle is not None else self.where
+        if not isinstance(self.asker, PageOracle):
+            raise InvalidParameterError(
+                "this query asks no one on the page: its oracles are not review:QUESTION specs (run it with "
+                "`assay sql`).")
 
     def _oracle(self, spec: Any, *, main: bool) -> PageOracle:
         if not isinstance(spec, str) or not spec.startswith(PREFIX):
@@ -135,6 +154,8 @@ class QueryJob:
         from ..approx import aggregate, select
 
         p = self.params
+        if self.sql is not None:
+            return self._sql(ws)
         records = self._records(ws)
         if self.verb == "select":
             if (p["recall"] is None) == (p["precision"] is None):
@@ -154,6 +175,27 @@ class QueryJob:
                       budget=p["budget"], method=p["method"], range=None if rng is None else tuple(rng),
                       seed=p["seed"], workspace=ws, batch_size=p["batch_size"], labels=p["labels"],
                       on_batch=self._on_batch if p["method"] in ("assay", "betting") else None)
+        return {**r.to_dict(), "run_id": r.run_id}
+
+    def _sql(self, ws: Any) -> dict[str, Any]:
+        """The SQL query, its page questions asked of this job's oracles."""
+        from ..approx.language import answer, parse
+
+        plan = parse(ws, self.sql)  # again: the workspace may have changed since the job was made
+        if (plan.kind, plan.spec, plan.where_spec) != (self.plan.kind, self.plan.spec, self.plan.where_spec):
+            raise InvalidParameterError("the query's oracles were renamed while it waited; start it again.")
+        oracles = {spec: o for spec, o in ((plan.spec, self.oracle), (plan.where_spec, self.where))
+                   if isinstance(o, PageOracle)}
+        options = {"batch_size": self.params["batch_size"]}
+        if self.anytime:
+            options["on_batch"] = self._on_batch
+        r = answer(ws, plan, seed=self.params["seed"], oracles=oracles, **options).result
+        if plan.kind == "select":
+            return {"selected": len(r), "threshold": r.threshold if math.isfinite(r.threshold) else None,
+                    "oracle_calls": r.oracle_calls, "labels_paid_now": r.labels_paid,
+                    "guarantee": {"kind": r.guarantee.kind, "target": plan.target, "value": plan.value,
+                                  "delta": r.guarantee.delta},
+                    "method": r.method, "run_id": r.run_id, "ids": [_plain(i) for i in r.ids[:1000]]}
         return {**r.to_dict(), "run_id": r.run_id}
 
     def stop(self) -> None:
@@ -184,7 +226,7 @@ class QueryJob:
         p = self.params
         oracle = self.asker
         return {
-            "verb": self.verb, "state": self.state, "error": self.error, "result": self.result,
+            "verb": self.verb, "sql": self.sql, "state": self.state, "error": self.error, "result": self.result,
             "question": oracle.question, "label_set": oracle.label_set,
             "records": p["records"] if isinstance(p["records"], str) else "records",
             "yes_no": oracle.yes_no, "range": None if oracle.range is None else list(oracle.range),
@@ -196,6 +238,50 @@ class QueryJob:
             "answers": self.board.answers_saved, "batches": self.board.batches_done,
             "boxes": self.boxes,
         }
+
+
+def _sql_plan(path: str | Path, query: Any, wait: float) -> Any:
+    from ..store import Workspace
+
+    ws = Workspace(path, hold=False, wait=wait)
+    try:
+        return page_plan(ws, query)
+    finally:
+        ws.close()
+
+
+def page_plan(workspace: Any, query: Any) -> Any:
+    """The plan (:func:`assay.approx.language.parse`) of a SQL query to ask on the page: a
+    selection or an aggregate with one answer (no GROUP BY), whose oracle or oracle predicate
+    is a question for the person (a name given to ``review:QUESTION[#LABEL_SET]``)."""
+    from ..approx.language import parse
+
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidParameterError("a sql query on the page needs 'query', the text of the query.")
+    plan = parse(workspace, query)
+    what = "an EXPLAIN" if query.lstrip()[:7].upper() == "EXPLAIN" else f"{plan.kind} SQL"
+    if plan.kind not in ("select", "aggregate") or what == "an EXPLAIN":
+        raise InvalidParameterError("a query on the page calls an oracle: a selection or an aggregate "
+                                    f"(this one is {what}: run it with `assay sql`).")
+    if plan.group is not None:
+        raise InvalidParameterError(f"GROUP BY {plan.group}: the page asks one answer at a time; ask each group "
+                                    f"with WHERE {plan.group} = ... instead.")
+    if not any(isinstance(s, str) and s.startswith(PREFIX) for s in (plan.spec, plan.where_spec)):
+        names = [n for n in (plan.oracle, plan.where_oracle) if n]
+        raise InvalidParameterError(
+            f"this query asks no one on the page: {', '.join(names)} is not a question for the person "
+            "(`assay oracle add NAME 'review:QUESTION'` names one); run it with `assay sql`.")
+    return plan
+
+
+def _plan_params(plan: Any) -> dict[str, Any]:
+    """What the page shows of a SQL query's plan, under ``assay query``'s parameter names."""
+    out: dict[str, Any] = {"records": plan.source or "the query's records", "proxy": plan.proxy,
+                           "oracle": plan.spec, "delta": plan.delta, "method": plan.method or "assay"}
+    if plan.kind == "select":
+        return {**out, plan.target: plan.value, "budget": plan.budget or 1000}
+    return {**out, "stat": plan.stat, "where": plan.where_spec, "error": plan.error, "relative": plan.relative,
+            "budget": plan.budget, "value_range": plan.value_range}
 
 
 def _plain(v: Any) -> Any:

@@ -388,6 +388,8 @@
     renderResult(job);
     if (!running) { renderBatch(null); return; }
     $("#query-question").textContent = job.question;
+    $("#query-sql").hidden = !job.sql;
+    $("#query-sql").textContent = job.sql || "";
     const progress = job.verb === "aggregate"
       ? `${job.answers} answers stored, ${job.batches} batches done` + (job.budget ? ` (budget ${job.budget})` : "")
       : `${job.answers} answers stored of at most ${job.budget} labels, ${job.batches} batches done`;
