@@ -38,7 +38,9 @@ it was named with (``assay oracle add NAME SPEC --range LO HI``).
 
 Every condition of ``WHERE`` but the oracle is cheap: it runs in DuckDB before any sampling, so the
 oracle only ever sees records that pass it. The records need an ``id`` column (record ids
-key the cached answers). ``EXPLAIN`` before a query says how it would run without running it.
+key the cached answers); the records of a ``JOIN`` take the ``id`` of the first table of
+``FROM``, and each must appear once. ``EXPLAIN`` before a query says how it would run, and
+what its budget or target implies, without asking the oracle anything.
 ``frames('labels', 'tracker', ...)`` in ``FROM`` is a table of one row per (stream, frame)
 of those observations tables, with an ``id``, each table's box count and its counts per class
 (:func:`frames_sql`): frame-level questions need no Python, e.g. the mean number of labelled
@@ -49,6 +51,14 @@ people per frame with the detector's count as the proxy::
 ``GROUP BY col`` (an aggregate, one column with few values) gives one answer per value; δ is
 split equally over the groups (Bonferroni), so all the intervals hold at once with probability
 at least ``1 - δ``, and each group pays for its own labels.
+
+A query only reads the workspace: other statements than a query are refused unless run with
+``write=True``, and then only ``CREATE [OR REPLACE] TABLE name AS SELECT ...`` and ``DROP
+TABLE name`` run, through the workspace. A query that cannot be read or answered raises
+:class:`~assay.exceptions.QueryError`, which says what was expected and points at the line
+and column with a caret. An oracle named with a ``review:`` spec is a question for the person
+at ``assay review``'s page: the page runs the query (``assay review --query "SELECT ..."``,
+:func:`answer` with the page's oracle).
 """
 
 from __future__ import annotations
@@ -239,18 +249,28 @@ class SqlResult:
         ``lower``, ``upper`` (with GROUP BY, ``groups``: one such row per group); for a
         selection the selected ``ids``; for exact SQL the rows."""
         out: dict[str, Any] = {"kind": self.plan.kind, "guarantee": self.guarantee}
+        rows = [{k: _plain(v) for k, v in row.items()} for row in self.table.to_dict(orient="records")]
         if self.plan.kind == "aggregate" and self.plan.group is not None:
-            out["groups"] = [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-                             for row in self.table.to_dict(orient="records")]
+            out["groups"] = rows
         elif self.plan.kind == "aggregate":
             r = self.result
             out.update(estimate=float(r.estimate), lower=float(r.lower), upper=float(r.upper))
         elif self.plan.kind == "select":
-            out.update(ids=[v.item() if hasattr(v, "item") else v for v in self.result.ids],
+            out.update(ids=[_plain(v) for v in self.result.ids],
                        oracle_calls=int(self.result.oracle_calls))
         else:
-            out["rows"] = self.table.to_dict(orient="records")
+            out["rows"] = rows
         return out
+
+
+def _plain(v: Any) -> Any:
+    """A value as JSON has it: numpy scalars as Python numbers, DuckDB's HUGEINT sums (Decimal)
+    as int when whole."""
+    from decimal import Decimal
+
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    return v.item() if hasattr(v, "item") else v
 
 
 # ---------------------------------------------------------------------- parsing

@@ -161,7 +161,7 @@ def aggregate_cmd(records, oracle, proxy, stat, where, error, relative, delta, b
 
 
 @click.command("sql", cls=AssayCommand)
-@click.argument("text", metavar="QUERY", required=False)
+@click.argument("text", metavar="[QUERY]", required=False)
 @click.option("--file", "-f", "path", type=click.Path(dir_okay=False, path_type=Path),
               help="Read the query from this file (instead of QUERY).")
 @click.option("--workspace", "-w", default=DEFAULT_WORKSPACE, show_default=True,
