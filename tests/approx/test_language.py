@@ -89,6 +89,12 @@ def test_explain_says_how_without_asking(ws):
 #: Malformed queries: (query, the reason said, line, column of the caret). Each reason is
 #: asserted whole, and the caret's place exactly.
 MALFORMED = [
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% METHOD nosuch',
+     'METHOD nosuch: not a method of select; expected one of assay, assay-pilot, joint, supg, supg++, uniform.',
+     1, 69),
+    ('SELECT AVG(people(count)) FROM r ORACLE LIMIT 5 METHOD supg',
+     'METHOD supg: not a method of aggregate; expected one of abae, assay, betting, blazeit, blazeit++, clt, ppi, '
+     'uniform.', 1, 56),
     ('SELECT AVG(people(count)) FROM r ORACLE LIMIT -1',
      "ORACLE LIMIT takes a whole number of labels (ORACLE LIMIT 1000); got '-1'.", 1, 47),
     ('SELECT * FROM r WHERE nosuch(y) USING score RECALL TARGET 90%',

@@ -554,6 +554,14 @@ def parse(workspace: Any, query: str) -> QueryPlan:
     delta = 1 - _fraction(clauses["probability"], "WITH PROBABILITY", place) if "probability" in clauses else 0.05
     proxy = clauses["using"].group(1).strip() if "using" in clauses else None
     method = clauses["method"].group(1).lower() if "method" in clauses else None
+    if method is not None:
+        from ._aggregate import METHODS as AGGREGATE_METHODS
+        from ._select import METHODS as SELECT_METHODS
+
+        known = sorted({"assay", *AGGREGATE_METHODS}) if aggs else sorted(SELECT_METHODS)
+        if method not in known:
+            raise place.error(f"METHOD {method}: not a method of {'aggregate' if aggs else 'select'}; "
+                              f"expected one of {', '.join(known)}.", clauses["method"].start(1))
     if proxy is not None:
         try:
             proxy_tree = sqlglot.parse_one(proxy, read="duckdb")
