@@ -71,13 +71,14 @@ def where_floor(passes: np.ndarray, values: np.ndarray, cap: float, *, error: fl
                 delta: float, spread: float | None = None) -> dict[str, float]:
     """Fewest labels with which an interval valid for every data set with values in
     ``[0, cap]`` can meet a relative ``error`` target on the mean of ``values`` over records
-    that pass, for a design that labels records drawn uniformly at random.
+    that pass, whatever records the method chooses to label (adaptively or not).
 
     The argument. Plant ``M`` records among the non-passing ones, chosen uniformly at
     random, and make them pass with value ``cap``: the mean rises to
     ``A(M) = (sum + cap M) / (count + M)``. A run that misses every planted record sees the
-    same labels in both worlds; it misses them with probability at least ``p(M, n)``
-    whatever it saw (:func:`log_miss` with all ``n`` labels among the non-passing records).
+    same labels in both worlds; the planted set is drawn independently of the run, so
+    whatever ``n`` records the run labels, it misses them with probability at least
+    ``p(M, n)`` (:func:`log_miss` with all ``n`` labels among the non-passing records).
     So a method covering the planted world's mean with probability ``1 - delta`` excludes
     ``A(M)`` in the real world with probability at most ``delta / p(M, n)``. Meeting the
     target needs ``(1 + error) lower >= (1 - error) upper`` with ``lower <= truth`` (probability
@@ -90,13 +91,13 @@ def where_floor(passes: np.ndarray, values: np.ndarray, cap: float, *, error: fl
     the true stratum sds and Neyman allocation) adds a second, heuristic figure: the labels
     at which a normal lower end ``truth - z_(1-delta) spread sqrt((1 - n/N) / n)`` and the
     upper end the median run cannot get below (``A(M)`` for every ``M`` with
-    ``delta / p(M, n) < 1/2``) meet the target. No finite-sample method's lower end does
-    better than a normal interval with the true sds, but this one is not a proof.
+    ``delta / p(M, n) < 1/2``) meet the target. A finite-sample lower end is not expected to
+    beat a normal interval with the true sds, but this figure is not a proof.
 
     Returns
     -------
     dict
-        ``median`` and ``mean`` (proven, for uniformly drawn labels), ``planted`` (``M*``),
+        ``median`` and ``mean`` (proven, for any design), ``planted`` (``M*``),
         ``normal`` (heuristic; present when ``spread`` is given).
 
     Examples
