@@ -13,10 +13,14 @@ Two reports, each written to its own section of ``docs/benchmarks.md`` with ``--
     The default on the ±0.01 SUPG tasks beside the same design handed what no design has:
     the true mean and standard deviation of every stratum (its predictions and allocation)
     and the true mean as the point its bets turn around; and beside ``strata=4``. Paired
-    seeds. It measures how much of the gap to the stratified n* learning costs.
+    seeds. It measures how much of the gap to the stratified n* learning costs. With
+    ``--datasets`` / ``--configs`` (``default,strata=4``) it writes its own section, e.g. the
+    check of ``strata=4`` on the other tasks (held-out ones included).
 
 Run ``python benchmarks/bench_aggregate_limits.py --where --trials 1000 --write`` and
-``python benchmarks/bench_aggregate_limits.py --tuned --trials 1000 --write``.
+``python benchmarks/bench_aggregate_limits.py --tuned --trials 1000 --write`` (and
+``--tuned --trials 300 --datasets imagenet,mot15,kitti,kitti-ped,mot15-dense
+--configs default,strata=4 --write``).
 """
 
 from __future__ import annotations
@@ -227,6 +231,8 @@ def _where_report(args) -> int:
 
 TUNED = "true stratum means and sds, centre at the truth"
 TUNED_CONFIGS = {"default": {}, "strata=4": {"strata": 4}, TUNED: {}}
+#: ``--configs`` names of the designs
+CONFIG_NAMES = {"default": "default", "strata=4": "strata=4", "truth": TUNED}
 
 
 @contextlib.contextmanager
@@ -257,12 +263,13 @@ def _told_the_truth(y: np.ndarray):
 
 
 def _tuned_chunk(task: tuple) -> list[list[int | bool]]:
-    name, seeds = task
+    name, seeds, configs = task
     ds = base.load(name, base.data_dir())
     rows = []
     for seq in seeds:
         row = []
-        for label, opts in TUNED_CONFIGS.items():
+        for label in configs:
+            opts = TUNED_CONFIGS[label]
             ctx = _told_the_truth(ds.y) if label == TUNED else contextlib.nullcontext()
             extra = {"centre": ds.truth} if label == TUNED else {}
             with ctx:
@@ -277,42 +284,47 @@ def _tuned_chunk(task: tuple) -> list[list[int | bool]]:
 
 def _tuned_report(args) -> int:
     names = [d for d in args.datasets.split(",") if d]
+    names_given = [c for c in args.configs.split(",") if c]
+    if names_given[:1] != ["default"] or not set(names_given) <= set(CONFIG_NAMES):
+        raise SystemExit(f"--configs: 'default' first, then any of {sorted(CONFIG_NAMES)}")
+    configs = tuple(CONFIG_NAMES[c] for c in names_given)
     tasks = []
     for d in names:
         seeds = np.random.SeedSequence([args.seed, sum(map(ord, d))]).spawn(args.trials)
         chunk = max(1, args.trials // 8)
-        tasks += [(d, seeds[i:i + chunk]) for i in range(0, args.trials, chunk)]
+        tasks += [(d, seeds[i:i + chunk], configs) for i in range(0, args.trials, chunk)]
     if args.workers > 1:
         with ProcessPoolExecutor(max_workers=args.workers) as pool:
             outs = list(pool.map(_tuned_chunk, tasks))
     else:
         outs = list(map(_tuned_chunk, tasks))
     rows: dict[str, list] = {d: [] for d in names}
-    for (d, _), out in zip(tasks, outs, strict=True):
+    for (d, _, _), out in zip(tasks, outs, strict=True):
         rows[d] += out
     need = int(stats.binom.ppf(1e-3, args.trials, 1 - DELTA))
     print(
         f"{args.trials} seeded trials per cell (the seeds of `bench_aggregate.py`), delta = "
-        f"{DELTA}, error-target mode, the same seeds for the three designs (paired). "
+        f"{DELTA}, error-target mode, the same seeds for every design (paired). "
         f"`{TUNED}`: the default with every stratum's prediction set to its true mean, its "
         "allocation computed from the true stratum sds and its bets turning at the true mean "
         "(all valid: fixed in advance; none available to a user). Issue 17's targets: 350 / "
         "370 labels on onto / tacred. A cell's coverage passes the one-sided binomial test at "
         f"1e-3 when at least {need} of {args.trials} trials cover.\n"
     )
-    head = " | ".join(f"{lab}: labels (coverage)" for lab in TUNED_CONFIGS)
-    print(f"| dataset | {head} | strata=4 - default (paired s.e.) | "
-          "told the truth - default (paired s.e.) | n* CV | n* stratified |")
-    print("|---|" + "---|" * (len(TUNED_CONFIGS) + 4))
+    head = " | ".join(f"{lab}: labels (coverage)" for lab in configs)
+    short = {TUNED: "told the truth"}
+    diffs_head = "".join(f" {short.get(c, c)} - default (paired s.e.) |" for c in configs[1:])
+    print(f"| dataset | {head} |{diffs_head} n* CV | n* stratified |")
+    print("|---|" + "---|" * (2 * len(configs) + 1))
     for d in names:
         a = np.array(rows[d], dtype=float)
         calls, cov = a[:, 0::2], a[:, 1::2]
         cells = []
-        for j in range(len(TUNED_CONFIGS)):
+        for j in range(len(configs)):
             flag = "" if cov[:, j].sum() >= need else " **FAIL**"
             cells.append(f"{calls[:, j].mean():.0f} ({cov[:, j].mean():.3f}{flag})")
         diffs = []
-        for j in (1, 2):
+        for j in range(1, len(configs)):
             diff = calls[:, j] - calls[:, 0]
             diffs.append(f"{diff.mean():+.0f} ({diff.std(ddof=1) / np.sqrt(diff.size):.0f})")
         i = base.ideal(base.load(d, base.data_dir()))
@@ -330,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20240611)
     ap.add_argument("--workers", type=int, default=2, choices=(1, 2))
     ap.add_argument("--datasets", default="onto,tacred", help="--tuned only")
+    ap.add_argument("--configs", default=",".join(CONFIG_NAMES),
+                    help="--tuned only: 'default' and the designs to pair with it")
     ap.add_argument("--write", action="store_true", help="record the report in docs/benchmarks.md")
     args = ap.parse_args(argv)
     if not base.data_dir().is_dir():
@@ -342,7 +356,10 @@ def main(argv: list[str] | None = None) -> int:
             _where_report(args)
     if args.tuned:
         title = "Approximate aggregation: the default told the truth of every stratum (issue 17)"
-        with tee_to_docs("aggregation-tuned", title, args.write):
+        key = "aggregation-tuned"
+        if (args.datasets, args.configs) != ("onto,tacred", ",".join(CONFIG_NAMES)):
+            key += "-" + args.datasets.replace(",", "-")
+        with tee_to_docs(key, title, args.write):
             _tuned_report(args)
     if not (args.where or args.tuned):
         ap.error("choose --where and / or --tuned")

@@ -82,7 +82,8 @@ def test_default_where_query_covers_and_stays_above_the_proven_floor(bench, shar
 def test_telling_the_default_the_truth_is_undone_after_each_run(bench, shared_data, monkeypatch):
     monkeypatch.setenv("ASSAY_SHARED_DATA", str(shared_data))
     prepare = betting._MeanTarget.prepare
-    rows = bench._tuned_chunk(("onto", np.random.SeedSequence(3).spawn(2)))
+    configs = tuple(bench.TUNED_CONFIGS)
+    rows = bench._tuned_chunk(("onto", np.random.SeedSequence(3).spawn(2), configs))
     assert betting._Strata is _Strata and betting._MeanTarget.prepare is prepare
     assert len(rows) == 2 and all(len(row) == 2 * len(bench.TUNED_CONFIGS) for row in rows)
     assert all(0 < row[j] <= 11165 for row in rows for j in range(0, len(row), 2))
