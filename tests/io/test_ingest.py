@@ -1,0 +1,211 @@
+"""assay.io.ingest: DuckDB's CSV reader stores exactly the table the Python reader returns,
+and a bad line raises exactly the Python reader's error."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from assay.exceptions import AssayError
+from assay.io import read_mot
+from assay.io.ingest import ingest
+from assay.store import Workspace
+
+
+def stored(ws: Workspace, name: str) -> tuple:
+    """Everything a workspace keeps of a table, but the ids and times of its creation."""
+    frame = ws.read(name)
+    frame.attrs.pop("workspace_table")
+    rows = ws.sql(f'SELECT * FROM "{name}"')
+    meta = ws.sql("SELECT * EXCLUDE (name, uid, created, modified) FROM _assay.tables "
+                  "WHERE name = ?", [name])
+    return frame, rows, meta
+
+
+def assert_same(a: Workspace, b: Workspace, name: str = "t") -> None:
+    (fa, ra, ma), (fb, rb, mb) = stored(a, name), stored(b, name)
+    assert list(fa.columns) == list(fb.columns)
+    assert list(fa.dtypes) == list(fb.dtypes)
+    assert fa.equals(fb)
+    assert fa.attrs == fb.attrs
+    assert ra.equals(rb)
+    assert ma.equals(mb)
+
+
+def through_python(path, fmt: str, **kw) -> Workspace:
+    ws = Workspace()
+    ws.add("t", read_mot(path, kind=fmt[4:], **kw))
+    return ws
+
+
+# ------------------------------------------------------------------ real data, DuckDB's reader
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("fmt", ["mot-det", "mot-gt"])
+@pytest.mark.parametrize("where", ["root", "sequence"])
+def test_mot15_stored_as_the_reader_stores_it(shared_data, fmt, where):
+    path = shared_data / "mot15"
+    if where == "sequence":  # world coordinates in its ground truth
+        path = path / "PETS09-S2L1"
+    ws = Workspace()
+    done = ingest(path, ws, name="t", format=fmt)
+    assert done.reader == "duckdb"
+    assert_same(ws, through_python(path, fmt))
+    assert done.rows == ws.table_info("t")["rows"]
+    assert done.streams == sorted(done.streams) and len(done.streams) == (6 if where == "root" else 1)
+
+
+@pytest.mark.shared_data
+def test_mot15_every_file_and_option(shared_data):
+    for f in sorted((shared_data / "mot15").glob("*/*.txt")):
+        fmt = "mot-gt" if f.name == "gt.txt" else "mot-det"
+        kw = {"fps": 7.5, "stream": f"cam {f.parent.name}'s", "source": "model:x"}
+        ws = Workspace()
+        assert ingest(f, ws, name="t", format=fmt, **kw).reader == "duckdb", f
+        assert_same(ws, through_python(f, fmt, **kw))
+
+
+# ------------------------------------------------------------------ bad and unusual lines
+
+GOOD = "1,-1,281.9,187.4,79.9,209.5,0.99,-1,-1,-1\n2,-1,281.0,187.0,80.0,210.0,0.98,-1,-1,-1\n"
+GT9 = "1,1,10,20,5,8,1,1,0.5\n2,1,11,21,5,8,0,7,1\n"
+
+CASES = {
+    # rows DuckDB alone would read, or read otherwise: the Python reader decides
+    "fractional frame": GOOD + "3.5,-1,1,2,3,4,0.5,-1,-1,-1\n",
+    "frame 1.0": "1.0,-1,1,2,3,4,0.5,-1,-1,-1\n",
+    "frame 1e3": GOOD + "1e3,-1,1,2,3,4,0.5,-1,-1,-1\n",
+    "plus sign": GOOD + "+3,-1,1,2,3,4,0.5,-1,-1,-1\n",
+    "underscore": GOOD + "3,-1,1_000,2,3,4,0.5,-1,-1,-1\n",
+    "hex id": GOOD + "3,0x10,1,2,3,4,0.5,-1,-1,-1\n",
+    "trailing comma": GOOD + "3,-1,1,2,3,4,0.5,-1,-1,-1,\n",
+    "two trailing commas": GOOD + "3,-1,1,2,3,4,0.5,-1,-1,-1,,\n",
+    "empty field": GOOD + "3,-1,,2,3,4,0.5,-1,-1,-1\n",
+    "empty last field": GOOD + "3,-1,1,2,3,4,0.5,-1,-1,\n",
+    "field missing": GOOD + "3,-1,1,2,3,4,0.5,-1,-1\n",
+    "field too many": GOOD + "3,-1,1,2,3,4,0.5,-1,-1,-1,7\n",
+    "text": GOOD + "3,-1,abc,2,3,4,0.5,-1,-1,-1\n",
+    "header": "frame,id,left,top,w,h,score,x,y,z\n" + GOOD,
+    "quoted": GOOD + '3,-1,"1",2,3,4,0.5,-1,-1,-1\n',
+    "spaces only line": GOOD + "   \n" + GOOD,
+    "frame 0": GOOD + "0,-1,1,2,3,4,0.5,-1,-1,-1\n",
+    "negative width": GOOD + "\n4,-1,10,20,-5,40,0.7,-1,-1,-1\n",
+    "negative zero width": GOOD + "4,-1,10,20,-0,40,0.7,-1,-1,-1\n",
+    "nan score": GOOD + "3,-1,10,20,5,40,nan,-1,-1,-1\n",
+    "inf left": GOOD + "3,-1,inf,20,5,40,0.5,-1,-1,-1\n",
+    "overflowing box": GOOD + "3,-1,1e308,20,1e308,40,0.5,-1,-1,-1\n",
+    "huge frame": GOOD + "99999999999999999999,-1,1,2,3,4,0.5,-1,-1,-1\n",
+    "world coordinates late": GOOD * 60 + "3,-1,1,2,3,4,0.5,7,8,9\n",
+    "world nan": "1,-1,1,2,3,4,0.5,nan,1,2\n" + GOOD,
+    "score -1": GOOD + "3,-1,1,2,3,4,-1,-1,-1,-1\n",
+    "spaces around numbers": GOOD + " 3 , -1 ,1 ,2,3,4,0.5 ,-1,-1,-1\n",
+    "tab before number": GOOD + "3,\t-1,1,2,3,4,0.5,-1,-1,-1\n",
+    "crlf": GOOD.replace("\n", "\r\n"),
+    "blank lines": "\n\n" + GOOD + "\n\n",
+    "no final newline": GOOD.rstrip("\n"),
+    "utf-8 bom": "\ufeff" + GOOD,
+    "not utf-8": GOOD.encode() + b"3,-1,1,2,3,4,0.5,-1,-1,\xff1\n",
+    "utf-16": GOOD.encode("utf-16"),
+    "nul byte": GOOD.encode() + b"3,-1,1,2\x00,3,4,0.5,-1,-1,-1\n",
+    "empty file": "",
+    "five fields": "1,2,3,4,5\n",
+    "nine fields, det": GT9,
+    "gt id -1": "1,-1,10,20,5,8,1,-1,-1,-1\n",
+    "gt9": GT9,
+    "gt9 unknown class": GT9 + "3,1,10,20,5,8,1,13,1\n",
+    "gt9 nan visibility": GT9 + "3,1,10,20,5,8,1,1,nan\n",
+    "gt9 fractional class": GT9 + "3,1,10,20,5,8,1,1.0,1\n",
+}
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the reader's, on 1e308
+@pytest.mark.parametrize("fmt", ["mot-det", "mot-gt"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_or_unusual_lines_as_the_reader_reads_them(tmp_path, case, fmt):
+    content = CASES[case]
+    p = tmp_path / "det.txt"
+    p.write_bytes(content if isinstance(content, bytes) else content.encode())
+    try:
+        with warnings.catch_warnings(record=True) as expected_warnings:
+            warnings.simplefilter("always")
+            expected = through_python(p, fmt, fps=10)
+    except AssayError as e:
+        with pytest.raises(type(e)) as got:
+            ingest(p, Workspace(), name="t", format=fmt, fps=10)
+        assert str(got.value) == str(e)
+        assert (getattr(got.value, "line", None), getattr(got.value, "column", None)) == (
+            getattr(e, "line", None), getattr(e, "column", None))
+        return
+    ws = Workspace()
+    with warnings.catch_warnings(record=True) as got_warnings:
+        warnings.simplefilter("always")
+        ingest(p, ws, name="t", format=fmt, fps=10)
+    assert_same(ws, expected)
+    assert [str(w.message) for w in got_warnings] == [str(w.message) for w in expected_warnings]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_good_lines_are_read_by_duckdb(tmp_path, newline):
+    p = tmp_path / "det.txt"
+    text = "\ufeff" + GOOD + "\n\n3, -1 ,1,2,3,4,-1,-1,-1,-1\n4,-1,1,2,0,4,1e-3,-1,-1,-1"
+    p.write_bytes(text.replace("\n", newline).encode())
+    ws = Workspace()
+    assert ingest(p, ws, name="t", format="mot-det", fps=10).reader == "duckdb"
+    assert_same(ws, through_python(p, "mot-det", fps=10))
+
+
+def test_a_bad_line_leaves_nothing_stored_and_the_workspace_usable(tmp_path):
+    p = tmp_path / "det.txt"
+    p.write_text(GOOD + "3,-1,1,2,-3,4,0.5,-1,-1,-1\n")
+    ws = Workspace()
+    with pytest.raises(AssayError, match="line 3, column 5"):
+        ingest(p, ws, name="t", format="mot-det", fps=10)
+    assert "t" not in ws
+    p.write_text(GOOD)
+    assert ingest(p, ws, name="t", format="mot-det", fps=10).reader == "duckdb"
+
+
+def test_inside_a_transaction_the_python_reader_reads(tmp_path):
+    p = tmp_path / "det.txt"
+    p.write_text(GOOD)
+    ws = Workspace()
+    with ws.transaction():
+        done = ingest(p, ws, name="t", format="mot-det", fps=10)
+        ws.add("u", read_mot(p, fps=10))
+    assert done.reader == "python"
+    assert ws.read("t").equals(ws.read("u"))
+
+
+def test_replace_and_attrs(tmp_path):
+    p = tmp_path / "det.txt"
+    p.write_text(GOOD)
+    ws = Workspace()
+    ingest(p, ws, name="t", format="mot-det", fps=10)
+    with pytest.raises(AssayError, match="already has a table named 't'"):
+        ingest(p, ws, name="t", format="mot-det", fps=10)
+    done = ingest(p, ws, name="t", format="mot-det", fps=10, replace=True,
+                  attrs={"fps": None, "image_sizes": {"det": [640, 480]}})
+    assert done.reader == "duckdb" and "fps" not in done.attrs
+    assert ws.read("t").attrs["image_sizes"] == {"det": [640, 480]}
+    assert ws.table_info("t")["rows"] == 2
+
+
+def test_read_only_workspace_refuses(tmp_path):
+    p = tmp_path / "det.txt"
+    p.write_text(GOOD)
+    Workspace(tmp_path / "w.duckdb").close()
+    with Workspace(tmp_path / "w.duckdb", read_only=True) as ws, pytest.raises(AssayError, match="read-only"):
+        ingest(p, ws, name="t", format="mot-det", fps=10)
+
+
+def test_path_with_a_quote(tmp_path):
+    d = tmp_path / "it's"
+    d.mkdir()
+    p = d / "det.txt"
+    p.write_text(GOOD)
+    ws = Workspace()
+    assert ingest(Path(p), ws, name="t", format="mot-det", fps=10).reader == "duckdb"
+    assert_same(ws, through_python(p, "mot-det", fps=10))
