@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assay.exceptions import AssayError
-from assay.io import read_mot
+from assay.io import read_kitti_tracking, read_mot
 from assay.io.ingest import ingest
 from assay.store import Workspace
 
@@ -36,7 +36,10 @@ def assert_same(a: Workspace, b: Workspace, name: str = "t") -> None:
 
 def through_python(path, fmt: str, **kw) -> Workspace:
     ws = Workspace()
-    ws.add("t", read_mot(path, kind=fmt[4:], **kw))
+    if fmt == "kitti-tracking":
+        ws.add("t", read_kitti_tracking(path, **kw))
+    else:
+        ws.add("t", read_mot(path, kind=fmt[4:], **kw))
     return ws
 
 
@@ -66,6 +69,21 @@ def test_mot15_every_file_and_option(shared_data):
         ws = Workspace()
         assert ingest(f, ws, name="t", format=fmt, **kw).reader == "duckdb", f
         assert_same(ws, through_python(f, fmt, **kw))
+
+
+@pytest.mark.shared_data
+def test_kitti_tracking_stored_as_the_reader_stores_it(shared_data):
+    folder = shared_data / "kitti" / "label_02"
+    ws = Workspace()
+    done = ingest(folder, ws, name="t", format="kitti-tracking")
+    assert done.reader == "duckdb" and len(done.streams) == 10
+    assert_same(ws, through_python(folder, "kitti-tracking"))
+    assert ws.read("t").attrs["dropped_rows"]["DontCare"] > 0
+    one = sorted(folder.glob("*.txt"))[3]
+    kw = {"stream": "cam 1", "source": "model:x", "fps": 12.5}
+    ws = Workspace()
+    assert ingest(one, ws, name="t", format="kitti-tracking", **kw).reader == "duckdb"
+    assert_same(ws, through_python(one, "kitti-tracking", **kw))
 
 
 # ------------------------------------------------------------------ bad and unusual lines
@@ -209,3 +227,50 @@ def test_path_with_a_quote(tmp_path):
     ws = Workspace()
     assert ingest(Path(p), ws, name="t", format="mot-det", fps=10).reader == "duckdb"
     assert_same(ws, through_python(p, "mot-det", fps=10))
+
+
+KITTI = "0 0 Car 0 0 -1.79 296.7 161.8 455.2 292.4 2.0 1.82 4.43 -4.55 1.86 13.41 -2.12\n"
+DONTCARE = "0 -1 DontCare -1 -1 -10 219.3 188.5 245.5 218.6 -1000 -1000 -1000 -10 -1 -1 -1\n"
+KITTI_CASES = {
+    "good": DONTCARE + KITTI + KITTI.replace("Car", "Person_sitting").replace("0 0 ", "1 3 ", 1),
+    "scored": KITTI.replace("\n", " 0.7\n") * 2,
+    "double space": KITTI.replace("Car ", "Car  "),
+    "negative size": KITTI.replace(" 2.0 1.82 ", " 2.0 -1.82 "),
+    "negative size, DontCare": DONTCARE.replace("-1000 -1000", "-1000 -1"),
+    "unknown type": KITTI + KITTI.replace("Car", "Hovercraft"),
+    "underscore number": KITTI + KITTI.replace("296.7", "29_6.7"),
+    "underscore type": KITTI.replace("Car", "My_car"),
+    "frame -1": KITTI + KITTI.replace("0 0 Car", "-1 0 Car"),
+    "track -1": KITTI + KITTI.replace("0 0 Car", "0 -1 Car"),
+    "x2 < x1": KITTI + KITTI.replace("455.2", "200.0"),
+    "occluded 1.0": KITTI.replace("Car 0 0 ", "Car 0 1.0 "),
+    "nan alpha": KITTI.replace("-1.79", "nan"),
+    "rot_y -pi/2": KITTI.replace("-2.12", "-1.5707963267948966"),
+    "rot_y on the wrap": KITTI.replace("-2.12", "1.5707963267948966"),
+    "sixteen fields": KITTI.replace(" -2.12", ""),
+    "comma separated": KITTI.replace(" ", ","),
+    "only DontCare": DONTCARE,
+}
+
+
+@pytest.mark.parametrize("case", list(KITTI_CASES))
+def test_kitti_lines_as_the_reader_reads_them(tmp_path, case):
+    p = tmp_path / "0007.txt"
+    p.write_text(KITTI_CASES[case])
+    try:
+        with warnings.catch_warnings(record=True) as expected_warnings:
+            warnings.simplefilter("always")
+            expected = through_python(p, "kitti-tracking")
+    except AssayError as e:
+        with pytest.raises(type(e)) as got:
+            ingest(p, Workspace(), name="t", format="kitti-tracking")
+        assert str(got.value) == str(e)
+        return
+    ws = Workspace()
+    with warnings.catch_warnings(record=True) as got_warnings:
+        warnings.simplefilter("always")
+        done = ingest(p, ws, name="t", format="kitti-tracking")
+    assert_same(ws, expected)
+    assert [str(w.message) for w in got_warnings] == [str(w.message) for w in expected_warnings]
+    if case in ("good", "scored", "rot_y -pi/2", "rot_y on the wrap", "only DontCare"):
+        assert done.reader == "duckdb"

@@ -19,12 +19,12 @@ import pandas as pd
 
 from .._validation import Interval, Options, validate_params
 from ..exceptions import WorkspaceError
-from . import mot
+from . import kitti, mot
 
 __all__ = ["INGEST_FORMATS", "Ingested", "ingest"]
 
-#: Formats :func:`ingest` reads, and whether DuckDB reads them (else the reader alone does).
-INGEST_FORMATS = ("mot-det", "mot-gt")
+#: Formats :func:`ingest` reads, as ``assay ingest`` names them.
+INGEST_FORMATS = ("mot-det", "mot-gt", "kitti-tracking")
 
 
 @dataclass(frozen=True)
@@ -89,16 +89,18 @@ def ingest(
     ----------
     path : str or Path
         What the reader reads: for ``mot-det`` and ``mot-gt``, a file, sequence folder or
-        dataset root (see :func:`~assay.io.read_mot`).
+        dataset root (see :func:`~assay.io.read_mot`); for ``kitti-tracking``, a label file
+        or a folder of them (see :func:`~assay.io.read_kitti_tracking`; ``DontCare`` rows
+        are dropped).
     workspace : assay.store.Workspace
         Open for writing. Inside a :meth:`~assay.store.Workspace.transaction` the Python
         reader reads (a failed DuckDB check would roll the whole transaction back).
     name : str
         The table's name.
-    format : {"mot-det", "mot-gt"}
+    format : {"mot-det", "mot-gt", "kitti-tracking"}
         The file format, as ``assay ingest`` names it.
     fps, stream, source
-        As for the reader (:func:`~assay.io.read_mot`).
+        As for the reader (None: the reader's default).
     replace, discard_results
         As for :meth:`~assay.store.Workspace.add`.
     attrs : mapping, optional
@@ -122,9 +124,14 @@ def ingest(
     0  TUD-Campus      1       0      1  399.0  520.0
     1  TUD-Campus      1       1      2  282.0  374.0
     """
-    kind = format[4:]
-    options = {"kind": kind, "fps": fps, "stream": stream, "source": source}
-    plan = None if workspace.in_transaction else mot.ingest_plan(path, **options)
+    if format == "kitti-tracking":
+        options = {"stream": stream, "source": "labels" if source is None else source,
+                   "fps": kitti.KITTI_FPS if fps is None else fps}
+        plan_of, reader = kitti.tracking_ingest_plan, kitti.read_kitti_tracking
+    else:
+        options = {"kind": format[4:], "fps": fps, "stream": stream, "source": source}
+        plan_of, reader = mot.ingest_plan, mot.read_mot
+    plan = None if workspace.in_transaction else plan_of(path, **options)
     if plan is not None:
         like = plan.like.copy()
         like.attrs = _edited(plan.like.attrs, attrs)
@@ -135,7 +142,7 @@ def ingest(
             pass  # a row failed a check: the reader below names it (or reads what DuckDB would not)
         else:
             return Ingested(name, int(rows), plan.streams, like.attrs, "duckdb")
-    table = mot.read_mot(path, **options)
+    table = reader(path, **options)
     table.attrs = _edited(table.attrs, attrs)
     workspace.add(name, table, kind="observations", replace=replace, discard_results=discard_results)
     streams = [str(s) for s in pd.unique(table["stream"])]
