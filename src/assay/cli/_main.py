@@ -459,7 +459,9 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, names
     if format == "nuscenes":  # its ego poses go beside it, as NAME_ego_poses
         _check_target(workspace, f"{name}_ego_poses", "ego_poses", append=append, replace=replace,
                       discard_results=discard_results)
-    if format in ("mot-det", "mot-gt") and not append:
+    duckdb_reads = format in ("mot-det", "mot-gt") or (
+        format == "kitti-tracking" and stream is None and not image_size)
+    if duckdb_reads and not append:
         _ingest_with_duckdb(format, path, workspace, name, fps=fps, stream=stream, source=source,
                             image_size=(every, per), replace=replace,
                             discard_results=discard_results, as_json=as_json)
@@ -523,12 +525,16 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, names
 
 def _ingest_with_duckdb(fmt: str, path: Path, workspace: Path, name: str, *, fps, stream, source,
                         image_size, replace: bool, discard_results: bool, as_json: bool) -> None:
-    """``assay ingest`` of MOT files through :func:`assay.io.ingest.ingest`: DuckDB reads them
-    into the workspace (the reader only when a line fails its checks, to name it)."""
+    """``assay ingest`` of MOT files (and KITTI tracking labels, without ``--stream`` or
+    ``--image-size``) through :func:`assay.io.ingest.ingest`: DuckDB reads them into the
+    workspace (the reader only when a line fails its checks, to name it)."""
     from ..io.ingest import ingest as ingest_files
 
-    named, found = _mot_streams(path, kind=fmt[4:], fps=fps, stream=stream)
-    sizes, origin = _image_sizes(list(named), found, *image_size, "seqinfo.ini")
+    if fmt == "kitti-tracking":  # streams named after the files, no image sizes
+        named, sizes, origin = None, {}, {}
+    else:
+        named, found = _mot_streams(path, kind=fmt[4:], fps=fps, stream=stream)
+        sizes, origin = _image_sizes(list(named), found, *image_size, "seqinfo.ini")
     new = str(workspace) != ":memory:" and not Path(workspace).exists()
     notes.print(f"reading {path} as {fmt} ...", highlight=False)
     try:
@@ -545,7 +551,7 @@ def _ingest_with_duckdb(fmt: str, path: Path, workspace: Path, name: str, *, fps
             for leftover in (Path(workspace), Path(f"{workspace}.wal")):
                 leftover.unlink(missing_ok=True)
         raise
-    _print_stream_rows(rows, done.attrs, True, named, origin)
+    _print_stream_rows(rows, done.attrs, True, named or dict.fromkeys(rows, "file name"), origin)
     if as_json:
         emit_json({"table": info["name"], "kind": "observations", "rows_read": done.rows,
                    "rows": info["rows"], "revision": info["revision"], "identity": info["identity"],
