@@ -274,3 +274,22 @@ def test_kitti_lines_as_the_reader_reads_them(tmp_path, case):
     assert [str(w.message) for w in got_warnings] == [str(w.message) for w in expected_warnings]
     if case in ("good", "scored", "rot_y -pi/2", "rot_y on the wrap", "only DontCare"):
         assert done.reader == "duckdb"
+
+
+def test_a_large_file_keeps_its_order_in_a_workspace_file(tmp_path):
+    """Big enough for DuckDB to read it on several threads: rows stay in file order and
+    ``obs_id`` numbers them so, as the reader does."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 400_000
+    rows = np.column_stack([np.arange(n) // 7 + 1, np.full(n, -1), rng.uniform(0, 1800, n).round(2),
+                            rng.uniform(0, 900, n).round(2), rng.uniform(5, 200, n).round(2),
+                            rng.uniform(5, 300, n).round(2), rng.uniform(0, 1, n).round(4)])
+    p = tmp_path / "det.txt"
+    np.savetxt(p, np.column_stack([rows, np.full((n, 3), -1)]), delimiter=",",
+               fmt=["%d", "%d", "%.2f", "%.2f", "%.2f", "%.2f", "%.4f", "%d", "%d", "%d"])
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        assert ingest(p, ws, name="t", format="mot-det", fps=30).reader == "duckdb"
+    with Workspace(tmp_path / "w.duckdb", read_only=True) as ws:
+        assert_same(ws, through_python(p, "mot-det", fps=30))

@@ -250,8 +250,8 @@ class IngestPlan:
     Attributes
     ----------
     queries : list of str
-        One ``SELECT`` per file, in the reader's row order; each numbers its rows on from the
-        ``$rows`` parameter (rows stored before it) and fails on a row the reader refuses.
+        One ``SELECT`` per file, in the reader's row order, failing on a row the reader
+        refuses; ``obs_id`` is left to number the rows stored (``numbered="obs_id"``).
     like : pandas.DataFrame
         The reader's table without rows: its columns, dtypes and ``attrs``.
     streams : list of str

@@ -137,7 +137,8 @@ def ingest(
         like.attrs = _edited(plan.like.attrs, attrs)
         try:
             rows = workspace.add_query(name, plan.queries, like=like, kind="observations",
-                                       replace=replace, discard_results=discard_results)
+                                       numbered="obs_id", replace=replace,
+                                       discard_results=discard_results)
         except WorkspaceError:
             pass  # a row failed a check: the reader below names it (or reads what DuckDB would not)
         else:

@@ -339,7 +339,6 @@ def _tracking_sql(v: dict[str, str], scan: str, name: str, *, source: str, fps: 
         "stream": sql_string(name),
         "frame": v["frame"],
         "time": f"{v['frame']} / {float(fps)!r}::DOUBLE",
-        "obs_id": "row_number() OVER () - 1 + $rows",
         "track": v["track"],
         "cls": v["type"],
         "score": v.get("score", "NULL"),

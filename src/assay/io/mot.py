@@ -430,7 +430,6 @@ def _sequence_sql(p: Path, layout: list[Field], stream: str, *, kind: str, fps: 
         "frame": f"CASE WHEN {' AND '.join(ok)} THEN {v['frame']} "
                  "ELSE error('assay: a row the strict reader refuses') END",
         "time": f"({v['frame']} - 1) / {float(fps)!r}::DOUBLE",
-        "obs_id": "row_number() OVER () - 1 + $rows",
         "track": v["id"] if kind == "gt" else f"CASE WHEN {v['id']} < 0 THEN NULL ELSE {v['id']} END",
         "cls": ("CASE " + " ".join(f"WHEN {v['class']} = {k} THEN {sql_string(n)}"
                                    for k, n in MOT16_CLASSES.items()) + " END")

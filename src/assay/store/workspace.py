@@ -750,6 +750,7 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
             "query": [str, list],
             "like": [pd.DataFrame],
             "kind": [Options(TABLE_KINDS)],
+            "numbered": [str, None],
             "replace": [bool],
             "discard_results": [bool],
         }
@@ -761,6 +762,7 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         *,
         like: pd.DataFrame,
         kind: str = "observations",
+        numbered: str | None = None,
         replace: bool = False,
         discard_results: bool = False,
     ) -> int:
@@ -778,13 +780,19 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         query : str or list of str
             A ``SELECT`` whose result columns are named as ``like``'s (in any order; a column
             it lacks is NULL); each value is cast to its column's type. Several are inserted
-            one after the other; each may use the parameter ``$rows``, the number of rows the
-            ones before it stored (to number rows on, as ``obs_id`` is). The rows are **not**
-            checked against the schema of ``kind``: the query must produce valid rows (put
-            the checks in it, for example ``CASE WHEN ok THEN value ELSE error('...') END``).
+            one after the other. The rows are **not** checked against the schema of ``kind``:
+            the query must produce valid rows (put the checks in it, for example
+            ``CASE WHEN ok THEN value ELSE error('...') END``).
         like : pandas.DataFrame
             The table's columns, dtypes and ``attrs``; its rows are not stored.
-        kind, replace, discard_results
+        kind : str
+            As for :meth:`add`.
+        numbered : str, optional
+            A column set to 0, 1, 2, ... in the order the rows come from the queries (as
+            ``obs_id`` numbers the rows read from files). Numbering here, rather than with
+            ``row_number() OVER ()`` in the query, keeps DuckDB's reading parallel: a window
+            over all rows runs the whole query on one thread.
+        replace, discard_results : bool
             As for :meth:`add`.
 
         Returns
@@ -823,7 +831,8 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         with self._lock:
             existing = self._replaced(name, replace, discard_results, None)
             queries = [query] if isinstance(query, str) else query
-            return self._create(name, kind, prepared, replace=existing, queries=queries)
+            return self._create(name, kind, prepared, replace=existing, queries=queries,
+                                numbered=numbered)
 
     def _validated(self, table: pd.DataFrame, name: str, kind: str) -> pd.DataFrame:
         if kind == "table":
@@ -859,12 +868,13 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
     def _create(
         self, name: str, kind: str, prepared: _Prepared, *, replace: str | None,
         writer: str | None = None, queries: list[str] | None = None,
+        numbered: str | None = None,
     ) -> int:
         """Create table ``name`` and its metadata in one transaction, dropping ``replace``.
 
         The rows are ``prepared.arrow``'s, then those of the DuckDB ``queries`` (inserted in
-        order, by column name, into a table typed as ``prepared.arrow``). Returns the rows
-        stored."""
+        order, by column name, into a table typed as ``prepared.arrow``), column ``numbered``
+        then set to each row's number in that order. Returns the rows stored."""
         view = f"_assay_ingest_{secrets.token_hex(6)}"
         with self._write() as con:
             try:
@@ -878,8 +888,12 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
                     con.unregister(view)
                 rows = prepared.arrow.num_rows
                 for one in queries or ():
-                    params = {"rows": rows} if "$rows" in one else None
-                    rows += con.execute(f"INSERT INTO {_quote(name)} BY NAME {one}", params).fetchall()[0][0]
+                    rows += con.execute(f"INSERT INTO {_quote(name)} BY NAME {one}").fetchall()[0][0]
+                if numbered is not None:
+                    # a new table's row ids follow its rows' order, from a base that inside a
+                    # transaction is not 0
+                    con.execute(f"UPDATE {_quote(name)} SET {_quote(numbered)} = rowid - first "
+                                f"FROM (SELECT min(rowid) AS first FROM {_quote(name)})")
                 now = _now()
                 summary = (self._stream_summary(con, _quote(name), prepared.specs)
                            if kind == "observations" else None)
