@@ -70,6 +70,44 @@ print(json.dumps({"seconds": seconds, "cpu": cpu_seconds, "rows": rows, "reader"
                   "peak": peak}))
 """
 
+BREAKDOWN = r"""
+import json, os, re, resource, sys, duckdb
+from assay.io import mot
+path, db = sys.argv[1], sys.argv[2]
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+query = mot.ingest_plan(path, kind="det", fps=30).queries[0]
+check = query[query.index("CASE WHEN "):query.index(' AS "frame"')]
+texts = [f'AS "{c}"' for c in ("stream", "cls", "source")]
+def without(q, checks=False, text=False):
+    if checks:
+        q = q.replace(check, 'CAST("f_frame" AS BIGINT)')
+    for t in texts if text else ():
+        q = re.sub("'[^']*' " + t, "NULL " + t, q)
+    assert q != query or not (checks or text)
+    return q
+parts = {"the query": without(query), "without the checks": without(query, checks=True),
+         "without the 3 text columns": without(query, text=True),
+         "without either": without(query, checks=True, text=True)}
+out = {}
+for name, q in parts.items():
+    if os.path.exists(db):
+        os.remove(db)
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE t (stream VARCHAR, frame BIGINT, time DOUBLE, obs_id BIGINT, "
+                "track BIGINT, cls VARCHAR, score DOUBLE, source VARCHAR, x1 DOUBLE, y1 DOUBLE, "
+                "x2 DOUBLE, y2 DOUBLE)")
+    c = cpu()
+    con.execute("BEGIN")
+    con.execute(f"INSERT INTO t BY NAME {q}")
+    con.execute("COMMIT")
+    con.execute("CHECKPOINT")
+    out[name] = cpu() - c
+    con.close()
+print(json.dumps(out))
+"""
+
 WAYS = {"duckdb": "raw DuckDB read_csv into a table", "ingest": "assay ingest (assay.io.ingest)",
         "python": "read_mot + Workspace.add (before)"}
 
@@ -94,6 +132,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=2_000_000)
     ap.add_argument("--repeat", type=int, default=5, help="rounds; the best of each is reported")
     ap.add_argument("--write", action="store_true", help="record in docs/benchmarks.md")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also: CPU seconds of ingest's INSERT without its checks or text columns")
     args = ap.parse_args()
     runs: dict[str, list[dict]] = {k: [] for k in WAYS}
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,6 +150,13 @@ def main() -> None:
                 runs[how].append(json.loads(res.stdout))
                 db.unlink()
                 print(how, runs[how][-1])
+        parts: list[dict] = []
+        for _ in range(args.repeat if args.breakdown else 0):
+            db = Path(tmp) / "parts.duckdb"
+            res = subprocess.run([sys.executable, "-c", BREAKDOWN, str(src), str(db)],
+                                 capture_output=True, text=True, check=True)
+            parts.append(json.loads(res.stdout))
+            print("breakdown", parts[-1])
     best = {how: min(r, key=lambda x: x["seconds"]) for how, r in runs.items()}
     least = {how: min(x["cpu"] for x in r) for how, r in runs.items()}
     assert all(r["reader"] == "duckdb" and r["rows"] == args.rows for r in runs["ingest"])
@@ -125,12 +172,19 @@ def main() -> None:
     table += (f"\n{args.rows:,} rows, {size / 1e6:.0f} MB file. CPU seconds are the process's "
               "user + system time over the timed part (all threads): the work done, which other "
               "load on the machine does not inflate as it does wall-clock time.")
+    if parts:
+        table += ("\n\nWhere assay ingest's time goes (`--breakdown`: its one DuckDB statement, the "
+                  "`INSERT ... SELECT ... FROM read_csv(...)` with commit and checkpoint, CPU "
+                  f"seconds, least of {n}):\n\n| the INSERT | CPU |\n|---|---:|\n")
+        for name in parts[0]:
+            table += f"| {name} | {min(p[name] for p in parts):.2f} s |\n"
     print(table)
     if args.write:
         write_section("ingest", (
             "## Ingest: MOT file to workspace, side by side with DuckDB's raw CSV reader\n\n"
             f"`nice -n 10 python benchmarks/bench_ingest.py --rows {args.rows} --repeat "
-            f"{args.repeat} --write` (machine: {machine()})\n\n" + table +
+            f"{args.repeat}{' --breakdown' if args.breakdown else ''} --write` (machine: "
+            f"{machine()})\n\n" + table +
             "\n\nRaw DuckDB is `CREATE TABLE t AS SELECT frame, time, score, x1, y1, x2, y2 FROM "
             "read_csv(...)`: 7 numeric columns, no checks. assay ingest stores the canonical "
             "table (15 columns with `obs_id`, `track` and 3 text columns), runs the reader's "
