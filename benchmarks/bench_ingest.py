@@ -95,6 +95,7 @@ for name, q in parts.items():
     if os.path.exists(db):
         os.remove(db)
     con = duckdb.connect(db)
+    con.execute("SET enable_progress_bar = false")
     con.execute("CREATE TABLE t (stream VARCHAR, frame BIGINT, time DOUBLE, obs_id BIGINT, "
                 "track BIGINT, cls VARCHAR, score DOUBLE, source VARCHAR, x1 DOUBLE, y1 DOUBLE, "
                 "x2 DOUBLE, y2 DOUBLE)")
