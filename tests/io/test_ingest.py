@@ -118,6 +118,8 @@ CASES = {
     "huge frame": GOOD + "99999999999999999999,-1,1,2,3,4,0.5,-1,-1,-1\n",
     "world coordinates late": GOOD * 60 + "3,-1,1,2,3,4,0.5,7,8,9\n",
     "world nan": "1,-1,1,2,3,4,0.5,nan,1,2\n" + GOOD,
+    "world -1.0": "1,-1,1,2,3,4,0.5,-1.0,-1,-1.0\n" + GOOD,
+    "world set": "1,-1,1,2,3,4,0.5,4.5,1,2\n" + GOOD,
     "score -1": GOOD + "3,-1,1,2,3,4,-1,-1,-1,-1\n",
     "spaces around numbers": GOOD + " 3 , -1 ,1 ,2,3,4,0.5 ,-1,-1,-1\n",
     "tab before number": GOOD + "3,\t-1,1,2,3,4,0.5,-1,-1,-1\n",

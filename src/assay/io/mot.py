@@ -379,11 +379,15 @@ def ingest_plan(
         nine = layout is _MOT16_GT
         if layout is None or (nine and kind == "det") or not duckdb_can_read(p):
             return None
-        # world coordinates on the first lines: read them; else none in the file, or the query fails
-        world = not nine and not _no_world(head)
+        # world coordinates set on the first lines: the reader keeps them; none there: none
+        # in the file, or the query fails
+        world = False if nine else _sets_world(head)
+        if world is None:
+            return None
         rate = float(fps or seq.fps)
-        empty = {f.name: np.full(int(world), -1 + 2 * world, _NUMPY[f.kind]) for f in layout}
-        part = _observations(empty, Source(p), seq, kind=kind, fps=rate, source=source, cls=cls,
+        # the reader's table without rows; a row of ones (dropped) when it has world columns
+        ones = {f.name: np.ones(int(world), _NUMPY[f.kind]) for f in layout}
+        part = _observations(ones, Source(p), seq, kind=kind, fps=rate, source=source, cls=cls,
                              unknown=UnknownClasses(MOT16_CLASSES.values(), "")).iloc[:0]
         queries.append(_sequence_sql(p, layout, seq.stream, kind=kind, fps=rate, world=world,
                                      source=_default_source(source, kind, p), cls=cls))
@@ -401,10 +405,14 @@ def _default_source(source: str | None, kind: str, p: Path) -> str:
     return source if source is not None else ("labels" if kind == "gt" else f"model:{p.stem}")
 
 
-def _no_world(head: bytes) -> bool:
-    """Whether the first lines of a 10-field file set no world coordinate (all -1)."""
+def _sets_world(head: bytes) -> bool | None:
+    """Whether the first lines of a 10-field file set a world coordinate (not -1); None when
+    one of them does not parse (the reader will say why)."""
     lines = [line for line in head.split(b"\n")[:-1] if line.strip()][:100]
-    return all(line.rstrip(b"\r").split(b",")[7:] == [b"-1", b"-1", b"-1"] for line in lines)
+    try:
+        return any(float(x) != -1 for line in lines for x in line.split(b",")[7:])
+    except ValueError:
+        return None
 
 
 def _sequence_sql(p: Path, layout: list[Field], stream: str, *, kind: str, fps: float,
