@@ -118,31 +118,8 @@ def _read_one(fmt: str, path: Path, *, fps, stream, source, names, images, datas
     from .. import io
 
     if fmt in ("mot-det", "mot-gt"):
-        kind = fmt[4:]
-        seqs = io.find_mot_sequences(path, kind=kind)
-        if stream is not None and len(seqs) > 1:
-            raise CliError(
-                f"--stream names one stream, but {path} holds {len(seqs)} sequences "
-                f"({_first(s.stream or str(s.file) for s in seqs)}). Leave --stream out: each "
-                "sequence is named from its seqinfo.ini or its folder, and the names are printed."
-            )
-        for s in seqs:
-            if s.stream is None and stream is None:
-                raise CliError(
-                    f"{s.file}: cannot name this sequence's stream: no seqinfo.ini with a name, "
-                    f"and its folder {s.file.parent.name!r} is part of the MOTChallenge layout. "
-                    "Pass --stream NAME, or give its sequence folder."
-                )
-        missing = [s for s in seqs if s.fps is None]
-        if fps is None and missing:
-            more = f" ({len(missing)} of {len(seqs)} sequences have none)" if len(seqs) > 1 else ""
-            raise CliError(
-                f"{missing[0].file}: no frame rate: no seqinfo.ini with frameRate next to the "
-                f"file{more}. Pass --fps FPS (frames per second, for every sequence read)."
-            )
-        table = io.read_mot(path, kind=kind, fps=fps, stream=stream, source=source)
-        named = {stream: "--stream"} if stream is not None else {s.stream: s.named_from for s in seqs}
-        return table, "observations", named
+        named, _ = _mot_streams(path, kind=fmt[4:], fps=fps, stream=stream)
+        return io.read_mot(path, kind=fmt[4:], fps=fps, stream=stream, source=source), "observations", named
     if fmt == "records":
         return io.read_records(path), "records", {}
     kw = {"fps": fps} if fps is not None else {}
@@ -183,6 +160,37 @@ def _read_one(fmt: str, path: Path, *, fps, stream, source, names, images, datas
             )
         table, named = _renamed(table, stream), {stream: "--stream"}
     return table, "observations", named
+
+
+def _mot_streams(path: Path, *, kind: str, fps, stream) -> tuple[dict, dict]:
+    """The streams of the MOT sequences under ``path``, each with where its name comes from,
+    and their image sizes from seqinfo.ini; errors name the options."""
+    from .. import io
+
+    seqs = io.find_mot_sequences(path, kind=kind)
+    if stream is not None and len(seqs) > 1:
+        raise CliError(
+            f"--stream names one stream, but {path} holds {len(seqs)} sequences "
+            f"({_first(s.stream or str(s.file) for s in seqs)}). Leave --stream out: each "
+            "sequence is named from its seqinfo.ini or its folder, and the names are printed."
+        )
+    for s in seqs:
+        if s.stream is None and stream is None:
+            raise CliError(
+                f"{s.file}: cannot name this sequence's stream: no seqinfo.ini with a name, "
+                f"and its folder {s.file.parent.name!r} is part of the MOTChallenge layout. "
+                "Pass --stream NAME, or give its sequence folder."
+            )
+    missing = [s for s in seqs if s.fps is None]
+    if fps is None and missing:
+        more = f" ({len(missing)} of {len(seqs)} sequences have none)" if len(seqs) > 1 else ""
+        raise CliError(
+            f"{missing[0].file}: no frame rate: no seqinfo.ini with frameRate next to the "
+            f"file{more}. Pass --fps FPS (frames per second, for every sequence read)."
+        )
+    named = {stream: "--stream"} if stream is not None else {s.stream: s.named_from for s in seqs}
+    sizes = {name: list(s.image_size) for name, s in zip(named, seqs, strict=True) if s.image_size}
+    return named, sizes
 
 
 def _first(names, limit: int = 5) -> str:
@@ -288,31 +296,45 @@ def _with_image_sizes(table, every, per, found: str) -> dict[str, str]:
     """Put ``--image-size`` into ``table.attrs["image_sizes"]`` over what the reader found;
     returns where each stream's size came from."""
     streams = [str(s) for s in table["stream"].unique()]
+    table.attrs["image_sizes"], origin = _image_sizes(
+        streams, table.attrs.get("image_sizes") or {}, every, per, found)
+    return origin
+
+
+def _image_sizes(streams: list[str], found_sizes: dict, every, per, found: str) -> tuple[dict, dict]:
+    """Each stream's image size: ``--image-size`` over what the reader found; and where each
+    came from."""
     unknown = sorted(set(per) - set(streams))
     if unknown:
         raise click.BadParameter(
             f"no stream {unknown[0]!r} in what was read; its streams are {_first(sorted(streams))}.",
             param_hint="--image-size",
         )
-    sizes = dict(table.attrs.get("image_sizes") or {})
+    sizes = dict(found_sizes)
     origin = dict.fromkeys(sizes, found)
     for s in streams:
         given = per.get(s, every)
         if given is not None:
             sizes[s], origin[s] = given, "--image-size"
-    table.attrs["image_sizes"] = {s: sizes[s] for s in streams if s in sizes}
-    return origin
+    return {s: sizes[s] for s in streams if s in sizes}, origin
 
 
 def _print_streams(table, named: dict, size_origin: dict[str, str], limit: int = 50) -> None:
     rows = table["stream"].value_counts()
-    rates = table.attrs.get("frame_rates") or {}
-    sizes = table.attrs.get("image_sizes") or {}
-    streams = sorted(rows.index.astype(str))
-    images = "x1" in table.columns  # 3-D boxes alone (nuscenes) have no image to size
+    _print_stream_rows({str(s): int(n) for s, n in rows.items()}, table.attrs, "x1" in table.columns,
+                       named, size_origin, limit)
+
+
+def _print_stream_rows(rows: dict[str, int], attrs: dict, images: bool, named: dict,
+                       size_origin: dict[str, str], limit: int = 50) -> None:
+    """One line per stream: its rows, frame rate and image size, and where its name came from
+    (``images``: whether the table has 2-D boxes, which an image size is for)."""
+    rates = attrs.get("frame_rates") or {}
+    sizes = attrs.get("image_sizes") or {}
+    streams = sorted(rows)
     for s in streams[:limit]:
-        parts = [f"{int(rows[s]):,} rows"]
-        fps = rates.get(s, table.attrs.get("fps"))
+        parts = [f"{rows[s]:,} rows"]
+        fps = rates.get(s, attrs.get("fps"))
         if fps:
             parts.append(f"{fps:g} fps")
         if images and s in sizes:
@@ -437,6 +459,13 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, names
     if format == "nuscenes":  # its ego poses go beside it, as NAME_ego_poses
         _check_target(workspace, f"{name}_ego_poses", "ego_poses", append=append, replace=replace,
                       discard_results=discard_results)
+    duckdb_reads = format in ("mot-det", "mot-gt") or (
+        format == "kitti-tracking" and stream is None and not image_size)
+    if duckdb_reads and not append:
+        _ingest_with_duckdb(format, path, workspace, name, fps=fps, stream=stream, source=source,
+                            image_size=(every, per), replace=replace,
+                            discard_results=discard_results, as_json=as_json)
+        return
     notes.print(f"reading {path} as {format} ...", highlight=False)
     with show_progress():
         table, kind, named, extra = read_format(
@@ -492,6 +521,43 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, names
     for suffix, b in beside.items():
         out.print(f"{'appended' if existed else 'stored'} {b['rows_read']:,} {suffix.replace('_', ' ')} "
                   f"in [bold]{b['table']}[/] ({suffix}: one per stream and frame)", highlight=False)
+
+
+def _ingest_with_duckdb(fmt: str, path: Path, workspace: Path, name: str, *, fps, stream, source,
+                        image_size, replace: bool, discard_results: bool, as_json: bool) -> None:
+    """``assay ingest`` of MOT files (and KITTI tracking labels, without ``--stream`` or
+    ``--image-size``) through :func:`assay.io.ingest.ingest`: DuckDB reads them into the
+    workspace (the reader only when a line fails its checks, to name it)."""
+    from ..io.ingest import ingest as ingest_files
+
+    if fmt == "kitti-tracking":  # streams named after the files, no image sizes
+        named, sizes, origin = None, {}, {}
+    else:
+        named, found = _mot_streams(path, kind=fmt[4:], fps=fps, stream=stream)
+        sizes, origin = _image_sizes(list(named), found, *image_size, "seqinfo.ini")
+    new = str(workspace) != ":memory:" and not Path(workspace).exists()
+    notes.print(f"reading {path} as {fmt} ...", highlight=False)
+    try:
+        with open_workspace(workspace, create=True) as ws, notes.status(
+                f"reading {path} into {workspace}"):
+            # frame rates are per stream (frame_rates), which stays true when appended to
+            done = ingest_files(path, ws, name=name, format=fmt, fps=fps, stream=stream,
+                                source=source, replace=replace, discard_results=discard_results,
+                                attrs={"fps": None, "image_sizes": sizes})
+            info = ws.table_info(name)
+            rows = dict(zip(*(ws.summary(name)[c].tolist() for c in ("stream", "rows")), strict=True))
+    except BaseException:
+        if new:  # as when the reader fails before the workspace is opened: no file is left
+            for leftover in (Path(workspace), Path(f"{workspace}.wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+    _print_stream_rows(rows, done.attrs, True, named or dict.fromkeys(rows, "file name"), origin)
+    if as_json:
+        emit_json({"table": info["name"], "kind": "observations", "rows_read": done.rows,
+                   "rows": info["rows"], "revision": info["revision"], "identity": info["identity"],
+                   "appended": False, "streams": sorted(done.streams)})
+        return
+    out.print(f"ingested {done.rows:,} rows into [bold]{name}[/] (observations) in {workspace}")
 
 
 @cli.command()

@@ -4,6 +4,10 @@ The fast path parses with pyarrow's multithreaded CSV reader. When pyarrow refus
 a later check finds a bad value, a slow path walks the file line by line, only then, to name
 the first bad line and column and say what was expected. Nothing is silently dropped: the
 only lines skipped are empty ones (and, where a format has them, comment lines).
+
+For ingest into a workspace, :func:`scan_sql` and :func:`well_formed_sql` read a layout with
+DuckDB's own parallel CSV reader, as strictly as the pyarrow path: a row that path would refuse
+fails the DuckDB query, and the caller then reads the file the pyarrow way, to name the line.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -140,6 +145,20 @@ class Source:
         return self._raw
 
 
+def first_layout(
+    p: Path, fields: list[Field] | list[list[Field]], delimiter: str
+) -> tuple[list[Field] | None, bytes]:
+    """The layout chosen by the first non-empty line's field count (None if none fits), and
+    the file's first 64 KiB; raises as :func:`read_delimited` does on a bad encoding."""
+    with open(p, "rb") as f:
+        head = f.read(65536)
+    _check_encoding(p, head)
+    layouts = fields if isinstance(fields[0], list) else [fields]
+    first = next((line for _, line in _lines(head + b"\n")), b"")
+    n_first = first.count(delimiter.encode()) + 1
+    return next((f for f in layouts if len(f) == n_first), None), head
+
+
 def read_delimited(
     path: str | Path,
     fields: list[Field] | list[list[Field]],
@@ -151,13 +170,7 @@ def read_delimited(
     field count). Returns the table and the :class:`Source` (for error reports)."""
     p = check_file(path, what)
     src = Source(p)
-    with open(p, "rb") as f:
-        head = f.read(65536)
-    _check_encoding(p, head)
-    layouts = fields if isinstance(fields[0], list) else [fields]
-    first = next((line for _, line in _lines(head + b"\n")), b"")
-    n_first = first.count(delimiter.encode()) + 1
-    layout = next((f for f in layouts if len(f) == n_first), None)
+    layout, _ = first_layout(p, fields, delimiter)
     if layout is None:
         raise diagnose(p, src.raw, fields, delimiter, what)
     try:
@@ -211,3 +224,96 @@ def fail_rows(
         f"field {name!r}: expected {expected}, got {value!r}{more}.",
         path=src.path, line=line_of_row(src.raw, row), column=column,
     )
+
+
+# ---------------------------------------------------------------- the same layouts in DuckDB
+
+#: What pyarrow reads as an integer (digits, an optional minus, spaces or tabs around them);
+#: DuckDB's reader also takes ``1.0``, ``1e3`` and ``+1`` as integers, so integer fields are
+#: read as text and checked against this.
+_INTEGER_RE = "[ \\t]*-?[0-9]+[ \\t]*"
+#: Read for a field past the layout's last: set only on a line with too many fields.
+_MORE = "_assay_more"
+#: ``nullstr`` of :func:`scan_sql`: no field is read as NULL.
+_NO_NULL = "(assay:never-null)"
+_SQL_TYPES = {"int": "VARCHAR", "float": "DOUBLE", "str": "VARCHAR"}
+#: ``buffer_size`` of :func:`scan_sql`. Given explicitly, DuckDB (2.0) writes the rows it
+#: inserts as final row groups; with its default, the checkpoint after a commit rewrites them,
+#: which costs half as much again as the insert (benchmarks/bench_ingest.py).
+_BUFFER = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class IngestPlan:
+    """A reader's table as DuckDB queries, for :meth:`assay.store.Workspace.add_query`.
+
+    Attributes
+    ----------
+    queries : list of str
+        One ``SELECT`` per file, in the reader's row order, failing on a row the reader
+        refuses; ``obs_id`` is left to number the rows stored (``numbered="obs_id"``).
+    like : pandas.DataFrame
+        The reader's table without rows: its columns, dtypes and ``attrs``.
+    streams : list of str
+        The streams read, in order.
+    """
+
+    queries: list[str]
+    like: pd.DataFrame
+    streams: list[str]
+
+
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_column(field: Field) -> str:
+    """The column :func:`scan_sql` reads ``field`` into (quoted)."""
+    return f'"f_{field.name}"'
+
+
+def sql_value(field: Field) -> str:
+    """SQL for the value of ``field`` (typed) in the rows of :func:`scan_sql`."""
+    col = sql_column(field)
+    return f"CAST({col} AS BIGINT)" if field.kind == "int" else col
+
+
+def scan_sql(path: Path, layout: list[Field], delimiter: str) -> str:
+    """A ``read_csv`` of ``path`` in ``layout``, as strict as :func:`read_delimited` once the
+    rows pass :func:`well_formed_sql` (and the file holds no ``_``: see :func:`duckdb_can_read`).
+
+    No quotes, no header, no sniffing; an empty field is text, never NULL (``nullstr`` is a
+    text no data file holds), so it fails a number's parse as in pyarrow; a missing field is
+    NULL (``null_padding``) and a field too many lands in one more column.
+    """
+    columns = ", ".join(f"{sql_string('f_' + f.name)}: '{_SQL_TYPES[f.kind]}'" for f in layout)
+    return (
+        f"read_csv({sql_string(str(path))}, header = false, auto_detect = false, "
+        f"delim = {sql_string(delimiter)}, quote = '', escape = '', nullstr = '{_NO_NULL}', "
+        f"null_padding = true, strict_mode = true, buffer_size = {_BUFFER}, "
+        f"columns = {{{columns}, '{_MORE}': 'VARCHAR'}})"
+    )
+
+
+def well_formed_sql(layout: list[Field]) -> str:
+    """SQL true for a row of :func:`scan_sql` that pyarrow reads the same: every field
+    present, none too many, integers written as integers."""
+    checks = [f"{_MORE} IS NULL", f"{sql_column(layout[-1])} IS NOT NULL"]
+    checks += [f"regexp_full_match({sql_column(f)}, '{_INTEGER_RE}')"
+               for f in layout if f.kind == "int"]
+    return " AND ".join(checks)
+
+
+def duckdb_can_read(p: Path, words: tuple[bytes, ...] = ()) -> bool:
+    """Whether :func:`scan_sql` reads ``p`` as pyarrow does, given rows that pass
+    :func:`well_formed_sql`: DuckDB's numbers also take ``_`` between digits (``1_000``),
+    pyarrow's do not, so a file holding ``_`` is left to pyarrow, unless each ``_`` is in one
+    of ``words`` (text values such as ``Person_sitting``)."""
+    import mmap
+
+    with open(p, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        if not words or m.find(b"_") < 0:
+            return m.find(b"_") < 0
+        data = m[:]
+    return data.count(b"_") == sum(data.count(w) * w.count(b"_") for w in words)

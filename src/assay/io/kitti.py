@@ -22,10 +22,25 @@ import pandas as pd
 from .._arrow import repeat_str
 from .._progress import progress
 from .._validation import Interval, Options, validate_params
-from ..exceptions import DataFileNotFoundError, InvalidParameterError
+from ..exceptions import DataFileNotFoundError, DataFormatError, InvalidParameterError
 from ..tables import STRING, validate
 from ._classes import UnknownClasses
-from ._delimited import Field, fail_rows, line_of_row, numpy_columns, read_delimited
+from ._delimited import (
+    Field,
+    IngestPlan,
+    Source,
+    check_file,
+    duckdb_can_read,
+    fail_rows,
+    first_layout,
+    line_of_row,
+    numpy_columns,
+    read_delimited,
+    scan_sql,
+    sql_string,
+    sql_value,
+    well_formed_sql,
+)
 from ._folders import absolute
 
 __all__ = [
@@ -193,44 +208,11 @@ def read_kitti_tracking(
         table, src = read_delimited(
             f, [_TRACKING, _TRACKING_SCORED], delimiter=" ", what="a KITTI tracking label file"
         )
-        p = src.path
         cols = {n: table.column(n).to_numpy(zero_copy_only=False) for n in table.column_names}
-        kind = cols["type"].astype(object)
-        unknown.add(kind, p, lambda row, src=src: f"line {line_of_row(src.raw, row)}")
-        frame = cols["frame"]
-        fail_rows(src, frame < 0, 1, "frame", frame, "a frame number >= 0")
-        is_dc = kind == "DontCare"
-        obj = ~is_dc
-        fail_rows(src, obj & (cols["track"] < 0), 2, "track", cols["track"], "a track id >= 0 for an object")
-        for j, c in ((11, "h"), (12, "w"), (13, "l")):
-            fail_rows(src, obj & ~(cols[c] >= 0), j, c, cols[c], "a size >= 0 in metres")
-        fail_rows(src, cols["x2"] < cols["x1"], 9, "x2", cols["x2"], "x2 >= x1")
-        fail_rows(src, cols["y2"] < cols["y1"], 10, "y2", cols["y2"], "y2 >= y1")
-        keep = is_dc if dontcare == "only" else obj
-        dropped += int((~keep).sum()) if dontcare == "drop" else 0
-        n = int(keep.sum())
-        name = stream or p.stem
-        data = {
-            "stream": repeat_str(name, n),
-            "frame": frame[keep],
-            "time": frame[keep] / float(fps),
-            "obs_id": np.zeros(n, dtype="int64"),
-            "track": pd.array(cols["track"][keep], dtype="Int64")
-            if dontcare == "drop"
-            else pd.array([pd.NA] * n, dtype="Int64"),
-            "cls": pd.array(kind[keep], dtype=STRING),
-            "score": cols["score"][keep] if "score" in cols else np.full(n, np.nan),
-            "source": repeat_str(source, n),
-            **{c: cols[c][keep] for c in ("x1", "y1", "x2", "y2")},
-        }
-        if dontcare == "drop":
-            h = cols["h"][keep]
-            ego = _ego(cols["cx"][keep], cols["cy"][keep], cols["cz"][keep], h, cols["rot_y"][keep])
-            data.update(x=ego["x"], y=ego["y"], z=ego["z"], l=cols["l"][keep],
-                        w=cols["w"][keep], h=h, yaw=ego["yaw"])
-            data.update(alpha=cols["alpha"][keep], truncated=cols["truncated"][keep],
-                        occluded=cols["occluded"][keep])
-        out.append(pd.DataFrame(data, copy=False))
+        part, n_dropped = _tracking_frame(cols, src, stream or src.path.stem, dontcare=dontcare,
+                                          source=source, fps=fps, unknown=unknown)
+        dropped += n_dropped
+        out.append(part)
     names = [stream or f.stem for f in files]
     attrs = {"fps": float(fps), "frame_rates": dict.fromkeys(sorted(names), float(fps)),
              "source_file": str(path), "sources": _sources(files, names)}
@@ -239,6 +221,137 @@ def read_kitti_tracking(
     df = _concat(out, attrs)
     unknown.warn("read_kitti_tracking")
     return validate(df, "observations", name=str(path))
+
+
+def _tracking_frame(
+    cols: dict[str, np.ndarray], src: Source, name: str, *, dontcare: str, source: str,
+    fps: float, unknown: UnknownClasses,
+) -> tuple[pd.DataFrame, int]:
+    """One tracking file's parsed columns, checked, as observations; and the rows dropped."""
+    p = src.path
+    kind = cols["type"].astype(object)
+    unknown.add(kind, p, lambda row, src=src: f"line {line_of_row(src.raw, row)}")
+    frame = cols["frame"]
+    fail_rows(src, frame < 0, 1, "frame", frame, "a frame number >= 0")
+    is_dc = kind == "DontCare"
+    obj = ~is_dc
+    fail_rows(src, obj & (cols["track"] < 0), 2, "track", cols["track"], "a track id >= 0 for an object")
+    for j, c in ((11, "h"), (12, "w"), (13, "l")):
+        fail_rows(src, obj & ~(cols[c] >= 0), j, c, cols[c], "a size >= 0 in metres")
+    fail_rows(src, cols["x2"] < cols["x1"], 9, "x2", cols["x2"], "x2 >= x1")
+    fail_rows(src, cols["y2"] < cols["y1"], 10, "y2", cols["y2"], "y2 >= y1")
+    keep = is_dc if dontcare == "only" else obj
+    dropped = int((~keep).sum()) if dontcare == "drop" else 0
+    n = int(keep.sum())
+    data = {
+        "stream": repeat_str(name, n),
+        "frame": frame[keep],
+        "time": frame[keep] / float(fps),
+        "obs_id": np.zeros(n, dtype="int64"),
+        "track": pd.array(cols["track"][keep], dtype="Int64")
+        if dontcare == "drop"
+        else pd.array([pd.NA] * n, dtype="Int64"),
+        "cls": pd.array(kind[keep], dtype=STRING),
+        "score": cols["score"][keep] if "score" in cols else np.full(n, np.nan),
+        "source": repeat_str(source, n),
+        **{c: cols[c][keep] for c in ("x1", "y1", "x2", "y2")},
+    }
+    if dontcare == "drop":
+        h = cols["h"][keep]
+        ego = _ego(cols["cx"][keep], cols["cy"][keep], cols["cz"][keep], h, cols["rot_y"][keep])
+        data.update(x=ego["x"], y=ego["y"], z=ego["z"], l=cols["l"][keep],
+                    w=cols["w"][keep], h=h, yaw=ego["yaw"])
+        data.update(alpha=cols["alpha"][keep], truncated=cols["truncated"][keep],
+                    occluded=cols["occluded"][keep])
+    return pd.DataFrame(data, copy=False), dropped
+
+
+def tracking_ingest_plan(
+    path: str | Path, *, stream: str | None = None, source: str = "labels", fps: float = KITTI_FPS
+) -> IngestPlan | None:
+    """What :func:`read_kitti_tracking` reads (``DontCare`` rows dropped), as DuckDB queries
+    (see :class:`~assay.io._delimited.IngestPlan`), or None when the files need the pyarrow
+    path: a layout, encoding, ``_``, type or row it reads differently or refuses.
+
+    The files are read twice (KITTI label files are small): once here, to check every row and
+    count the ``DontCare`` rows the table's ``attrs`` report, and once by the queries.
+    """
+    import duckdb
+
+    files = _files(Path(path), "KITTI tracking label files", recursive=False)
+    _one_stream(stream, path, {f.stem for f in files}, "read_kitti_tracking")
+    types = [*KITTI_CLASSES, "DontCare"]
+    words = tuple(t.encode() for t in types if "_" in t)
+    queries, parts, dropped = [], [], 0
+    con = duckdb.connect()
+    for f in files:
+        try:
+            p = check_file(f, "a KITTI tracking label file")
+            layout, _ = first_layout(p, [_TRACKING, _TRACKING_SCORED], " ")
+        except DataFormatError:
+            return None
+        if layout is None or not duckdb_can_read(p, words):
+            return None
+        v = {fd.name: sql_value(fd) for fd in layout}
+        scan = scan_sql(p, layout, " ")
+        ok = _tracking_ok(v, layout, types)
+        try:
+            dropped += con.execute(
+                f"SELECT count(*) FILTER (WHERE {v['type']} = 'DontCare') FROM {scan} "
+                f"WHERE CASE WHEN {ok} THEN true ELSE error('assay: a row the strict reader refuses') END"
+            ).fetchall()[0][0]
+        except duckdb.Error:
+            return None
+        name = stream or p.stem
+        empty = {fd.name: np.empty(0, {"int": np.int64, "float": np.float64, "str": object}[fd.kind])
+                 for fd in layout}
+        parts.append(_tracking_frame(empty, Source(p), name, dontcare="drop", source=source,
+                                     fps=fps, unknown=UnknownClasses(types, ""))[0])
+        queries.append(_tracking_sql(v, scan, name, source=source, fps=fps))
+    con.close()
+    names = [stream or f.stem for f in files]
+    attrs = {"fps": float(fps), "frame_rates": dict.fromkeys(sorted(names), float(fps)),
+             "source_file": str(path), "sources": _sources(files, names),
+             "frame_3d": FRAME_3D, "dropped_rows": {"DontCare": int(dropped)}}
+    return IngestPlan(queries, validate(_concat(parts, attrs), "observations", name=str(path)), names)
+
+
+def _tracking_ok(v: dict[str, str], layout: list[Field], types: list[str]) -> str:
+    """SQL true for a row :func:`_tracking_frame` takes and stores as DuckDB would (finite
+    numbers: stricter than the reader, which then reads the file)."""
+    finite = ("x1", "y1", "x2", "y2", "truncated", "alpha")
+    sizes = ("h", "w", "l", "cx", "cy", "cz", "rot_y")
+    checks = [well_formed_sql(layout), f"{v['frame']} >= 0",
+              f"{v['type']} IN ({', '.join(sql_string(t) for t in types)})",
+              *(f"isfinite({v[c]})" for c in finite + (("score",) if "score" in v else ())),
+              f"{v['x2']} >= {v['x1']}", f"{v['y2']} >= {v['y1']}",
+              f"({v['type']} = 'DontCare' OR ({v['track']} >= 0 AND "
+              + " AND ".join(f"isfinite({v[c]})" for c in sizes)
+              + " AND " + " AND ".join(f"{v[c]} >= 0" for c in ("h", "w", "l")) + "))"]
+    return " AND ".join(checks)
+
+
+def _tracking_sql(v: dict[str, str], scan: str, name: str, *, source: str, fps: float) -> str:
+    """The objects of one tracking file: :func:`_tracking_frame` in SQL."""
+    two_pi = "(2 * pi())"
+    turned = f"(-{v['rot_y']} - pi() / 2.0) + pi()"  # numpy's float %: the sign of the divisor
+    columns = {
+        "stream": sql_string(name),
+        "frame": v["frame"],
+        "time": f"{v['frame']} / {float(fps)!r}::DOUBLE",
+        "track": v["track"],
+        "cls": v["type"],
+        "score": v.get("score", "NULL"),
+        "source": sql_string(source),
+        **{c: v[c] for c in ("x1", "y1", "x2", "y2")},
+        "x": v["cz"], "y": f"-{v['cx']}", "z": f"-{v['cy']} + {v['h']} / 2.0",
+        "l": v["l"], "w": v["w"], "h": v["h"],
+        "yaw": f"(CASE WHEN fmod({turned}, {two_pi}) < 0 THEN fmod({turned}, {two_pi}) + {two_pi} "
+               f"WHEN fmod({turned}, {two_pi}) = 0 THEN 0::DOUBLE ELSE fmod({turned}, {two_pi}) END) - pi()",
+        "alpha": v["alpha"], "truncated": v["truncated"], "occluded": v["occluded"],
+    }
+    select = ", ".join(f'{sql} AS "{col}"' for col, sql in columns.items())
+    return f"SELECT {select} FROM {scan} WHERE {v['type']} <> 'DontCare'"
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

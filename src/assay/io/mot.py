@@ -17,7 +17,22 @@ from .._validation import Interval, Options, validate_params
 from ..exceptions import DataFileNotFoundError, DataFormatError, InvalidParameterError, SchemaError
 from ..tables import STRING, validate
 from ._classes import UnknownClasses
-from ._delimited import Field, fail_rows, line_of_row, numpy_columns, read_delimited
+from ._delimited import (
+    Field,
+    IngestPlan,
+    Source,
+    check_file,
+    duckdb_can_read,
+    fail_rows,
+    first_layout,
+    line_of_row,
+    numpy_columns,
+    read_delimited,
+    scan_sql,
+    sql_string,
+    sql_value,
+    well_formed_sql,
+)
 from ._folders import absolute
 from .paths import StagedFiles
 
@@ -318,6 +333,134 @@ def read_mot(
     >>> bool(read_mot(demo_path("TUD-Campus", "tracker"), kind="det", fps=25)["score"].isna().all())
     True
     """
+    seqs = _named_sequences(path, kind=kind, fps=fps, stream=stream)
+    unknown = UnknownClasses(MOT16_CLASSES.values(), "MOT16 classes (ids 1 to 12)")
+    parts = [
+        _read_sequence(s, kind=kind, fps=fps or s.fps, source=source, cls=cls, unknown=unknown)
+        for s in progress(seqs, f"reading {len(seqs)} MOT sequences")
+    ]
+    unknown.warn("read_mot")
+    return _table(parts, seqs, path, fps)
+
+
+def _table(parts: list[pd.DataFrame], seqs: list[MotSequence], path: str | Path,
+           fps: float | None) -> pd.DataFrame:
+    """The sequences' observations as one validated table, numbered and with its attrs."""
+    df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    if len(parts) > 1:
+        df["obs_id"] = np.arange(len(df), dtype="int64")
+    df.attrs.update(_attrs(seqs, path, fps))
+    return validate(df, "observations", name=str(seqs[0].file if len(seqs) == 1 else path))
+
+
+def ingest_plan(
+    path: str | Path,
+    *,
+    kind: str = "det",
+    fps: float | None = None,
+    stream: str | None = None,
+    source: str | None = None,
+    cls: str = "pedestrian",
+) -> IngestPlan | None:
+    """What :func:`read_mot` reads, as DuckDB queries (see :class:`IngestPlan`), or None when
+    the files need the pyarrow path: a layout, encoding or ``_`` it reads differently, world
+    coordinates or ids of classes outside ``MOT16_CLASSES`` on the first lines, or sequences
+    of different layouts. Raises what :func:`read_mot` raises for its parameters.
+    """
+    seqs = _named_sequences(path, kind=kind, fps=fps, stream=stream)
+    what = f"a MOTChallenge {kind} file"
+    layouts, queries, parts = [], [], []
+    for seq in seqs:
+        try:
+            p = check_file(seq.file, what)
+            layout, head = first_layout(p, _LAYOUTS, ",")
+        except DataFormatError:
+            return None
+        nine = layout is _MOT16_GT
+        if layout is None or (nine and kind == "det") or not duckdb_can_read(p):
+            return None
+        # world coordinates set on the first lines: the reader keeps them; none there: none
+        # in the file, or the query fails
+        world = False if nine else _sets_world(head)
+        if world is None:
+            return None
+        rate = float(fps or seq.fps)
+        # the reader's table without rows; a row of ones (dropped) when it has world columns
+        ones = {f.name: np.ones(int(world), _NUMPY[f.kind]) for f in layout}
+        part = _observations(ones, Source(p), seq, kind=kind, fps=rate, source=source, cls=cls,
+                             unknown=UnknownClasses(MOT16_CLASSES.values(), "")).iloc[:0]
+        queries.append(_sequence_sql(p, layout, seq.stream, kind=kind, fps=rate, world=world,
+                                     source=_default_source(source, kind, p), cls=cls))
+        layouts.append(layout)
+        parts.append(part)
+    if any(layout is not layouts[0] for layout in layouts):
+        return None
+    return IngestPlan(queries, _table(parts, seqs, path, fps), [s.stream for s in seqs])
+
+
+_NUMPY = {"int": np.int64, "float": np.float64}
+
+
+def _default_source(source: str | None, kind: str, p: Path) -> str:
+    return source if source is not None else ("labels" if kind == "gt" else f"model:{p.stem}")
+
+
+def _sets_world(head: bytes) -> bool | None:
+    """Whether the first lines of a 10-field file set a world coordinate (not -1); None when
+    one of them does not parse (the reader will say why)."""
+    lines = [line for line in head.split(b"\n")[:-1] if line.strip()][:100]
+    try:
+        return any(float(x) != -1 for line in lines for x in line.split(b",")[7:])
+    except ValueError:
+        return None
+
+
+def _sequence_sql(p: Path, layout: list[Field], stream: str, *, kind: str, fps: float,
+                  world: bool, source: str, cls: str) -> str:
+    """The query behind one sequence's rows: :func:`_observations` in SQL, failing on a row
+    it (or the pyarrow parse) would refuse."""
+    v = {f.name: sql_value(f) for f in layout}
+    nine = layout is _MOT16_GT
+    x2, y2 = f"{v['left']} + {v['width']}", f"{v['top']} + {v['height']}"
+    ok = [well_formed_sql(layout), f"{v['frame']} >= 1",
+          *(f"isfinite({v[c]})" for c in ("left", "top", "width", "height")),
+          f"{v['width']} >= 0", f"{v['height']} >= 0", f"isfinite({x2})", f"isfinite({y2})"]
+    if kind == "gt":
+        ok.append(f"{v['id']} >= 0")
+    else:
+        ok.append(f"isfinite({v['score']})")
+    if nine:
+        ok += [f"{v['class']} BETWEEN 1 AND {len(MOT16_CLASSES)}", f"NOT isnan({v['visibility']})"]
+    elif not world:
+        ok += [f"{v[c]} = -1" for c in ("wx", "wy", "wz")]
+    columns = {
+        "stream": sql_string(stream),
+        "frame": f"CASE WHEN {' AND '.join(ok)} THEN {v['frame']} "
+                 "ELSE error('assay: a row the strict reader refuses') END",
+        "time": f"({v['frame']} - 1) / {float(fps)!r}::DOUBLE",
+        "track": v["id"] if kind == "gt" else f"CASE WHEN {v['id']} < 0 THEN NULL ELSE {v['id']} END",
+        "cls": ("CASE " + " ".join(f"WHEN {v['class']} = {k} THEN {sql_string(n)}"
+                                   for k, n in MOT16_CLASSES.items()) + " END")
+               if nine else sql_string(cls),
+        "score": "NULL" if kind == "gt" else f"CASE WHEN {v['score']} = -1 THEN NULL ELSE {v['score']} END",
+        "source": sql_string(source),
+        "x1": v["left"], "y1": v["top"], "x2": x2, "y2": y2,
+    }
+    if kind == "gt":
+        columns["consider"] = f"{v['consider']} <> 0" if nine else f"{v['score']} <> 0"
+    if nine:
+        columns["visibility"] = v["visibility"]
+    elif world:  # NaN is stored as missing, as from the frame
+        columns |= {f"world_{c}": f"CASE WHEN isnan({v['w' + c]}) THEN NULL ELSE {v['w' + c]} END"
+                    for c in "xyz"}
+    select = ", ".join(f'{sql} AS "{name}"' for name, sql in columns.items())
+    return f"SELECT {select} FROM {scan_sql(p, layout, ',')}"
+
+
+def _named_sequences(path: str | Path, *, kind: str, fps: float | None, stream: str | None
+                     ) -> list[MotSequence]:
+    """The sequences :func:`read_mot` reads, each named and with a frame rate (or the error
+    saying why not)."""
     seqs = find_mot_sequences(path, kind=kind)
     if stream is not None:
         if len(seqs) > 1:
@@ -342,23 +485,18 @@ def read_mot(
                 f"{missing[0].file}: no fps given and no seqinfo.ini with frameRate next to the "
                 f"file{more}; pass fps=... (frames per second)."
             )
-    unknown = UnknownClasses(MOT16_CLASSES.values(), "MOT16 classes (ids 1 to 12)")
-    parts = [
-        _read_sequence(s, kind=kind, fps=fps or s.fps, source=source, cls=cls, unknown=unknown)
-        for s in progress(seqs, f"reading {len(seqs)} MOT sequences")
-    ]
-    unknown.warn("read_mot")
-    df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-    if len(parts) > 1:
-        df["obs_id"] = np.arange(len(df), dtype="int64")
+    return seqs
+
+
+def _attrs(seqs: list[MotSequence], path: str | Path, fps: float | None) -> dict:
     rates = {s.stream: float(fps or s.fps) for s in seqs}
-    df.attrs["source_file"] = str(seqs[0].file if len(seqs) == 1 else Path(path))
+    attrs: dict = {"source_file": str(seqs[0].file if len(seqs) == 1 else Path(path))}
     if len(set(rates.values())) == 1:
-        df.attrs["fps"] = next(iter(rates.values()))
-    df.attrs["frame_rates"] = rates
-    df.attrs["image_sizes"] = {s.stream: list(s.image_size) for s in seqs if s.image_size}
-    df.attrs["sources"] = {s.stream: absolute(s.file) for s in seqs}
-    return validate(df, "observations", name=str(seqs[0].file if len(seqs) == 1 else path))
+        attrs["fps"] = next(iter(rates.values()))
+    attrs["frame_rates"] = rates
+    attrs["image_sizes"] = {s.stream: list(s.image_size) for s in seqs if s.image_size}
+    attrs["sources"] = {s.stream: absolute(s.file) for s in seqs}
+    return attrs
 
 
 def _names(seqs: list[MotSequence], limit: int = 5) -> str:
@@ -372,10 +510,17 @@ def _read_sequence(
 ) -> pd.DataFrame:
     """One sequence's file as observations (not yet validated; ``obs_id`` from 0)."""
     table, src = read_delimited(seq.file, _LAYOUTS, delimiter=",", what=f"a MOTChallenge {kind} file")
+    return _observations(numpy_columns(table), src, seq, kind=kind, fps=fps, source=source,
+                         cls=cls, unknown=unknown)
+
+
+def _observations(
+    cols: dict[str, np.ndarray], src: Source, seq: MotSequence, *, kind: str, fps: float,
+    source: str | None, cls: str, unknown: UnknownClasses,
+) -> pd.DataFrame:
+    """The parsed columns of one sequence's file, checked, as observations."""
     p = src.path
-    if source is None:
-        source = "labels" if kind == "gt" else f"model:{p.stem}"
-    cols = numpy_columns(table)
+    source = _default_source(source, kind, p)
     nine = "class" in cols
     frame = cols["frame"]
     fail_rows(src, frame < 1, 1, "frame", frame, "a frame number >= 1 (MOT frames start at 1)")

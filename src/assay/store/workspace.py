@@ -726,16 +726,113 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         df = self._validated(table, name, kind)
         prepared = _prepare(df, name, kind)
         with self._lock:
-            existing = self._lookup(name)
-            if existing is not None and not replace:
-                raise WorkspaceError(
-                    f"Workspace {self._where} already has a table named {existing!r}; pass "
-                    "replace=True to overwrite it, append to add rows, or pick another name. "
-                    f"Its tables are {', '.join(repr(n) for n in self._names())}."
-                )
-            if existing is not None and not discard_results:
-                self._check_discard(existing, writer)
+            existing = self._replaced(name, replace, discard_results, writer)
             self._create(name, kind, prepared, replace=existing, writer=writer)
+
+    def _replaced(self, name: str, replace: bool, discard_results: bool, writer: str | None
+                  ) -> str | None:
+        """The stored table that table ``name`` will replace (None if new), or the error
+        saying why it may not."""
+        existing = self._lookup(name)
+        if existing is not None and not replace:
+            raise WorkspaceError(
+                f"Workspace {self._where} already has a table named {existing!r}; pass "
+                "replace=True to overwrite it, append to add rows, or pick another name. "
+                f"Its tables are {', '.join(repr(n) for n in self._names())}."
+            )
+        if existing is not None and not discard_results:
+            self._check_discard(existing, writer)
+        return existing
+
+    @validate_params(
+        {
+            "name": [str],
+            "query": [str, list],
+            "like": [pd.DataFrame],
+            "kind": [Options(TABLE_KINDS)],
+            "numbered": [str, None],
+            "replace": [bool],
+            "discard_results": [bool],
+        }
+    )
+    def add_query(
+        self,
+        name: str,
+        query: str | list[str],
+        *,
+        like: pd.DataFrame,
+        kind: str = "observations",
+        numbered: str | None = None,
+        replace: bool = False,
+        discard_results: bool = False,
+    ) -> int:
+        """Store the rows of a DuckDB query as a table, typed as ``like``, in one transaction.
+
+        The rows go from the query into the workspace inside DuckDB, never through Python:
+        the way to store what DuckDB reads (``read_csv``, ``read_parquet``) at its own speed.
+        The table gets the columns, dtypes, column order and ``attrs`` of ``like`` (validated
+        as ``kind``, as :meth:`add` does), and reads back with them.
+
+        Parameters
+        ----------
+        name : str
+            As for :meth:`add`.
+        query : str or list of str
+            A ``SELECT`` whose result columns are named as ``like``'s (in any order; a column
+            it lacks is NULL); each value is cast to its column's type. Several are inserted
+            one after the other. The rows are **not** checked against the schema of ``kind``:
+            the query must produce valid rows (put the checks in it, for example
+            ``CASE WHEN ok THEN value ELSE error('...') END``).
+        like : pandas.DataFrame
+            The table's columns, dtypes and ``attrs``; its rows are not stored.
+        kind : str
+            As for :meth:`add`.
+        numbered : str, optional
+            A column set to 0, 1, 2, ... in the order the rows come from the queries (as
+            ``obs_id`` numbers the rows read from files). Numbering here, rather than with
+            ``row_number() OVER ()`` in the query, keeps DuckDB's reading parallel: a window
+            over all rows runs the whole query on one thread.
+        replace, discard_results : bool
+            As for :meth:`add`.
+
+        Returns
+        -------
+        int
+            Rows stored.
+
+        Raises
+        ------
+        WorkspaceError
+            The query failed (nothing was stored; inside a :meth:`transaction` the whole
+            transaction is then rolled back, as DuckDB cannot keep part of it), or as for
+            :meth:`add`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from assay.store import Workspace
+        >>> ws = Workspace()
+        >>> like = pd.DataFrame({"id": pd.Series([], dtype="int64"),
+        ...                      "proxy": pd.Series([], dtype="float64")})
+        >>> ws.add_query("squares", "SELECT i AS id, i * i / 10 AS proxy FROM range(3) t(i)",
+        ...              like=like, kind="records")
+        3
+        >>> ws.read("squares")
+           id  proxy
+        0   0    0.0
+        1   1    0.1
+        2   2    0.4
+        """
+        self._check_writable(f"add table {name!r}")
+        _check_name(name, "add_query")
+        df = self._validated(like.iloc[:0], name, kind)
+        df.attrs = {k: v for k, v in like.attrs.items() if k != TABLE_ATTR}
+        prepared = _prepare(df, name, kind)
+        with self._lock:
+            existing = self._replaced(name, replace, discard_results, None)
+            queries = [query] if isinstance(query, str) else query
+            return self._create(name, kind, prepared, replace=existing, queries=queries,
+                                numbered=numbered)
 
     def _validated(self, table: pd.DataFrame, name: str, kind: str) -> pd.DataFrame:
         if kind == "table":
@@ -770,9 +867,14 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
 
     def _create(
         self, name: str, kind: str, prepared: _Prepared, *, replace: str | None,
-        writer: str | None = None,
-    ) -> None:
-        """Create table ``name`` and its metadata in one transaction, dropping ``replace``."""
+        writer: str | None = None, queries: list[str] | None = None,
+        numbered: str | None = None,
+    ) -> int:
+        """Create table ``name`` and its metadata in one transaction, dropping ``replace``.
+
+        The rows are ``prepared.arrow``'s, then those of the DuckDB ``queries`` (inserted in
+        order, by column name, into a table typed as ``prepared.arrow``), column ``numbered``
+        then set to each row's number in that order. Returns the rows stored."""
         view = f"_assay_ingest_{secrets.token_hex(6)}"
         with self._write() as con:
             try:
@@ -784,13 +886,21 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
                     con.execute(f"CREATE TABLE {_quote(name)} AS SELECT * FROM {view}")
                 finally:
                     con.unregister(view)
+                rows = prepared.arrow.num_rows
+                for one in queries or ():
+                    rows += con.execute(f"INSERT INTO {_quote(name)} BY NAME {one}").fetchall()[0][0]
+                if numbered is not None:
+                    # a new table's row ids follow its rows' order, from a base that inside a
+                    # transaction is not 0
+                    con.execute(f"UPDATE {_quote(name)} SET {_quote(numbered)} = rowid - first "
+                                f"FROM (SELECT min(rowid) AS first FROM {_quote(name)})")
                 now = _now()
                 summary = (self._stream_summary(con, _quote(name), prepared.specs)
                            if kind == "observations" else None)
                 con.execute(
                     f"INSERT INTO {_META}.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
-                        name, kind, prepared.arrow.num_rows, json.dumps(prepared.specs),
+                        name, kind, rows, json.dumps(prepared.specs),
                         prepared.schema_blob, prepared.attrs, now, *self._stats(con, name, kind),
                         _schema.new_uid(), 1, now, writer, summary,
                     ],
@@ -800,6 +910,7 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
                     f"Storing table {name!r} in workspace {self._where} failed, nothing was "
                     f"saved: {exc}"
                 ) from exc
+        return rows
 
     @staticmethod
     def _stats(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> list[Any]:
