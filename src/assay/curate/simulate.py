@@ -31,8 +31,8 @@ from .strategies import (
     STRATEGIES,
     UNCERTAINTY_METHODS,
     ErrorOracle,
-    _frame_keys,
 )
+from .strategies._machinery import frame_keys
 
 __all__ = ["ERROR_ORACLE", "SimulationResult", "simulate"]
 
@@ -324,7 +324,7 @@ def simulate(
                 f"{', '.join(missing)}. Pass ground-truth boxes as truth or leave {ERROR_ORACLE!r} out."
             )
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    pool = _frame_keys(frames, "frames").unique()
+    pool = frame_keys(frames, "frames").unique()
     if initial + rounds * budget > len(pool):
         raise InvalidParameterError(
             f"simulate: initial + rounds * budget = {initial + rounds * budget} frames, but the "
@@ -391,7 +391,7 @@ class _Context:
     def _reveal(self, labeled: pd.MultiIndex) -> pd.DataFrame:
         if len(self.truth) == 0:
             return self.truth
-        keys = _frame_keys(self.truth, "truth")
+        keys = frame_keys(self.truth, "truth")
         return self.truth.loc[keys.isin(labeled)].reset_index(drop=True)
 
     def run(self, label: str, seed: int) -> pd.DataFrame:
