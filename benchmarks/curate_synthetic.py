@@ -109,6 +109,7 @@ def make_world(bg: np.ndarray, *, world_seed: int = 0, episode_rate: float = 0.0
     digits, distractors = _digits()
     rng = np.random.default_rng(world_seed)
     images, rows, truth = [], [], []
+    next_id = 0
     for k, name in enumerate(streams):
         frames = bg[k::len(streams)]
         if k % 2 == 1:
@@ -125,7 +126,8 @@ def make_world(bg: np.ndarray, *, world_seed: int = 0, episode_rate: float = 0.0
                 live.append({"img": digits[rng.integers(len(digits))], "age": 0, "life": int(rng.integers(15, 41)),
                              "x": rng.uniform(0, WIDTH - SIDE), "y": rng.uniform(0, HEIGHT - SIDE),
                              "vx": rng.uniform(-2, 2), "vy": rng.uniform(-1.5, 1.5),
-                             "id": len(truth) + 100000 * k + f * 100 + len(live)})
+                             "id": next_id})
+                next_id += 1
             for o in live:
                 x, y = int(round(o["x"])), int(round(o["y"]))
                 a = o["img"]
