@@ -49,18 +49,20 @@ counted in frames and in boxes (the truth boxes of the labeled frames, what a re
 
 Read-out, paired over seeds: each strategy's AP minus random's at every round with a 95% t
 interval; the frames the mean curve needs to reach random's final mean AP, and the saving
-against random's, with 95% percentile intervals from resampling seeds (2,000 resamples); the same in boxes
-(each strategy's mean boxes per round as its x axis); and
-the smallest final-round difference the experiment detects with 80% power at a two-sided
-5% level, ``(t_0.975 + t_0.8) * sd / sqrt(n)`` with ``sd`` the observed seed-to-seed sd of
-that strategy's difference from random.
+against random's, with 95% percentile intervals from resampling seeds (2,000 resamples); the
+same in boxes (each strategy's mean boxes per round as its x axis); and the smallest
+final-round difference the experiment detects with 80% power at a two-sided 5% level,
+``(t_0.975 + t_0.8) * sd / sqrt(n)`` with ``sd`` the observed seed-to-seed sd of that
+strategy's difference from random. Each BAL variant's final AP is also compared with
+uncertainty sampling's, paired over seeds (the paper claims BAL beats both).
 
 Run::
 
     python benchmarks/bench_curate.py                 # 10 seeds, prints the tables
     python benchmarks/bench_curate.py --write         # and records them in docs/benchmarks.md
     python benchmarks/bench_curate.py --plot curve.png
-    python benchmarks/bench_curate.py --task synthetic --write   # the drifting-video task
+    python benchmarks/bench_curate.py --task synthetic --seeds 30 --world-seed 0 --write   # the drifting video
+    python benchmarks/bench_curate.py --task synthetic --seeds 30 --world-seed 1 --write   # another world
 """
 
 from __future__ import annotations
