@@ -114,8 +114,13 @@ def test_error_oracle_and_labeled_variants():
     assert r.strategies == ("random", "oracle", "bal-ucb", "bal+arms")
     assert r.params["strategies"]["bal-ucb"] == {"strategy": "bal", "policy": "ucb"}
     c = r.curves
-    assert list(c.columns) == ["strategy", "seed", "round", "labels", "quality", "firings", "picked_errors",
-                               "picked_streams", "seconds"]
+    assert list(c.columns) == ["strategy", "seed", "round", "labels", "boxes", "quality", "firings",
+                               "picked_errors", "picked_streams", "seconds"]
+    # the cost in boxes: the truth rows of the labeled frames; the oracle's first 3 frames
+    # each hold one (missed) box
+    assert (c.loc[c["round"] == 0, "boxes"] == 0).all()
+    assert (c.loc[(c["strategy"] == "oracle") & (c["round"] == 1), "boxes"] == 3).all()
+    assert (c.groupby(["strategy", "seed"])["boxes"].diff().dropna() >= 0).all()
     # the oracle queues the frames with a missed box: one error each; random mostly finds none
     first = c.loc[c["round"] == 0].set_index(["strategy", "seed"])["picked_errors"]
     assert (first.loc["oracle"] == 1.0).all()
@@ -133,3 +138,11 @@ def test_error_oracle_needs_boxes_and_labels_need_known_strategies():
         run(strategies={"x": {"strategy": "bal", "gamma": 2}})
     with pytest.raises(InvalidParameterError, match="extra_arms"):
         run(strategies={"x": {"strategy": "bal", "extra_arms": ["oracle"]}})
+
+
+def test_a_model_that_predicts_nothing_still_gets_frames_from_the_assertion_strategies():
+    # no predictions -> no findings: BAL and assertions-uniform fill with random pool frames
+    r = run(predict=lambda model: PREDS.iloc[:0], strategies=["bal", "assertions-uniform"], rounds=2)
+    c = r.curves
+    assert (c["firings"] == 0).all()
+    assert c.groupby(["strategy", "seed"])["labels"].apply(list).map(lambda v: v == [2, 5, 8]).all()

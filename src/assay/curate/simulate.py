@@ -31,8 +31,8 @@ from .strategies import (
     STRATEGIES,
     UNCERTAINTY_METHODS,
     ErrorOracle,
-    _frame_keys,
 )
+from .strategies._machinery import frame_keys
 
 __all__ = ["ERROR_ORACLE", "SimulationResult", "simulate"]
 
@@ -50,8 +50,8 @@ class SimulationResult:
     ----------
     curves : pandas.DataFrame
         One row per strategy, seed and round: ``strategy``, ``seed``, ``round`` (0 is the
-        model trained on the initial frames), ``labels`` (frames labeled so far),
-        ``quality`` (the ``evaluate`` callback), ``firings`` (findings of all assertions over
+        model trained on the initial frames), ``labels`` (frames labeled so far), ``boxes``
+        (rows of ``truth`` in those frames: the boxes a reviewer drew), ``quality`` (the ``evaluate`` callback), ``firings`` (findings of all assertions over
         the model's predictions at the start of the round that queued the next labels; at the
         last round, over the final model), ``picked_errors`` (mean errors against ground
         truth, as :meth:`ErrorOracle.errors <assay.curate.ErrorOracle.errors>` counts them,
@@ -324,7 +324,7 @@ def simulate(
                 f"{', '.join(missing)}. Pass ground-truth boxes as truth or leave {ERROR_ORACLE!r} out."
             )
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    pool = _frame_keys(frames, "frames").unique()
+    pool = frame_keys(frames, "frames").unique()
     if initial + rounds * budget > len(pool):
         raise InvalidParameterError(
             f"simulate: initial + rounds * budget = {initial + rounds * budget} frames, but the "
@@ -391,7 +391,7 @@ class _Context:
     def _reveal(self, labeled: pd.MultiIndex) -> pd.DataFrame:
         if len(self.truth) == 0:
             return self.truth
-        keys = _frame_keys(self.truth, "truth")
+        keys = frame_keys(self.truth, "truth")
         return self.truth.loc[keys.isin(labeled)].reset_index(drop=True)
 
     def run(self, label: str, seed: int) -> pd.DataFrame:
@@ -424,13 +424,17 @@ class _Context:
             if len(labeled):
                 ws.put_labels(FRAME_ORACLE, frame_label_ids(labeled.get_level_values(0), labeled.get_level_values(1)),
                               np.ones(len(labeled)))
-            model = self.retrain(_frames_df(labeled), self._reveal(labeled), train_rngs[0])
+            revealed = self._reveal(labeled)
+            model = self.retrain(_frames_df(labeled), revealed, train_rngs[0])
             for r in range(self.rounds + 1):
                 quality = float(self.evaluate(model))
                 preds = self.predict(model)
-                findings = check(preds, self.assertions) if self.assertions and len(preds) else None
+                findings = None
+                if self.assertions:
+                    # a model that predicts nothing has no findings: the assertion strategies fill
+                    findings = check(preds, self.assertions) if len(preds) else _no_findings()
                 rows.append({"strategy": label, "seed": seed, "round": r, "labels": len(labeled),
-                             "quality": quality, "firings": 0 if findings is None else len(findings),
+                             "boxes": len(revealed), "quality": quality, "firings": 0 if findings is None else len(findings),
                              "picked_errors": np.nan, "picked_streams": 0,
                              "seconds": time.perf_counter() - started})
                 if r == self.rounds:
@@ -457,8 +461,15 @@ class _Context:
                 ws.put_labels(FRAME_ORACLE, frame_label_ids(new.get_level_values(0), new.get_level_values(1)),
                               np.ones(len(new)))
                 labeled = labeled.append(new)
-                model = self.retrain(_frames_df(labeled), self._reveal(labeled), train_rngs[r + 1])
+                revealed = self._reveal(labeled)
+                model = self.retrain(_frames_df(labeled), revealed, train_rngs[r + 1])
         return pd.DataFrame(rows)
+
+
+def _no_findings() -> pd.DataFrame:
+    from ..tables import FINDING_COLUMNS
+
+    return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in FINDING_COLUMNS.items()})
 
 
 def _frames_df(keys: pd.MultiIndex) -> pd.DataFrame:
