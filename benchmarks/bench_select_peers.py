@@ -5,6 +5,9 @@ Every cell (task x label budget x method) runs ``--trials`` seeded trials on the
 every cell and every method), the same proxy scores and the same oracle labels:
 
 - ``assay``: :func:`assay.approx.select` with its default method (finite-sample);
+- ``assay-head``: the default method held to its head design (``design="head"``): the
+  default as it was before the uniform design existed, so "assay today" is measured in the
+  same run;
 - ``assay-pilot``: ``select`` with ``method="assay-pilot"`` (finite-sample; a stratified pilot
   plans what to leave out);
 - ``supg``: the same ``select`` with ``method="supg"`` (asymptotic; a reference point, as
@@ -71,12 +74,12 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
                    "ship", "truck")
 CIFAR_TASKS = tuple(f"cifar10-{c}" for c in CIFAR10_CLASSES)
 TASKS = (*SUPG_TASKS, *CIFAR_TASKS)
-METHODS = ("assay", "assay-pilot", "supg", "bargain", "bargain-beta")
-#: the methods run through assay.approx.select
+METHODS = ("assay", "assay-head", "assay-pilot", "supg", "bargain", "bargain-beta")
+#: the methods run through assay.approx.select, with their options
 SELECT_METHODS = ("assay", "assay-pilot", "supg")
 BUDGETS = (1000, 2000, 4000, 8000)
 #: guarantee each method states (BARGAIN's beta > 0 holds only under its density assumption)
-GUARANTEE = {"assay": "finite-sample", "assay-pilot": "finite-sample", "supg": "asymptotic", "bargain": "finite-sample",
+GUARANTEE = {"assay": "finite-sample", "assay-head": "finite-sample", "assay-pilot": "finite-sample", "supg": "asymptotic", "bargain": "finite-sample",
              "bargain-beta": "conditional"}
 COLUMNS = ("task", "budget", "method", "guarantee", "trials", "success", "needed", "verdict",
            "mean_precision", "median_precision", "precision_at_1_minus_delta", "mean_recall",
@@ -105,6 +108,15 @@ def best_threshold_precision(proxy: np.ndarray, y: np.ndarray, value: float) -> 
     need = math.ceil(value * int(y.sum()) - 1e-9)
     k = int(np.searchsorted(hits, need)) + 1
     return need / k
+
+
+def best_threshold_recall(proxy: np.ndarray, y: np.ndarray, value: float) -> float:
+    """Recall of the largest proxy prefix whose precision reaches ``value``, knowing every
+    label (0 when no prefix does)."""
+    order = np.argsort(-proxy, kind="stable")
+    hits = np.cumsum(y[order])
+    ok = np.flatnonzero(hits >= value * np.arange(1, y.size + 1))
+    return float(hits[ok[-1]] / max(int(y.sum()), 1)) if ok.size else 0.0
 
 
 class CountingOracle:
@@ -148,7 +160,7 @@ def _bargain_models(proxy: np.ndarray, y: np.ndarray):
 
 def run_cell(cell: tuple) -> dict:
     """Run trials ``[lo, hi)`` of one (task, method, budget) cell; per-trial arrays."""
-    task, method, budget, value, delta, beta, r, root, trials, lo, hi = cell
+    task, method, budget, value, delta, beta, r, root, trials, lo, hi, target = cell
     proxy, y = load_task(task)
     n_pos = int(y.sum())
     seeds = np.random.SeedSequence(root).spawn(trials)[lo:hi]
@@ -159,24 +171,42 @@ def run_cell(cell: tuple) -> dict:
 
         records = pd.DataFrame({"id": np.arange(y.size), "proxy": proxy, "label": y})
     else:
-        from BARGAIN import BARGAIN_R
+        from BARGAIN import BARGAIN_P, BARGAIN_R
 
         data_records = np.arange(y.size)
     for ss in seeds:
         if method in SELECT_METHODS:
             asked = CountingOracle(y.size)
             oracle = FunctionOracle(asked, name="label", version="bench", batch_size=budget)
-            res = select(records, proxy="proxy", oracle=oracle, target="recall", value=value,
+            res = select(records, proxy="proxy", oracle=oracle, target=target, value=value,
                          delta=delta, budget=budget, method=method, seed=np.random.default_rng(ss))
             chosen, used = res.ids.astype(np.int64), int(asked.asked.sum())
             if used != res.oracle_calls:
                 raise RuntimeError(f"{method}: {used} distinct labels asked, "
                                    f"{res.oracle_calls} reported")
+        elif method == "assay-head":
+            # the default method's own function, held to its head design (select() does not
+            # take design-level options); same seed stream as select() uses
+            from assay.approx._select.default import assay_select
+
+            asked = np.zeros(y.size, dtype=bool)
+
+            def label(idx: np.ndarray) -> np.ndarray:
+                asked[idx] = True
+                return y[idx]
+
+            res = assay_select(proxy, label, target=target, value=value, delta=delta,
+                               budget=budget, seed=np.random.default_rng(ss), design="head")
+            chosen, used = np.asarray(res.selected, dtype=np.int64), int(asked.sum())
         else:
             p_model, o_model = _bargain_models(proxy, y)
             b = beta if method == "bargain-beta" else 0.0
-            query = BARGAIN_R(p_model, o_model, delta=delta, target=value, budget=budget, beta=b,
-                              r=r, seed=int(ss.generate_state(1)[0]))
+            if target == "precision":  # BARGAIN-P (its defaults: M = 20 thresholds, eta = 0)
+                query = BARGAIN_P(p_model, o_model, delta=delta, target=value, budget=budget,
+                                  seed=int(ss.generate_state(1)[0]))
+            else:
+                query = BARGAIN_R(p_model, o_model, delta=delta, target=value, budget=budget,
+                                  beta=b, r=r, seed=int(ss.generate_state(1)[0]))
             chosen = np.asarray(query.process(data_records), dtype=np.int64)
             used = int(o_model.asked.sum())
         tp = int(y[chosen].sum())
@@ -184,7 +214,8 @@ def run_cell(cell: tuple) -> dict:
         prec.append(tp / chosen.size if chosen.size else 1.0)
         size.append(chosen.size)
         labels.append(used)
-    return {"cell": (task, method, budget), "lo": lo, "n": y.size, "recall": np.array(rec),
+    return {"cell": (task, method, budget), "target": target, "lo": lo, "n": y.size,
+            "recall": np.array(rec),
             "precision": np.array(prec), "size": np.array(size), "labels": np.array(labels),
             "cpu": time.process_time() - began}
 
@@ -195,6 +226,10 @@ def summarize(parts: list[dict], value: float, delta: float) -> dict:
                                                                 "labels")}
     task, method, budget = parts[0]["cell"]
     trials = cat["recall"].size
+    # the metric the target is on decides success; the other one is the quality reported (in
+    # the columns named for the recall target: "precision" is the quality, "recall" the met)
+    if parts[0]["target"] == "precision":
+        cat["precision"], cat["recall"] = cat["recall"], cat["precision"]
     successes = int((cat["recall"] >= value - 1e-12).sum())
     need = int(stats.binom.ppf(1e-3, trials, 1.0 - delta))
     # the precision reached in at least 1 - delta of the trials: at least trials - j of them
@@ -217,11 +252,11 @@ def summarize(parts: list[dict], value: float, delta: float) -> dict:
 
 def compare(tasks=TASKS, methods=METHODS, budgets=BUDGETS, *, trials: int = 1000,
             seed: int = 20240601, value: float = 0.9, delta: float = 0.05, beta: float = 0.01,
-            r: int = 150, workers: int = 1, chunks: int = 1) -> pd.DataFrame:
+            r: int = 150, workers: int = 1, chunks: int = 1, target: str = "recall") -> pd.DataFrame:
     """Run every (task, budget, method) cell; one row per cell with the columns ``COLUMNS``."""
     cells = [(t, m, b) for t in tasks for b in budgets for m in methods]
     step = max(1, math.ceil(trials / chunks))
-    work = [(t, m, b, value, delta, beta, r, seed, trials, lo, min(lo + step, trials))
+    work = [(t, m, b, value, delta, beta, r, seed, trials, lo, min(lo + step, trials), target)
             for (t, m, b) in cells for lo in range(0, trials, step)]
     work.sort(key=lambda w: (w[1] != "bargain-beta", -w[2]))  # slowest first
     parts: dict[tuple, list[dict]] = {}
@@ -254,7 +289,7 @@ def cell_table(df: pd.DataFrame, delta: float) -> str:
     return "\n".join(lines)
 
 
-def summary_table(df: pd.DataFrame, value: float) -> str:
+def summary_table(df: pd.DataFrame, value: float, target: str = "recall") -> str:
     """Mean / median precision and success rate, one row per (task, budget)."""
     methods = list(dict.fromkeys(df["method"]))
     head = ["task", "budget", "best threshold"]
@@ -262,7 +297,8 @@ def summary_table(df: pd.DataFrame, value: float) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (task, budget), g in df.groupby(["task", "budget"], sort=False):
         proxy, y = load_task(task)
-        cells = [task, str(budget), f"{best_threshold_precision(proxy, y, value):.3f}"]
+        best = (best_threshold_recall if target == "precision" else best_threshold_precision)
+        cells = [task, str(budget), f"{best(proxy, y, value):.3f}"]
         by = g.set_index("method")
         for m in methods:
             r = by.loc[m]
@@ -291,7 +327,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunks", type=int, default=1, help="work units per cell")
     ap.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
     ap.add_argument("--delta", type=float, default=0.05)
-    ap.add_argument("--value", type=float, default=0.9, help="recall target")
+    ap.add_argument("--value", type=float, default=0.9, help="the target's level")
+    ap.add_argument("--target", choices=("recall", "precision"), default="recall",
+                    help="precision: bargain runs BARGAIN_P, and the tables' 'precision' "
+                         "columns hold the recall reached (the quality), 'recall' the precision")
     ap.add_argument("--beta", type=float, default=0.01, help="BARGAIN's minimum density (bargain-beta)")
     ap.add_argument("--r", type=int, default=150, help="BARGAIN's resolution (bargain-beta)")
     ap.add_argument("--seed", type=int, default=20240601)
@@ -310,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     df = compare(args.tasks, args.methods, args.budgets, trials=args.trials, seed=args.seed,
                  value=args.value, delta=args.delta, beta=args.beta, r=args.r,
-                 workers=args.workers, chunks=args.chunks)
+                 workers=args.workers, chunks=args.chunks, target=args.target)
     elapsed = time.perf_counter() - t0
     cmd = "python benchmarks/bench_select_peers.py " + " ".join(sys.argv[1:] if argv is None else argv)
     text = "\n".join([
@@ -320,19 +359,27 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Machine: {machine()}; {args.workers} worker(s); wall time {elapsed:.0f} s",
         "",
-        f"Setting: recall target {args.value}, delta {args.delta}, label budgets "
+        f"Setting: {args.target} target {args.value}, delta {args.delta}, label budgets "
         f"{' / '.join(map(str, args.budgets))}, {args.trials} trials per cell "
         f"(SeedSequence({args.seed}).spawn, the same children for every method); labels are "
-        "the distinct records each method's oracle was asked about. bargain = "
-        "BARGAIN_R(beta=0); bargain-beta = BARGAIN_R(beta="
-        f"{args.beta:g}, r={args.r}), valid only under its minimum-positive-density "
-        "assumption. Best threshold: the precision of the smallest proxy prefix reaching the "
-        "target, knowing every label.",
+        "the distinct records each method's oracle was asked about. "
+        + (
+            "bargain = BARGAIN_R(beta=0); bargain-beta = BARGAIN_R(beta="
+            f"{args.beta:g}, r={args.r}), valid only under its minimum-positive-density "
+            "assumption. Best threshold: the precision of the smallest proxy prefix reaching "
+            "the target, knowing every label."
+            if args.target == "recall" else
+            "bargain = BARGAIN_P (its defaults). The quality of a precision target is the "
+            "recall reached: in the tables below, 'precision' columns hold the recall and "
+            "'recall' columns the precision met. Best threshold: the recall of the largest "
+            "proxy prefix whose precision reaches the target, knowing every label."
+        ),
         "",
-        "Mean / median precision and success rate (FAIL: below the one-sided binomial test "
-        "of 1 - delta):",
+        "Mean / median "
+        + ("precision" if args.target == "recall" else "recall")
+        + " and success rate (FAIL: below the one-sided binomial test of 1 - delta):",
         "",
-        summary_table(df, args.value),
+        summary_table(df, args.value, args.target),
         "",
         "Every cell:",
         "",

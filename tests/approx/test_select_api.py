@@ -156,6 +156,6 @@ def test_empty_records():
 
 def test_bad_oracle_answers():
     with pytest.raises(InvalidParameterError, match="one per record"):
-        select(records(), proxy="score", oracle=lambda rows: [1], budget=50, seed=0)
+        select(records(), proxy="score", oracle=lambda rows: [1], budget=200, seed=0)
     with pytest.raises(InvalidParameterError, match="must answer 0 or 1"):
         select(records(), proxy="score", oracle=lambda rows: np.full(len(rows), 0.5), budget=50, seed=0)

@@ -311,7 +311,7 @@ def _clean_bottom(deep: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_assay_recall_focuses_its_sample_where_records_can_be_left_out() -> None:
     p, y = _clean_bottom(deep=5)
-    kw = {"value": 0.9, "budget": 1000, "seed": 4}
+    kw = {"value": 0.9, "budget": 1000, "seed": 4, "design": "head"}
     focused = assay_select(p, lambda i: y[i], **kw)
     spread = assay_select(p, lambda i: y[i], focus=False, **kw)
     d = focused.diagnostics
@@ -330,7 +330,7 @@ def test_assay_recall_focus_keeps_the_guarantee_when_the_region_hides_positives(
     trials, ok, focused = 200, 0, 0
     for ss in np.random.SeedSequence(7).spawn(trials):
         out = assay_select(p, lambda i: y[i], value=0.9, budget=1000,
-                           seed=np.random.default_rng(ss))
+                           seed=np.random.default_rng(ss), design="head")
         ok += recall_of(out, y) >= 0.9
         focused += out.diagnostics["sampled_region"] < p.size - out.diagnostics["head_size"] - out.diagnostics["pilot_size"]
     assert focused > trials // 2  # the focused design is what is being tested
@@ -350,7 +350,8 @@ def _random_recall_problem(rng: np.random.Generator) -> tuple[np.ndarray, np.nda
 
 
 @pytest.mark.statistical
-def test_assay_recall_is_valid_on_random_problems() -> None:
+@pytest.mark.parametrize("design", ["auto", "head", "uniform"])
+def test_assay_recall_is_valid_on_random_problems(design: str) -> None:
     # a new problem per trial (size, proxy quality, budget, hidden positives deep in the
     # ranking): each trial meets the target with probability >= 0.95 if the method is valid
     trials, ok = 300, 0
@@ -358,9 +359,58 @@ def test_assay_recall_is_valid_on_random_problems() -> None:
         rng = np.random.default_rng(ss)
         p, y = _random_recall_problem(rng)
         out = assay_select(p, lambda i, y=y: y[i], value=0.9, delta=0.05,
-                           budget=int(rng.integers(100, 1200)), seed=rng)
+                           budget=int(rng.integers(100, 1200)), seed=rng, design=design)
         ok += recall_of(out, y) >= 0.9
     assert ok >= stats.binom.ppf(1e-3, trials, 0.95)
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("positives", [1, 3, 30])
+def test_uniform_design_is_valid_when_the_proxy_points_away(positives: int) -> None:
+    # few positives, all where the proxy is lowest: a cutoff placed by the sampled positives
+    # must still keep 90% of them in >= 95% of trials (at a delta of 0.2, so failures show)
+    n, trials, delta = 3000, 400, 0.2
+    p = np.linspace(1.0, 0.0, n)
+    y = np.zeros(n, dtype=np.int8)
+    y[n - 3 * positives :: 3] = 1
+    ok = 0
+    for ss in np.random.SeedSequence(positives).spawn(trials):
+        out = assay_select(p, lambda i: y[i], value=0.9, delta=delta, budget=600,
+                           seed=np.random.default_rng(ss), design="uniform")
+        ok += recall_of(out, y) >= 0.9
+    assert ok >= stats.binom.ppf(1e-3, trials, 1 - delta)
+
+
+def test_misses_critical_is_the_exact_worst_case() -> None:
+    from assay.approx._select_bounds import misses_critical
+
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        k, known = int(rng.integers(1, 30)), int(rng.integers(0, 40))
+        hi = int(rng.integers(k, k + 120))
+        r, a = float(rng.choice([0.8, 0.9])), float(rng.choice([0.01, 0.05, 0.2]))
+        got = misses_critical(k, known, r, a, k, hi)
+        pp = np.arange(k, hi + 1)
+        b0 = np.floor((1 - r) * (known + pp)).astype(int) + 1
+        pp, b0 = pp[b0 <= pp], b0[b0 <= pp]
+        want = k if pp.size == 0 else -1
+        for b in range(k + 1 if pp.size else 0):
+            if stats.hypergeom.cdf(b, pp, b0, k).max() > a:
+                break
+            want = b
+        assert got == want
+
+
+def test_auto_design_takes_the_uniform_design_on_a_small_budget() -> None:
+    rng = np.random.default_rng(3)
+    p = rng.random(20_000) ** 6  # calibrated: about 2,900 positives, as the proxy says
+    y = (rng.random(p.size) < p).astype(np.int8)
+    small = assay_select(p, lambda i: y[i], value=0.9, budget=300, seed=0)
+    large = assay_select(p, lambda i: y[i], value=0.9, budget=15_000, seed=0)
+    assert small.diagnostics["design"] == "uniform"
+    assert large.diagnostics["design"] == "head"
+    with pytest.raises(ValueError, match="design"):
+        assay_select(p, lambda i: y[i], budget=300, design="both")
 
 
 def test_assay_precision_sparse_top_returns_confirmed_positives_only() -> None:
@@ -583,3 +633,34 @@ def test_assay_pilot_tiny_inputs_run_within_budget(n: int, budget: int, seed: in
     assert out.oracle_calls <= budget and oracle.calls == out.oracle_calls
     if budget == n:
         assert set(out.selected) == set(np.flatnonzero(y))
+
+
+def _mean_precision(proxy: np.ndarray, y: np.ndarray, budget: int, design: str, trials: int) -> float:
+    prec = []
+    for ss in np.random.SeedSequence(17).spawn(trials):
+        out = assay_select(proxy, lambda i: y[i], value=0.9, delta=0.05, budget=budget,
+                           seed=np.random.default_rng(ss), design=design)
+        prec.append(precision_of(out, y))
+    return float(np.mean(prec))
+
+
+@pytest.mark.shared_data
+def test_default_recall_does_not_collapse_on_a_near_perfect_proxy(shared_data) -> None:  # type: ignore[no-untyped-def]
+    # CIFAR-10 "cat" (out-of-sample predicted probabilities rank almost perfectly) at budget
+    # 1000: the head design stopped at its cap with 99% positives and kept most records
+    # (mean precision 0.28); the uniform design the default picks here places the cutoff by
+    # the positives it samples (0.69 over 200 seeds, bench_select_design.py)
+    d = shared_data / "label_errors" / "cifar10"
+    proxy = np.clip(np.load(d / "pred_probs.npy")[:, 3].astype(float), 0.0, 1.0)
+    y = (np.load(d / "given_labels.npy") == 3).astype(np.int8)
+    auto = _mean_precision(proxy, y, 1000, "auto", 12)
+    head = _mean_precision(proxy, y, 1000, "head", 12)
+    assert auto >= 0.6 and auto >= 2 * head
+
+
+@pytest.mark.shared_data
+def test_default_recall_beats_its_head_design_on_onto_at_2000(supg_data) -> None:  # type: ignore[no-untyped-def]
+    proxy, y = supg_data["onto"]
+    auto = _mean_precision(proxy, y, 2000, "auto", 12)
+    head = _mean_precision(proxy, y, 2000, "head", 12)
+    assert auto >= 0.2 and auto >= 2 * head

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["clt_lower", "clt_upper", "hypergeom_lower", "hypergeom_upper", "supg_z"]
+__all__ = ["clt_lower", "clt_upper", "hypergeom_lower", "hypergeom_upper", "misses_critical", "supg_z"]
 
 
 _MAX_DIRECT_TERMS = 200_000
@@ -221,3 +221,77 @@ def clt_lower(z: np.ndarray, delta: float) -> float:
     if n == 0:
         return -math.inf
     return mean - supg_z(delta) * sd / math.sqrt(n)
+
+
+def misses_critical(
+    k: int, known: int, recall: float, alpha: float, p_lo: int, p_hi: int
+) -> int:
+    """Most sampled positives that may lie below a cutoff that still certifies recall.
+
+    A simple random sample (without replacement) of a region holds ``k`` positives. Given
+    ``k``, they are a simple random sample of the region's ``P`` positives, so the number
+    ``b`` of them below a fixed cutoff is hypergeometric (population ``P``, successes ``B``:
+    the region's positives below the cutoff, draws ``k``). The set kept (``known`` positives
+    found elsewhere plus the region above the cutoff) misses the recall target exactly when
+    ``B > (1 - recall) (known + P)``. The returned ``b*`` is the largest count for which
+    ``P(b <= b*) <= alpha`` under every such ``B`` and every ``P`` in ``[p_lo, p_hi]``
+    (the smallest such ``B`` is the worst case, as the tail falls with ``B``); ``-1`` when
+    not even ``b = 0`` is that unlikely. Observing ``b <= b*`` at a cutoff fixed before
+    sampling rejects "recall below the target" at level ``alpha``, given ``k``, whenever the
+    true ``P`` lies in ``[p_lo, p_hi]``.
+
+    Examples
+    --------
+    >>> misses_critical(100, 0, 0.9, 0.05, 100, 10**6)  # about Binomial(100, 0.1)'s 5% tail
+    4
+    >>> misses_critical(0, 0, 0.9, 0.05, 0, 1000)
+    -1
+    """
+    if k <= 0:
+        p = np.arange(max(p_lo, 0), p_hi + 1, dtype=np.int64)
+        b0 = np.floor((1.0 - recall) * (known + p)).astype(np.int64) + 1
+        # with nothing sampled, only regions where no shortfall is possible pass
+        return 0 if (p.size and np.all(b0 > p)) else -1
+    p = np.arange(max(p_lo, k), max(p_hi, k) + 1, dtype=np.int64)
+    b0 = np.floor((1.0 - recall) * (known + p)).astype(np.int64) + 1
+    possible = b0 <= p
+    p, b0 = p[possible], b0[possible]
+    if p.size == 0:
+        return k  # no count of regional positives can fall short: the region may go
+    # log P(b = 0) for each P, then the pmf by its ratio recursion, summed up to b (exact up
+    # to rounding; scipy's per-point evaluation is far too slow for thousands of P)
+    pf, bf = p.astype(float), b0.astype(float)
+    kf = float(k)
+    jm = np.maximum(0.0, kf - (pf - bf))  # smallest possible count below
+    log_first = (
+        _log_comb(bf, jm) + _log_comb(pf - bf, kf - jm) - _log_comb(pf, np.full(p.size, kf))
+    )
+
+    def cdf_rows(rows: np.ndarray, b: int) -> np.ndarray:
+        """P(count <= j) for j = 0..b, one row per P in ``rows``."""
+        j = np.arange(b + 1, dtype=float)[None, :]
+        i = j[:, :-1]
+        bb, pp, jj = bf[rows, None], pf[rows, None], jm[rows, None]
+        live = i >= jj
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (bb - i) * (kf - i) / ((i + 1.0) * (pp - bb - kf + i + 1.0))
+            logr = np.where(live & (ratio > 0), np.log(np.where(ratio > 0, ratio, 1.0)), 0.0)
+        logr = np.where(live & ~(ratio > 0), -np.inf, logr)
+        steps = np.concatenate([np.zeros((rows.size, 1)), np.cumsum(logr, axis=1)], axis=1)
+        logp = np.where(j >= jj, log_first[rows, None] + steps, -np.inf)
+        return np.minimum(np.cumsum(np.exp(logp), axis=1), 1.0)
+
+    # any single P bounds the answer from above (the worst case is a maximum over P), so the
+    # counts worth checking over every P stop where the largest P's tail passes alpha
+    probe = cdf_rows(np.array([p.size - 1, 0]), k).max(axis=0)
+    over = np.flatnonzero(probe > alpha)
+    b_hi = int(over[0]) if over.size else k
+    if b_hi == 0:
+        return -1
+    worst = np.zeros(b_hi + 1)
+    for start in range(0, p.size, 4096):
+        rows = np.arange(start, min(start + 4096, p.size))
+        worst = np.maximum(worst, cdf_rows(rows, b_hi).max(axis=0))
+    ok = np.flatnonzero(worst <= alpha)
+    # the tail grows with the count: the passing counts are 0..b*
+    return int(ok[-1]) if ok.size else -1

@@ -112,7 +112,9 @@ def select(
     budget : int
         Most distinct records to label (at most the number of records).
     method : {"assay", "assay-pilot", "supg", "supg++", "uniform", "joint"}
-        ``"assay"`` (default) is finite-sample valid for any data; ``"assay-pilot"`` too,
+        ``"assay"`` (default) is finite-sample valid for any data (its recall target picks one
+        of two designs from the budget: :func:`assay.approx._select.default.assay_select`);
+        ``"assay-pilot"`` too,
         spending a stratified pilot on learning where the positives are before it plans what
         to leave out (far better when the proxy ranks almost perfectly, not yet better
         everywhere: ``docs/benchmarks.md``); ``supg`` / ``supg++`` are the published methods

@@ -23,10 +23,13 @@ One module per method family (:data:`METHODS`):
     positives are kept: precision 1, recall guarantee of the base method; the verification
     labels are counted separately (``verification_calls``).
 ``assay``: :mod:`.default`
-    assay's own method, finite-sample valid for any labels: the top of the proxy ranking is
-    labeled exhaustively, the rest is covered by a simple random sample, exact hypergeometric
-    bounds certify candidate cutoffs, and fixed-sequence testing over the nested candidates
-    removes any multiplicity correction. See :func:`assay_select`.
+    assay's own method, finite-sample valid for any labels. Recall target: below a budget
+    read from the proxy, one simple random sample of all records places the cutoff by the
+    positives it finds (an exact hypergeometric test given their number, any cutoff, no
+    grid); above it, the top of the proxy ranking is labeled top-down, the rest is covered by
+    a simple random sample, exact hypergeometric bounds certify candidate cutoffs, and
+    fixed-sequence testing over the nested candidates removes any multiplicity correction.
+    See :func:`assay_select`.
 ``assay-pilot``: :mod:`.pilot`
     Opt-in recall design (issue 17): a stratified pilot locates the positives, a plan made from
     the pilot alone sizes the head, the kept and left-out regions, the certification sample

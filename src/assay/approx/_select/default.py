@@ -16,7 +16,7 @@ import numpy as np
 from scipy import stats
 
 from ..._validation import check_random_state
-from .._select_bounds import hypergeom_lower, hypergeom_upper
+from .._select_bounds import hypergeom_lower, hypergeom_upper, misses_critical
 from .common import (
     LabelFn,
     SelectionOutcome,
@@ -72,6 +72,15 @@ def _cutoff_grid(hist: np.ndarray, n_grid: int) -> tuple[np.ndarray, np.ndarray]
     b = np.unique(b)[::-1]
     return b, ge[b].astype(np.int64)
 
+
+#: The recall target uses the head design when the budget is at least this many times what
+#: the head design needs by the proxy's reading (:func:`_head_pays`); chosen leaving tasks out
+#: (docs/benchmarks.md, "select-design").
+HEAD_SCALE = 1.5
+
+#: Uniform design: widest range of positive counts searched for the worst case before
+#: bounds on that count (at 1% of delta) narrow it.
+UNIFORM_P_RANGE = 200_000
 
 #: Share of the labels left after the head that the recall target's pilot sample takes.
 PILOT_SHARE = 0.1
@@ -134,10 +143,30 @@ def assay_select(
     n_grid: int = 256,
     head_rate_scale: float = 0.25,
     focus: bool = True,
+    design: str = "auto",
+    design_scale: float | None = None,
 ) -> SelectionOutcome:
     """assay's selection: finite-sample valid for any labels, whatever the proxy.
 
-    Recall target:
+    Recall target: one of two designs, chosen before any label is asked
+    (``design="auto"``: the head design when the budget is at least ``design_scale`` times
+    what it needs by the proxy's reading, ``2 P + B*`` with ``P`` the sum of the proxy scores
+    and ``B*`` below; only efficiency depends on the choice).
+
+    *Uniform design* (budgets too small to label the top):
+
+    1. A simple random sample, without replacement, of ``budget`` records from all of them.
+    2. Given the number ``k`` of positives it holds, they are a simple random sample of all
+       ``P`` positives, so the number ``b`` of them below a cutoff fixed in advance is
+       hypergeometric. The returned cutoff is the proxy score of the ``(b* + 1)``-th lowest
+       sampled positive, ``b*`` the largest count with probability at most ``delta`` under
+       every ``P`` the sample allows and every split that misses the target
+       (:func:`~assay.approx._select_bounds.misses_critical`): the largest set whose sampled
+       positives below it are few enough to reject "recall below the target".
+    3. The set: every record at or above the cutoff, minus those labeled negative, plus
+       every labeled positive.
+
+    *Head design*:
 
     1. *Head*: label the highest-proxy records top-down in batches (at most
        ``head_fraction * budget``), stopping when a batch's positive rate drops below a
@@ -207,9 +236,14 @@ def assay_select(
         Recall target: the head stops when a batch's positive rate falls below
         ``head_rate_scale * max(positives found, sum(proxy)) / remaining budget``.
     focus : bool
-        Recall target: take a pilot and, when it allows, draw the random sample from the
+        Head design: take a pilot and, when it allows, draw the random sample from the
         lowest-proxy region only (steps 2-3). ``False``: no pilot, and the sample spreads over
         every record outside the head.
+    design : {"auto", "uniform", "head"}
+        Recall target: which design; ``"auto"`` chooses by the budget (see above).
+    design_scale : float or None
+        ``"auto"``'s threshold; ``None`` is ``HEAD_SCALE`` (1.5), chosen leaving tasks out
+        (``benchmarks/bench_select_design.py``).
 
     Returns
     -------
@@ -218,7 +252,18 @@ def assay_select(
 
     Notes
     -----
-    Why the recall guarantee holds for any data: condition on everything decided before the
+    Why the uniform design's guarantee holds for any data: let ``c*`` be the lowest cutoff
+    whose set misses the target (every set missing it lies inside ``c*``'s; it is fixed by
+    the data, not the sample). Returning a set that misses means at most ``b*`` sampled
+    positives lie below the returned cutoff, hence at most ``b*`` below ``c*``; given ``k``,
+    that has probability at most ``delta`` (``b*``'s definition, ``P`` being in the range
+    the sample allows: at least ``k``, at most the records not seen to be negative), so at
+    most ``delta`` overall. Every cutoff is allowed, with no grid and no multiplicity cost,
+    because the count below a cutoff only grows as the cutoff rises. On millions of records
+    the range of ``P`` is first narrowed by exact lower and upper bounds at ``delta / 200``
+    each, and ``b*`` is taken at ``0.99 delta`` (a union bound over the three events).
+
+    Why the head design's guarantee holds for any data: condition on everything decided before the
     random sample (the head, the pilot and their labels, ``delta_split``, the region, and the
     candidate cutoffs, which depend on the proxy scores and those labels only). For a fixed
     cutoff, the sampled records on each side form a simple random sample of that side given
@@ -259,7 +304,15 @@ def assay_select(
     rng = check_random_state(seed)
     n = proxy.size
     labeler = _Labeler(label, n, budget)
-    if target == "recall":
+    if design not in ("auto", "uniform", "head"):
+        raise ValueError(f"design must be 'auto', 'uniform' or 'head', got {design!r}")
+    scale = HEAD_SCALE if design_scale is None else design_scale
+    if target == "recall" and (
+        design == "uniform"
+        or (design == "auto" and not _head_pays(proxy, budget, value, delta, scale))
+    ):
+        mask, thr, diag = _assay_recall_uniform(proxy, labeler, value, delta, rng, head_batches)
+    elif target == "recall":
         mask, thr, diag = _assay_recall(
             proxy,
             labeler,
@@ -396,6 +449,7 @@ def _assay_recall(
     if top_bucket is not None:
         est_pos += float(proxy[rest & ~region].sum())
     diag: dict[str, Any] = {
+        "design": "head",
         "head_size": int(head.size),
         "head_positives": int(labeler.known[head].sum()),
         "pilot_size": int(pilot.size),
@@ -530,3 +584,72 @@ def _assay_precision(
         diag.update({"lb_positives": int(lb[chosen]), "prefix_unlabeled": int(m_b[chosen])})
     diag["n_candidates"] = int(ok.size)
     return mask, thr, diag
+
+
+
+def _assay_recall_uniform(
+    proxy: np.ndarray,
+    labeler: _Labeler,
+    recall: float,
+    delta: float,
+    rng: np.random.Generator,
+    batches: int,
+) -> tuple[np.ndarray, float, dict[str, Any]]:
+    """The recall design for budgets too small to label the top: one simple random sample of
+    every record, and the cutoff placed by the positives it finds (see :func:`assay_select`).
+    The sample is asked for in ``batches`` parts, so answers are kept as they arrive."""
+    n = proxy.size
+    sample = _srs(rng, n, np.zeros(n, dtype=bool), labeler.remaining)
+    step = max(1, math.ceil(sample.size / batches))
+    y = np.concatenate(
+        [labeler.query(sample[i : i + step]) for i in range(0, sample.size, step)]
+        or [np.empty(0, dtype=np.int8)]
+    ).astype(np.int8)
+    k = int(y.sum())
+    # the positives P range over [k, records not seen negative]; past UNIFORM_P_RANGE of
+    # them (millions of records), 1% of delta buys exact lower and upper bounds on P instead,
+    # so the worst case is searched over a far narrower range
+    p_lo, p_hi, delta_test = k, n - (sample.size - k), delta
+    if p_hi - p_lo > UNIFORM_P_RANGE:
+        p_lo = int(hypergeom_lower(k, sample.size, n, delta / 200))
+        p_hi = int(hypergeom_upper(k, sample.size, n, delta / 200))
+        delta_test = delta - delta / 100
+    b_star = misses_critical(k, 0, recall, delta_test, p_lo, p_hi)
+    diag: dict[str, Any] = {
+        "design": "uniform",
+        "positives_range": (int(p_lo), int(p_hi)),
+        "n_random_sample": int(sample.size),
+        "random_sample_positives": k,
+        "misses_allowed_in_sample": int(b_star),
+        # leaving anything out takes about ln(1/delta) / -ln(recall) sampled positives; the
+        # labels that takes at the positive rate seen
+        "min_budget_hint": int(
+            math.ceil(math.log(delta) / math.log(recall) * sample.size / max(k, 1))
+        ),
+    }
+    known_neg = labeler.known == 0
+    if b_star < 0:
+        diag["reason"] = "no cutoff certified below the full set"
+        return ~known_neg, float(proxy.min()), diag
+    if b_star >= k:  # only when every record was labeled
+        return labeler.known == 1, math.inf, diag
+    thr = float(np.sort(proxy[sample[y == 1]])[b_star])
+    mask = (proxy >= thr) & ~known_neg
+    mask |= labeler.known == 1
+    diag["records_at_or_above_cutoff"] = int(np.count_nonzero(proxy >= thr))
+    return mask, thr, diag
+
+
+def _head_pays(proxy: np.ndarray, budget: int, recall: float, delta: float, scale: float) -> bool:
+    """Whether the budget is large enough for the head design (label-free).
+
+    Reading the proxy as probabilities (``P`` = their sum), the head design needs about
+    ``2 P`` labels to find the positives top-down (a top labeled at half precision) plus
+    ``B* = recall ln(1/delta) N / ((1 - recall) P)`` to certify what it leaves out. It is
+    chosen when the budget is at least ``scale`` times that; below, the uniform design wins.
+    Only efficiency depends on this choice, never validity.
+    """
+    n = proxy.size
+    p_hat = max(float(proxy.sum()), 1.0)
+    b_star = recall * math.log(1.0 / delta) * n / ((1.0 - recall) * p_hat)
+    return budget >= scale * (2.0 * p_hat + b_star)
