@@ -1,0 +1,156 @@
+"""Weighted targets (issue 17, item 6): recall or precision measured in a weight column
+(duration, box count, value) instead of a record count.
+
+``weighted_select`` labels a simple random sample of the budget and certifies a proxy cutoff
+with :mod:`.certify`: weighted recall ``sum_S w y / sum w y`` and weighted precision
+``sum_S w y / sum_S w`` are sign conditions on population totals of bounded variables (the
+weights are known for every record before any label: a cheap column), tested by betting
+without replacement over a fixed grid of cutoffs in a fixed order. Exact hypergeometric bounds
+count records and do not apply to weighted sums; the betting test needs only the bound on the
+weights, so the guarantee is finite-sample for any labels.
+
+:func:`recall_from_sample` is the step shared with the assumption mode (:mod:`.assume`): the
+sample of a region's unlabeled records, the exact part of the records already labeled, the
+certified cutoff.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..._validation import check_random_state
+from .certify import certify_precision_cut, certify_recall_cut, cut_grid
+from .common import LabelFn, SelectionOutcome, _Labeler, _outcome, _srs
+
+
+def ranking(proxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, rank)``: records by proxy descending (ties by index) and each record's rank."""
+    order = np.lexsort((np.arange(proxy.size), -proxy))
+    rank = np.empty(proxy.size, dtype=np.int64)
+    rank[order] = np.arange(proxy.size)
+    return order, rank
+
+
+def recall_from_sample(
+    labeler: _Labeler,
+    rng: np.random.Generator,
+    order: np.ndarray,
+    rank: np.ndarray,
+    weight: np.ndarray,
+    n_region: int,
+    value: float,
+    alpha: float,
+    n_sample: int,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Certify weighted recall ``value`` over the top ``n_region`` records of ``order``.
+
+    Labels a simple random sample of ``n_sample`` of the region's unlabeled records (all of
+    them when the budget allows: then the answer is exact) and returns the mask of the
+    returned set (the certified prefix plus every known positive anywhere) and diagnostics.
+    Every record labeled before the call counts exactly; none below the region is assumed
+    positive unless already known (the caller states why).
+    """
+    n = order.size
+    region = np.zeros(n, dtype=bool)
+    region[order[:n_region]] = True
+    unknown = region & (labeler.known < 0)
+    n_u = int(np.count_nonzero(unknown))
+    sample = _srs(rng, n, ~unknown, min(n_sample, n_u))
+    labeler.query(sample)
+    pos = labeler.known == 1
+    ys = labeler.known[sample].astype(float)
+    diag = {"region": n_region, "unknown": n_u, "sample_size": int(sample.size),
+            "sample_positives": int(ys.sum()),
+            "known_positives": int(np.count_nonzero(pos[order[:n_region]])) - int(ys.sum())}
+    if sample.size >= n_u:  # the whole region is known: return its positives, nothing else
+        return pos, {**diag, "exact": True, "cut": 0, "tests": 0}
+    fresh = np.zeros(n, dtype=bool)
+    fresh[sample] = True
+    known_wy = float(weight[pos & ~fresh].sum())
+    wmax = float(weight[unknown].max()) if n_u else 0.0
+    cut, tests = certify_recall_cut(rank[sample], weight[sample] * ys, n_u, known_wy,
+                                    cut_grid(n_region), value, alpha, wmax)
+    mask = pos.copy()
+    mask[order[:cut]] = True
+    return mask, {**diag, "exact": False, "cut": cut, "tests": tests}
+
+
+def weighted_select(
+    proxy: np.ndarray,
+    label: LabelFn,
+    *,
+    weight: np.ndarray,
+    target: str = "recall",
+    value: float = 0.9,
+    delta: float = 0.05,
+    budget: int = 1000,
+    seed: Any = None,
+) -> SelectionOutcome:
+    """Weighted recall or precision target, finite-sample valid for any labels.
+
+    Parameters
+    ----------
+    proxy : numpy.ndarray
+        Scores in [0, 1].
+    label : callable
+        ``label(idx) -> 0/1 array``.
+    weight : numpy.ndarray
+        Non-negative, finite weight of every record (known before any label).
+    target, value, delta, budget, seed
+        As for the other methods.
+
+    Returns
+    -------
+    SelectionOutcome
+        ``method="assay-weighted"``; the guarantee's notes say the weights' bound.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.random(3000); y = (rng.random(3000) < p ** 6).astype(int)
+    >>> w = rng.integers(1, 5, 3000).astype(float)
+    >>> out = weighted_select(p, lambda i: y[i], weight=w, value=0.8, budget=800, seed=1)
+    >>> bool((w * y)[out.selected].sum() >= 0.8 * (w * y).sum()), out.guarantee.kind
+    (True, 'finite-sample')
+    """
+    rng = check_random_state(seed)
+    n = proxy.size
+    labeler = _Labeler(label, n, budget)
+    order, rank = ranking(proxy)
+    if target == "recall":
+        mask, diag = recall_from_sample(labeler, rng, order, rank, weight, n, value, delta, budget)
+    else:
+        sample = _srs(rng, n, None, budget)
+        labeler.query(sample)
+        y = labeler.known[sample].astype(float)
+        if sample.size >= n:
+            cut, tests = _exact_precision_cut(order, weight, labeler.known, value), 0
+        else:
+            empty = np.empty(0)
+            cut, tests = certify_precision_cut(
+                rank[sample], weight[sample], y, n, empty.astype(np.int64), empty, empty,
+                cut_grid(n), value, delta, float(weight.max()))
+        mask = labeler.known == 1
+        mask[order[:cut]] = True
+        diag = {"cut": cut, "tests": tests}
+    cut = diag.get("cut", 0)
+    threshold = float(proxy[order[cut - 1]]) if cut else np.inf
+    return _outcome(
+        method="assay-weighted", target=target, value=value, delta=delta, budget=budget,
+        mask=mask, threshold=threshold, labeler=labeler, kind="finite-sample", seed=seed,
+        notes={"weighted": True, "weight_max": float(weight.max()),
+               "bound": "betting test without replacement on bounded weighted terms, "
+                        "fixed-sequence over a fixed cutoff grid"},
+        diagnostics=diag,
+    )
+
+
+def _exact_precision_cut(order: np.ndarray, weight: np.ndarray, known: np.ndarray,
+                         value: float) -> int:
+    """Largest prefix whose weighted precision reaches ``value``, every label known."""
+    wy = np.cumsum((weight * (known == 1))[order])
+    ww = np.cumsum(weight[order])
+    ok = np.flatnonzero(wy >= value * ww - 1e-12)
+    return int(ok[-1]) + 1 if ok.size else 0
