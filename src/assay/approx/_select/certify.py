@@ -54,7 +54,7 @@ def wor_mean_at_most(
         Population size (``n <= n_pop``).
     m0 : float or array of shape (C,)
         The boundary of each hypothesis.
-    lo, hi : float
+    lo, hi : float or array of shape (C,)
         Bounds of every population value (``lo <= z <= hi``), known in advance.
     alpha : float
         Level of each test.
@@ -83,10 +83,11 @@ def wor_mean_at_most(
     cols = max(z.shape[1], m0.size)
     z = np.broadcast_to(z, (z.shape[0], cols))
     m0 = np.broadcast_to(m0, (cols,)).copy()
+    lo = np.broadcast_to(np.asarray(lo, dtype=float), (cols,))
+    hi = np.broadcast_to(np.asarray(hi, dtype=float), (cols,))
     n = z.shape[0]
     if n >= n_pop:  # the whole population: exact
-        out = z.sum(axis=0) <= m0 * n_pop + 1e-9 * max(1.0, abs(hi) + abs(lo)) * n_pop
-        return out
+        return z.sum(axis=0) <= m0 * n_pop + 1e-9 * np.maximum(1.0, hi - lo) * n_pop
     threshold = math.log(1.0 / alpha)
     log_cap = np.zeros(cols)
     done = np.zeros(cols, dtype=bool)
@@ -116,12 +117,13 @@ def wor_mean_at_most(
     return done
 
 
-def cut_grid(n_region: int, size: int = 400) -> np.ndarray:
-    """Candidate prefix sizes ``1 .. n_region``: every size when there are few, else ``size``
-    sizes spaced evenly (ints, ascending, unique). Fixed before any label is seen."""
-    if n_region <= size:
-        return np.arange(1, n_region + 1, dtype=np.int64)
-    return np.unique(np.linspace(1, n_region, size).round().astype(np.int64))
+def cut_grid(n_region: int, size: int = 400, start: int = 1) -> np.ndarray:
+    """Candidate prefix sizes ``start .. n_region``: every size when there are few, else
+    ``size`` sizes spaced evenly (ints, ascending, unique). Fixed before the sample is drawn."""
+    start = min(max(int(start), 1), n_region)
+    if n_region - start < size:
+        return np.arange(start, n_region + 1, dtype=np.int64)
+    return np.unique(np.linspace(start, n_region, size).round().astype(np.int64))
 
 
 def certify_recall_cut(
@@ -132,13 +134,16 @@ def certify_recall_cut(
     grid: np.ndarray,
     value: float,
     alpha: float,
-    wmax: float,
+    pop_rank: np.ndarray,
+    pop_w: np.ndarray,
 ) -> tuple[int, int]:
     """The smallest prefix of the grid certified to reach recall ``value``.
 
     ``rank`` / ``wy``: the sampled records' ranks (0 = highest proxy) and weight x label, in
     draw order; the sample is a simple random sample of the ``n_pop`` records whose labels
-    were unknown. ``known_wy``: the weighted positives already known (always returned).
+    were unknown, whose ranks and weights are ``pop_rank`` (ascending) and ``pop_w`` (the
+    bounds of each hypothesis's terms come from the weights on either side of its cutoff).
+    ``known_wy``: the weighted positives already known (always returned).
     Prefixes are tested from the largest down, each at ``alpha``; the returned set is the
     prefix plus every known or sampled positive.
 
@@ -151,7 +156,10 @@ def certify_recall_cut(
     above = rank[:, None] < cand[None, 1:]  # record inside the candidate prefix
     z = wy[:, None] * np.where(above, -(1.0 - value), value)
     m0 = np.full(cand.size - 1, (1.0 - value) * known_wy / n_pop)
-    ok = first_failure(z, n_pop, m0, -(1.0 - value) * wmax, value * wmax, alpha)
+    at = np.searchsorted(pop_rank, cand[1:])  # population records above each cutoff
+    top = np.r_[0.0, np.maximum.accumulate(pop_w)]  # largest weight among the first k
+    bottom = np.r_[np.maximum.accumulate(pop_w[::-1])[::-1], 0.0]  # among those from k on
+    ok = first_failure(z, n_pop, m0, -(1.0 - value) * top[at], value * bottom[at], alpha)
     return int(cand[ok]), int(min(ok + 1, cand.size - 1))
 
 
@@ -188,15 +196,19 @@ def certify_precision_cut(
     return (int(grid[first - 1]) if first else 0), int(min(first + 1, grid.size))
 
 
-def first_failure(z: np.ndarray, n_pop: int, m0: np.ndarray, lo: float, hi: float,
-                   alpha: float) -> int:
+def first_failure(z: np.ndarray, n_pop: int, m0: np.ndarray, lo: float | np.ndarray,
+                  hi: float | np.ndarray, alpha: float) -> int:
     """Index of the first column not certified (``C`` when all are), testing in chunks so a
     sequence that fails early costs little."""
     cols = z.shape[1]
+    lo = np.broadcast_to(np.asarray(lo, dtype=float), (cols,))
+    hi = np.broadcast_to(np.asarray(hi, dtype=float), (cols,))
     step = 64
     for a in range(0, cols, step):
-        ok = wor_mean_at_most(z[:, a:a + step], n_pop, m0[a:a + step], lo, hi, alpha)
+        ok = wor_mean_at_most(z[:, a:a + step], n_pop, m0[a:a + step], lo[a:a + step],
+                              hi[a:a + step], alpha)
         if not ok.all():
             return a + int(np.argmin(ok))
     return cols
+
 

@@ -43,6 +43,7 @@ def recall_from_sample(
     value: float,
     alpha: float,
     n_sample: int,
+    start: int = 1,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Certify weighted recall ``value`` over the top ``n_region`` records of ``order``.
 
@@ -50,7 +51,8 @@ def recall_from_sample(
     them when the budget allows: then the answer is exact) and returns the mask of the
     returned set (the certified prefix plus every known positive anywhere) and diagnostics.
     Every record labeled before the call counts exactly; none below the region is assumed
-    positive unless already known (the caller states why).
+    positive unless already known (the caller states why). Candidate prefixes start at
+    ``start`` records (a head labeled exhaustively needs no smaller one).
     """
     n = order.size
     region = np.zeros(n, dtype=bool)
@@ -69,9 +71,10 @@ def recall_from_sample(
     fresh = np.zeros(n, dtype=bool)
     fresh[sample] = True
     known_wy = float(weight[pos & ~fresh].sum())
-    wmax = float(weight[unknown].max()) if n_u else 0.0
+    pop = order[:n_region][unknown[order[:n_region]]]  # unlabeled region records, by rank
     cut, tests = certify_recall_cut(rank[sample], weight[sample] * ys, n_u, known_wy,
-                                    cut_grid(n_region), value, alpha, wmax)
+                                    cut_grid(n_region, start=start), value, alpha,
+                                    rank[pop], weight[pop])
     mask = pos.copy()
     mask[order[:cut]] = True
     return mask, {**diag, "exact": False, "cut": cut, "tests": tests}
@@ -87,8 +90,13 @@ def weighted_select(
     delta: float = 0.05,
     budget: int = 1000,
     seed: Any = None,
+    head: float = 0.5,
 ) -> SelectionOutcome:
     """Weighted recall or precision target, finite-sample valid for any labels.
+
+    The top ``head`` share of the budget's records by proxy is labeled exhaustively (known
+    exactly); a simple random sample of the rest, with the rest of the budget, certifies the
+    cutoff below it.
 
     Parameters
     ----------
@@ -100,6 +108,8 @@ def weighted_select(
         Non-negative, finite weight of every record (known before any label).
     target, value, delta, budget, seed
         As for the other methods.
+    head : float
+        Share of the budget spent labeling the top of the ranking.
 
     Returns
     -------
@@ -119,22 +129,28 @@ def weighted_select(
     n = proxy.size
     labeler = _Labeler(label, n, budget)
     order, rank = ranking(proxy)
+    n_head = min(int(budget * head), n)
+    labeler.query(order[:n_head])
     if target == "recall":
-        mask, diag = recall_from_sample(labeler, rng, order, rank, weight, n, value, delta, budget)
+        mask, diag = recall_from_sample(labeler, rng, order, rank, weight, n, value, delta,
+                                        labeler.remaining, start=n_head)
     else:
-        sample = _srs(rng, n, None, budget)
+        free = labeler.known < 0
+        sample = _srs(rng, n, ~free, labeler.remaining)
         labeler.query(sample)
-        y = labeler.known[sample].astype(float)
-        if sample.size >= n:
+        if sample.size >= int(free.sum()):
             cut, tests = _exact_precision_cut(order, weight, labeler.known, value), 0
         else:
-            empty = np.empty(0)
+            top = order[:n_head]
             cut, tests = certify_precision_cut(
-                rank[sample], weight[sample], y, n, empty.astype(np.int64), empty, empty,
-                cut_grid(n), value, delta, float(weight.max()))
+                rank[sample], weight[sample], labeler.known[sample].astype(float),
+                int(free.sum()), rank[top], weight[top], labeler.known[top].astype(float),
+                cut_grid(n, start=n_head + 1), value, delta, float(weight[free].max()))
+            if cut == 0:  # nothing below the head certified: the head's own best prefix
+                cut = _exact_precision_cut(top, weight, labeler.known, value)
         mask = labeler.known == 1
         mask[order[:cut]] = True
-        diag = {"cut": cut, "tests": tests}
+        diag = {"cut": cut, "tests": tests, "head": n_head}
     cut = diag.get("cut", 0)
     threshold = float(proxy[order[cut - 1]]) if cut else np.inf
     return _outcome(
