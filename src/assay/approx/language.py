@@ -24,7 +24,11 @@ The clauses, after the SQL, in any order:
     The proxy: a column or an expression of the columns (``USING 1 - score``). Required for
     a selection; optional for an aggregate (methods that use one do better with it).
 ``RECALL TARGET p%`` / ``PRECISION TARGET p%``
-    A selection's target.
+    A selection's target; both together are a joint target (``select(target="joint",
+    value=(r, p))``: both hold at once with probability at least ``1 - delta``).
+``WEIGHTED BY col``
+    A selection's recall / precision measured in a weight column (duration, box count)
+    instead of a record count (``select(weight=col)``).
 ``ERROR WITHIN e [RELATIVE]``
     An aggregate's error target: the half-width of the interval (relative to the answer).
 ``WITH PROBABILITY q%`` / ``AT CONFIDENCE q%``
@@ -72,6 +76,7 @@ _CLAUSES = {
     "probability": re.compile(r"(?:WITH\s+PROBABILITY|AT\s+CONFIDENCE)\s+" + _PERCENT, re.I),
     "error": re.compile(r"ERROR\s+WITHIN\s+([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)(\s+RELATIVE)?", re.I),
     "method": re.compile(r"METHOD\s+([A-Za-z_+][A-Za-z0-9_+-]*)", re.I),
+    "weight": re.compile(r"WEIGHTED\s+BY\s+([A-Za-z_][A-Za-z0-9_]*)", re.I),
     "using": re.compile(r"USING\s+(.+?)\s*$", re.I | re.S),
 }
 #: Most groups a GROUP BY with an oracle may have.
@@ -94,12 +99,13 @@ class _Combined:
 
 
 _WORDS = {"budget": "ORACLE LIMIT", "recall": "RECALL TARGET", "precision": "PRECISION TARGET",
-          "probability": "WITH PROBABILITY", "error": "ERROR WITHIN", "method": "METHOD", "using": "USING"}
+          "probability": "WITH PROBABILITY", "error": "ERROR WITHIN", "method": "METHOD", "using": "USING",
+          "weight": "WEIGHTED BY"}
 #: The column a USING expression is computed into.
 _PROXY = "using_proxy"
 #: Words that start a clause (so a USING expression ends where the next clause starts).
 _STARTS = re.compile(r"\b(ORACLE\s+LIMIT|RECALL\s+TARGET|PRECISION\s+TARGET|WITH\s+PROBABILITY|"
-                     r"AT\s+CONFIDENCE|ERROR\s+WITHIN|METHOD|USING)\b", re.I)
+                     r"AT\s+CONFIDENCE|ERROR\s+WITHIN|METHOD|USING|WEIGHTED\s+BY)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -115,8 +121,9 @@ class QueryPlan:
     where_spec: str | None = None
     stat: str | None = None  # aggregate: mean, sum or count
     proxy: str | None = None  # the USING expression
-    target: str | None = None  # select: recall or precision
-    value: float | None = None
+    target: str | None = None  # select: recall, precision or joint
+    value: float | tuple[float, float] | None = None  # joint: (recall, precision)
+    weight: str | None = None  # select: WEIGHTED BY column
     error: float | None = None
     relative: bool = False
     delta: float = 0.05
@@ -140,7 +147,12 @@ class QueryPlan:
         kind = _guarantee_kind(self.kind, method)
         rows.append(("method", f"{method} (guarantee: {kind})"))
         if self.kind == "select":
-            rows.append(("target", f"{self.target} >= {self.value:g} with probability >= {1 - self.delta:g}"))
+            rows.append(("target", f"{_target_text(self.target, self.value)} with probability >= "
+                         f"{1 - self.delta:g}" + (" (delta split equally between the two: union bound)"
+                                                  if self.target == "joint" else "")))
+            if self.weight is not None:
+                rows.append(("weight", f"recall and precision measured in {self.weight} (finite-sample "
+                             "betting test on the bounded weighted terms)"))
             rows.append(("budget", f"at most {self.budget:,} distinct records labeled"
                          if self.budget else "1000 distinct records labeled (the default; ORACLE LIMIT n sets it)"))
             if self.target == "recall":
@@ -171,6 +183,24 @@ class QueryPlan:
                              "groups (Bonferroni), so every interval holds at once with probability >= "
                              f"{1 - self.delta:g}"))
         return rows
+
+
+def _target_text(target: str | None, value: Any) -> str:
+    if target == "joint":
+        return f"recall >= {value[0]:g} and precision >= {value[1]:g}"
+    return f"{target} >= {value:g}"
+
+
+def _pointed(text: str, fragment: str, message: str) -> InvalidParameterError:
+    """An error whose message ends with the line and column of ``fragment`` in ``text`` and
+    a caret under it."""
+    at = max(0, text.upper().find(fragment.upper()))
+    line = text.count("\n", 0, at) + 1
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    col = at - start + 1
+    shown = text[start:end if end >= 0 else len(text)]
+    return InvalidParameterError(f"{message} (line {line}, column {col})\n{shown}\n{' ' * (col - 1)}^")
 
 
 def _guarantee_kind(kind: str, method: str) -> str:
@@ -256,7 +286,7 @@ def _split_tail(text: str) -> tuple[str, dict[str, Any]]:
     first_error = None
     for p in starts:
         try:
-            return text[:p].rstrip(), _clauses(text[p:].strip())
+            return text[:p].rstrip(), _clauses(text[p:].strip(), text)
         except InvalidParameterError as exc:
             first_error = first_error or exc
     if first_error is not None:
@@ -267,14 +297,18 @@ def _split_tail(text: str) -> tuple[str, dict[str, Any]]:
     return text.rstrip(), {}
 
 
-def _clauses(tail: str) -> dict[str, Any]:
-    """The clauses of the tail, each at most once; anything left over is an error."""
+def _clauses(tail: str, text: str = "") -> dict[str, Any]:
+    """The clauses of the tail, each at most once; anything left over is an error (pointed at
+    in ``text``, the whole query, when given)."""
     found: dict[str, Any] = {}
     starts = _clause_starts(tail)
     pieces = [tail[a:b].strip() for a, b in zip(starts, [*starts[1:], len(tail)], strict=True)]
     if starts and starts[0] != 0:
         raise InvalidParameterError(f"cannot read {tail[:starts[0]]!r} before the query's clauses.")
     for piece in pieces:
+        if re.match(r"WEIGHTED\s+BY\b", piece, re.I) and not _CLAUSES["weight"].fullmatch(piece):
+            raise _pointed(text or tail, piece, f"WEIGHTED BY takes one column name (the weight of each record); "
+                           f"got {piece!r}")
         for key, rx in _CLAUSES.items():
             m = rx.fullmatch(piece)
             if m:
@@ -285,8 +319,8 @@ def _clauses(tail: str) -> dict[str, Any]:
         else:
             raise InvalidParameterError(
                 f"cannot read the clause {piece!r}: expected ORACLE LIMIT n, USING expr, RECALL TARGET p%, "
-                "PRECISION TARGET p%, ERROR WITHIN e [RELATIVE], WITH PROBABILITY q% (or AT CONFIDENCE q%) "
-                "or METHOD name.")
+                "PRECISION TARGET p%, WEIGHTED BY col, ERROR WITHIN e [RELATIVE], WITH PROBABILITY q% "
+                "(or AT CONFIDENCE q%) or METHOD name.")
     return found
 
 
@@ -404,6 +438,9 @@ def parse(workspace: Any, query: str) -> QueryPlan:
         for key in ("recall", "precision"):
             if key in clauses:
                 raise InvalidParameterError(f"{key.upper()} TARGET is for a selection, not an aggregate.")
+        if "weight" in clauses:
+            raise _pointed(text, clauses["weight"].group(0),
+                           "WEIGHTED BY is for a selection's recall or precision, not an aggregate")
         err = clauses.get("error")
         if err is None and budget is None:
             raise InvalidParameterError("an aggregate needs ERROR WITHIN e, ORACLE LIMIT n, or both.")
@@ -426,16 +463,29 @@ def parse(workspace: Any, query: str) -> QueryPlan:
     for key in ("error",):
         if key in clauses:
             raise InvalidParameterError("ERROR WITHIN is for an aggregate (AVG, SUM, COUNT), not a selection.")
-    if ("recall" in clauses) == ("precision" in clauses):
-        raise InvalidParameterError("a selection needs one of RECALL TARGET p% or PRECISION TARGET p%.")
+    if "recall" not in clauses and "precision" not in clauses:
+        raise InvalidParameterError("a selection needs RECALL TARGET p%, PRECISION TARGET p% or both.")
     if proxy is None:
         raise InvalidParameterError("a selection needs a proxy: USING column (cheap scores in [0, 1]).")
-    target = "recall" if "recall" in clauses else "precision"
-    value = _fraction(clauses[target], f"{target.upper()} TARGET")
+    if "recall" in clauses and "precision" in clauses:
+        if method not in (None, "assay"):
+            raise _pointed(text, clauses["method"].group(0),
+                           f"RECALL TARGET and PRECISION TARGET together (a joint target) run assay's own "
+                           f"design; METHOD {method} cannot combine them")
+        target = "joint"
+        value: Any = (_fraction(clauses["recall"], "RECALL TARGET"),
+                      _fraction(clauses["precision"], "PRECISION TARGET"))
+    else:
+        target = "recall" if "recall" in clauses else "precision"
+        value = _fraction(clauses[target], f"{target.upper()} TARGET")
+    weight = clauses["weight"].group(1) if "weight" in clauses else None
+    if weight is not None and method not in (None, "assay"):
+        raise _pointed(text, clauses["method"].group(0),
+                       f"WEIGHTED BY runs assay's own weighted design; METHOD {method} cannot measure weights")
     call = oracle_conds[0]
     return QueryPlan(text=text, kind="select", core=records_sql, oracle=str(call.name), spec=spec_of(call),
-                     proxy=proxy, target=target, value=value, delta=delta, budget=budget, method=method,
-                     source=source)
+                     proxy=proxy, target=target, value=value, weight=weight, delta=delta, budget=budget,
+                     method=method, source=source)
 
 
 def _column_name(text: Any, taken: set[str]) -> str:
@@ -594,11 +644,13 @@ def sql(workspace: Any, query: str, *, seed: Any = 0) -> SqlResult:
     if plan.kind == "select":
         # ORACLE LIMIT is a most: fewer records than that (after the cheap filter) cap it
         kw = {"budget": min(plan.budget or 1000, len(records))}
+        if plan.weight is not None:
+            kw["weight"] = plan.weight
         r = select(records, proxy=proxy, oracle=plan.spec, target=plan.target, value=plan.value,
                    delta=plan.delta, method=plan.method or "assay", seed=seed, workspace=workspace, **kw)
         chosen = records.loc[records["id"].isin(r.ids)].drop(columns=[_PROXY], errors="ignore")
         table = chosen.reset_index(drop=True)
-        target = f"{plan.target} >= {plan.value:g}"
+        target = _target_text(plan.target, plan.value) + (f" (weighted by {plan.weight})" if plan.weight else "")
     else:
         def run(part: pd.DataFrame, delta: float):
             return aggregate(part, oracle=plan.spec, proxy=proxy, stat=plan.stat, where=plan.where_spec,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._progress import counting
-from .._validation import Interval, Options, validate_params
+from .._validation import Interval, Options, check_param, validate_params
 from ..exceptions import InvalidParameterError
 from ._labeling import Labeler, QueryRun, records_of, seed_repr
 from ._result import Guarantee
@@ -73,7 +73,6 @@ class SelectionResult:
 @validate_params({
     "proxy": [str],
     "target": [Options(["recall", "precision", "joint"])],
-    "value": [Interval(float, 0, 1, closed="neither"), tuple, list],
     "assume": [MinDensity, None],
     "delta": [Interval(float, 0, 1, closed="neither")],
     "budget": [Interval(int, 1, None)],
@@ -202,6 +201,7 @@ def select(
     >>> a.guarantee.kind in ("conditional", "finite-sample"), "assumption" in a.guarantee.notes
     (True, True)
     """
+    value = _target_value(target, value)
     table, records_identity, lineage = records_of(records, "select", name)
     if proxy not in table.columns:
         raise InvalidParameterError(
@@ -216,7 +216,6 @@ def select(
         raise InvalidParameterError(
             f"select: proxy column {proxy!r} must hold numbers in [0, 1]; record id "
             f"{rid!r} has {val!r} ({int(bad.sum())} bad in all).")
-    value = _target_value(target, value)
     weights = None if weight is None else _per_record(table, weight, "weight", numeric=True)
     units = None if events is None else EventUnits(_per_record(table, events, "events"))
     n_units = len(table) if units is None else units.n_events
@@ -295,10 +294,7 @@ def _target_value(target: str, value: Any) -> Any:
                 "The 'value' parameter of select must be a pair (recall, precision) of floats "
                 f"in (0, 1) when target='joint'. Got {value!r}.")
         return (float(value[0]), float(value[1]))
-    if not isinstance(value, float):
-        raise InvalidParameterError(
-            f"The 'value' parameter of select must be a float in (0, 1) for target={target!r} "
-            f"(a pair only for target='joint'). Got {value!r}.")
+    check_param("value", value, [Interval(float, 0, 1, closed="neither")], "select")
     return value
 
 
@@ -322,11 +318,11 @@ def _per_record(table: pd.DataFrame, spec: Any, param: str, *, numeric: bool = F
     bad = ~np.isfinite(vals) | (vals < 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        rid = table["id"].iloc[i]
-        rid = rid.item() if isinstance(rid, np.generic) else rid
+        rid, val = table["id"].iloc[i], arr[i]
+        rid, val = (v.item() if isinstance(v, np.generic) else v for v in (rid, val))
         raise InvalidParameterError(
             f"select: {param} must be finite and non-negative for every record; record id "
-            f"{rid!r} has {arr[i]!r} ({int(bad.sum())} bad in all).")
+            f"{rid!r} has {val!r} ({int(bad.sum())} bad in all).")
     if not vals.any():
         raise InvalidParameterError(f"select: every {param} is 0; nothing can be measured in it.")
     return vals

@@ -192,7 +192,8 @@ def certify_precision_cut(
         ok_all = m0 >= 0 if n_pop == 0 else np.zeros(grid.size, dtype=bool)
         first = int(np.argmin(ok_all)) if not ok_all.all() else grid.size
         return (int(grid[first - 1]) if first else 0), int(min(first + 1, grid.size))
-    first = first_failure(z, n_pop, m0, -value * wmax, (1.0 - value) * wmax, alpha)
+    # z = -[inside] w (y - value) lies in [-(1 - value) w, value w]
+    first = first_failure(z, n_pop, m0, -(1.0 - value) * wmax, value * wmax, alpha)
     return (int(grid[first - 1]) if first else 0), int(min(first + 1, grid.size))
 
 

@@ -177,8 +177,8 @@ def joint_targets_select(
         k = chosen & (known >= 0) & ~fresh
         exact = float((w[k] * (known[k] - precision)).sum())
         ok = bool(wor_mean_at_most(-(w[sample] * (ys - precision)), cand.size,
-                                   exact / cand.size, -precision * float(w[cand].max()),
-                                   (1.0 - precision) * float(w[cand].max()), delta / 2)[0])
+                                   exact / cand.size, -(1.0 - precision) * float(w[cand].max()),
+                                   precision * float(w[cand].max()), delta / 2)[0])
         by = "certified"
     if not ok:
         raise InvalidParameterError(
