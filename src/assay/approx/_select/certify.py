@@ -156,11 +156,23 @@ def certify_recall_cut(
     above = rank[:, None] < cand[None, 1:]  # record inside the candidate prefix
     z = wy[:, None] * np.where(above, -(1.0 - value), value)
     m0 = np.full(cand.size - 1, (1.0 - value) * known_wy / n_pop)
-    at = np.searchsorted(pop_rank, cand[1:])  # population records above each cutoff
-    top = np.r_[0.0, np.maximum.accumulate(pop_w)]  # largest weight among the first k
-    bottom = np.r_[np.maximum.accumulate(pop_w[::-1])[::-1], 0.0]  # among those from k on
-    ok = first_failure(z, n_pop, m0, -(1.0 - value) * top[at], value * bottom[at], alpha)
+    above_max, below_max = _side_max(pop_w, np.searchsorted(pop_rank, cand[1:]))
+    ok = first_failure(z, n_pop, m0, -(1.0 - value) * above_max, value * below_max, alpha)
     return int(cand[ok]), int(min(ok + 1, cand.size - 1))
+
+
+def _side_max(w: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(max of w[:k], max of w[k:])`` for each ``k`` of ``at`` (0 for an empty side), in one
+    pass over ``w``."""
+    n = w.size
+    if n == 0:
+        return np.zeros(at.size), np.zeros(at.size)
+    bounds = np.unique(np.r_[0, np.clip(at, 0, n), n])
+    seg = np.maximum.reduceat(w, bounds[:-1])  # max over [bounds[j], bounds[j + 1])
+    before = np.r_[0.0, np.maximum.accumulate(seg)]
+    after = np.r_[np.maximum.accumulate(seg[::-1])[::-1], 0.0]
+    j = np.searchsorted(bounds, np.clip(at, 0, n))
+    return before[j], after[j]
 
 
 def certify_precision_cut(
@@ -199,17 +211,17 @@ def certify_precision_cut(
 
 def first_failure(z: np.ndarray, n_pop: int, m0: np.ndarray, lo: float | np.ndarray,
                   hi: float | np.ndarray, alpha: float) -> int:
-    """Index of the first column not certified (``C`` when all are), testing in chunks so a
-    sequence that fails early costs little."""
+    """Index of the first column not certified (``C`` when all are)."""
     cols = z.shape[1]
     lo = np.broadcast_to(np.asarray(lo, dtype=float), (cols,))
     hi = np.broadcast_to(np.asarray(hi, dtype=float), (cols,))
-    step = 64
-    for a in range(0, cols, step):
-        ok = wor_mean_at_most(z[:, a:a + step], n_pop, m0[a:a + step], lo[a:a + step],
-                              hi[a:a + step], alpha)
+    a, step = 0, 32
+    while a < cols:  # chunks that double: a sequence that fails early costs little
+        b = min(a + step, cols)
+        ok = wor_mean_at_most(z[:, a:b], n_pop, m0[a:b], lo[a:b], hi[a:b], alpha)
         if not ok.all():
             return a + int(np.argmin(ok))
+        a, step = b, 2 * step
     return cols
 
 

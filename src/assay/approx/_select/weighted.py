@@ -27,7 +27,7 @@ from .common import LabelFn, SelectionOutcome, _Labeler, _outcome, _srs
 
 def ranking(proxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(order, rank)``: records by proxy descending (ties by index) and each record's rank."""
-    order = np.lexsort((np.arange(proxy.size), -proxy))
+    order = np.argsort(-proxy, kind="stable")  # stable: ties keep index order
     rank = np.empty(proxy.size, dtype=np.int64)
     rank[order] = np.arange(proxy.size)
     return order, rank
@@ -65,16 +65,17 @@ def recall_from_sample(
     ys = labeler.known[sample].astype(float)
     diag = {"region": n_region, "unknown": n_u, "sample_size": int(sample.size),
             "sample_positives": int(ys.sum()),
-            "known_positives": int(np.count_nonzero(pos[order[:n_region]])) - int(ys.sum())}
+            "known_positives": int(np.count_nonzero(pos & region)) - int(ys.sum())}
     if sample.size >= n_u:  # the whole region is known: return its positives, nothing else
         return pos, {**diag, "exact": True, "cut": 0, "tests": 0}
     fresh = np.zeros(n, dtype=bool)
     fresh[sample] = True
     known_wy = float(weight[pos & ~fresh].sum())
-    pop = order[:n_region][unknown[order[:n_region]]]  # unlabeled region records, by rank
+    top = order[:n_region]
+    pop_rank = np.flatnonzero(unknown[top])  # ranks of the unlabeled region records
     cut, tests = certify_recall_cut(rank[sample], weight[sample] * ys, n_u, known_wy,
                                     cut_grid(n_region, start=start), value, alpha,
-                                    rank[pop], weight[pop])
+                                    pop_rank, weight[top[pop_rank]])
     mask = pos.copy()
     mask[order[:cut]] = True
     return mask, {**diag, "exact": False, "cut": cut, "tests": tests}
