@@ -25,7 +25,8 @@ sparse stretch.
 
 If the assumption holds, the returned set reaches the recall target with probability at least
 ``1 - delta`` (kind ``"conditional"``). When the search finds no sparse window the region is
-every record and the guarantee is finite-sample without the assumption.
+every record and the guarantee is finite-sample without the assumption (likewise when the
+sparse window is the last one).
 """
 
 from __future__ import annotations
@@ -167,14 +168,15 @@ def assume_select(
             break
         depth *= 2
     n_region = n if stop is None else stop + win
+    used = n_region < n  # the assumption leaves records out
     search_labels = labeler.calls
     n_check = 0
     below = np.zeros(n, dtype=bool)
-    if stop is not None and n_region < n:
+    if used:
         below[order[n_region:]] = True
         n_check = min(int(budget * check), labeler.remaining, n - n_region)
         labeler.query(_srs(rng, n, ~below, n_check))
-    region_value = value if stop is None else min(1.0, value / (1.0 - assume.tail))
+    region_value = min(1.0, value / (1.0 - assume.tail)) if used else value
     mask, diag = recall_from_sample(labeler, rng, order, rank, w, n_region, region_value, delta,
                                     labeler.remaining)
     found_below = int(np.count_nonzero(below & (labeler.known == 1)))
@@ -194,7 +196,7 @@ def assume_select(
             AssayWarning, stacklevel=3)
     cut = diag["cut"]
     threshold = float(proxy[order[cut - 1]]) if cut else np.inf
-    kind = "finite-sample" if stop is None else "conditional"
+    kind = "conditional" if used else "finite-sample"
     notes = {
         "assumption": assume.statement(), "beta": float(assume.beta), "window": win,
         "sparse_window": None if stop is None else [int(stop), int(stop + win)],
