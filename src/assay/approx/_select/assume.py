@@ -41,8 +41,8 @@ import numpy as np
 from ..._validation import check_random_state
 from ...exceptions import AssayWarning, InvalidParameterError
 from .._select_bounds import hypergeom_lower, hypergeom_upper
-from .common import LabelFn, SelectionOutcome, _Labeler, _outcome, _srs
-from .weighted import ranking, recall_from_sample
+from .common import LabelFn, SelectionOutcome, _Labeler, _outcome, _srs, _top_k
+from .weighted import rank_of, ranking, recall_from_sample
 
 __all__ = ["MinDensity", "assume_select"]
 
@@ -143,11 +143,13 @@ def assume_select(
     n = proxy.size
     w = np.ones(n) if weight is None else weight
     labeler = _Labeler(label, n, budget)
-    order, rank = ranking(proxy)
     win, need = int(assume.window), assume.needed
+    order = ranking(proxy, 8 * win)[0]  # only the top is ranked, and more as the search needs
     search_budget = int(budget * search)
     stop, depth, windows = None, win, []
     while depth + win <= n:
+        if depth + win > order.size:
+            order = _top_k(proxy, 2 * (depth + win))
         recs = order[depth:depth + win][rng.permutation(win)]
         found, spent = 0, 0
         for a in range(0, win, 10):
@@ -168,12 +170,16 @@ def assume_select(
             break
         depth *= 2
     n_region = n if stop is None else stop + win
+    if order.size < n_region:
+        order = ranking(proxy, n_region)[0]
+    rank = rank_of(order, n)
     used = n_region < n  # the assumption leaves records out
     search_labels = labeler.calls
     n_check = 0
     below = np.zeros(n, dtype=bool)
     if used:
-        below[order[n_region:]] = True
+        below[:] = True
+        below[order[:n_region]] = False
         n_check = min(int(budget * check), labeler.remaining, n - n_region)
         labeler.query(_srs(rng, n, ~below, n_check))
     region_value = min(1.0, value / (1.0 - assume.tail)) if used else value

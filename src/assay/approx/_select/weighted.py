@@ -22,15 +22,26 @@ import numpy as np
 
 from ..._validation import check_random_state
 from .certify import certify_precision_cut, certify_recall_cut, cut_grid
-from .common import LabelFn, SelectionOutcome, _Labeler, _outcome, _srs
+from .common import LabelFn, SelectionOutcome, _Labeler, _outcome, _srs, _top_k
 
 
-def ranking(proxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(order, rank)``: records by proxy descending (ties by index) and each record's rank."""
-    order = np.argsort(-proxy, kind="stable")  # stable: ties keep index order
-    rank = np.empty(proxy.size, dtype=np.int64)
-    rank[order] = np.arange(proxy.size)
-    return order, rank
+def ranking(proxy: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, rank)``: the top ``k`` records (every record by default) by proxy descending,
+    ties by index, and each record's rank (``N`` for the records outside the top ``k``).
+    Only the top is sorted, so a small ``k`` costs one partition of the scores."""
+    n = proxy.size
+    if k is None or k >= n:
+        order = np.argsort(-proxy, kind="stable")  # stable: ties keep index order
+    else:
+        order = _top_k(proxy, k)
+    return order, rank_of(order, n)
+
+
+def rank_of(order: np.ndarray, n: int) -> np.ndarray:
+    """Each record's position in ``order`` (``n`` for the records not in it)."""
+    rank = np.full(n, n, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return rank
 
 
 def recall_from_sample(
@@ -45,7 +56,8 @@ def recall_from_sample(
     n_sample: int,
     start: int = 1,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Certify weighted recall ``value`` over the top ``n_region`` records of ``order``.
+    """Certify weighted recall ``value`` over the top ``n_region`` records of ``order`` (which
+    holds at least those).
 
     Labels a simple random sample of ``n_sample`` of the region's unlabeled records (all of
     them when the budget allows: then the answer is exact) and returns the mask of the
@@ -54,7 +66,7 @@ def recall_from_sample(
     positive unless already known (the caller states why). Candidate prefixes start at
     ``start`` records (a head labeled exhaustively needs no smaller one).
     """
-    n = order.size
+    n = rank.size
     region = np.zeros(n, dtype=bool)
     region[order[:n_region]] = True
     unknown = region & (labeler.known < 0)
