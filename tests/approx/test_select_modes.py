@@ -299,3 +299,28 @@ def test_sql_mode_errors_point_at_the_clause(ws, query, message, line, column):
     assert message in text and f"(line {line}, column {column})" in text
     shown, caret = text.splitlines()[-2:]
     assert caret == " " * (column - 1) + "^"
+
+
+def test_cli_states_the_assumption_and_takes_both_targets(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from assay.cli import cli
+
+    rng = np.random.default_rng(0)
+    n = 20000
+    p = rng.random(n)
+    path = tmp_path / "r.csv"
+    pd.DataFrame({"id": np.arange(n), "s": p, "y": (p > 0.99).astype(int)}).to_csv(path, index=False)
+    base = ["query", "select", "-r", str(path), "-p", "s", "-o", "column:y", "-w", str(tmp_path / "w.duckdb")]
+    res = CliRunner().invoke(cli, [*base, "--recall", "0.9", "--assume", "0.01", "100", "--json"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output.strip().splitlines()[-1])
+    assert got["guarantee"]["kind"] == "conditional" and got["assumption_contradicted"] is False
+    assert got["assumption"].startswith("at most 3% of the positives")
+    res = CliRunner().invoke(cli, [*base, "--recall", "0.9", "--precision", "0.8", "--assume", "0.01", "100",
+                                   "--budget", "2000", "--json"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output.strip().splitlines()[-1])
+    assert got["guarantee"]["target"] == "joint" and got["delta_split"] == {"recall": 0.025, "precision": 0.025}
