@@ -15,7 +15,9 @@ every cell and every method), the same proxy scores and the same oracle labels:
 - ``bargain``: BARGAIN's recall query, ``BARGAIN.BARGAIN_R`` from the PyPI package ``bargain``
   (Zeighami, Shankar, Parameswaran, SIGMOD 2026), with ``beta=0`` (finite-sample);
 - ``bargain-beta``: the same with ``beta=--beta`` and resolution ``r=--r``, its "minimum
-  positive density" assumption mode (guarantee conditional on the assumption).
+  positive density" assumption mode (guarantee conditional on the assumption);
+- ``assay-assume``: ``select`` with ``assume=MinDensity(--beta, --r)`` (tail share 0.03),
+  assay's own assumption mode (guarantee conditional on its assumption).
 
 BARGAIN is run through its own package, not re-implemented. Its proxy and oracle are
 subclasses of its ``Proxy`` and ``Oracle`` that answer from arrays in one vectorized call
@@ -74,13 +76,15 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
                    "ship", "truck")
 CIFAR_TASKS = tuple(f"cifar10-{c}" for c in CIFAR10_CLASSES)
 TASKS = (*SUPG_TASKS, *CIFAR_TASKS)
-METHODS = ("assay", "assay-head", "assay-pilot", "supg", "bargain", "bargain-beta")
-#: the methods run through assay.approx.select, with their options
-SELECT_METHODS = ("assay", "assay-pilot", "supg")
+METHODS = ("assay", "assay-head", "assay-pilot", "supg", "bargain", "bargain-beta",
+           "assay-assume")
+#: the methods run through assay.approx.select
+SELECT_METHODS = ("assay", "assay-pilot", "supg", "assay-assume")
 BUDGETS = (1000, 2000, 4000, 8000)
 #: guarantee each method states (BARGAIN's beta > 0 holds only under its density assumption)
-GUARANTEE = {"assay": "finite-sample", "assay-head": "finite-sample", "assay-pilot": "finite-sample", "supg": "asymptotic", "bargain": "finite-sample",
-             "bargain-beta": "conditional"}
+GUARANTEE = {"assay": "finite-sample", "assay-head": "finite-sample",
+             "assay-pilot": "finite-sample", "supg": "asymptotic", "bargain": "finite-sample",
+             "bargain-beta": "conditional", "assay-assume": "conditional"}
 COLUMNS = ("task", "budget", "method", "guarantee", "trials", "success", "needed", "verdict",
            "mean_precision", "median_precision", "precision_at_1_minus_delta", "mean_recall",
            "whole", "share", "mean_labels", "max_labels", "cpu_per_trial")
@@ -167,7 +171,11 @@ def run_cell(cell: tuple) -> dict:
     rec, prec, size, labels = [], [], [], []
     began = time.process_time()
     if method in SELECT_METHODS:
-        from assay.approx import FunctionOracle, select
+        from assay.approx import FunctionOracle, MinDensity, select
+
+        extra = {}
+        if method == "assay-assume":
+            extra = {"assume": MinDensity(beta, r)}
 
         records = pd.DataFrame({"id": np.arange(y.size), "proxy": proxy, "label": y})
     else:
@@ -179,7 +187,8 @@ def run_cell(cell: tuple) -> dict:
             asked = CountingOracle(y.size)
             oracle = FunctionOracle(asked, name="label", version="bench", batch_size=budget)
             res = select(records, proxy="proxy", oracle=oracle, target=target, value=value,
-                         delta=delta, budget=budget, method=method, seed=np.random.default_rng(ss))
+                         delta=delta, budget=budget, seed=np.random.default_rng(ss),
+                         method="assay" if method == "assay-assume" else method, **extra)
             chosen, used = res.ids.astype(np.int64), int(asked.asked.sum())
             if used != res.oracle_calls:
                 raise RuntimeError(f"{method}: {used} distinct labels asked, "

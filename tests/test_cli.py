@@ -63,7 +63,7 @@ def test_query_select_pays_once(tmp_path, shared_data):
     assert first["labels_paid_now"] == first["oracle_calls"] <= 500 and second["labels_paid_now"] == 0
     r = CliRunner().invoke(cli, ["query", "select", "-r", str(shared_data / "proxy" / "supg" / "onto.csv"),
                                  "-p", "proxy_score", "-o", "column:label", "-w", str(ws)])
-    assert r.exit_code == 2 and "exactly one of --recall and --precision" in r.output
+    assert r.exit_code == 2 and "give --recall, --precision, or both" in r.output
     # a recall query whose budget is far too small to leave records out says so, with a figure
     r = run("query", "select", "-r", shared_data / "proxy" / "supg" / "onto.csv", "-p", "proxy_score",
             "-o", "column:label", "--recall", "0.9", "--budget", "300", "-w", ws)

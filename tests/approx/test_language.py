@@ -108,15 +108,25 @@ MALFORMED = [
     ('SELECT * FROM r WHERE truth(y) RECALL TARGET 90%',
      'a selection needs a proxy: USING column (cheap scores in [0, 1]).', 1, 49),
     ('SELECT * FROM r WHERE truth(y) USING score',
-     'a selection needs one of RECALL TARGET p% or PRECISION TARGET p%.', 1, 43),
-    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% PRECISION TARGET 90%',
-     'a selection needs one of RECALL TARGET p% or PRECISION TARGET p%.', 1, 62),
+     'a selection needs RECALL TARGET p%, PRECISION TARGET p% or both.', 1, 43),
+    # both targets are a joint target, which only assay's own design runs
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% PRECISION TARGET 90% METHOD supg',
+     "RECALL TARGET and PRECISION TARGET together (a joint target) run assay's own design; METHOD supg cannot "
+     'combine them.', 1, 83),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% WEIGHTED BY secs * 2',
+     "WEIGHTED BY takes one column name, the weight of each record (WEIGHTED BY secs); got 'secs * 2'.", 1, 74),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% WEIGHTED BY',
+     'WEIGHTED BY takes one column name, the weight of each record (WEIGHTED BY secs); got nothing.', 1, 73),
+    ('SELECT AVG(people(count)) FROM r ORACLE LIMIT 100\nWEIGHTED BY count',
+     "WEIGHTED BY is for a selection's recall or precision, not an aggregate.", 2, 1),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% WEIGHTED BY count METHOD uniform',
+     "WEIGHTED BY runs assay's own weighted design; METHOD uniform cannot measure weights.", 1, 80),
     ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% RECALL TARGET 80%',
      'the clause RECALL TARGET appears twice.', 1, 62),
     ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% WITH PROBABILITY 100%',
      "WITH PROBABILITY takes a percentage between 0 and 100 (exclusive); got '100%'.", 1, 79),
     ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ORACLE LIMT 5',
-     "cannot read 'ORACLE LIMT 5' after 'RECALL TARGET 90%': expected another clause (ORACLE LIMIT n, USING expr, RECALL TARGET p%, PRECISION TARGET p%, ERROR WITHIN e, WITH PROBABILITY q%, METHOD name) or the end of the query.", 1, 62),
+     "cannot read 'ORACLE LIMT 5' after 'RECALL TARGET 90%': expected another clause (ORACLE LIMIT n, USING expr, RECALL TARGET p%, PRECISION TARGET p%, WEIGHTED BY col, ERROR WITHIN e, WITH PROBABILITY q%, METHOD name) or the end of the query.", 1, 62),
     ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ORACLE LIMIT 0',
      'ORACLE LIMIT takes a whole number of labels, at least 1; got 0.', 1, 75),
     ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ORACLE LIMIT many',
@@ -183,6 +193,16 @@ def test_malformed_queries_say_what_and_where(ws, query, reason, line, column):
     assert shown[0] == reason and shown[1] == f"line {line}, column {column}:"
     assert shown[2] == "  " + query.split("\n")[line - 1] and shown[3] == "  " + " " * (column - 1) + "^"
     assert isinstance(err, InvalidParameterError)
+
+
+def test_explain_says_joint_and_weighted_targets_with_its_numbers(ws):
+    q = "EXPLAIN SELECT * FROM r WHERE truth(y) ORACLE LIMIT 500 USING score RECALL TARGET 90% "
+    rows = dict(sql(ws, q + "PRECISION TARGET 80%").table.values.tolist())
+    assert rows["target"].startswith("recall >= 0.9 and precision >= 0.8 with probability >= 0.95")
+    assert rows["records"].startswith("6,000 rows") and rows["budget"] == "at most 500 distinct records labeled"
+    rows = dict(sql(ws, q + "WEIGHTED BY count").table.values.tolist())
+    assert "measured in count" in rows["weight"] and rows["records"].startswith("6,000 rows")
+    assert "labels implied" not in rows  # its record counts are not of weights
 
 
 def test_enough_malformed_queries_are_tested():

@@ -128,7 +128,7 @@ def test_batch_size_means_few_rounds_for_people():
     ({"value": 1.5}, "The 'value' parameter of select must be a float in (0, 1). Got 1.5."),
     ({"delta": 0.0}, "The 'delta' parameter of select must be a float in (0, 1). Got 0.0."),
     ({"budget": 10**6}, "must be at most the number of records (3000). Got 1000000."),
-    ({"target": "f1"}, "The 'target' parameter of select must be one of {'recall', 'precision'}. Got 'f1'."),
+    ({"target": "f1"}, "The 'target' parameter of select must be one of {'recall', 'precision', 'joint'}. Got 'f1'."),
     ({"proxy": "nope"}, "The 'proxy' parameter of select must name a column of the records. Got 'nope'"),
     ({"oracle": "colum:truth"}, "Got 'colum:truth'; cannot read that oracle"),
 ])

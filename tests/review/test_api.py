@@ -384,3 +384,16 @@ def test_findings_queue_orders_by_priority_across_assertions(tmp_path):
     assert cands["priority"].is_monotonic_decreasing
     assert list(cands["assertion"]) == list(found["assertion"])  # check's order
     assert not cands["severity"].is_monotonic_decreasing  # which raw severity would not give
+
+
+def test_a_joint_weighted_sql_query_shows_both_targets_and_its_weight():
+    from assay.approx.language import parse
+    from assay.review.jobs import _plan_params
+
+    ws = assay.Workspace()
+    ws.add("r", pd.DataFrame({"id": [1, 2], "s": [0.2, 0.9], "secs": [1.0, 2.0]}), kind="records")
+    ws.add_oracle("busy", "review:is it busy#joint")
+    plan = parse(ws, "SELECT * FROM r WHERE busy(id) USING s RECALL TARGET 90% PRECISION TARGET 80% "
+                     "WEIGHTED BY secs")
+    got = _plan_params(plan)
+    assert (got["recall"], got["precision"], got["weight"]) == (0.9, 0.8, "secs") and "joint" not in got

@@ -10,7 +10,7 @@ from .aggregation import AggregateResult, aggregate
 from .frames import frame_counts
 from .language import QueryPlan, SqlResult, explain, sql
 from .oracle import ColumnOracle, FunctionOracle, HumanOracle, LabelsPending, Oracle, as_oracle
-from .selection import SelectionResult, select
+from .selection import MinDensity, SelectionResult, select
 
 __all__ = [
     "AggregateResult",
@@ -19,6 +19,7 @@ __all__ = [
     "Guarantee",
     "HumanOracle",
     "LabelsPending",
+    "MinDensity",
     "Oracle",
     "QueryPlan",
     "SelectionResult",

@@ -14,13 +14,15 @@ class Guarantee:
 
     Attributes
     ----------
-    kind : {"finite-sample", "asymptotic", "none"}
+    kind : {"finite-sample", "asymptotic", "conditional", "none"}
         ``finite-sample``: holds for any N and any data within the stated range (for example
         empirical-Bernstein or betting confidence sequences). ``asymptotic``: holds as the
-        sample grows (CLT, bootstrap, prediction-powered inference). ``none``: a baseline
-        without a guarantee.
+        sample grows (CLT, bootstrap, prediction-powered inference). ``conditional``: holds
+        for any finite sample *if* the assumption stated in ``notes["assumption"]`` holds
+        (``select(assume=...)``). ``none``: a baseline without a guarantee.
     target : str
-        What is guaranteed: ``"recall"``, ``"precision"``, ``"coverage"``.
+        What is guaranteed: ``"recall"``, ``"precision"``, ``"joint"`` (both; the precision
+        target in ``notes["precision"]``), ``"coverage"``.
     value : float or None
         The target level (recall 0.9), or for aggregation the error target (half-width).
     delta : float
@@ -32,7 +34,7 @@ class Guarantee:
         Anything else that qualifies the guarantee (range assumed for the oracle output, ...).
     """
 
-    kind: Literal["finite-sample", "asymptotic", "none"]
+    kind: Literal["finite-sample", "asymptotic", "conditional", "none"]
     target: str
     value: float | None
     delta: float

@@ -24,7 +24,11 @@ The clauses, after the SQL, in any order:
     The proxy: a column or an expression of the columns (``USING 1 - score``). Required for
     a selection; optional for an aggregate (methods that use one do better with it).
 ``RECALL TARGET p%`` / ``PRECISION TARGET p%``
-    A selection's target.
+    A selection's target; both together are a joint target (``select(target="joint",
+    value=(r, p))``: both hold at once with probability at least ``1 - delta``).
+``WEIGHTED BY col``
+    A selection's recall / precision measured in a weight column (duration, box count)
+    instead of a record count (``select(weight=col)``).
 ``ERROR WITHIN e [RELATIVE]``
     An aggregate's error target: the half-width of the interval (relative to the answer).
 ``WITH PROBABILITY q%`` / ``AT CONFIDENCE q%``
@@ -82,6 +86,7 @@ _CLAUSES = {
     "probability": re.compile(r"(?:WITH\s+PROBABILITY|AT\s+CONFIDENCE)\s+" + _PERCENT, re.I),
     "error": re.compile(r"ERROR\s+WITHIN\s+([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)(\s+RELATIVE)?", re.I),
     "method": re.compile(r"METHOD\s+([A-Za-z_+][A-Za-z0-9_+-]*)", re.I),
+    "weight": re.compile(r"WEIGHTED\s+BY\s+([A-Za-z_][A-Za-z0-9_]*)", re.I),
     "using": re.compile(r"USING\s+(.+?)\s*$", re.I | re.S),
 }
 #: Most groups a GROUP BY with an oracle may have.
@@ -104,12 +109,13 @@ class _Combined:
 
 
 _WORDS = {"budget": "ORACLE LIMIT", "recall": "RECALL TARGET", "precision": "PRECISION TARGET",
-          "probability": "WITH PROBABILITY", "error": "ERROR WITHIN", "method": "METHOD", "using": "USING"}
+          "probability": "WITH PROBABILITY", "error": "ERROR WITHIN", "method": "METHOD", "using": "USING",
+          "weight": "WEIGHTED BY"}
 #: The column a USING expression is computed into.
 _PROXY = "using_proxy"
 #: Words that start a clause (so a USING expression ends where the next clause starts).
 _STARTS = re.compile(r"\b(ORACLE\s+LIMIT|RECALL\s+TARGET|PRECISION\s+TARGET|WITH\s+PROBABILITY|"
-                     r"AT\s+CONFIDENCE|ERROR\s+WITHIN|METHOD|USING)\b", re.I)
+                     r"AT\s+CONFIDENCE|ERROR\s+WITHIN|METHOD|USING|WEIGHTED\s+BY)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -125,8 +131,9 @@ class QueryPlan:
     where_spec: str | None = None
     stat: str | None = None  # aggregate: mean, sum or count
     proxy: str | None = None  # the USING expression
-    target: str | None = None  # select: recall or precision
-    value: float | None = None
+    target: str | None = None  # select: recall, precision or joint
+    value: float | tuple[float, float] | None = None  # joint: (recall, precision)
+    weight: str | None = None  # select: WEIGHTED BY column
     error: float | None = None
     relative: bool = False
     delta: float = 0.05
@@ -164,18 +171,25 @@ class QueryPlan:
             budget = self.budget or 1000
             if records is not None:
                 budget = min(budget, records)
-            rows.append(("target", f"{self.target} >= {self.value:g} with probability >= {1 - self.delta:g}"))
+            rows.append(("target", f"{_target_text(self.target, self.value)} with probability >= "
+                         f"{1 - self.delta:g}" + (" (delta split equally between the two: union bound)"
+                                                  if self.target == "joint" else "")))
+            if self.weight is not None:
+                rows.append(("weight", f"recall and precision measured in {self.weight} (finite-sample "
+                             "betting test on the bounded weighted terms)"))
             rows.append(("budget", f"at most {budget:,} distinct records labeled"
                          + ("" if self.budget else " (the default 1000, or the records if fewer; ORACLE LIMIT "
                                                    "n sets it)")))
             log = math.log(1 / self.delta)
-            if self.target == "recall":
+            # the record counts below are of unweighted single targets (the weight row says how a
+            # weighted one is tested)
+            if self.weight is None and self.target == "recall":
                 rows.append(("labels implied", "leaving M records out of the answer takes about M ln(1/delta) / U "
                              "labels among those M, U being the positives the target lets it miss "
                              f"({1 - self.value:.0%} of them); with {budget:,} labels, M is at most about "
                              f"{budget / log:,.0f} x U" + (f" of the {records:,} records" if records else "")
                              + ": with few positives the answer keeps most records"))
-            elif self.target == "precision":
+            elif self.weight is None and self.target == "precision":
                 margin = math.sqrt(log / (2 * budget))
                 rows.append(("labels implied", "the records chosen must show, among their labeled ones, a "
                              f"precision of about {min(self.value + margin, 1):.3f} or more (the target plus "
@@ -212,6 +226,13 @@ class QueryPlan:
                          + (f": {delta:.3g} each" if groups else "") + "), so every interval holds at once with "
                          f"probability >= {1 - self.delta:g}"))
         return rows
+
+
+def _target_text(target: str | None, value: Any) -> str:
+    """A selection's target as said: ``recall >= 0.9``, or both bounds of a joint target."""
+    if target == "joint":
+        return f"recall >= {value[0]:g} and precision >= {value[1]:g}"
+    return f"{target} >= {value:g}"
 
 
 def _guarantee_kind(kind: str, method: str) -> str:
@@ -285,6 +306,8 @@ _KEYWORDS = {
                     "a percentage between 0 and 100 (WITH PROBABILITY 95%)"),
     "error": (re.compile(r"ERROR\s+WITHIN\b\s*", re.I), "a number, then RELATIVE if it is relative (ERROR WITHIN 0.1)"),
     "method": (re.compile(r"METHOD\b\s*", re.I), "a method's name (METHOD supg)"),
+    "weight": (re.compile(r"WEIGHTED\s+BY\b\s*", re.I),
+               "one column name, the weight of each record (WEIGHTED BY secs)"),
     "using": (re.compile(r"USING\b\s*", re.I), "the proxy: a column or an expression of the columns (USING score)"),
 }
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+", re.I)
@@ -390,14 +413,19 @@ def _clauses(text: str, begin: int, place: _Place) -> dict[str, Any]:
 
 def _clause_error(text: str, a: int, b: int, place: _Place) -> QueryError:
     """Why the clause at ``text[a:b]`` cannot be read: its value, or what follows it."""
+    word, takes = _KEYWORDS["weight"]
+    m = word.match(text, a, b)
+    if m:  # a weight is one column: anything after it is part of a wrong value, not another clause
+        return place.error(f"{_WORDS['weight']} takes {takes}; got {text[m.end():b]!r}." if m.end() < b else
+                           f"{_WORDS['weight']} takes {takes}; got nothing.", m.end())
     for rx in _CLAUSES.values():
         m = rx.match(text, a, b)
         if m:  # a clause, then something else
             rest = m.end() + len(text[m.end():b]) - len(text[m.end():b].lstrip())
             return place.error(
                 f"cannot read {text[rest:b]!r} after {text[a:m.end()]!r}: expected another clause "
-                "(ORACLE LIMIT n, USING expr, RECALL TARGET p%, PRECISION TARGET p%, ERROR WITHIN e, "
-                "WITH PROBABILITY q%, METHOD name) or the end of the query.", rest)
+                "(ORACLE LIMIT n, USING expr, RECALL TARGET p%, PRECISION TARGET p%, WEIGHTED BY col, "
+                "ERROR WITHIN e, WITH PROBABILITY q%, METHOD name) or the end of the query.", rest)
     for key, (word, takes) in _KEYWORDS.items():
         m = word.match(text, a, b)
         if m:
@@ -604,6 +632,9 @@ def parse(workspace: Any, query: str) -> QueryPlan:
             if key in clauses:
                 raise place.error(f"{key.upper()} TARGET is for a selection, not an aggregate.",
                                   clauses[key].start())
+        if "weight" in clauses:
+            raise place.error("WEIGHTED BY is for a selection's recall or precision, not an aggregate.",
+                              clauses["weight"].start())
         err = clauses.get("error")
         if err is None and budget is None:
             raise place.error("an aggregate needs ERROR WITHIN e, ORACLE LIMIT n, or both.", len(text))
@@ -630,17 +661,28 @@ def parse(workspace: Any, query: str) -> QueryPlan:
         if key in clauses:
             raise place.error("ERROR WITHIN is for an aggregate (AVG, SUM, COUNT), not a selection.",
                               clauses[key].start())
-    if ("recall" in clauses) == ("precision" in clauses):
-        raise place.error("a selection needs one of RECALL TARGET p% or PRECISION TARGET p%.",
-                          clauses["precision"].start() if "precision" in clauses else len(text))
+    if "recall" not in clauses and "precision" not in clauses:
+        raise place.error("a selection needs RECALL TARGET p%, PRECISION TARGET p% or both.", len(text))
     if proxy is None:
         raise place.error("a selection needs a proxy: USING column (cheap scores in [0, 1]).", len(text))
-    target = "recall" if "recall" in clauses else "precision"
-    value = _fraction(clauses[target], f"{target.upper()} TARGET", place)
+    if "recall" in clauses and "precision" in clauses:
+        if method not in (None, "assay"):
+            raise place.error(f"RECALL TARGET and PRECISION TARGET together (a joint target) run assay's own "
+                              f"design; METHOD {method} cannot combine them.", clauses["method"].start())
+        target = "joint"
+        value: Any = (_fraction(clauses["recall"], "RECALL TARGET", place),
+                      _fraction(clauses["precision"], "PRECISION TARGET", place))
+    else:
+        target = "recall" if "recall" in clauses else "precision"
+        value = _fraction(clauses[target], f"{target.upper()} TARGET", place)
+    weight = clauses["weight"].group(1) if "weight" in clauses else None
+    if weight is not None and method not in (None, "assay"):
+        raise place.error(f"WEIGHTED BY runs assay's own weighted design; METHOD {method} cannot measure "
+                          "weights.", clauses["method"].start())
     call = oracle_conds[0]
     return QueryPlan(text=text, kind="select", core=records_sql, oracle=str(call.name), spec=spec_of(call),
-                     proxy=proxy, target=target, value=value, delta=delta, budget=budget, method=method,
-                     source=source, join_id=first)
+                     proxy=proxy, target=target, value=value, weight=weight, delta=delta, budget=budget,
+                     method=method, source=source, join_id=first)
 
 
 def _column_name(text: Any, taken: set[str]) -> str:
@@ -909,12 +951,14 @@ def answer(workspace: Any, plan: QueryPlan, *, seed: Any = 0, oracles: dict[str,
     if plan.kind == "select":
         # ORACLE LIMIT is a most: fewer records than that (after the cheap filter) cap it
         kw = {"budget": min(plan.budget or 1000, len(records))}
+        if plan.weight is not None:
+            kw["weight"] = plan.weight
         r = select(records, proxy=proxy, oracle=oracle, target=plan.target, value=plan.value,
                    delta=plan.delta, method=plan.method or "assay", seed=seed, workspace=workspace, **kw,
                    **options)
         chosen = records.loc[records["id"].isin(r.ids)].drop(columns=[_PROXY], errors="ignore")
         table = chosen.reset_index(drop=True)
-        target = f"{plan.target} >= {plan.value:g}"
+        target = _target_text(plan.target, plan.value) + (f" (weighted by {plan.weight})" if plan.weight else "")
     else:
         def run(part: pd.DataFrame, delta: float):
             return aggregate(part, oracle=oracle, proxy=proxy, stat=plan.stat, where=where,

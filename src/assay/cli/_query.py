@@ -53,11 +53,18 @@ def _records_arg(records: str, ws):
               help="Workspace caching every oracle answer.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Records per labeling round (default method).")
 @click.option("--labels", help=_LABELS_HELP)
+@click.option("--weight", help="Measure recall / precision in this weight column (duration, box count).")
+@click.option("--events", help="Group contiguous records with the same value of this column into events; "
+              "the targets count events, --budget counts events labeled.")
+@click.option("--assume", type=(float, int), metavar="BETA WINDOW",
+              help="Accept the minimum-density assumption MinDensity(BETA, WINDOW) (recall targets; "
+                   "the guarantee is then conditional on it).")
 @click.option("--output", type=click.Path(path_type=Path), help="Write the selected ids here (one per line).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method, seed, workspace,
-               batch_size, labels, output, as_json):
-    """Return records meeting a recall or precision target with probability >= 1 - delta.
+               batch_size, labels, weight, events, assume, output, as_json):
+    """Return records meeting a recall or precision target (or both: give --recall and
+    --precision) with probability >= 1 - delta.
 
     \b
     Example:
@@ -66,18 +73,24 @@ def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method,
     import numpy as np
 
     from .._progress import show_progress
-    from ..approx import select
+    from ..approx import MinDensity, select
 
-    if (recall is None) == (precision is None):
-        raise click.UsageError("give exactly one of --recall and --precision.")
-    target, value = ("recall", recall) if recall is not None else ("precision", precision)
+    if recall is None and precision is None:
+        raise click.UsageError("give --recall, --precision, or both (a joint target).")
+    if recall is not None and precision is not None:
+        target, value = "joint", (recall, precision)
+    else:
+        target, value = ("recall", recall) if recall is not None else ("precision", precision)
+    modes = {"weight": weight, "events": events}
+    if assume is not None:
+        modes["assume"] = MinDensity(*assume)
     if output is not None and (output.is_dir() or not output.parent.is_dir()):
         raise click.BadParameter(f"{output} is a folder, or its folder does not exist (create it first).",
                                  param_hint="--output")
     with open_workspace(workspace, create=True) as ws, show_progress(not quiet()):
         r = select(_records_arg(records, ws), proxy=proxy, oracle=oracle, target=target,
                    value=value, delta=delta, budget=budget, method=method, seed=seed,
-                   workspace=ws, labels=labels, batch_size=batch_size)
+                   workspace=ws, labels=labels, batch_size=batch_size, **modes)
     if output is not None:
         from ..io import StagedFiles
 
@@ -88,16 +101,24 @@ def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method,
         "labels_paid_now": r.labels_paid, "verification_calls": r.verification_calls,
         "guarantee": {"kind": r.guarantee.kind, "target": r.guarantee.target,
                       "value": r.guarantee.value, "delta": r.guarantee.delta},
+        **({"assumption": r.guarantee.notes.get("assumption"),
+            "assumption_contradicted": r.guarantee.notes.get("contradicted")}
+           if r.guarantee.kind == "conditional" else {}),
+        **({"delta_split": r.guarantee.notes.get("delta_split")} if target == "joint" else {}),
         "method": r.method, "seed": seed, "budget": budget, "run_id": r.run_id,
     }
     if as_json:
         summary["ids"] = np.asarray(r.ids).tolist()
         click.echo(json.dumps(summary))
         return
-    out.print(f"selected [bold]{len(r):,}[/] records: {target} >= {value} with probability >= {1 - delta:g} "
+    shown = f"recall >= {value[0]} and precision >= {value[1]}" if target == "joint" else f"{target} >= {value}"
+    out.print(f"selected [bold]{len(r):,}[/] records: {shown} with probability >= {1 - delta:g} "
               f"({r.guarantee.kind} guarantee, method {r.method}); oracle labels used: {r.oracle_calls:,} "
               f"(paid now: {r.labels_paid:,}); proxy threshold {r.threshold:.4g}"
               + (f"; ids written to {output}" if output else ""))
+    if r.guarantee.kind == "conditional":
+        out.print(f"assumed: {r.guarantee.notes['assumption']}"
+                  + ("; [red]the labels contradict it[/]" if r.guarantee.notes.get("contradicted") else ""))
     hint = r.diagnostics.get("min_budget_hint")
     n_records = r.diagnostics["n_records"]
     if target == "recall" and hint and hint > r.oracle_calls and len(r) > 0.5 * n_records:

@@ -232,8 +232,8 @@ class QueryJob:
             "yes_no": oracle.yes_no, "range": None if oracle.range is None else list(oracle.range),
             "anytime": self.anytime, "stop_requested": self.stop_requested,
             "budget": p.get("budget"), "error_target": p.get("error"),
-            "target": ({"recall": p["recall"]} if p.get("recall") is not None else
-                       {"precision": p.get("precision")}) if self.verb == "select" else None,
+            "target": ({k: p[k] for k in ("recall", "precision") if p.get(k) is not None}  # both: joint
+                       if self.verb == "select" else None),
             "delta": p["delta"], "path": list(self.path_of_interval),
             "answers": self.board.answers_saved, "batches": self.board.batches_done,
             "boxes": self.boxes,
@@ -279,7 +279,9 @@ def _plan_params(plan: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"records": plan.source or "the query's records", "proxy": plan.proxy,
                            "oracle": plan.spec, "delta": plan.delta, "method": plan.method or "assay"}
     if plan.kind == "select":
-        return {**out, plan.target: plan.value, "budget": plan.budget or 1000}
+        targets = (dict(zip(("recall", "precision"), plan.value, strict=True)) if plan.target == "joint"
+                   else {plan.target: plan.value})
+        return {**out, **targets, **({"weight": plan.weight} if plan.weight else {}), "budget": plan.budget or 1000}
     return {**out, "stat": plan.stat, "where": plan.where_spec, "error": plan.error, "relative": plan.relative,
             "budget": plan.budget, "value_range": plan.value_range}
 

@@ -36,6 +36,19 @@ One module per method family (:data:`METHODS`):
     split and each candidate's split of delta, then fresh samples certify (exact bounds,
     fixed-sequence testing). Finite-sample valid. See :func:`pilot_select`.
 
+The modes of :func:`~assay.approx.select` beyond a plain target (issue 17, items 4-6), picked
+by :func:`.modes.run_mode`:
+
+``assume=MinDensity(...)``: :mod:`.assume`
+    Recall under a minimum-density assumption (guarantee ``conditional``, the assumption
+    stated in the result and checked on a sample below the cut).
+``weight=``: :mod:`.weighted`
+    Weighted recall / precision, certified by the betting test of :mod:`.certify`.
+``target="joint"``: :func:`.joint.joint_targets_select`
+    Recall and precision together (union bound, delta split in half).
+``events=``: :mod:`.events`
+    Contiguous records with one key form an event; the targets count events.
+
 :mod:`.common` holds the machinery they share (result, oracle bookkeeping, ranking, simple
 random samples); :mod:`.dispatch` holds :data:`METHODS` and :func:`run_selection`.
 """

@@ -411,7 +411,7 @@
       const r = job.result;
       const text = job.verb === "aggregate"
         ? `${job.question}: ${r.stat} ${fmt(r.estimate)}, interval [${fmt(r.lower)}, ${fmt(r.upper)}] at ${fmt(1 - r.delta)} (${r.guarantee.kind}${r.guarantee.anytime ? ", anytime-valid" : ""}); stopped on ${r.stopped} after ${r.oracle_calls} labels; run ${r.run_id}`
-        : `${job.question}: ${r.selected} records selected, ${Object.keys(job.target)[0]} \u2265 ${fmt(Object.values(job.target)[0])} with probability \u2265 ${fmt(1 - r.guarantee.delta)} (${r.guarantee.kind}); ${r.oracle_calls} labels; run ${r.run_id}`;
+        : `${job.question}: ${r.selected} records selected, ${Object.entries(job.target).map(([k, v]) => `${k} \u2265 ${fmt(v)}`).join(" and ")} with probability \u2265 ${fmt(1 - r.guarantee.delta)} (${r.guarantee.kind}); ${r.oracle_calls} labels; run ${r.run_id}`;
       box.append(el("h2", { text: "Result" }), el("p", { class: "result", text }));
       renderInterval(job, box);
     } else {
