@@ -137,18 +137,30 @@ class Cluster:
         self.worker.wait()
 
     def stop(self) -> None:
-        for p in reversed(self.procs):
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                try:
-                    os.killpg(p.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    continue
-                if sig == signal.SIGTERM:  # its children may outlive it by a moment
-                    time.sleep(0.5)
+        """Stop both nodes: SIGTERM (Ray cleans up), then SIGKILL to whatever is left."""
+        tree = [pid for p in self.procs for pid in _descendants(p.pid)]
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 5
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for pid in tree:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

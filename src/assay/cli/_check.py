@@ -71,7 +71,7 @@ def counts_view(findings: pd.DataFrame, rows: int) -> pd.DataFrame:
               help="Exit with status 1 if there are more than N findings (a CI gate).")
 @click.option("--top", type=int, default=20, show_default=True, help="Findings to print.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run, counts and top findings as JSON.")
-@engine_options
+@engine_options()
 def check(workspace, table, spec, settings, stride, associate_iou, fail_on, max_findings, top, as_json,
           engine, address, rows_per_group):
     """Run assertions over a table and store the findings as a new run.
