@@ -71,7 +71,8 @@ def dataset(boxes: int, root: Path) -> Path:
                          partitioning=["stream"], partitioning_flavor="hive",
                          basename_template=f"part-{first}-{{i}}.parquet",
                          existing_data_behavior="overwrite_or_ignore")
-        print(f"  generated {offset:,} boxes ({time.perf_counter() - t:.0f} s)", flush=True)
+        print(f"  generated {offset:,} boxes ({time.perf_counter() - t:.0f} s)", file=sys.stderr,
+              flush=True)
     done.write_text(str(offset))
     return folder
 

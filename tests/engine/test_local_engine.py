@@ -106,3 +106,28 @@ def test_cli_check_by_groups_stores_the_same_findings(real_observations, tmp_pat
     a, b = cli_check_runs(path, "det", [], ["--rows-per-group", "3000"])
     pd.testing.assert_frame_equal(a, b)
     assert len(a) > 0
+
+
+def test_parquet_files_with_a_stream_column(real_observations, in_memory, tmp_path):
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    obs = real_observations["kitti-labels"]
+    table = pa.Table.from_pandas(obs, preserve_index=False)
+    pq.write_table(table, tmp_path / "one.parquet")
+    ds.write_dataset(table, tmp_path / "flat", format="parquet", max_rows_per_file=5000,
+                     max_rows_per_group=5000)
+    for source in (tmp_path / "one.parquet", tmp_path / "flat"):
+        same(in_memory["kitti-labels"], check(str(source), assertions_for("kitti-labels"),
+                                             rows_per_group=4000))
+
+
+def test_ray_oracle_parameters_are_checked():
+    from assay.engine import RayOracle
+
+    for bad in ({"actors": 0}, {"batch_size": 0}, {"num_gpus": -1}, {"max_restarts": -1}):
+        with pytest.raises(InvalidParameterError, match=f"'{next(iter(bad))}' parameter of RayOracle"):
+            RayOracle("python:math:floor", **bad)
+    with pytest.raises(InvalidParameterError, match="'fn' parameter of RayOracle"):
+        RayOracle("column:label")

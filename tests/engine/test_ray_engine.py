@@ -166,12 +166,16 @@ def test_ray_links_and_counts_what_local_does(source, real_observations, ray_clu
 
 
 def test_cli_check_on_ray_stores_the_same_findings(real_observations, ray_cluster, tmp_path):
+    import ray
+
+    ray.shutdown()  # --address connects anew (with the token in the environment)
     path = tmp_path / "w.duckdb"
     with Workspace(path) as ws:
         ws.add("gt", real_observations["mot15-gt"])
     a, b = cli_check_runs(path, "gt", [], ["--engine", "ray", "--address", ray_cluster.address])
     pd.testing.assert_frame_equal(a, b)
     assert len(a) > 0
+    assert ray.is_initialized() and len(ray.nodes()) >= 2
 
 
 @pytest.mark.parametrize("data", ["kitti"])  # MOT15: the missing-labels test below

@@ -99,9 +99,11 @@ class RayEngine(Engine):
         self.max_in_flight = max_in_flight
         self._ray = import_ray()
         if not self._ray.is_initialized():
-            self._ray.init(address=address or os.environ.get("RAY_ADDRESS"),
-                           log_to_driver=False, include_dashboard=False,
-                           configure_logging=False)
+            target = address or os.environ.get("RAY_ADDRESS")
+            if target is None:  # a Ray instance of this process: quiet, no dashboard
+                self._ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+            else:  # someone's cluster: as Ray connects by default
+                self._ray.init(address=target)
 
     def workers(self) -> int:
         return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
