@@ -57,6 +57,7 @@ def test_a_workspace_table_by_groups_of_streams(real_observations, in_memory):
         run_id=in_memory["mot15-det"]["run_id"])[in_memory["mot15-det"].columns])
     run = ws.runs().iloc[-1]
     assert run["run_id"] == out.attrs["run_id"]
+    assert run["inputs"][0]["identity"] == ws.table_info("det")["identity"]
     assert ws.findings(out.attrs["run_id"]).shape[0] == len(out)
 
 

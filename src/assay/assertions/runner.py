@@ -307,7 +307,8 @@ def check(
 
     runner = get_engine(engine, address)
     started = _time.time()
-    if isinstance(observations, pd.DataFrame) and not runner.distributed:
+    rows_in_memory = isinstance(observations, pd.DataFrame) and not runner.distributed
+    if rows_in_memory:
         needs_obs = any(a.needs_observations for a in items)
         table = (validate(observations, "observations") if needs_obs or _is_observations(observations)
                  else observations.reset_index(drop=True))
@@ -320,7 +321,6 @@ def check(
     else:
         source = as_streams(observations, name=name)
         findings, notes, rows = _check_streams(source, items, stride, runner, rows_per_group)
-        observations = source.describe()
     precision = verdict_precision(workspace, precision)
     findings = prioritize(findings, precision=precision)
     if workspace is not None:
@@ -329,7 +329,8 @@ def check(
         run_id = workspace.start_run("check", {
             "observations": name, "rows": rows, "engine": runner.name,
             "assertions": [repr(a) for a in items],
-        }, inputs=[] if observations is None else [describe_input("observations", observations, name=name)])
+        }, inputs=[describe_input("observations", observations, name=name) if rows_in_memory
+                   else source.describe("observations")])
         findings["run_id"] = pd.array([run_id] * len(findings), dtype=findings["run_id"].dtype)
         workspace.add_findings(findings, run_id=run_id)
         workspace.finish_run(run_id, "ok", {

@@ -150,9 +150,15 @@ class Streams:
             return ("arrow", pa.Table.from_pandas(rows, preserve_index=False))
         return ("frame", rows)
 
-    def describe(self) -> Any:
+    def describe(self, role: str = "observations") -> dict[str, Any]:
         """The input as a run records it (see :func:`assay.store.identity.describe_input`)."""
-        return self.source if self.kind in ("frame", "parquet") else None
+        if self.kind == "workspace":
+            info = self.source.table_info(self.name)
+            return {"role": role, "identity": info["identity"], "table": info["name"],
+                    "revision": info["revision"], "rows": info["rows"]}
+        from ..store.identity import describe_input
+
+        return describe_input(role, self.source, name=self.name)
 
 
 def _scan(path: str) -> str:
