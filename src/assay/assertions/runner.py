@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .._progress import progress
 from .._validation import Interval, validate_params
@@ -198,15 +199,27 @@ def _is_observations(table: pd.DataFrame) -> bool:
 
 
 def _check_group(table: pd.DataFrame, shared: tuple[list[Assertion], int | dict | None]
-                 ) -> tuple[pd.DataFrame, list[Any], int]:
-    """Findings of the assertions on one group of streams (a task of an engine), the
-    assertions' blind-spot parts, and the rows checked."""
+                 ) -> tuple[pa.Table | None, list[Any], int]:
+    """Findings of the assertions on one group of streams (a task of an engine), as Arrow
+    (no Python object per finding: the driver holding many groups' findings stays cheap for
+    the garbage collector, and a worker ships them as buffers), the assertions'
+    blind-spot parts, and the rows checked."""
     items, stride = shared
     table = validate(table, "observations")
     info = stream_info(table, stride=stride) if len(table) else None
     parts = [p for a in items if len(p := run_assertion(a, table, info))]
-    findings = pd.concat(parts, ignore_index=True) if parts else empty_findings()
-    return findings, [a.blind_spot_part(table) for a in items], len(table)
+    found = pa.Table.from_pandas(pd.concat(parts, ignore_index=True), preserve_index=False) if parts else None
+    return found, [a.blind_spot_part(table) for a in items], len(table)
+
+
+def _unpacked(tables: list[pa.Table]) -> pd.DataFrame:
+    """The findings of several groups, as one table again (``obs_ids`` as lists)."""
+    if not tables:
+        return empty_findings()
+    both = pa.concat_tables(tables)
+    findings = both.to_pandas()
+    findings["obs_ids"] = both.column("obs_ids").to_pylist()
+    return findings
 
 
 def _check_streams(source: Any, items: list[Assertion], stride: int | dict | None, engine: Any,
@@ -217,8 +230,7 @@ def _check_streams(source: Any, items: list[Assertion], stride: int | dict | Non
     groups = source.groups(rows_per_group=rows_per_group or ROWS_PER_GROUP,
                            at_least=2 * engine.workers() if engine.distributed else 1)
     results = engine.map(_check_group, source, groups, (items, stride))
-    parts = [f for f, _, _ in results if len(f)]
-    findings = pd.concat(parts, ignore_index=True) if parts else empty_findings()
+    findings = _unpacked([f for f, _, _ in results if f is not None])
     notes = [note for k, a in enumerate(items)
              if (note := a.blind_spot_of([r[1][k] for r in results])) is not None]
     return findings, notes, sum(r[2] for r in results)
