@@ -216,7 +216,7 @@ def _unpacked(tables: list[pa.Table]) -> pd.DataFrame:
     """The findings of several groups, as one table again (``obs_ids`` as lists)."""
     if not tables:
         return empty_findings()
-    both = pa.concat_tables(tables)
+    both = pa.concat_tables(tables, promote_options="permissive")  # a column all null in a group
     findings = both.to_pandas()
     findings["obs_ids"] = both.column("obs_ids").to_pylist()
     return findings
