@@ -213,12 +213,18 @@ def _check_group(table: pd.DataFrame, shared: tuple[list[Assertion], int | dict 
 
 
 def _unpacked(tables: list[pa.Table]) -> pd.DataFrame:
-    """The findings of several groups, as one table again (``obs_ids`` as lists)."""
+    """The findings of several groups, as one table again (``obs_ids`` as lists). Empties
+    ``tables``: each Arrow buffer is let go as soon as it is converted."""
     if not tables:
         return empty_findings()
     both = pa.concat_tables(tables, promote_options="permissive")  # a column all null in a group
-    findings = both.to_pandas()
-    findings["obs_ids"] = both.column("obs_ids").to_pylist()
+    tables.clear()
+    position = both.schema.get_field_index("obs_ids")
+    ids = both.column("obs_ids").to_pylist()
+    both = both.remove_column(position)
+    findings = both.to_pandas(self_destruct=True, split_blocks=True)
+    del both
+    findings.insert(position, "obs_ids", ids)
     return findings
 
 
@@ -230,10 +236,12 @@ def _check_streams(source: Any, items: list[Assertion], stride: int | dict | Non
     groups = source.groups(rows_per_group=rows_per_group or ROWS_PER_GROUP,
                            at_least=2 * engine.workers() if engine.distributed else 1)
     results = engine.map(_check_group, source, groups, (items, stride))
-    findings = _unpacked([f for f, _, _ in results if f is not None])
     notes = [note for k, a in enumerate(items)
              if (note := a.blind_spot_of([r[1][k] for r in results])) is not None]
-    return findings, notes, sum(r[2] for r in results)
+    rows = sum(r[2] for r in results)
+    tables = [r[0] for r in results if r[0] is not None]
+    del results
+    return _unpacked(tables), notes, rows
 
 
 @validate_params({"precision": [pd.DataFrame, None],
