@@ -12,7 +12,7 @@ import assay
 def test_top_level_names():
     assert sorted(assay.__all__) == sorted([
         "AssayError", "Workspace", "__version__", "approx", "as_observations", "as_records", "assertions", "audit",
-        "check", "curate", "exceptions", "geometry", "io", "learned", "report", "sql", "tables", "tracking",
+        "check", "curate", "engine", "exceptions", "geometry", "io", "learned", "report", "sql", "tables", "tracking",
         "validate",
     ])
     for name in assay.__all__:

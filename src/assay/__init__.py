@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time these load on 
         assertions,
         audit,
         curate,
+        engine,
         exceptions,
         geometry,
         io,
@@ -47,6 +48,7 @@ __all__ = [
     "audit",
     "check",
     "curate",
+    "engine",
     "exceptions",
     "geometry",
     "io",
@@ -61,7 +63,7 @@ __all__ = [
 #: Subpackages loaded on first attribute access (``store`` too: ``import assay`` used to
 #: load it, so ``assay.store.Workspace`` keeps working).
 _SUBMODULES = frozenset({
-    "approx", "assertions", "audit", "curate", "exceptions", "geometry", "io", "learned",
+    "approx", "assertions", "audit", "curate", "engine", "exceptions", "geometry", "io", "learned",
     "report", "store", "tables", "tracking",
 })
 #: Public name -> the module that defines it.

@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import validate_params
+from .._validation import Options, validate_params
 from ..exceptions import InvalidParameterError
 
 _KEYS = ["stream", "frame"]
 
 
-@validate_params({"frames": [pd.DataFrame, None]})
-def frame_counts(frames: pd.DataFrame | None = None, /, **tables: pd.DataFrame) -> pd.DataFrame:
+@validate_params({"frames": [pd.DataFrame, None], "engine": [Options(("local", "ray"))],
+                  "address": [str, None]})
+def frame_counts(frames: pd.DataFrame | None = None, /, *, engine: str = "local",
+                 address: str | None = None, **tables: pd.DataFrame) -> pd.DataFrame:
     """One record per (stream, frame), with the number of rows of each table in that frame.
 
     The usual records of an aggregation or selection query over video: the count of a cheap
@@ -26,7 +28,12 @@ def frame_counts(frames: pd.DataFrame | None = None, /, **tables: pd.DataFrame) 
         least one table has a row.
     **tables : DataFrame with ``stream`` and ``frame`` columns
         One count column per keyword, named after it. Filter a table before passing it
-        (``labels[labels["cls"] == "Car"]``) to count one class.
+        (``labels[labels["cls"] == "Car"]``) to count one class. ``engine`` and ``address``
+        name options, not tables.
+    engine : {"local", "ray"}, default "local"
+        Count here, or on a Ray cluster, a group of streams per task (the same records).
+    address : str, optional
+        The Ray cluster for ``engine="ray"``.
 
     Returns
     -------
@@ -61,6 +68,12 @@ def frame_counts(frames: pd.DataFrame | None = None, /, **tables: pd.DataFrame) 
     if reserved:
         raise InvalidParameterError(f"frame_counts: {sorted(reserved)[0]!r} is a column of the result; "
                                     "name the table otherwise.")
+    if engine != "local":
+        return _by_groups(frames, tables, engine, address)
+    return _counts(frames, tables)
+
+
+def _counts(frames: pd.DataFrame | None, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     parts = [t[_KEYS] for t in ([frames] if frames is not None else list(tables.values()))]
     keys = pd.concat(parts, ignore_index=True).drop_duplicates().sort_values(_KEYS, ignore_index=True)
     out = keys.assign(**{name: np.zeros(len(keys), dtype=np.int64) for name in tables})
@@ -76,3 +89,31 @@ def frame_counts(frames: pd.DataFrame | None = None, /, **tables: pd.DataFrame) 
         out.loc[pos, name] = counts.to_numpy()
     out.insert(0, "id", np.arange(len(out)))
     return out
+
+
+def _count_group(rows: pd.DataFrame, shared: tuple[list[str], bool]) -> pd.DataFrame:
+    """An engine's task: :func:`frame_counts` of one group of streams (``_table`` says which
+    table each key came from: -1 for ``frames``)."""
+    names, has_frames = shared
+    code = rows["_table"].to_numpy()
+    keys = rows[_KEYS]
+    return _counts(keys[code == -1] if has_frames else None,
+                   {n: keys[code == k] for k, n in enumerate(names)})
+
+
+def _by_groups(frames: pd.DataFrame | None, tables: dict[str, pd.DataFrame], engine: str,
+               address: str | None) -> pd.DataFrame:
+    """:func:`_counts` a group of streams per task of ``engine``, concatenated in stream order."""
+    from ..engine import Streams, get_engine
+
+    runner = get_engine(engine, address, caller="frame_counts")
+    parts = [t[_KEYS].assign(_table=k) for k, t in enumerate(tables.values())]
+    if frames is not None:
+        parts.append(frames[_KEYS].assign(_table=-1))
+    keys = pd.concat(parts, ignore_index=True)
+    streams = Streams.from_frame(keys)
+    groups = streams.groups(at_least=2 * runner.workers())
+    out = pd.concat(runner.map(_count_group, streams, groups, (list(tables), frames is not None)),
+                    ignore_index=True)
+    out["id"] = np.arange(len(out))
+    return out.astype({"stream": keys["stream"].dtype, "frame": keys["frame"].dtype})

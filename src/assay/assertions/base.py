@@ -127,6 +127,23 @@ class Assertion(abc.ABC):
         an empty result is never silent."""
         return None
 
+    def blind_spot_part(self, observations: pd.DataFrame) -> Any:
+        """What :meth:`blind_spot_of` needs to know of one group of streams, when a table is
+        checked a group of streams at a time (a Parquet dataset, ``engine="ray"``).
+
+        Default: the group's own :meth:`blind_spot` note.
+        """
+        return self.blind_spot(observations)
+
+    def blind_spot_of(self, parts: list[Any]) -> str | None:
+        """The note :meth:`blind_spot` would give for the whole table, from the
+        :meth:`blind_spot_part` of each group of its streams.
+
+        Default: the note every group gives (None when any group gives none or another).
+        """
+        first = parts[0] if parts else None
+        return first if first is not None and all(p == first for p in parts) else None
+
     @abc.abstractmethod
     def run(self, observations: pd.DataFrame, *, info: StreamInfo | None = None) -> pd.DataFrame:
         """Findings of this assertion on a validated observations table.

@@ -385,6 +385,12 @@ class Multibox(Assertion):
         just under it. NMS removes duplicates before Multibox can see them, and trackers
         keep one box per object, so their output rarely has overlapping triples; an empty
         result then says little about duplicates."""
+        return self.blind_spot_of([self.blind_spot_part(observations)])
+
+    def blind_spot_part(self, observations: pd.DataFrame) -> tuple[int, np.ndarray] | None:
+        """Of one group of streams: the number of same-class overlapping pairs, and the IoUs
+        within 0.05 of the group's largest (which hold every pair within 0.05 of the whole
+        table's largest)."""
         laid = _box_layout(observations, None, class_aware=True, classes=self.classes) if all(
             c in observations.columns for c in self.requires) else None
         if laid is None:
@@ -398,13 +404,21 @@ class Multibox(Assertion):
         iou = iou[iou > 0]
         if iou.size == 0:
             return None
-        top = float(iou.max())
-        if top >= self._NMS_MAX_IOU or int((iou >= top - 0.05).sum()) < self._NMS_PILE:
+        return int(iou.size), iou[iou >= float(iou.max()) - 0.05]
+
+    def blind_spot_of(self, parts: list[tuple[int, np.ndarray] | None]) -> str | None:
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return None
+        pairs = sum(n for n, _ in parts)
+        near = np.concatenate([v for _, v in parts])
+        top = float(near.max())
+        if top >= self._NMS_MAX_IOU or int((near >= top - 0.05).sum()) < self._NMS_PILE:
             return None
         never = self.iou > top
         return (
             f"{self.name}: no two boxes of one class in a frame overlap by more than IoU {top:.3f} "
-            f"(over {iou.size:,} overlapping pairs, many just under it): these look like detections "
+            f"(over {pairs:,} overlapping pairs, many just under it): these look like detections "
             f"after non-maximum suppression at about that IoU, which removes duplicate boxes before "
             f"{self.name} can see them, so {'it cannot find' if never else 'few'} triples overlapping "
             f"at iou >= {self.iou:g} {'here' if never else 'remain'}. An empty or small result says "

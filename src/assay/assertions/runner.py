@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .._progress import progress
-from .._validation import validate_params
+from .._validation import Interval, validate_params
 from ..exceptions import InvalidParameterError, SchemaError, UserCodeError
 from ..tables import validate
 from ._findings import empty_findings, make_findings
@@ -197,24 +198,77 @@ def _is_observations(table: pd.DataFrame) -> bool:
     return all(c in table.columns for c in ("stream", "frame", "time", "obs_id", "cls", "source"))
 
 
-@validate_params({"precision": [pd.DataFrame, None]})
+def _check_group(table: pd.DataFrame, shared: tuple[list[Assertion], int | dict | None]
+                 ) -> tuple[pa.Table | None, list[Any], int]:
+    """Findings of the assertions on one group of streams (a task of an engine), as Arrow
+    (no Python object per finding: the driver holding many groups' findings stays cheap for
+    the garbage collector, and a worker ships them as buffers), the assertions'
+    blind-spot parts, and the rows checked."""
+    items, stride = shared
+    table = validate(table, "observations")
+    info = stream_info(table, stride=stride) if len(table) else None
+    parts = [p for a in items if len(p := run_assertion(a, table, info))]
+    found = pa.Table.from_pandas(pd.concat(parts, ignore_index=True), preserve_index=False) if parts else None
+    return found, [a.blind_spot_part(table) for a in items], len(table)
+
+
+def _unpacked(tables: list[pa.Table]) -> pd.DataFrame:
+    """The findings of several groups, as one table again (``obs_ids`` as lists). Empties
+    ``tables``: each Arrow buffer is let go as soon as it is converted."""
+    if not tables:
+        return empty_findings()
+    both = pa.concat_tables(tables, promote_options="permissive")  # a column all null in a group
+    tables.clear()
+    position = both.schema.get_field_index("obs_ids")
+    ids = both.column("obs_ids").to_pylist()
+    both = both.remove_column(position)
+    findings = both.to_pandas(self_destruct=True, split_blocks=True)
+    del both
+    findings.insert(position, "obs_ids", ids)
+    return findings
+
+
+def _check_streams(source: Any, items: list[Assertion], stride: int | dict | None, engine: Any,
+                   rows_per_group: int | None) -> tuple[pd.DataFrame, list[str], int]:
+    """Findings, notes and rows of a table checked a group of streams at a time."""
+    from ..engine.streams import ROWS_PER_GROUP
+
+    groups = source.groups(rows_per_group=rows_per_group or ROWS_PER_GROUP,
+                           at_least=2 * engine.workers() if engine.distributed else 1)
+    results = engine.map(_check_group, source, groups, (items, stride))
+    notes = [note for k, a in enumerate(items)
+             if (note := a.blind_spot_of([r[1][k] for r in results])) is not None]
+    rows = sum(r[2] for r in results)
+    tables = [r[0] for r in results if r[0] is not None]
+    del results
+    return _unpacked(tables), notes, rows
+
+
+@validate_params({"precision": [pd.DataFrame, None],
+                  "rows_per_group": [Interval(int, 1, None), None]})
 def check(
-    observations: pd.DataFrame,
+    observations: Any,
     assertions: Iterable[Assertion] | Assertion,
     *,
     workspace: Any = None,
     name: str | None = None,
     stride: int | dict | None = None,
     precision: pd.DataFrame | None = None,
+    engine: Any = "local",
+    address: str | None = None,
+    rows_per_group: int | None = None,
 ) -> pd.DataFrame:
     """Run assertions over a table and return their findings, most important first.
 
     Parameters
     ----------
-    observations : pandas.DataFrame
+    observations : pandas.DataFrame, path or assay.engine.Streams
         Canonical observations (validated here), or, when every assertion works on rows
         (``needs_observations`` False, such as :class:`~assay.assertions.OutputRange`), any
-        table of model inputs and outputs.
+        table of model inputs and outputs. Also the path of a Parquet dataset of
+        observations (a folder partitioned by stream, or files with a ``stream`` column) or
+        an :class:`~assay.engine.Streams` (a workspace table): read a group of streams at a
+        time, so it may be far larger than memory.
     assertions : Assertion or list of Assertion
         Built-ins, declared consistency assertions, or user functions decorated with
         :func:`point_assertion` / :func:`temporal_assertion`.
@@ -230,6 +284,14 @@ def check(
         Reviewers' precision per assertion (``arm``, ``reviewed``, ``confirmed``, as
         :func:`assay.curate.assertion_precision` returns) to weight priorities with; by
         default the workspace's verdicts when a workspace is given, else none.
+    engine : {"local", "ray"}, default "local"
+        Where the assertions run: in this process, or as tasks of a Ray cluster, one group
+        of streams per task (``pip install 'assay[ray]'``). The findings are the same.
+    address : str, optional
+        The Ray cluster to use with ``engine="ray"`` (see :class:`~assay.engine.RayEngine`).
+    rows_per_group : int, optional
+        Rows read at once when the table is checked a group of streams at a time (a Parquet
+        dataset, a :class:`~assay.engine.Streams`, or ``engine="ray"``); default 2,000,000.
 
     Returns
     -------
@@ -261,24 +323,34 @@ def check(
             raise InvalidParameterError(
                 f"check takes Assertion objects (built-ins such as Flicker(), or functions decorated "
                 f"with @point_assertion / @temporal_assertion). Got {a!r}.")
-    needs_obs = any(a.needs_observations for a in items)
-    table = (validate(observations, "observations") if needs_obs or _is_observations(observations)
-             else observations.reset_index(drop=True))
-    info = stream_info(table, stride=stride) if _is_observations(table) and len(table) else None
+    from ..engine import as_streams, get_engine
+
+    runner = get_engine(engine, address)
     started = _time.time()
-    notes = [note for a in items if (note := a.blind_spot(table)) is not None]
-    parts = [run_assertion(a, table, info) for a in progress(items, "running assertions")]
-    parts = [p for p in parts if len(p)]
-    findings = pd.concat(parts, ignore_index=True) if parts else empty_findings()
+    rows_in_memory = isinstance(observations, pd.DataFrame) and not runner.distributed
+    if rows_in_memory:
+        needs_obs = any(a.needs_observations for a in items)
+        table = (validate(observations, "observations") if needs_obs or _is_observations(observations)
+                 else observations.reset_index(drop=True))
+        info = stream_info(table, stride=stride) if _is_observations(table) and len(table) else None
+        notes = [note for a in items if (note := a.blind_spot(table)) is not None]
+        parts = [run_assertion(a, table, info) for a in progress(items, "running assertions")]
+        parts = [p for p in parts if len(p)]
+        findings = pd.concat(parts, ignore_index=True) if parts else empty_findings()
+        rows = len(table)
+    else:
+        source = as_streams(observations, name=name)
+        findings, notes, rows = _check_streams(source, items, stride, runner, rows_per_group)
     precision = verdict_precision(workspace, precision)
     findings = prioritize(findings, precision=precision)
     if workspace is not None:
         from ..store.identity import describe_input
 
         run_id = workspace.start_run("check", {
-            "observations": name, "rows": len(table),
+            "observations": name, "rows": rows, "engine": runner.name,
             "assertions": [repr(a) for a in items],
-        }, inputs=[describe_input("observations", observations, name=name)])
+        }, inputs=[describe_input("observations", observations, name=name) if rows_in_memory
+                   else source.describe("observations")])
         findings["run_id"] = pd.array([run_id] * len(findings), dtype=findings["run_id"].dtype)
         workspace.add_findings(findings, run_id=run_id)
         workspace.finish_run(run_id, "ok", {

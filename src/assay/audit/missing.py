@@ -54,6 +54,8 @@ DEFAULT_WEIGHTS = {"score": 4.0}
         "ignore_share": [Interval(float, 0, 1, closed="right")],
         "seed": ["random_state"],
         "top": [Interval(int, 1, None), None],
+        "engine": [Options(("local", "ray"))],
+        "address": [str, None],
     }
 )
 def find_missing_labels(
@@ -84,6 +86,8 @@ def find_missing_labels(
     ignore_share: float = 0.5,
     seed: Any = 0,
     top: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> pd.DataFrame:
     """Rank model outputs that no label covers: candidate objects the labelers missed.
 
@@ -209,6 +213,13 @@ def find_missing_labels(
         For ``method="random"``.
     top : int, optional
         Keep only the first ``top`` findings.
+    engine : {"local", "ray"}, default "local"
+        Where fixy's per-stream work runs: linking tracks and computing their features here,
+        or on a Ray cluster, a group of streams per task. Matching boxes to labels, fitting
+        the priors and scoring stay here (they are small next to it). The findings are the
+        same.
+    address : str, optional
+        The Ray cluster for ``engine="ray"`` (see :class:`~assay.engine.RayEngine`).
 
     Returns
     -------
@@ -261,7 +272,7 @@ def find_missing_labels(
             min_track_length=min_track_length,
             prior=prior, holdout=holdout, folds=folds, features=features, weights=weights,
             contrast=contrast, max_ratio=max_ratio, track_box=track_box, aggregate=aggregate,
-            bandwidth=bandwidth, ego_poses=ego_poses,
+            bandwidth=bandwidth, ego_poses=ego_poses, engine={"engine": engine, "address": address},
         )
         if scored is None:
             out = empty_findings()
@@ -309,7 +320,7 @@ def _box_ranking(pred, best, matched, method, seed) -> pd.DataFrame:
 
 def _fixy(pred, lab, matched, which, *, kind, track_iou, max_gap, min_track_length,
           prior, holdout, folds, features, weights, contrast, max_ratio, track_box, aggregate,
-          bandwidth, ego_poses) -> tuple[pd.DataFrame, list[str], pd.DataFrame] | None:
+          bandwidth, ego_poses, engine) -> tuple[pd.DataFrame, list[str], pd.DataFrame] | None:
     if track_box == "auto":  # image boxes link small objects better (see the docstring)
         has2d = all(c in pred.columns for c in BOX2D) and not pred[list(BOX2D)].isna().any(axis=None)
         link_box = "2d" if has2d else "bev"
@@ -323,7 +334,7 @@ def _fixy(pred, lab, matched, which, *, kind, track_iou, max_gap, min_track_leng
     if len(free) == 0:
         return None
     if "track" not in free.columns or free["track"].isna().any():
-        free = _keep_attrs(associate(free, iou=tiou, max_gap=max_gap, box=link_box), pred)
+        free = _keep_attrs(associate(free, iou=tiou, max_gap=max_gap, box=link_box, **engine), pred)
     if prior is not None:  # the candidates need exactly the features the prior scores
         geo = [f for f in prior.features_ if f.name != "score"]
     else:
@@ -338,7 +349,7 @@ def _fixy(pred, lab, matched, which, *, kind, track_iou, max_gap, min_track_leng
             f"{sorted(unknown)}. The features are {names}."
         )
     weights = {k: v for k, v in {**DEFAULT_WEIGHTS, **(weights or {})}.items() if k in scored}
-    fv = compute_features(free, [*geo, "score"], box=feat_box, ego_poses=ego_poses)
+    fv = compute_features(free, [*geo, "score"], box=feat_box, ego_poses=ego_poses, **engine)
     n_obs = fv.tracks["n_obs"].to_numpy()
     candidate = n_obs >= min_track_length
     if not candidate.any():
@@ -349,8 +360,8 @@ def _fixy(pred, lab, matched, which, *, kind, track_iou, max_gap, min_track_leng
                                       aggregate=aggregate)
         return tracks, list(prior.feature_names_), free
     if len(lab) and ("track" not in lab.columns or lab["track"].isna().any()):
-        lab = _keep_attrs(associate(lab, iou=tiou, max_gap=max_gap, box=link_box), lab)
-    lab_fv = compute_features(lab, geo, box=feat_box, ego_poses=ego_poses) if len(lab) else None
+        lab = _keep_attrs(associate(lab, iou=tiou, max_gap=max_gap, box=link_box, **engine), lab)
+    lab_fv = compute_features(lab, geo, box=feat_box, ego_poses=ego_poses, **engine) if len(lab) else None
     lab_streams = lab_fv.tracks["stream"].to_numpy(dtype=object) if lab_fv else np.empty(0, object)
     # model boxes that agree with a label (bundles): what a real object's confidence looks like
     agree = pred.loc[matched]
@@ -363,7 +374,7 @@ def _fixy(pred, lab, matched, which, *, kind, track_iou, max_gap, min_track_leng
         group = pd.MultiIndex.from_arrays([agree["stream"].to_numpy(dtype=object),
                                            agree["cls"].to_numpy(dtype=object), obj.to_numpy()])
         agree = agree.assign(track=pd.array(pd.factorize(group)[0], dtype="Int64"))
-    agree_fv = compute_features(agree, ["score"], box=feat_box) if len(agree) else None
+    agree_fv = compute_features(agree, ["score"], box=feat_box, **engine) if len(agree) else None
     agree_streams = agree_fv.tracks["stream"].to_numpy(dtype=object) if agree_fv else np.empty(0, object)
     parts = []
     # leave-one-stream-out, or with more than ``folds`` streams, leave-one-group-out: the

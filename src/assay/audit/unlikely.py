@@ -28,6 +28,8 @@ __all__ = ["find_unlikely_tracks"]
         "aggregate": [Options(("mean", "min")), Interval(float, 0, 1), None],
         "ego_poses": [pd.DataFrame, None],
         "top": [Interval(int, 1, None), None],
+        "engine": [Options(("local", "ray"))],
+        "address": [str, None],
     }
 )
 def find_unlikely_tracks(
@@ -42,6 +44,8 @@ def find_unlikely_tracks(
     aggregate: str | float | None = None,
     ego_poses: pd.DataFrame | None = None,
     top: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> pd.DataFrame:
     """Rank tracks from least to most plausible under a prior (the paper's "unlikely"
     learned observation assertion: erroneous predictions, or labels that cannot be right).
@@ -72,6 +76,11 @@ def find_unlikely_tracks(
         them, a prior's motion features measured on such boxes warn.
     top : int, optional
         Keep only the first ``top`` findings.
+    engine : {"local", "ray"}, default "local"
+        Link and score here, or on a Ray cluster, a group of streams per task (the prior is
+        sent to every worker once); the findings are the same.
+    address : str, optional
+        The Ray cluster for ``engine="ray"`` (see :class:`~assay.engine.RayEngine`).
 
     Returns
     -------
@@ -103,11 +112,29 @@ def find_unlikely_tracks(
             ["x", "y", "l", "w", "yaw"]].isna().any(axis=None)
         link = box if box != "auto" else ("bev" if prior.box_ == "3d" and has3 else "auto")
         tiou = track_iou if track_iou is not None else (0.1 if link == "bev" else 0.5)
-        linked = associate(obs, iou=tiou, max_gap=max_gap, box=link)
+        linked = associate(obs, iou=tiou, max_gap=max_gap, box=link, engine=engine, address=address)
         linked.attrs.update(obs.attrs)  # where the 3-D boxes are (frame_3d)
         obs = linked
-    tracks = scored_tracks(obs, prior, weights=weights, aggregate=aggregate, ego_poses=ego_poses)
+    options = {"prior": prior, "weights": weights, "aggregate": aggregate, "ego_poses": ego_poses,
+               "attrs": dict(obs.attrs)}
+    if engine == "local":
+        tracks = scored_tracks(obs, prior, weights=weights, aggregate=aggregate, ego_poses=ego_poses)
+    else:
+        from ..engine import Streams, get_engine
+
+        runner = get_engine(engine, address, caller="find_unlikely_tracks")
+        streams = Streams.from_frame(obs)
+        parts = runner.map(_score_group, streams, streams.groups(at_least=2 * runner.workers()), options)
+        tracks = pd.concat(parts, ignore_index=True)
     tracks = tracks.loc[tracks["n_obs"].to_numpy() >= min_track_length].reset_index(drop=True)
     found = tracks_to_findings(tracks, list(prior.feature_names_), direction="unlikely",
                                assertion="unlikely_track")
     return found.head(top).reset_index(drop=True) if top else found
+
+
+def _score_group(obs: pd.DataFrame, options: dict) -> pd.DataFrame:
+    """The scored tracks of some streams (an engine's task: the prior comes with ``options``)."""
+    obs = validate(obs, "observations")
+    obs.attrs.update(options["attrs"])
+    return scored_tracks(obs, options["prior"], weights=options["weights"],
+                         aggregate=options["aggregate"], ego_poses=options["ego_poses"])

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._common import AssayCommand, about, emit_json, open_workspace
+from ._common import AssayCommand, about, emit_json, engine_options, open_workspace
 from ._main import DEFAULT_WORKSPACE, df_table, notes, out
 
 if TYPE_CHECKING:
@@ -66,7 +66,9 @@ def candidates_view(findings: pd.DataFrame, top: int) -> pd.DataFrame:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --method random.")
 @click.option("--top", type=int, default=20, show_default=True, help="Candidates to print.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run and the top candidates as JSON.")
-def audit(workspace, predictions, labels, method, iou, box, classes, holdout, seed, top, as_json):
+@engine_options(groups=False)
+def audit(workspace, predictions, labels, method, iou, box, classes, holdout, seed, top, as_json,
+          engine, address):
     """Find objects the labelers missed: model outputs no label covers, most likely first.
 
     The candidates are stored as findings of a new run (`assay findings RUN` exports them).
@@ -93,7 +95,8 @@ def audit(workspace, predictions, labels, method, iou, box, classes, holdout, se
         try:
             found = find_missing_labels(
                 pred, lab, method=method, iou=iou, box=box, holdout=holdout, seed=seed,
-                classes=[c.strip() for c in classes.split(",")] if classes else None)
+                classes=[c.strip() for c in classes.split(",")] if classes else None,
+                engine=engine, address=address)
         except Exception as e:
             ws.finish_run(run_id, "failed", {"error": str(e)})
             raise

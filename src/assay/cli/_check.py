@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.markup import escape
 
-from ._common import AssayCommand, about, emit_json, open_workspace, quiet
+from ._common import AssayCommand, about, emit_json, engine_options, open_workspace, quiet
 from ._main import DEFAULT_WORKSPACE, df_table, notes, out
 
 if TYPE_CHECKING:
@@ -71,7 +71,9 @@ def counts_view(findings: pd.DataFrame, rows: int) -> pd.DataFrame:
               help="Exit with status 1 if there are more than N findings (a CI gate).")
 @click.option("--top", type=int, default=20, show_default=True, help="Findings to print.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run, counts and top findings as JSON.")
-def check(workspace, table, spec, settings, stride, associate_iou, fail_on, max_findings, top, as_json):
+@engine_options()
+def check(workspace, table, spec, settings, stride, associate_iou, fail_on, max_findings, top, as_json,
+          engine, address, rows_per_group):
     """Run assertions over a table and store the findings as a new run.
 
     \b
@@ -81,9 +83,14 @@ def check(workspace, table, spec, settings, stride, associate_iou, fail_on, max_
     with status 1 when the findings cross the line (2 means an error).
 
     \b
+    The table is read a group of streams at a time with --rows-per-group (for tables larger
+    than memory) or --engine ray (each group a task of a Ray cluster: see docs/cluster.md).
+
+    \b
     Examples:
       assay check -w assay.duckdb -o det -a builtin:flicker,builtin:gap --set flicker.iou=0.5
       assay check -w assay.duckdb -o det -a builtin:video --associate --max-findings 5000
+      assay check -w assay.duckdb -o det -a builtin:video --rows-per-group 1000000
     """
     from .._progress import show_progress
     from ..assertions import check as run_check
@@ -92,15 +99,22 @@ def check(workspace, table, spec, settings, stride, associate_iou, fail_on, max_
     with about("--assertions" if not settings else "--assertions / --set"):
         assertions = resolve(spec, list(settings))
     with open_workspace(workspace) as ws:
+        by_groups = associate_iou is None and (engine != "local" or rows_per_group is not None)
         with about("--observations", table):
-            obs = ws.read(table)
+            if by_groups:
+                from ..engine import Streams
+
+                obs = Streams.from_workspace(ws, table)
+            else:
+                obs = ws.read(table)
         if associate_iou is not None:
             from ..tracking import associate
 
             with notes.status(f"linking {len(obs):,} observations into tracks"):
-                obs = associate(obs, iou=associate_iou)
+                obs = associate(obs, iou=associate_iou, engine=engine, address=address)
         with show_progress(not quiet()):
-            findings = run_check(obs, assertions, workspace=ws, name=table, stride=stride)
+            findings = run_check(obs, assertions, workspace=ws, name=table, stride=stride,
+                                 engine=engine, address=address, rows_per_group=rows_per_group)
     run_id = findings.attrs.get("run_id", "")
     per = counts_view(findings, len(obs)) if len(findings) else None
     gate = _gate(findings, fail_on, max_findings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ import click
 
 from ..exceptions import AssayError
 
-__all__ = ["AssayCommand", "AssayGroup", "CliError", "about", "emit_json", "open_workspace", "to_cli"]
+__all__ = ["AssayCommand", "AssayGroup", "CliError", "about", "emit_json", "engine_options", "open_workspace",
+           "to_cli"]
 
 
 #: Seconds a command waits for a workspace another process has open (``assay review`` opens
@@ -226,6 +228,27 @@ def open_workspace(path: str | Path, *, create: bool = False, read_only: bool = 
             ws.checkpoint()
     finally:
         ws.close()
+
+
+def engine_options(*, groups: bool = True) -> Callable[[Callable], Callable]:
+    """``--engine`` and ``--address`` (where per-stream work runs, see :mod:`assay.engine`),
+    and with ``groups`` ``--rows-per-group``."""
+
+    def add(command: Callable) -> Callable:
+        if groups:
+            command = click.option(
+                "--rows-per-group", type=click.IntRange(min=1), default=None, metavar="N",
+                help="Read the table a group of streams at a time, about N rows per group "
+                     "(tables larger than memory; default 2,000,000 with --engine ray).")(command)
+        command = click.option(
+            "--address", default=None, metavar="ADDR",
+            help="The Ray cluster for --engine ray (default: $RAY_ADDRESS, else a local one).")(command)
+        return click.option(
+            "--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+            help="Run the per-stream work here, or as tasks of a Ray cluster "
+                 "(pip install 'assay[ray]').")(command)
+
+    return add
 
 
 def emit_json(obj: Any) -> None:

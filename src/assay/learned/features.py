@@ -472,6 +472,24 @@ class FeatureValues:
         return FeatureValues(self.tracks.loc[keep].reset_index(drop=True), values, self.features,
                              self.box, self.frame, where)
 
+    @classmethod
+    def concat(cls, parts: Sequence[FeatureValues]) -> FeatureValues:
+        """The tracks of every part, in order (the parts of disjoint streams, computed
+        apart, make what one call over all of them makes when given in stream order)."""
+        if not parts:
+            raise InvalidParameterError("FeatureValues.concat needs at least one part.")
+        offsets = np.cumsum([0, *[len(p.tracks) for p in parts[:-1]]])
+        first = parts[0]
+        values, where = {}, {}
+        for name in first.values:
+            values[name] = (np.concatenate([p.values[name][0] + off for p, off in zip(parts, offsets, strict=True)]),
+                            np.concatenate([p.values[name][1] for p in parts]))
+            if name in first.where:
+                where[name] = (np.concatenate([p.where[name][0] for p in parts]),
+                               np.concatenate([p.where[name][1] for p in parts]))
+        tracks = pd.concat([p.tracks for p in parts], ignore_index=True)
+        return cls(tracks, values, first.features, first.box, first.frame, where)
+
 
 @validate_params({"observations": [pd.DataFrame], "box": [Options(("auto", "3d", "2d"))],
                   "ego_poses": [pd.DataFrame, None]})
@@ -481,6 +499,8 @@ def compute_features(
     *,
     box: str = "auto",
     ego_poses: pd.DataFrame | None = None,
+    engine: Any = "local",
+    address: str | None = None,
 ) -> FeatureValues:
     """Evaluate features over the tracks of an observations table.
 
@@ -502,6 +522,10 @@ def compute_features(
         in the car's frame are placed in the world (:func:`assay.io.to_world_frame`) before
         motion is measured, so a parked car stands still. Not needed for boxes already in
         the world frame (``attrs["frame_3d"]`` starting with ``"world"``).
+    engine : {"local", "ray"}, default "local"
+        Compute here, or on a Ray cluster, a group of streams per task (the same values).
+    address : str, optional
+        The Ray cluster for ``engine="ray"``.
 
     Returns
     -------
@@ -528,6 +552,15 @@ def compute_features(
     """
     obs = validate(observations, "observations")
     kind = box_kind(obs, box)
+    if engine != "local" and len(obs):
+        from ..engine import Streams, get_engine
+
+        runner = get_engine(engine, address, caller="compute_features")
+        if runner.distributed:
+            streams = Streams.from_frame(obs)
+            return FeatureValues.concat(runner.map(
+                _features_of_group, streams, streams.groups(at_least=2 * runner.workers()),
+                (features, kind, ego_poses, dict(obs.attrs))))
     frame = motion_frame(obs, kind, ego_poses)
     if kind == "3d" and ego_poses is not None and frame == "world" and not str(
             obs.attrs.get("frame_3d", "")).startswith("world"):
@@ -618,6 +651,14 @@ def compute_features(
         if f.name != "n_obs":  # the built-in n_obs equals the (integer) column already there
             tracks[f.name] = _group_median(c[ok], v[ok], n_tracks)
     return FeatureValues(tracks, values, feats, kind, frame, where)
+
+
+def _features_of_group(rows: pd.DataFrame, shared: tuple) -> FeatureValues:
+    """An engine's task: :func:`compute_features` of a group of streams."""
+    features, kind, ego_poses, attrs = shared
+    rows = validate(rows, "observations")
+    rows.attrs.update(attrs)
+    return compute_features(rows, features, box=kind, ego_poses=ego_poses)
 
 
 def _as_array(v: Any, n: int, name: str) -> np.ndarray:

@@ -40,7 +40,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -1119,8 +1119,8 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
                 "revision": int(revision), "identity": f"table:{uid}", "created": created,
                 "modified": modified, "writer": writer}
 
-    @validate_params({"name": [str], "stream": [str, None], "frames": [tuple, list, None]})
-    def read(self, name: str, *, stream: str | None = None,
+    @validate_params({"name": [str], "stream": [str, list, tuple, None], "frames": [tuple, list, None]})
+    def read(self, name: str, *, stream: str | Sequence[str] | None = None,
              frames: tuple[int, int] | list[int] | None = None) -> pd.DataFrame:
         """Read a named table back, with the dtypes, column order and ``attrs`` it was added with.
 
@@ -1128,9 +1128,9 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         ----------
         name : str
             The table's name (case-insensitive).
-        stream : str, optional
-            Only rows of this stream (the table needs a ``stream`` column). Filtered in
-            DuckDB, so reading one stream of a large table reads little.
+        stream : str or list of str, optional
+            Only rows of this stream (or these streams; the table needs a ``stream`` column).
+            Filtered in DuckDB, so reading one stream of a large table reads little.
         frames : (first, last), optional
             Only rows with ``first <= frame <= last`` (the table needs a ``frame`` column).
 
@@ -1160,9 +1160,13 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
             if stream is None and frames is None:
                 return self._read(stored)
             conditions, params = [], []
-            if stream is not None:
+            if isinstance(stream, str):
                 conditions.append('"stream" = ?')
                 params.append(stream)
+            elif stream is not None:
+                streams = list(stream)
+                conditions.append(f'"stream" IN ({", ".join("?" * len(streams))})' if streams else "FALSE")
+                params += streams
             if frames is not None:
                 if len(frames) != 2:
                     raise InvalidParameterError(

@@ -163,6 +163,44 @@ def _link(
     return ids
 
 
+def _link_rows(sub: pd.DataFrame, options: dict) -> np.ndarray:
+    """Track ids (from 0) of observations to link, stream by stream."""
+    group = sub.groupby(["stream", "source"], sort=True, observed=True).ngroup().to_numpy()
+    return _link(
+        group,
+        sub["time"].to_numpy(np.float64),
+        sub["frame"].to_numpy(np.int64),
+        sub["obs_id"].to_numpy(np.int64),
+        pd.factorize(sub["cls"])[0] if options["class_aware"] else None,
+        np.ascontiguousarray(sub[options["columns"]].to_numpy(np.float64)),
+        kind=options["kind"], threshold=options["threshold"], max_gap=options["max_gap"],
+        motion=options["motion"], first_id=0,
+    )
+
+
+def _link_group(rows: pd.DataFrame, options: dict) -> tuple[np.ndarray, np.ndarray]:
+    """An engine's task: the rows' positions and their track ids (from 0)."""
+    return rows["_position"].to_numpy(np.int64), _link_rows(rows, options)
+
+
+def _link_by_groups(sub: pd.DataFrame, options: dict, first_id: int, engine: str,
+                    address: str | None) -> np.ndarray:
+    """:func:`_link_rows` a group of streams per task of ``engine``; ids numbered on from
+    group to group, in the order of the streams, as one call would number them."""
+    from ..engine import Streams, get_engine
+
+    runner = get_engine(engine, address, caller="associate")
+    keep = ["stream", "source", "time", "frame", "obs_id", "cls", *options["columns"]]
+    rows = sub[list(dict.fromkeys(keep))].assign(_position=np.arange(len(sub)))
+    streams = Streams.from_frame(rows)
+    groups = streams.groups(at_least=2 * runner.workers())
+    new = np.empty(len(sub), dtype=np.int64)
+    for pos, ids in runner.map(_link_group, streams, groups, options):
+        new[pos] = ids + first_id
+        first_id += int(ids.max()) + 1 if len(ids) else 0
+    return new
+
+
 @validate_params(
     {
         "observations": [pd.DataFrame],
@@ -172,6 +210,8 @@ def _link(
         "box": [Options(("auto", "2d", "bev"))],
         "keep_existing": [bool],
         "motion": [Options(("constant_velocity", "none"))],
+        "engine": [Options(("local", "ray"))],
+        "address": [str, None],
     }
 )
 def associate(
@@ -183,6 +223,8 @@ def associate(
     box: str = "auto",
     keep_existing: bool = True,
     motion: str = "constant_velocity",
+    engine: str = "local",
+    address: str | None = None,
 ) -> pd.DataFrame:
     """Fill the ``track`` column by linking observations frame to frame.
 
@@ -281,21 +323,15 @@ def associate(
         kind = _box_kind(table, todo, box, observations.index)
         sub = table.loc[todo]
         columns = list(BOX2D if kind == "2d" else _BEV_COLUMNS)
-        group = sub.groupby(["stream", "source"], sort=True, observed=True).ngroup().to_numpy()
         kept = track.dropna()
-        new = _link(
-            group,
-            sub["time"].to_numpy(np.float64),
-            sub["frame"].to_numpy(np.int64),
-            sub["obs_id"].to_numpy(np.int64),
-            pd.factorize(sub["cls"])[0] if class_aware else None,
-            np.ascontiguousarray(sub[columns].to_numpy(np.float64)),
-            kind=kind,
-            threshold=float(iou),
-            max_gap=float(max_gap),
-            motion=motion == "constant_velocity",
-            first_id=int(kept.max()) + 1 if len(kept) else 0,
-        )
+        options = {"kind": kind, "threshold": float(iou), "max_gap": float(max_gap),
+                   "motion": motion == "constant_velocity", "class_aware": class_aware,
+                   "columns": columns}
+        first_id = int(kept.max()) + 1 if len(kept) else 0
+        if engine == "local":
+            new = _link_rows(sub, options) + first_id
+        else:
+            new = _link_by_groups(sub, options, first_id, engine, address)
         values = track.to_numpy(dtype=np.int64, na_value=0)
         values[todo] = new
         track = pd.arrays.IntegerArray(values, np.zeros(n, bool))
