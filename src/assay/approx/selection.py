@@ -131,8 +131,7 @@ def select(
         the cutoff by the positives it finds, or labeling the top and certifying the rest:
         :func:`assay.approx._select.default.assay_select`). ``"assay-pilot"`` is finite-sample
         too, spending a stratified pilot on learning where the positives are before it plans
-        what to leave out (opt-in; the default now beats it on the benchmark tasks at small
-        budgets: ``docs/benchmarks.md``). ``supg`` / ``supg++`` are the published methods
+        what to leave out (opt-in; both are measured side by side in ``docs/benchmarks.md``). ``supg`` / ``supg++`` are the published methods
         (normal approximations: asymptotic).
     seed : int or numpy.random.Generator, optional
         Makes the query reproducible; pass the same seed to resume an interrupted query.
