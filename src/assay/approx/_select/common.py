@@ -234,7 +234,7 @@ def _known_positive_mask(labeler: _Labeler) -> np.ndarray:
     return labeler.known == 1
 
 
-def _srs(rng: np.random.Generator, n: int, exclude: np.ndarray, size: int) -> np.ndarray:
+def _srs(rng: np.random.Generator, n: int, exclude: np.ndarray | None, size: int) -> np.ndarray:
     """Simple random sample (without replacement) of ``size`` records outside ``exclude``."""
     excl = np.zeros(n, dtype=bool) if exclude is None else exclude
     free = n - int(np.count_nonzero(excl))

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from ..._validation import check_random_state
+from ...exceptions import InvalidParameterError
 from .._select_bounds import hypergeom_lower, hypergeom_upper, misses_critical
 from .common import (
     LabelFn,
@@ -286,9 +287,9 @@ def assay_select(
     ``B / B*`` of the records can be left out, ``B* = R ln(1/delta) N / ((1 - R) P)``, and less
     once labels are also needed to find the positives. On the SUPG release data at ``R = 0.9``,
     ``delta = 0.05``, ``B*`` is about 27,000 (imagenet), 1,100 (onto) and 1,150 (tacred)
-    labels; with 1000 labels the method returns 98% / 71% / 83% of the records (imagenet /
-    onto / tacred), and it beats SUPG++'s precision from about 4,000 labels on onto and
-    tacred (docs/benchmarks.md).
+    labels; with 1000 labels the head design returns 98% / 71% / 83% of the records
+    (imagenet / onto / tacred), which is why smaller budgets take the uniform design
+    (docs/benchmarks.md, "Reading the recall-target redesign").
     ``diagnostics["min_budget_hint"]`` estimates ``B*`` from the labels seen.
 
     Examples
@@ -305,7 +306,7 @@ def assay_select(
     n = proxy.size
     labeler = _Labeler(label, n, budget)
     if design not in ("auto", "uniform", "head"):
-        raise ValueError(f"design must be 'auto', 'uniform' or 'head', got {design!r}")
+        raise InvalidParameterError(f"design must be 'auto', 'uniform' or 'head', got {design!r}")
     scale = HEAD_SCALE if design_scale is None else design_scale
     if target == "recall" and (
         design == "uniform"
@@ -599,12 +600,12 @@ def _assay_recall_uniform(
     every record, and the cutoff placed by the positives it finds (see :func:`assay_select`).
     The sample is asked for in ``batches`` parts, so answers are kept as they arrive."""
     n = proxy.size
-    sample = _srs(rng, n, np.zeros(n, dtype=bool), labeler.remaining)
+    sample = _srs(rng, n, None, labeler.remaining)
     step = max(1, math.ceil(sample.size / batches))
     y = np.concatenate(
         [labeler.query(sample[i : i + step]) for i in range(0, sample.size, step)]
-        or [np.empty(0, dtype=np.int8)]
-    ).astype(np.int8)
+        or [np.empty(0, dtype=np.int64)]
+    )
     k = int(y.sum())
     # the positives P range over [k, records not seen negative]; past UNIFORM_P_RANGE of
     # them (millions of records), 1% of delta buys exact lower and upper bounds on P instead,
@@ -634,9 +635,10 @@ def _assay_recall_uniform(
     if b_star >= k:  # only when every record was labeled
         return labeler.known == 1, math.inf, diag
     thr = float(np.sort(proxy[sample[y == 1]])[b_star])
-    mask = (proxy >= thr) & ~known_neg
+    above = proxy >= thr
+    diag["records_at_or_above_cutoff"] = int(np.count_nonzero(above))
+    mask = above & ~known_neg
     mask |= labeler.known == 1
-    diag["records_at_or_above_cutoff"] = int(np.count_nonzero(proxy >= thr))
     return mask, thr, diag
 
 
