@@ -394,7 +394,14 @@ def _is_number(v: Any) -> bool:
 
 def as_oracle(spec: Any, *, param: str = "oracle", caller: str = "as_oracle") -> Oracle:
     """An oracle from a spec: an :class:`Oracle`, a callable, or text ``column:COL``,
-    ``python:module:function[@VERSION]`` or ``human:FOLDER[#LABEL_SET]``.
+    ``python:module:function[@VERSION]``, ``human:FOLDER[#LABEL_SET]`` or
+    ``ray:python:module:function[@VERSION][?OPTIONS]``.
+
+    A ``ray:`` spec is the ``python:`` oracle answered by Ray actors
+    (:class:`assay.engine.RayOracle`, which needs the ``ray`` extra); ``OPTIONS`` are
+    ``key=value`` pairs joined by ``&``: ``actors``, ``num_cpus``, ``num_gpus``,
+    ``batch_size``, ``max_restarts`` and ``address``. It has the ``python:`` oracle's identity,
+    so answers cached by either are reused by the other.
 
     Examples
     --------
@@ -415,6 +422,8 @@ def as_oracle(spec: Any, *, param: str = "oracle", caller: str = "as_oracle") ->
         if kind == "human" and rest:
             folder, _, label_set = rest.partition("#")
             return HumanOracle(folder, label_set=label_set or "default")
+        if kind == "ray" and rest:
+            return _ray_oracle(spec, rest, param, caller)
         if kind == "python" and ":" in rest:
             path, _, version = rest.partition("@")
             module, _, attr = path.rpartition(":")
@@ -426,5 +435,39 @@ def as_oracle(spec: Any, *, param: str = "oracle", caller: str = "as_oracle") ->
                     f"loaded: {spec!r} ({e}).") from None
             return FunctionOracle(fn, name=path if not version else spec, version=version or None)
     raise InvalidParameterError(
-        f"The {param!r} parameter of {caller} must be column:COL, python:module:function or "
-        f"human:FOLDER. Got {spec!r}; cannot read that oracle.")
+        f"The {param!r} parameter of {caller} must be column:COL, python:module:function, "
+        f"human:FOLDER or ray:python:module:function. Got {spec!r}; cannot read that oracle.")
+
+
+#: options of a ``ray:`` oracle spec and how each is read
+_RAY_OPTIONS: dict[str, type] = {"actors": int, "num_cpus": float, "num_gpus": float,
+                                 "batch_size": int, "max_restarts": int, "address": str}
+
+
+def _ray_oracle(spec: str, rest: str, param: str, caller: str) -> Oracle:
+    """``ray:python:module:function[@VERSION][?key=value&...]`` as a RayOracle."""
+    inner, _, query = rest.partition("?")
+    if not inner.startswith("python:"):
+        raise InvalidParameterError(
+            f"The {param!r} parameter of {caller} runs only python: oracles on Ray: "
+            f"ray:python:module:function[@VERSION][?actors=N&num_gpus=G...]. Got {spec!r}.")
+    options: dict[str, Any] = {}
+    for pair in query.split("&") if query else []:
+        key, eq, value = pair.partition("=")
+        if key not in _RAY_OPTIONS or not eq or not value:
+            raise InvalidParameterError(
+                f"The {param!r} parameter of {caller}: {pair!r} in {spec!r} is not an option of "
+                f"a ray: oracle; expected key=value with key one of {', '.join(_RAY_OPTIONS)}.")
+        if key in options:
+            raise InvalidParameterError(
+                f"The {param!r} parameter of {caller}: {key!r} is given twice in {spec!r}.")
+        try:
+            options[key] = _RAY_OPTIONS[key](value)
+        except ValueError:
+            raise InvalidParameterError(
+                f"The {param!r} parameter of {caller}: {key}={value!r} in {spec!r} is not "
+                f"{'an integer' if _RAY_OPTIONS[key] is int else 'a number'}.") from None
+    as_oracle(inner, param=param, caller=caller)  # a module that cannot load is named here
+    from ..engine.oracle import RayOracle  # the engine imports this module: import here
+
+    return RayOracle(inner, **options)

@@ -11,7 +11,8 @@ from rich.markup import escape
 from ._common import AssayCommand, AssayGroup, CliError, open_workspace, quiet
 from ._main import DEFAULT_WORKSPACE, df_table, out
 
-_ORACLE_HELP = ("column:COL, python:module:function[@VERSION], human:FOLDER[#LABEL_SET] or a name "
+_ORACLE_HELP = ("column:COL, python:module:function[@VERSION], human:FOLDER[#LABEL_SET], "
+                "ray:python:module:function[@VERSION][?actors=N&num_gpus=G] (on Ray actors) or a name "
                 "given by `assay oracle add` (its answers are cached by oracle, record id and the "
                 "fields the oracle reads).")
 _LABELS_HELP = ("Share cached answers under this key by record id alone, across files and tables "

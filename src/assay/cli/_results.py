@@ -390,8 +390,9 @@ def oracle() -> None:
 @click.option("--replace", is_flag=True, help="Point an existing name at this spec.")
 @_workspace
 def oracle_add(name, spec, value_range, replace, workspace):
-    """Call SPEC (column:COL, python:module:function[@VERSION], human:FOLDER[#LABEL_SET] or
-    review:QUESTION[#LABEL_SET]) NAME in this workspace: `assay query ... -o NAME` then asks it.
+    """Call SPEC (column:COL, python:module:function[@VERSION], human:FOLDER[#LABEL_SET],
+    review:QUESTION[#LABEL_SET] or ray:python:module:function[@VERSION][?actors=N&num_gpus=G])
+    NAME in this workspace: `assay query ... -o NAME` then asks it.
     Answers stay cached under the spec, so a renamed or removed name loses none.
 
     \b

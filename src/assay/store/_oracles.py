@@ -37,7 +37,7 @@ _CREATE = f"""CREATE TABLE IF NOT EXISTS {_TABLE} (
     created TIMESTAMP NOT NULL
 )"""
 #: Spec prefixes an oracle name can stand for (``review:`` is answered on the review page).
-SPEC_KINDS = ("column", "python", "human", "review")
+SPEC_KINDS = ("column", "python", "human", "review", "ray")
 
 
 def is_oracle_name(text: Any) -> bool:
@@ -54,8 +54,9 @@ def _check_spec(spec: str) -> None:
     if not sep or kind not in SPEC_KINDS or not rest.strip():
         raise InvalidParameterError(
             f"An oracle spec is column:COL, python:module:function[@VERSION], "
-            f"human:FOLDER[#LABEL_SET] or review:QUESTION[#LABEL_SET]; got {spec!r}.")
-    if kind in ("column", "python", "human"):
+            f"human:FOLDER[#LABEL_SET], review:QUESTION[#LABEL_SET] or "
+            f"ray:python:module:function[@VERSION][?OPTIONS]; got {spec!r}.")
+    if kind in ("column", "python", "human", "ray"):
         from ..approx.oracle import as_oracle
 
         as_oracle(spec, param="spec", caller="add_oracle")  # loads a python: oracle, or says why not
@@ -85,8 +86,10 @@ class NamedOraclesMixin:
             characters; case-sensitive.
         spec : str
             ``column:COL``, ``python:module:function[@VERSION]``, ``human:FOLDER[#LABEL_SET]``
-            or ``review:QUESTION[#LABEL_SET]`` (a question answered on ``assay review``'s page).
-            A ``python:`` spec is imported now, so a typo fails here rather than in a query.
+            or ``review:QUESTION[#LABEL_SET]`` (a question answered on ``assay review``'s page),
+            or ``ray:python:module:function[@VERSION][?OPTIONS]`` (the Python oracle on Ray
+            actors, see :func:`~assay.approx.as_oracle`). A ``python:`` spec is imported now,
+            so a typo fails here rather than in a query.
         value_range : (float, float), optional
             The least and greatest value the oracle returns: the default ``range`` of
             ``aggregate`` with this oracle. Leave it out for a yes/no oracle.
