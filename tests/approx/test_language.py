@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import assay
-from assay.approx import aggregate, explain, select, sql
+from assay.approx import MinDensity, aggregate, explain, select, sql
 from assay.cli import cli
 from assay.exceptions import InvalidParameterError, QueryError
 
@@ -126,7 +126,21 @@ MALFORMED = [
     ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% WITH PROBABILITY 100%',
      "WITH PROBABILITY takes a percentage between 0 and 100 (exclusive); got '100%'.", 1, 79),
     ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ORACLE LIMT 5',
-     "cannot read 'ORACLE LIMT 5' after 'RECALL TARGET 90%': expected another clause (ORACLE LIMIT n, USING expr, RECALL TARGET p%, PRECISION TARGET p%, WEIGHTED BY col, ERROR WITHIN e, WITH PROBABILITY q%, METHOD name) or the end of the query.", 1, 62),
+     "cannot read 'ORACLE LIMT 5' after 'RECALL TARGET 90%': expected another clause (ORACLE LIMIT n, USING expr, RECALL TARGET p%, PRECISION TARGET p%, WEIGHTED BY col, ASSUMING MIN DENSITY b% PER n, ERROR WITHIN e, WITH PROBABILITY q%, METHOD name) or the end of the query.", 1, 62),
+    ('SELECT * FROM r WHERE truth(y) USING score PRECISION TARGET 90% ASSUMING MIN DENSITY 1% PER 150',
+     "ASSUMING MIN DENSITY is for a recall target (alone or with a precision target), not a precision target alone.", 1, 65),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ASSUMING MIN DENSITY 1% PER 150 METHOD supg',
+     "ASSUMING MIN DENSITY runs assay's own assumption mode; METHOD supg cannot use it.", 1, 94),
+    ('SELECT AVG(people(count)) FROM r ORACLE LIMIT 100 ASSUMING MIN DENSITY 1% PER 150',
+     "ASSUMING MIN DENSITY is for a selection's recall target, not an aggregate.", 1, 51),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ASSUMING MIN DENSITY 1%',
+     "ASSUMING MIN DENSITY takes a density, PER and a window of records, then TAIL t% if wanted (ASSUMING MIN DENSITY 1% PER 150); got '1%'.", 1, 83),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ASSUMING MIN DENSITY 0% PER 150',
+     "MIN DENSITY takes a percentage between 0 and 100 (exclusive); got '0% PER 150'.", 1, 83),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ASSUMING MIN DENSITY 1% PER 0',
+     "PER takes a whole number of records >= 1; got '0'.", 1, 90),
+    ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ASSUMING MIN DENSITY 1% PER 150 TAIL 100%',
+     "TAIL takes a percentage in [0, 100); got '100%'.", 1, 99),
     ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ORACLE LIMIT 0',
      'ORACLE LIMIT takes a whole number of labels, at least 1; got 0.', 1, 75),
     ('SELECT * FROM r WHERE truth(y) USING score RECALL TARGET 90% ORACLE LIMIT many',
@@ -203,6 +217,22 @@ def test_explain_says_joint_and_weighted_targets_with_its_numbers(ws):
     rows = dict(sql(ws, q + "WEIGHTED BY count").table.values.tolist())
     assert "measured in count" in rows["weight"] and rows["records"].startswith("6,000 rows")
     assert "labels implied" not in rows  # its record counts are not of weights
+
+
+def test_an_assumption_is_the_select_call_with_min_density(ws):
+    q = ("SELECT * FROM r WHERE truth(y) ORACLE LIMIT 800 USING score RECALL TARGET 90% "
+         "ASSUMING MIN DENSITY 1% PER 100 TAIL 2%")
+    got = sql(ws, q, seed=4)
+    want = select(ws.sql("SELECT * FROM r"), proxy="score", oracle="column:y", target="recall", value=0.9,
+                  budget=800, seed=4, assume=MinDensity(0.01, 100, tail=0.02))
+    assert np.array_equal(np.sort(got.result.ids), np.sort(want.ids))
+    assert got.guarantee["kind"] == "conditional"
+    rows = dict(sql(ws, "EXPLAIN " + q).table.values.tolist())
+    assert rows["method"] == "assay (guarantee: conditional)"
+    assert rows["assumption"].startswith("at most 2% of the positives lie below the first 100 consecutive")
+    # without TAIL, MinDensity's default share; with a precision target too, a joint target
+    plan = sql(ws, "EXPLAIN " + q.replace(" TAIL 2%", "") + " PRECISION TARGET 50%").plan
+    assert plan.target == "joint" and plan.min_density() == MinDensity(0.01, 100)
 
 
 def test_enough_malformed_queries_are_tested():

@@ -29,6 +29,10 @@ The clauses, after the SQL, in any order:
 ``WEIGHTED BY col``
     A selection's recall / precision measured in a weight column (duration, box count)
     instead of a record count (``select(weight=col)``).
+``ASSUMING MIN DENSITY b% PER n [TAIL t%]``
+    A recall (or joint) target under the minimum-density assumption
+    (``select(assume=MinDensity(b, n, tail=t))``): the guarantee is then ``conditional`` on
+    it, and the answer says so; without ``TAIL``, MinDensity's default share.
 ``ERROR WITHIN e [RELATIVE]``
     An aggregate's error target: the half-width of the interval (relative to the answer).
 ``WITH PROBABILITY q%`` / ``AT CONFIDENCE q%``
@@ -87,6 +91,8 @@ _CLAUSES = {
     "error": re.compile(r"ERROR\s+WITHIN\s+([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)(\s+RELATIVE)?", re.I),
     "method": re.compile(r"METHOD\s+([A-Za-z_+][A-Za-z0-9_+-]*)", re.I),
     "weight": re.compile(r"WEIGHTED\s+BY\s+([A-Za-z_][A-Za-z0-9_]*)", re.I),
+    "assume": re.compile(r"ASSUMING\s+MIN(?:IMUM)?\s+DENSITY\s+" + _PERCENT + r"\s+PER\s+([0-9][0-9_,]*)"
+                         r"(?:\s+TAIL\s+" + _PERCENT + r")?", re.I),
     "using": re.compile(r"USING\s+(.+?)\s*$", re.I | re.S),
 }
 #: Most groups a GROUP BY with an oracle may have.
@@ -110,12 +116,12 @@ class _Combined:
 
 _WORDS = {"budget": "ORACLE LIMIT", "recall": "RECALL TARGET", "precision": "PRECISION TARGET",
           "probability": "WITH PROBABILITY", "error": "ERROR WITHIN", "method": "METHOD", "using": "USING",
-          "weight": "WEIGHTED BY"}
+          "weight": "WEIGHTED BY", "assume": "ASSUMING MIN DENSITY"}
 #: The column a USING expression is computed into.
 _PROXY = "using_proxy"
 #: Words that start a clause (so a USING expression ends where the next clause starts).
 _STARTS = re.compile(r"\b(ORACLE\s+LIMIT|RECALL\s+TARGET|PRECISION\s+TARGET|WITH\s+PROBABILITY|"
-                     r"AT\s+CONFIDENCE|ERROR\s+WITHIN|METHOD|USING|WEIGHTED\s+BY)\b", re.I)
+                     r"AT\s+CONFIDENCE|ERROR\s+WITHIN|METHOD|USING|WEIGHTED\s+BY|ASSUMING)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,7 @@ class QueryPlan:
     target: str | None = None  # select: recall, precision or joint
     value: float | tuple[float, float] | None = None  # joint: (recall, precision)
     weight: str | None = None  # select: WEIGHTED BY column
+    assume: tuple[float, int, float | None] | None = None  # select: (beta, window, tail) of ASSUMING
     error: float | None = None
     relative: bool = False
     delta: float = 0.05
@@ -143,6 +150,15 @@ class QueryPlan:
     group: str | None = None  # aggregate: GROUP BY column
     source: str | None = None  # the one workspace table the records are rows of, if so
     join_id: str | None = None  # a join: the table (or alias) whose id keys the records
+
+    def min_density(self):
+        """The ``ASSUMING`` clause as a :class:`~assay.approx.MinDensity` (None without one)."""
+        from .selection import MinDensity
+
+        if self.assume is None:
+            return None
+        beta, window, tail = self.assume
+        return MinDensity(beta, window) if tail is None else MinDensity(beta, window, tail=tail)
 
     def describe(self, records: int | None = None, groups: int | None = None) -> list[tuple[str, str]]:
         """The plan as (what, value) rows, for ``EXPLAIN``; ``records`` (how many rows pass
@@ -165,8 +181,11 @@ class QueryPlan:
             rows.append(("oracle predicate", f"{self.where_oracle} = {self.where_spec}"))
         rows.append(("proxy", self.proxy or "none"))
         method = self.method or "assay"
-        kind = _guarantee_kind(self.kind, method)
+        kind = "conditional" if self.assume else _guarantee_kind(self.kind, method)
         rows.append(("method", f"{method} (guarantee: {kind})"))
+        if self.assume:
+            rows.append(("assumption", self.min_density().statement() + " (checked on a sample "
+                         "below the window; the guarantee holds if it is true)"))
         if self.kind == "select":
             budget = self.budget or 1000
             if records is not None:
@@ -308,6 +327,9 @@ _KEYWORDS = {
     "method": (re.compile(r"METHOD\b\s*", re.I), "a method's name (METHOD supg)"),
     "weight": (re.compile(r"WEIGHTED\s+BY\b\s*", re.I),
                "one column name, the weight of each record (WEIGHTED BY secs)"),
+    "assume": (re.compile(r"ASSUMING(?:\s+MIN(?:IMUM)?\s+DENSITY)?\b\s*", re.I),
+               "a density, PER and a window of records, then TAIL t% if wanted (ASSUMING MIN DENSITY 1% "
+               "PER 150)"),
     "using": (re.compile(r"USING\b\s*", re.I), "the proxy: a column or an expression of the columns (USING score)"),
 }
 _EXPLAIN = re.compile(r"^\s*EXPLAIN\s+", re.I)
@@ -425,7 +447,8 @@ def _clause_error(text: str, a: int, b: int, place: _Place) -> QueryError:
             return place.error(
                 f"cannot read {text[rest:b]!r} after {text[a:m.end()]!r}: expected another clause "
                 "(ORACLE LIMIT n, USING expr, RECALL TARGET p%, PRECISION TARGET p%, WEIGHTED BY col, "
-                "ERROR WITHIN e, WITH PROBABILITY q%, METHOD name) or the end of the query.", rest)
+                "ASSUMING MIN DENSITY b% PER n, ERROR WITHIN e, WITH PROBABILITY q%, METHOD name) or the "
+                "end of the query.", rest)
     for key, (word, takes) in _KEYWORDS.items():
         m = word.match(text, a, b)
         if m:
@@ -635,6 +658,9 @@ def parse(workspace: Any, query: str) -> QueryPlan:
         if "weight" in clauses:
             raise place.error("WEIGHTED BY is for a selection's recall or precision, not an aggregate.",
                               clauses["weight"].start())
+        if "assume" in clauses:
+            raise place.error("ASSUMING MIN DENSITY is for a selection's recall target, not an aggregate.",
+                              clauses["assume"].start())
         err = clauses.get("error")
         if err is None and budget is None:
             raise place.error("an aggregate needs ERROR WITHIN e, ORACLE LIMIT n, or both.", len(text))
@@ -679,10 +705,34 @@ def parse(workspace: Any, query: str) -> QueryPlan:
     if weight is not None and method not in (None, "assay"):
         raise place.error(f"WEIGHTED BY runs assay's own weighted design; METHOD {method} cannot measure "
                           "weights.", clauses["method"].start())
+    assume = _assumption(clauses["assume"], target, method, clauses, place) if "assume" in clauses else None
     call = oracle_conds[0]
     return QueryPlan(text=text, kind="select", core=records_sql, oracle=str(call.name), spec=spec_of(call),
-                     proxy=proxy, target=target, value=value, weight=weight, delta=delta, budget=budget,
-                     method=method, source=source, join_id=first)
+                     proxy=proxy, target=target, value=value, weight=weight, assume=assume, delta=delta,
+                     budget=budget, method=method, source=source, join_id=first)
+
+
+def _assumption(m: re.Match, target: str, method: str | None, clauses: dict[str, Any],
+                place: _Place) -> tuple[float, int, float | None]:
+    """``ASSUMING MIN DENSITY b% PER n [TAIL t%]`` read: (beta, window, tail or None)."""
+    if target == "precision":
+        raise place.error("ASSUMING MIN DENSITY is for a recall target (alone or with a precision "
+                          "target), not a precision target alone.", m.start())
+    if method not in (None, "assay"):
+        raise place.error(f"ASSUMING MIN DENSITY runs assay's own assumption mode; METHOD {method} "
+                          "cannot use it.", clauses["method"].start())
+    beta = _fraction(m, "MIN DENSITY", place)
+    window = int(m.group(3).replace("_", "").replace(",", ""))
+    if window < 1:
+        raise place.error(f"PER takes a whole number of records >= 1; got {m.group(3)!r}.", m.start(3))
+    tail = None
+    if m.group(4) is not None:
+        number = float(m.group(4))
+        tail = number / 100 if m.group(5) or number >= 1 else number
+        if not 0 <= tail < 1:
+            raise place.error(f"TAIL takes a percentage in [0, 100); got {m.group(0)[m.start(4) - m.start():]!r}.",
+                              m.start(4))
+    return beta, window, tail
 
 
 def _column_name(text: Any, taken: set[str]) -> str:
@@ -953,6 +1003,8 @@ def answer(workspace: Any, plan: QueryPlan, *, seed: Any = 0, oracles: dict[str,
         kw = {"budget": min(plan.budget or 1000, len(records))}
         if plan.weight is not None:
             kw["weight"] = plan.weight
+        if plan.assume is not None:
+            kw["assume"] = plan.min_density()
         r = select(records, proxy=proxy, oracle=oracle, target=plan.target, value=plan.value,
                    delta=plan.delta, method=plan.method or "assay", seed=seed, workspace=workspace, **kw,
                    **options)
