@@ -889,19 +889,18 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
                 rows = prepared.arrow.num_rows
                 for one in queries or ():
                     rows += con.execute(f"INSERT INTO {_quote(name)} BY NAME {one}").fetchall()[0][0]
-                if numbered is not None:
-                    # a new table's row ids follow its rows' order, from a base that inside a
-                    # transaction is not 0
-                    con.execute(f"UPDATE {_quote(name)} SET {_quote(numbered)} = rowid - first "
-                                f"FROM (SELECT min(rowid) AS first FROM {_quote(name)})")
+                if numbered is not None and rows:
+                    self._number(con, _quote(name), _quote(numbered))
                 now = _now()
-                summary = (self._stream_summary(con, _quote(name), prepared.specs)
-                           if kind == "observations" else None)
+                summary, stats = None, [None, None, None]
+                if kind == "observations":
+                    columns, stats = self._summary_and_stats(con, _quote(name), prepared.specs)
+                    summary = json.dumps(columns)
                 con.execute(
                     f"INSERT INTO {_META}.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         name, kind, rows, json.dumps(prepared.specs),
-                        prepared.schema_blob, prepared.attrs, now, *self._stats(con, name, kind),
+                        prepared.schema_blob, prepared.attrs, now, *stats,
                         _schema.new_uid(), 1, now, writer, summary,
                     ],
                 )
@@ -911,6 +910,29 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
                     f"saved: {exc}"
                 ) from exc
         return rows
+
+    @staticmethod
+    def _number(con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
+        """Set ``column`` of the new ``table`` to 0, 1, 2, ... in the order of its rows.
+
+        The column is rewritten from a sequence (``ALTER ... USING nextval``), which DuckDB
+        (2.0) evaluates over the rows in their order, on one thread: half of what an
+        ``UPDATE`` costs with its commit (``benchmarks/bench_ingest.py``). The order is then
+        checked against the row ids (a new table's row ids follow its rows' order, from a base
+        that inside a transaction is not 0); should it differ, an ``UPDATE`` numbers them.
+        """
+        sequence = f"_assay_number_{secrets.token_hex(6)}"
+        kind = con.execute(f"SELECT typeof({column}) FROM {table} LIMIT 1").fetchall()[0][0]
+        con.execute(f"CREATE TEMP SEQUENCE {sequence} MINVALUE 0 START 0")
+        con.execute(f"ALTER TABLE {table} ALTER {column} SET DATA TYPE {kind} "
+                    f"USING nextval('{sequence}')")
+        con.execute(f"DROP SEQUENCE {sequence}")
+        low, high, first = con.execute(
+            f"SELECT min({column} - rowid), max({column} - rowid), min({column}) FROM {table}"
+        ).fetchall()[0]
+        if low != high or first != 0:
+            con.execute(f"UPDATE {table} SET {column} = rowid - first "
+                        f"FROM (SELECT min(rowid) AS first FROM {table})")
 
     @staticmethod
     def _stats(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> list[Any]:
@@ -1515,14 +1537,40 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
     ) -> str:
         """The per-stream summary of ``source`` as stored JSON, after the ``before`` one (an
         append adds new streams only, so the two never share a stream)."""
-        got = con.sql(self._summary_sql(source, specs, "stream")).to_arrow_table()
-        columns = {name: got.column(name).to_pylist() for name in got.column_names}
+        columns, _ = self._summary_and_stats(con, source, specs)
         if before is not None:
             old = json.loads(before)
             columns = {k: old[k] + columns[k] for k in columns}
             order = sorted(range(len(columns["stream"])), key=lambda i: columns["stream"][i])
             columns = {k: [v[i] for i in order] for k, v in columns.items()}
         return json.dumps(columns)
+
+    @staticmethod
+    def _summary_and_stats(
+        con: duckdb.DuckDBPyConnection, source: str, specs: list[dict[str, Any]]
+    ) -> tuple[dict[str, list[Any]], list[Any]]:
+        """The per-stream summary of observations ``source`` (column to values, one per
+        stream, as :meth:`summary` by stream), and its counts of streams, classes and sources.
+
+        A source of one stream (as each file an ingest reads) is summarised without grouping,
+        its distinct counts in one query and its other aggregates in another: DuckDB (2.0)
+        runs the two kinds mixed in one query at a third of the speed.
+        """
+        tracks = "count(DISTINCT track)" if any(s["name"] == "track" for s in specs) else "0"
+        streams, classes, sources, frames, n_tracks = con.execute(
+            "SELECT count(DISTINCT stream), count(DISTINCT cls), count(DISTINCT source), "
+            f"count(DISTINCT frame), {tracks} FROM {source}").fetchall()[0]
+        if streams != 1:
+            got = con.sql(Workspace._summary_sql(source, specs, "stream")).to_arrow_table()
+            columns = {name: got.column(name).to_pylist() for name in got.column_names}
+            return columns, [streams, classes, sources]
+        stream, rows, first, last, seconds = con.execute(
+            "SELECT any_value(stream), count(*), min(frame), max(frame), max(time) - min(time) "
+            f"FROM {source}").fetchall()[0]
+        values = [stream, rows, frames, n_tracks, classes, sources, first, last, seconds]
+        names = ["stream", "rows", "frames", "tracks", "classes", "sources", "first_frame",
+                 "last_frame", "seconds"]
+        return {k: [v] for k, v in zip(names, values, strict=True)}, [streams, classes, sources]
 
 
 def _each_call_holds(cls: type) -> type:
