@@ -13,7 +13,9 @@ fails the DuckDB query, and the caller then reads the file the pyarrow way, to n
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 import numpy as np
@@ -256,11 +258,16 @@ class IngestPlan:
         The reader's table without rows: its columns, dtypes and ``attrs``.
     streams : list of str
         The streams read, in order.
+    computed : dict
+        Column to ``(column, function)``: columns the reader computes in numpy from another
+        column, bit for bit as DuckDB would not (``tanh``), set after the rows are stored
+        (``computed=`` of :meth:`~assay.store.Workspace.add_query`).
     """
 
     queries: list[str]
     like: pd.DataFrame
     streams: list[str]
+    computed: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = dataclass_field(default_factory=dict)
 
 
 def sql_string(text: str) -> str:

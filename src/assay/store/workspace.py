@@ -751,6 +751,7 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
             "like": [pd.DataFrame],
             "kind": [Options(TABLE_KINDS)],
             "numbered": [str, None],
+            "computed": [Mapping, None],
             "replace": [bool],
             "discard_results": [bool],
         }
@@ -763,6 +764,7 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         like: pd.DataFrame,
         kind: str = "observations",
         numbered: str | None = None,
+        computed: Mapping[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] | None = None,
         replace: bool = False,
         discard_results: bool = False,
     ) -> int:
@@ -792,6 +794,11 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
             ``obs_id`` numbers the rows read from files). Numbering here, rather than with
             ``row_number() OVER ()`` in the query, keeps DuckDB's reading parallel: a window
             over all rows runs the whole query on one thread.
+        computed : mapping, optional
+            Column to ``(column, function)``: once the rows are stored, the first column is
+            set to ``function`` of the second's values (a numpy array, in row order; NaN for
+            missing). For what Python must compute as it always has, bit for bit (numpy's
+            ``tanh``, which DuckDB's differs from in the last bit).
         replace, discard_results : bool
             As for :meth:`add`.
 
@@ -832,7 +839,7 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
             existing = self._replaced(name, replace, discard_results, None)
             queries = [query] if isinstance(query, str) else query
             return self._create(name, kind, prepared, replace=existing, queries=queries,
-                                numbered=numbered)
+                                numbered=numbered, computed=computed)
 
     def _validated(self, table: pd.DataFrame, name: str, kind: str) -> pd.DataFrame:
         if kind == "table":
@@ -869,6 +876,7 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         self, name: str, kind: str, prepared: _Prepared, *, replace: str | None,
         writer: str | None = None, queries: list[str] | None = None,
         numbered: str | None = None,
+        computed: Mapping[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] | None = None,
     ) -> int:
         """Create table ``name`` and its metadata in one transaction, dropping ``replace``.
 
@@ -891,6 +899,8 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
                     rows += con.execute(f"INSERT INTO {_quote(name)} BY NAME {one}").fetchall()[0][0]
                 if numbered is not None and rows:
                     self._number(con, _quote(name), _quote(numbered))
+                for column, (of, function) in (computed or {}).items():
+                    self._compute(con, _quote(name), column, of, function)
                 now = _now()
                 summary, stats = None, [None, None, None]
                 if kind == "observations":
@@ -933,6 +943,21 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         if low != high or first != 0:
             con.execute(f"UPDATE {table} SET {column} = rowid - first "
                         f"FROM (SELECT min(rowid) AS first FROM {table})")
+
+    @staticmethod
+    def _compute(con: duckdb.DuckDBPyConnection, table: str, column: str, of: str,
+                 function: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Set ``column`` of ``table`` to ``function`` of column ``of`` (see ``add_query``)."""
+        got = con.sql(f"SELECT rowid AS r, {_quote(of)} AS v FROM {table} ORDER BY rowid"
+                      ).to_arrow_table()
+        values = got.column("v").to_numpy(zero_copy_only=False)
+        view = f"_assay_computed_{secrets.token_hex(6)}"
+        con.register(view, pa.table({"r": got.column("r"), "v": function(values)}))
+        try:
+            con.execute(f"UPDATE {table} SET {_quote(column)} = {view}.v FROM {view} "
+                        f"WHERE {table}.rowid = {view}.r")
+        finally:
+            con.unregister(view)
 
     @staticmethod
     def _stats(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> list[Any]:
