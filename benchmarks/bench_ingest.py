@@ -210,9 +210,9 @@ def main() -> None:
             f"{machine()})\n\n" + table +
             "\n\nWhat each way stores. Raw DuckDB, 7 columns: `CREATE TABLE t AS SELECT frame, "
             "time, score, x1, y1, x2, y2 FROM read_csv(...)` with the column types given: 7 "
-            "numeric columns, 3 of the file's 10 fields never parsed, no checks. Raw DuckDB, as "
+            "numeric columns, 4 of the file's 10 fields (id and the world coordinates) never parsed, no checks. Raw DuckDB, as "
             "read: `CREATE TABLE t AS SELECT * FROM read_csv(path)`, the file's 10 fields as "
-            "DuckDB's sniffer types them (2 integer, 8 double columns), no checks. assay ingest: "
+            "DuckDB's sniffer types them (5 integer, 5 double columns), no checks. assay ingest: "
             "the canonical table (12 columns: `obs_id` numbering the rows in file order, `track`, "
             "the box, and 3 text columns, stream, class and source), every field of every line "
             "parsed and checked as the Python reader checks it, the table's metadata and "
