@@ -348,3 +348,34 @@ def test_kitti_detection_lines_as_the_reader_reads_them(tmp_path, case):
     p.write_text(DET_CASES[case])
     read_as_the_reader(p, "kitti-detections",
                        case in ("good", "frames out of order", "negative logit", "crlf"))
+
+
+_CRASH = """
+import os, sys
+from assay.io.ingest import ingest
+from assay.store import Workspace
+ws = Workspace(sys.argv[1])
+print(ingest(sys.argv[2], ws, name="t", format=sys.argv[3], fps=10).reader)
+sys.stdout.flush()
+os._exit(0)  # no close, no checkpoint: the table is in the write-ahead log only
+"""
+
+
+@pytest.mark.parametrize("fmt", ["mot-det", "kitti-detections"])
+def test_a_crash_after_the_commit_keeps_the_same_table(tmp_path, fmt):
+    """What a commit leaves in the write-ahead log (the numbering's ALTER, the computed score)
+    is replayed, when the workspace is next opened, into the table the reader would store."""
+    import subprocess
+    import sys
+
+    p = tmp_path / "0007.txt"
+    p.write_text(GOOD * 3 if fmt == "mot-det" else DET_CASES["frames out of order"])
+    proc = subprocess.run([sys.executable, "-c", _CRASH, str(tmp_path / "w.duckdb"), str(p), fmt],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == ["duckdb"], proc.stdout + proc.stderr
+    assert (tmp_path / "w.duckdb.wal").exists()
+    expected = Workspace()
+    expected.add("t", read_mot(p, fps=10) if fmt == "mot-det" else read_kitti_detections(p, fps=10))
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        assert_same(ws, expected)
+        assert ws.sql("SELECT count(*) FROM duckdb_sequences()").iloc[0, 0] == 0

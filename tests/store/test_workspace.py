@@ -577,3 +577,23 @@ def test_add_query_numbers_rows_in_their_order(tmp_path):
         want = np.concatenate([np.arange(150000) * 2, np.arange(150000) * 2 + 1])
         assert (got["k"].to_numpy() == want).all()
         assert ws.sql("SELECT count(*) FROM duckdb_sequences()").iloc[0, 0] == 0
+
+
+def test_add_query_computed_columns_in_row_order():
+    """``computed`` sets a column from another's values, in numpy, in the rows' order."""
+    like = pd.DataFrame({"x": [0.5], "y": [0.5]}).astype("float64")
+    seen = []
+
+    def doubled(values):
+        seen.append(values.copy())
+        return values * 2
+
+    ws = Workspace()
+    rows = ws.add_query("t", ["SELECT 3.0 AS x", "SELECT CASE WHEN i = 1 THEN NULL ELSE i END AS x "
+                              "FROM range(3) t(i)"], like=like, kind="table",
+                        computed={"y": ("x", doubled)})
+    assert rows == 4
+    got = ws.read("t")
+    np.testing.assert_array_equal(seen[0], [3.0, 0.0, np.nan, 2.0])
+    np.testing.assert_array_equal(got["y"].to_numpy(), [6.0, 0.0, np.nan, 4.0])
+    assert ws.table_info("t")["rows"] == 4

@@ -930,10 +930,14 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         ``UPDATE`` costs with its commit (``benchmarks/bench_ingest.py``). The order is then
         checked against the row ids (a new table's row ids follow its rows' order, from a base
         that inside a transaction is not 0); should it differ, an ``UPDATE`` numbers them.
+
+        The sequence is the database's own, not a temporary one, though it is dropped at once:
+        a commit not yet checkpointed keeps the ``ALTER`` in the write-ahead log as a statement,
+        which DuckDB replays when the file is next opened, after the sequence's creation.
         """
         sequence = f"_assay_number_{secrets.token_hex(6)}"
         kind = con.execute(f"SELECT typeof({column}) FROM {table} LIMIT 1").fetchall()[0][0]
-        con.execute(f"CREATE TEMP SEQUENCE {sequence} MINVALUE 0 START 0")
+        con.execute(f"CREATE SEQUENCE {sequence} MINVALUE 0 START 0")
         con.execute(f"ALTER TABLE {table} ALTER {column} SET DATA TYPE {kind} "
                     f"USING nextval('{sequence}')")
         con.execute(f"DROP SEQUENCE {sequence}")
