@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from assay import Workspace
 from assay.cli import cli
-from assay.io import read_kitti_detections, read_kitti_tracking, read_mot, read_records
+from assay.io import read_kitti_detections, read_kitti_tracking, read_mot
 
 
 def run(*args):
@@ -52,23 +52,6 @@ def test_stores_what_it_stored_before(tmp_path, shared_data, fmt):
     assert f"ingested {len(table):,} rows into t" in text
     for s, n in table["stream"].value_counts().items():
         assert f"stream {s} (" in text and f"): {n:,} rows, " in text
-
-
-@pytest.mark.shared_data
-def test_records_stored_as_before(tmp_path, shared_data):
-    src = shared_data / "proxy" / "supg" / "onto.csv"
-    code, text = run("records", src, "-w", tmp_path / "new.duckdb", "-n", "r")
-    assert code == 0, text
-    table = read_records(src)
-    with Workspace(tmp_path / "old.duckdb") as ws:
-        ws.add("r", table, kind="records")
-    for got, expected in zip(stored(tmp_path / "new.duckdb", "r"), stored(tmp_path / "old.duckdb", "r"),
-                             strict=True):
-        assert got.equals(expected)
-        assert got.attrs == expected.attrs
-    assert f"ingested {len(table):,} rows into r (records)" in text
-    code, text = run("records", src, "-w", tmp_path / "new.duckdb", "-n", "r2", "--json")
-    assert code == 0 and '"kind": "records"' in text and '"streams": null' in text
 
 
 def test_a_bad_line_names_it_and_leaves_no_workspace(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assay.exceptions import AssayError
-from assay.io import read_kitti_detections, read_kitti_tracking, read_mot, read_records
+from assay.io import read_kitti_detections, read_kitti_tracking, read_mot
 from assay.io.ingest import ingest
 from assay.store import Workspace
 
@@ -379,81 +379,3 @@ def test_a_crash_after_the_commit_keeps_the_same_table(tmp_path, fmt):
     with Workspace(tmp_path / "w.duckdb") as ws:
         assert_same(ws, expected)
         assert ws.sql("SELECT count(*) FROM duckdb_sequences()").iloc[0, 0] == 0
-
-
-# ------------------------------------------------------------------ records
-
-
-@pytest.mark.shared_data
-@pytest.mark.parametrize("name", ["imagenet", "onto", "tacred"])
-def test_records_stored_as_the_reader_stores_them(shared_data, name):
-    """DuckDB decides each column's type by pyarrow's rules (booleans, floats, integers)."""
-    path = shared_data / "proxy" / "supg" / f"{name}.csv"
-    ws = Workspace()
-    done = ingest(path, ws, name="t", format="records")
-    assert done.reader == "duckdb" and done.streams == []
-    expected = Workspace()
-    expected.add("t", read_records(path), kind="records")
-    assert_same(ws, expected)
-
-
-RECORDS_CASES = {
-    "ints, bools, floats, text": "id,n,b,x,s\n3,-7,True,1.5,car\n1,007,false,.5,bus\n2,0,TRUE,1e-3,x1\n",
-    "text ids": "id,x\nb,1\na,2\n",
-    "floats written as integers": "id,x\n0,1\n1,2.0\n",
-    "blank lines": "id,x\n\n0,1\n\n1,2\n",
-    "no final newline": "id,x\n0,1\n1,2",
-    "repeated id": "id,x\n0,1\n0,2\n",
-    "repeated id written otherwise": "id,x\n7,1\n007,2\n",
-    "no id": "key,x\n0,1\n",
-    "header only": "id,x\n",
-    "missing value": "id,x\n0,1\n1,\n",
-    "NA": "id,x\n0,1\n1,NA\n",
-    "nan": "id,x\n0,1.5\n1,nan\n",
-    "bools and 0/1": "id,b\n0,True\n1,0\n",
-    "plus sign": "id,x\n0,+1\n1,2\n",
-    "hex": "id,x\n0,0x10\n1,2\n",
-    "spaces": "id,x\n0, 1\n1,2\n",
-    "text with spaces": "id,s\n0, car\n1,bus\n",
-    "NA in text": "id,s\n0,car\n1,NA\n",
-    "dates": "id,d\n0,2020-01-01\n1,2020-01-02\n",
-    "quoted": 'id,s\n0,"a,b"\n1,c\n',
-    "crlf": "id,x\r\n0,1\r\n1,2\r\n",
-    "field too many": "id,x\n0,1\n1,2,3\n",
-    "field missing": "id,x,y\n0,1,2\n1,2\n",
-    "huge integer": "id,x\n0,99999999999999999999\n1,2\n",
-    "huge exponent": "id,x\n0,1e400\n1,2.5\n",
-    "underscore": "id,x\n0,1_000\n1,2\n",
-    "header with a space": "id,my x\n0,1\n",
-    "not utf-8": b"id,s\n0,caf\xe9\n1,x\n",
-}
-#: The cases DuckDB reads (its types decided as pyarrow's); pyarrow reads the others, or names
-#: what is wrong in them.
-RECORDS_DUCKDB_READS = {"ints, bools, floats, text", "text ids", "floats written as integers",
-                        "blank lines", "no final newline", "NA in text", "huge integer"}
-
-
-@pytest.mark.parametrize("case", list(RECORDS_CASES))
-def test_records_lines_as_the_reader_reads_them(tmp_path, case):
-    content = RECORDS_CASES[case]
-    p = tmp_path / "r.csv"
-    p.write_bytes(content if isinstance(content, bytes) else content.encode())
-    try:
-        expected = Workspace()
-        expected.add("t", read_records(p), kind="records")
-    except AssayError as e:
-        with pytest.raises(type(e)) as got:
-            ingest(p, Workspace(), name="t", format="records")
-        assert str(got.value) == str(e)
-        return
-    ws = Workspace()
-    done = ingest(p, ws, name="t", format="records")
-    assert_same(ws, expected)
-    assert (done.reader == "duckdb") == (case in RECORDS_DUCKDB_READS)
-
-
-def test_records_take_no_stream_options(tmp_path):
-    p = tmp_path / "r.csv"
-    p.write_text("id,x\n0,1\n")
-    with pytest.raises(AssayError, match="'fps' parameter of ingest does not apply"):
-        ingest(p, Workspace(), name="t", format="records", fps=10)

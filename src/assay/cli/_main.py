@@ -460,8 +460,7 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, names
         _check_target(workspace, f"{name}_ego_poses", "ego_poses", append=append, replace=replace,
                       discard_results=discard_results)
     duckdb_reads = format in ("mot-det", "mot-gt") or (
-        format in ("kitti-tracking", "kitti-detections") and stream is None and not image_size) or (
-        format == "records" and path.name.lower().endswith(".csv") and path.is_file())
+        format in ("kitti-tracking", "kitti-detections") and stream is None and not image_size)
     if duckdb_reads and not append:
         _ingest_with_duckdb(format, path, workspace, name, fps=fps, stream=stream, source=source,
                             image_size=(every, per), replace=replace,
@@ -527,15 +526,11 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, names
 def _ingest_with_duckdb(fmt: str, path: Path, workspace: Path, name: str, *, fps, stream, source,
                         image_size, replace: bool, discard_results: bool, as_json: bool) -> None:
     """``assay ingest`` of MOT files (and KITTI tracking labels and detections, without
-    ``--stream`` or ``--image-size``, and a records CSV file) through
-    :func:`assay.io.ingest.ingest`: DuckDB reads them into the workspace (the reader only when
-    a line fails its checks, to name it, or a records file needs pyarrow's type guesses)."""
+    ``--stream`` or ``--image-size``) through :func:`assay.io.ingest.ingest`: DuckDB reads
+    them into the workspace (the reader only when a line fails its checks, to name it)."""
     from ..io.ingest import ingest as ingest_files
 
-    kind = "records" if fmt == "records" else "observations"
-    if kind == "records":  # no streams
-        named, sizes, origin = None, {}, {}
-    elif fmt.startswith("kitti-"):  # streams named after the files, no image sizes
+    if fmt.startswith("kitti-"):  # streams named after the files, no image sizes
         named, sizes, origin = None, {}, {}
     else:
         named, found = _mot_streams(path, kind=fmt[4:], fps=fps, stream=stream)
@@ -548,23 +543,21 @@ def _ingest_with_duckdb(fmt: str, path: Path, workspace: Path, name: str, *, fps
             # frame rates are per stream (frame_rates), which stays true when appended to
             done = ingest_files(path, ws, name=name, format=fmt, fps=fps, stream=stream,
                                 source=source, replace=replace, discard_results=discard_results,
-                                attrs=None if kind == "records" else {"fps": None, "image_sizes": sizes})
+                                attrs={"fps": None, "image_sizes": sizes})
             info = ws.table_info(name)
-            rows = (dict(zip(*(ws.summary(name)[c].tolist() for c in ("stream", "rows")), strict=True))
-                    if kind == "observations" else {})
+            rows = dict(zip(*(ws.summary(name)[c].tolist() for c in ("stream", "rows")), strict=True))
     except BaseException:
         if new:  # as when the reader fails before the workspace is opened: no file is left
             for leftover in (Path(workspace), Path(f"{workspace}.wal")):
                 leftover.unlink(missing_ok=True)
         raise
-    if kind == "observations":
-        _print_stream_rows(rows, done.attrs, True, named or dict.fromkeys(rows, "file name"), origin)
+    _print_stream_rows(rows, done.attrs, True, named or dict.fromkeys(rows, "file name"), origin)
     if as_json:
-        emit_json({"table": info["name"], "kind": kind, "rows_read": done.rows,
+        emit_json({"table": info["name"], "kind": "observations", "rows_read": done.rows,
                    "rows": info["rows"], "revision": info["revision"], "identity": info["identity"],
-                   "appended": False, "streams": sorted(done.streams) if kind == "observations" else None})
+                   "appended": False, "streams": sorted(done.streams)})
         return
-    out.print(f"ingested {done.rows:,} rows into [bold]{name}[/] ({kind}) in {workspace}")
+    out.print(f"ingested {done.rows:,} rows into [bold]{name}[/] (observations) in {workspace}")
 
 
 @cli.command()

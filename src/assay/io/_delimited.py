@@ -286,18 +286,17 @@ def sql_value(field: Field) -> str:
     return f"CAST({col} AS BIGINT)" if field.kind == "int" else col
 
 
-def scan_sql(path: Path, layout: list[Field], delimiter: str, header: bool = False) -> str:
+def scan_sql(path: Path, layout: list[Field], delimiter: str) -> str:
     """A ``read_csv`` of ``path`` in ``layout``, as strict as :func:`read_delimited` once the
     rows pass :func:`well_formed_sql` (and the file holds no ``_``: see :func:`duckdb_can_read`).
 
     No quotes, no header, no sniffing; an empty field is text, never NULL (``nullstr`` is a
     text no data file holds), so it fails a number's parse as in pyarrow; a missing field is
-    NULL (``null_padding``) and a field too many lands in one more column. With ``header``,
-    the first line is skipped.
+    NULL (``null_padding``) and a field too many lands in one more column.
     """
     columns = ", ".join(f"{sql_string('f_' + f.name)}: '{_SQL_TYPES[f.kind]}'" for f in layout)
     return (
-        f"read_csv({sql_string(str(path))}, header = {str(header).lower()}, auto_detect = false, "
+        f"read_csv({sql_string(str(path))}, header = false, auto_detect = false, "
         f"delim = {sql_string(delimiter)}, quote = '', escape = '', nullstr = '{_NO_NULL}', "
         f"null_padding = true, strict_mode = true, buffer_size = {_BUFFER}, "
         f"columns = {{{columns}, '{_MORE}': 'VARCHAR'}})"

@@ -18,13 +18,13 @@ from typing import Any
 import pandas as pd
 
 from .._validation import Interval, Options, validate_params
-from ..exceptions import InvalidParameterError, WorkspaceError
-from . import kitti, mot, records
+from ..exceptions import WorkspaceError
+from . import kitti, mot
 
 __all__ = ["INGEST_FORMATS", "Ingested", "ingest"]
 
 #: Formats :func:`ingest` reads, as ``assay ingest`` names them.
-INGEST_FORMATS = ("mot-det", "mot-gt", "kitti-tracking", "kitti-detections", "records")
+INGEST_FORMATS = ("mot-det", "mot-gt", "kitti-tracking", "kitti-detections")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Ingested:
     rows : int
         Rows stored.
     streams : list of str
-        The streams stored, in order (none for records).
+        The streams stored, in order.
     attrs : dict
         The table's ``attrs``.
     reader : {"duckdb", "python"}
@@ -92,18 +92,16 @@ def ingest(
         dataset root (see :func:`~assay.io.read_mot`); for ``kitti-tracking``, a label file
         or a folder of them (see :func:`~assay.io.read_kitti_tracking`; ``DontCare`` rows
         are dropped); for ``kitti-detections``, AB3DMOT / PointRCNN detections, a file or a
-        folder searched recursively (see :func:`~assay.io.read_kitti_detections`); for
-        ``records``, query records (see :func:`~assay.io.read_records`: DuckDB reads one
-        plain CSV file, pyarrow anything else).
+        folder searched recursively (see :func:`~assay.io.read_kitti_detections`).
     workspace : assay.store.Workspace
         Open for writing. Inside a :meth:`~assay.store.Workspace.transaction` the Python
         reader reads (a failed DuckDB check would roll the whole transaction back).
     name : str
         The table's name.
-    format : {"mot-det", "mot-gt", "kitti-tracking", "kitti-detections", "records"}
+    format : {"mot-det", "mot-gt", "kitti-tracking", "kitti-detections"}
         The file format, as ``assay ingest`` names it.
     fps, stream, source
-        As for the reader (None: the reader's default); not for ``records``.
+        As for the reader (None: the reader's default).
     replace, discard_results
         As for :meth:`~assay.store.Workspace.add`.
     attrs : mapping, optional
@@ -127,16 +125,7 @@ def ingest(
     0  TUD-Campus      1       0      1  399.0  520.0
     1  TUD-Campus      1       1      2  282.0  374.0
     """
-    kind = "records" if format == "records" else "observations"
-    if format == "records":
-        given = [k for k, v in (("fps", fps), ("stream", stream), ("source", source)) if v is not None]
-        if given:
-            raise InvalidParameterError(
-                f"The {given[0]!r} parameter of ingest does not apply to format 'records' (query "
-                "records have no streams or frames). Leave it out.")
-        options: dict[str, Any] = {}
-        plan_of, reader = records.records_ingest_plan, records.read_records
-    elif format.startswith("kitti-"):
+    if format.startswith("kitti-"):
         tracking = format == "kitti-tracking"
         options = {"stream": stream, "fps": kitti.KITTI_FPS if fps is None else fps,
                    "source": ("labels" if tracking else "model:pointrcnn") if source is None else source}
@@ -150,18 +139,17 @@ def ingest(
         like = plan.like.copy()
         like.attrs = _edited(plan.like.attrs, attrs)
         try:
-            rows = workspace.add_query(name, plan.queries, like=like, kind=kind,
-                                       numbered="obs_id" if kind == "observations" else None,
-                                       computed=plan.computed, replace=replace,
-                                       discard_results=discard_results)
+            rows = workspace.add_query(name, plan.queries, like=like, kind="observations",
+                                       numbered="obs_id", computed=plan.computed,
+                                       replace=replace, discard_results=discard_results)
         except WorkspaceError:
             pass  # a row failed a check: the reader below names it (or reads what DuckDB would not)
         else:
             return Ingested(name, int(rows), plan.streams, like.attrs, "duckdb")
     table = reader(path, **options)
     table.attrs = _edited(table.attrs, attrs)
-    workspace.add(name, table, kind=kind, replace=replace, discard_results=discard_results)
-    streams = [str(s) for s in pd.unique(table["stream"])] if kind == "observations" else []
+    workspace.add(name, table, kind="observations", replace=replace, discard_results=discard_results)
+    streams = [str(s) for s in pd.unique(table["stream"])]
     return Ingested(name, len(table), streams, table.attrs, "python")
 
 

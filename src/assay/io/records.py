@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +14,7 @@ from .._progress import progress
 from .._validation import Options, validate_params
 from ..exceptions import DataFormatError
 from ..tables import KINDS, validate
-from ._delimited import (
-    Field,
-    IngestPlan,
-    _check_encoding,
-    check_file,
-    diagnose,
-    scan_sql,
-    sql_column,
-    well_formed_sql,
-)
+from ._delimited import Field, _check_encoding, check_file, diagnose
 from ._folders import absolute, first_shared, folder_files, merge_attrs
 from .paths import StagedFiles
 
@@ -295,112 +285,3 @@ def _read_parquet_file(p: Path, kind: str | None) -> pd.DataFrame:
     except (pa.ArrowInvalid, OSError) as e:
         raise DataFormatError(f"not a readable Parquet file: {e}", path=p) from None
     return validate(df, kind, name=str(p)) if kind is not None else df
-
-
-# ---------------------------------------------------------------- records CSV through DuckDB
-
-#: What pyarrow's type inference reads as int64, bool and float64, written so that DuckDB's
-#: casts read the same values (no ``+``, spaces, hex or ``_``; at most 18 digits; exponents
-#: of at most 2 digits, so that no value overflows).
-_INT_RE = "-?[0-9]{1,18}"
-_BOOL_WORDS = ("True", "true", "TRUE", "False", "false", "FALSE")
-_FLOAT_RE = "-?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]{1,2})?"
-#: A value pyarrow reads only as text (so its column is text): a word, not one pyarrow reads
-#: as a number, a boolean or missing.
-_WORD_RE = "[A-Za-z][A-Za-z0-9_]*"
-_NOT_WORDS = ("inf", "infinity", "nan", "null", "na", "true", "false")
-_NAME_RE = "[A-Za-z_][A-Za-z0-9_]*"
-_PANDAS = {"BIGINT": "int64", "BOOLEAN": "bool", "DOUBLE": "float64",
-           "VARCHAR": pd.StringDtype("pyarrow")}
-
-
-def records_ingest_plan(path: str | Path) -> IngestPlan | None:
-    """What :func:`read_records` reads from one CSV file, as a DuckDB query (see
-    :class:`~assay.io._delimited.IngestPlan`), or None when it needs pyarrow to read it.
-
-    pyarrow guesses each column's type over the whole file; DuckDB's sniffer guesses
-    otherwise. So a first DuckDB pass reads every value as text and decides each column's type
-    by pyarrow's rules, for the plain cases only: a column whose every value is an integer
-    (``-?[0-9]+``) is ``int64``; every value ``True`` or ``False`` (any case pyarrow takes),
-    ``bool``; every value a plain decimal (``1.5``, ``.5``, ``1e-3``), ``float64``; a column
-    holding a word that is none of these (``car``), text, every value kept as written (as
-    pyarrow keeps ``NA`` in a text column). Anything else goes to pyarrow: quotes, carriage
-    returns, a byte-order mark, an empty or missing value, a column of values pyarrow reads as
-    missing or dates, spaces around text, a header that is not plain names, a repeated ``id``,
-    no rows.
-    """
-    import duckdb
-
-    p = Path(path)
-    if p.is_dir() or not p.name.lower().endswith(".csv"):
-        return None
-    try:
-        p = check_file(p, "a CSV records file")
-        with open(p, "rb") as f:
-            first = f.readline()
-        _check_encoding(p, first)
-    except DataFormatError:
-        return None
-    if _holds(p, (b'"', b"\r", b"\xef\xbb\xbf")):
-        return None
-    try:
-        names = first.rstrip(b"\n").decode("ascii").split(",")
-    except UnicodeDecodeError:
-        return None
-    if ("id" not in names or len({n.lower() for n in names}) < len(names)
-            or not all(re.fullmatch(_NAME_RE, n) for n in names)):
-        return None
-    layout = [Field(n, "str") for n in names]
-    scan = scan_sql(p, layout, ",", header=True)
-    checks = []
-    for f in layout:
-        c = sql_column(f)
-        checks += [f"count_if(regexp_full_match({c}, '{_INT_RE}'))",
-                   f"count_if({c} IN ({', '.join(repr(w) for w in _BOOL_WORDS)}))",
-                   f"count_if(regexp_full_match({c}, '{_FLOAT_RE}'))",
-                   f"count_if(regexp_full_match({c}, '{_WORD_RE}') AND lower({c}) NOT IN "
-                   f"({', '.join(repr(w) for w in _NOT_WORDS)}))",
-                   f"count_if(trim({c}) = '' OR trim({c}) <> {c})"]
-    # distinct ids as text, and as integers (exact when every id is one)
-    rid = sql_column(Field("id", "str"))
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    try:
-        rows, ok, text_ids, int_ids, *counts = con.execute(
-            f"SELECT count(*), count_if({well_formed_sql(layout)}), count(DISTINCT {rid}), "
-            f"count(DISTINCT TRY_CAST({rid} AS BIGINT)), {', '.join(checks)} FROM {scan}"
-        ).fetchall()[0]
-    except duckdb.Error:
-        return None
-    finally:
-        con.close()
-    if rows == 0 or ok != rows:
-        return None
-    types = {}
-    for i, f in enumerate(layout):
-        ints, bools, floats, words, blank = counts[5 * i:5 * i + 5]
-        if ints == rows:
-            types[f.name] = "BIGINT"
-        elif bools == rows:
-            types[f.name] = "BOOLEAN"
-        elif floats == rows:
-            types[f.name] = "DOUBLE"
-        elif words > 0 and blank == 0:
-            types[f.name] = "VARCHAR"
-        else:
-            return None
-    if types["id"] not in ("BIGINT", "VARCHAR") or rows != (
-            int_ids if types["id"] == "BIGINT" else text_ids):
-        return None
-    like = pd.DataFrame({n: pd.Series([], dtype=_PANDAS[t]) for n, t in types.items()})
-    like.attrs["source_file"] = str(p)
-    select = ", ".join(f"CAST({sql_column(Field(n, 'str'))} AS {t}) AS \"{n}\""
-                       for n, t in types.items())
-    return IngestPlan([f"SELECT {select} FROM {scan}"], validate(like, "records", name=str(p)), [])
-
-
-def _holds(p: Path, needles: tuple[bytes, ...]) -> bool:
-    import mmap
-
-    with open(p, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        return any(m.find(n) >= 0 for n in needles)
