@@ -926,8 +926,9 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         """Set ``column`` of the new ``table`` to 0, 1, 2, ... in the order of its rows.
 
         The column is rewritten from a sequence (``ALTER ... USING nextval``), which DuckDB
-        (2.0) evaluates over the rows in their order, on one thread: half of what an
-        ``UPDATE`` costs with its commit (``benchmarks/bench_ingest.py``). The order is then
+        (2.0) evaluates over the rows in their order, on one thread: cheaper than an
+        ``UPDATE`` of every row, whose commit and checkpoint rewrite what was just written
+        (``benchmarks/bench_ingest.py --breakdown`` shows what numbering costs). The order is then
         checked against the row ids (a new table's row ids follow its rows' order, from a base
         that inside a transaction is not 0); should it differ, an ``UPDATE`` numbers them.
 
@@ -1582,8 +1583,8 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         stream, as :meth:`summary` by stream), and its counts of streams, classes and sources.
 
         A source of one stream (as each file an ingest reads) is summarised without grouping,
-        its distinct counts in one query and its other aggregates in another: DuckDB (2.0)
-        runs the two kinds mixed in one query at a third of the speed.
+        its distinct counts in one query and its other aggregates in another, which DuckDB
+        (2.0) runs faster than the two kinds mixed in one query.
         """
         tracks = "count(DISTINCT track)" if any(s["name"] == "track" for s in specs) else "0"
         streams, classes, sources, frames, n_tracks = con.execute(
