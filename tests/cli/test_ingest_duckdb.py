@@ -1,4 +1,4 @@
-"""``assay ingest`` of MOT and KITTI tracking files, now read by DuckDB into the workspace,
+"""``assay ingest`` of MOT files, KITTI tracking labels and detections, now read by DuckDB into the workspace,
 stores what the command stored when the Python reader read them (same table, attrs, metadata),
 says the same, and leaves no workspace behind when a line is bad."""
 
@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from assay import Workspace
 from assay.cli import cli
-from assay.io import read_kitti_tracking, read_mot
+from assay.io import read_kitti_detections, read_kitti_tracking, read_mot
 
 
 def run(*args):
@@ -36,12 +36,14 @@ def as_before(table, path, name):
 
 
 @pytest.mark.shared_data
-@pytest.mark.parametrize("fmt", ["mot-det", "mot-gt", "kitti-tracking"])
+@pytest.mark.parametrize("fmt", ["mot-det", "mot-gt", "kitti-tracking", "kitti-detections"])
 def test_stores_what_it_stored_before(tmp_path, shared_data, fmt):
-    src = shared_data / ("kitti/label_02" if fmt == "kitti-tracking" else "mot15")
+    src = shared_data / {"kitti-tracking": "kitti/label_02",
+                         "kitti-detections": "kitti/pointrcnn"}.get(fmt, "mot15")
     code, text = run(fmt, src, "-w", tmp_path / "new.duckdb", "-n", "t")
     assert code == 0, text
-    table = read_kitti_tracking(src) if fmt == "kitti-tracking" else read_mot(src, kind=fmt[4:])
+    readers = {"kitti-tracking": read_kitti_tracking, "kitti-detections": read_kitti_detections}
+    table = readers[fmt](src) if fmt in readers else read_mot(src, kind=fmt[4:])
     as_before(table, tmp_path / "old.duckdb", "t")
     for got, expected in zip(stored(tmp_path / "new.duckdb", "t"), stored(tmp_path / "old.duckdb", "t"),
                              strict=True):

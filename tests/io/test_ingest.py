@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assay.exceptions import AssayError
-from assay.io import read_kitti_tracking, read_mot
+from assay.io import read_kitti_detections, read_kitti_tracking, read_mot
 from assay.io.ingest import ingest
 from assay.store import Workspace
 
@@ -38,6 +38,8 @@ def through_python(path, fmt: str, **kw) -> Workspace:
     ws = Workspace()
     if fmt == "kitti-tracking":
         ws.add("t", read_kitti_tracking(path, **kw))
+    elif fmt == "kitti-detections":
+        ws.add("t", read_kitti_detections(path, **kw))
     else:
         ws.add("t", read_mot(path, kind=fmt[4:], **kw))
     return ws
@@ -84,6 +86,22 @@ def test_kitti_tracking_stored_as_the_reader_stores_it(shared_data):
     ws = Workspace()
     assert ingest(one, ws, name="t", format="kitti-tracking", **kw).reader == "duckdb"
     assert_same(ws, through_python(one, "kitti-tracking", **kw))
+
+
+@pytest.mark.shared_data
+def test_kitti_detections_stored_as_the_reader_stores_them(shared_data):
+    """Files of one stream in several class folders, sorted as the reader sorts them; the
+    score, numpy's logistic function of the raw score, bit for bit."""
+    folder = shared_data / "kitti" / "pointrcnn"
+    ws = Workspace()
+    done = ingest(folder, ws, name="t", format="kitti-detections")
+    assert done.reader == "duckdb" and len(done.streams) == 10
+    assert_same(ws, through_python(folder, "kitti-detections"))
+    one = sorted(folder.glob("*/*.txt"))[3]
+    kw = {"stream": "cam 1", "source": "model:x", "fps": 12.5}
+    ws = Workspace()
+    assert ingest(one, ws, name="t", format="kitti-detections", **kw).reader == "duckdb"
+    assert_same(ws, through_python(one, "kitti-detections", **kw))
 
 
 # ------------------------------------------------------------------ bad and unusual lines
@@ -255,27 +273,35 @@ KITTI_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(KITTI_CASES))
-def test_kitti_lines_as_the_reader_reads_them(tmp_path, case):
-    p = tmp_path / "0007.txt"
-    p.write_text(KITTI_CASES[case])
+def read_as_the_reader(p: Path, fmt: str, duckdb_reads: bool) -> None:
+    """``ingest`` of ``p`` raises the reader's error (the same line and column), or stores
+    the reader's table with its warnings; and DuckDB reads it if ``duckdb_reads``."""
     try:
         with warnings.catch_warnings(record=True) as expected_warnings:
             warnings.simplefilter("always")
-            expected = through_python(p, "kitti-tracking")
+            expected = through_python(p, fmt)
     except AssayError as e:
         with pytest.raises(type(e)) as got:
-            ingest(p, Workspace(), name="t", format="kitti-tracking")
+            ingest(p, Workspace(), name="t", format=fmt)
         assert str(got.value) == str(e)
+        assert (getattr(got.value, "line", None), getattr(got.value, "column", None)) == (
+            getattr(e, "line", None), getattr(e, "column", None))
         return
     ws = Workspace()
     with warnings.catch_warnings(record=True) as got_warnings:
         warnings.simplefilter("always")
-        done = ingest(p, ws, name="t", format="kitti-tracking")
+        done = ingest(p, ws, name="t", format=fmt)
     assert_same(ws, expected)
     assert [str(w.message) for w in got_warnings] == [str(w.message) for w in expected_warnings]
-    if case in ("good", "scored", "rot_y -pi/2", "rot_y on the wrap", "only DontCare"):
-        assert done.reader == "duckdb"
+    assert done.reader == "duckdb" or not duckdb_reads
+
+
+@pytest.mark.parametrize("case", list(KITTI_CASES))
+def test_kitti_lines_as_the_reader_reads_them(tmp_path, case):
+    p = tmp_path / "0007.txt"
+    p.write_text(KITTI_CASES[case])
+    read_as_the_reader(p, "kitti-tracking", case in ("good", "scored", "rot_y -pi/2",
+                                                     "rot_y on the wrap", "only DontCare"))
 
 
 def test_a_large_file_keeps_its_order_in_a_workspace_file(tmp_path):
@@ -295,3 +321,61 @@ def test_a_large_file_keeps_its_order_in_a_workspace_file(tmp_path):
         assert ingest(p, ws, name="t", format="mot-det", fps=30).reader == "duckdb"
     with Workspace(tmp_path / "w.duckdb", read_only=True) as ws:
         assert_same(ws, through_python(p, "mot-det", fps=30))
+
+
+DET = "0,2,298.3125,165.18,458.2292,293.4391,8.2981,1.9605,1.8137,4.7549,-4.572,1.8435,13.5308,-2.1125,-1.7867\n"
+DET_CASES = {
+    "good": DET + DET.replace("0,2,", "1,1,", 1) + DET.replace("0,2,", "0,3,", 1),
+    "frames out of order": DET.replace("0,2,", "5,2,", 1) + DET + DET.replace("0,2,", "2,1,", 1),
+    "negative logit": DET.replace("8.2981", "-3.5"),
+    "unknown class": DET + DET.replace("0,2,", "0,4,", 1),
+    "frame -1": DET + DET.replace("0,2,", "-1,2,", 1),
+    "negative size": DET.replace("1.9605", "-1.9605"),
+    "x2 < x1": DET.replace("458.2292", "200.0"),
+    "nan score": DET.replace("8.2981", "nan"),
+    "inf size": DET.replace("4.7549", "inf"),
+    "fractional frame": DET + DET.replace("0,2,", "1.5,2,", 1),
+    "underscore": DET + DET.replace("298.3125", "29_8.3125"),
+    "fourteen fields": DET.replace(",-1.7867", ""),
+    "space separated": DET.replace(",", " "),
+    "crlf": (DET * 2).replace("\n", "\r\n"),
+}
+
+
+@pytest.mark.parametrize("case", list(DET_CASES))
+def test_kitti_detection_lines_as_the_reader_reads_them(tmp_path, case):
+    p = tmp_path / "0007.txt"
+    p.write_text(DET_CASES[case])
+    read_as_the_reader(p, "kitti-detections",
+                       case in ("good", "frames out of order", "negative logit", "crlf"))
+
+
+_CRASH = """
+import os, sys
+from assay.io.ingest import ingest
+from assay.store import Workspace
+ws = Workspace(sys.argv[1])
+print(ingest(sys.argv[2], ws, name="t", format=sys.argv[3], fps=10).reader)
+sys.stdout.flush()
+os._exit(0)  # no close, no checkpoint: the table is in the write-ahead log only
+"""
+
+
+@pytest.mark.parametrize("fmt", ["mot-det", "kitti-detections"])
+def test_a_crash_after_the_commit_keeps_the_same_table(tmp_path, fmt):
+    """What a commit leaves in the write-ahead log (the numbering's ALTER, the computed score)
+    is replayed, when the workspace is next opened, into the table the reader would store."""
+    import subprocess
+    import sys
+
+    p = tmp_path / "0007.txt"
+    p.write_text(GOOD * 3 if fmt == "mot-det" else DET_CASES["frames out of order"])
+    proc = subprocess.run([sys.executable, "-c", _CRASH, str(tmp_path / "w.duckdb"), str(p), fmt],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == ["duckdb"], proc.stdout + proc.stderr
+    assert (tmp_path / "w.duckdb.wal").exists()
+    expected = Workspace()
+    expected.add("t", read_mot(p, fps=10) if fmt == "mot-det" else read_kitti_detections(p, fps=10))
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        assert_same(ws, expected)
+        assert ws.sql("SELECT count(*) FROM duckdb_sequences()").iloc[0, 0] == 0

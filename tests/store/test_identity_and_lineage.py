@@ -338,3 +338,25 @@ def test_per_stream_summary_is_kept_through_appends():
     pd.testing.assert_frame_equal(kept, ws.summary("whole"))
     ws._query("UPDATE _assay.tables SET stream_summary = NULL")  # as a workspace of format 1
     pd.testing.assert_frame_equal(ws.summary("grown"), kept)  # computed from the rows instead
+
+
+@pytest.mark.parametrize("tables", ["one stream", "one stream, no track", "two streams", "empty"])
+def test_stored_summary_and_counts_are_those_of_the_rows(tables):
+    """A table of one stream is summarised without grouping: the same summary and counts as
+    the grouping computes from the rows."""
+    cam = obs("cam1", n=6, track=[1, 1, 2, None, 2, 3], score=[0.5, np.nan, 1, 1, 1, 1])
+    cam["cls"] = ["car", "car", "bus", "car", "bus", "car"]
+    cam.loc[3, "source"] = "model:x"
+    frames = {"one stream": cam, "one stream, no track": cam.drop(columns="track"),
+              "two streams": pd.concat([cam, obs("cam0", n=2).assign(obs_id=[6, 7])],
+                                       ignore_index=True),
+              "empty": cam.iloc[:0]}
+    ws = Workspace()
+    ws.add("t", frames[tables])
+    kept = ws.summary("t")
+    counts = ws.tables()[["streams", "classes", "sources"]].values.tolist()
+    ws._query("UPDATE _assay.tables SET stream_summary = NULL")  # computed from the rows instead
+    pd.testing.assert_frame_equal(ws.summary("t"), kept)
+    assert counts == ws.sql("SELECT count(DISTINCT stream), count(DISTINCT cls), "
+                            "count(DISTINCT source) FROM t").values.tolist()
+    assert len(kept) == {"one stream": 1, "one stream, no track": 1, "two streams": 2, "empty": 0}[tables]

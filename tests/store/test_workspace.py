@@ -559,3 +559,41 @@ def test_sql_reads_and_never_writes(tmp_path):
     ws.close()
     with Workspace(tmp_path / "w.duckdb", read_only=True) as ro:  # read-only workspaces too
         assert ro.sql("SELECT count(*) AS n FROM obs")["n"].tolist() == [8]
+
+
+def test_add_query_numbers_rows_in_their_order(tmp_path):
+    """``numbered`` numbers the queries' rows in order, over many row groups, keeping the
+    column's type; a table without rows is stored as well."""
+    like = pd.DataFrame({"obs_id": [7, 8], "k": [-1, -2]}).astype("int64")
+    queries = [f"SELECT i * 2 + {j} AS k FROM range(150000) t(i)" for j in range(2)]
+    with Workspace(tmp_path / "w.duckdb") as ws:
+        assert ws.add_query("t", queries, like=like, kind="table", numbered="obs_id") == 300_000
+        assert ws.add_query("e", "SELECT 1 AS k WHERE false", like=like.iloc[:0], kind="table",
+                            numbered="obs_id") == 0
+    with Workspace(tmp_path / "w.duckdb", read_only=True) as ws:
+        got = ws.read("t")
+        assert got["obs_id"].dtype == "int64" and len(ws.read("e")) == 0
+        assert (got["obs_id"].to_numpy() == np.arange(300_000)).all()
+        want = np.concatenate([np.arange(150000) * 2, np.arange(150000) * 2 + 1])
+        assert (got["k"].to_numpy() == want).all()
+        assert ws.sql("SELECT count(*) FROM duckdb_sequences()").iloc[0, 0] == 0
+
+
+def test_add_query_computed_columns_in_row_order():
+    """``computed`` sets a column from another's values, in numpy, in the rows' order."""
+    like = pd.DataFrame({"x": [0.5], "y": [0.5]}).astype("float64")
+    seen = []
+
+    def doubled(values):
+        seen.append(values.copy())
+        return values * 2
+
+    ws = Workspace()
+    rows = ws.add_query("t", ["SELECT 3.0 AS x", "SELECT CASE WHEN i = 1 THEN NULL ELSE i END AS x "
+                              "FROM range(3) t(i)"], like=like, kind="table",
+                        computed={"y": ("x", doubled)})
+    assert rows == 4
+    got = ws.read("t")
+    np.testing.assert_array_equal(seen[0], [3.0, 0.0, np.nan, 2.0])
+    np.testing.assert_array_equal(got["y"].to_numpy(), [6.0, 0.0, np.nan, 4.0])
+    assert ws.table_info("t")["rows"] == 4

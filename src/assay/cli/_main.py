@@ -460,7 +460,7 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, names
         _check_target(workspace, f"{name}_ego_poses", "ego_poses", append=append, replace=replace,
                       discard_results=discard_results)
     duckdb_reads = format in ("mot-det", "mot-gt") or (
-        format == "kitti-tracking" and stream is None and not image_size)
+        format in ("kitti-tracking", "kitti-detections") and stream is None and not image_size)
     if duckdb_reads and not append:
         _ingest_with_duckdb(format, path, workspace, name, fps=fps, stream=stream, source=source,
                             image_size=(every, per), replace=replace,
@@ -525,12 +525,12 @@ def ingest(format, path, workspace, name, fps, stream, source, image_size, names
 
 def _ingest_with_duckdb(fmt: str, path: Path, workspace: Path, name: str, *, fps, stream, source,
                         image_size, replace: bool, discard_results: bool, as_json: bool) -> None:
-    """``assay ingest`` of MOT files (and KITTI tracking labels, without ``--stream`` or
-    ``--image-size``) through :func:`assay.io.ingest.ingest`: DuckDB reads them into the
-    workspace (the reader only when a line fails its checks, to name it)."""
+    """``assay ingest`` of MOT files (and KITTI tracking labels and detections, without
+    ``--stream`` or ``--image-size``) through :func:`assay.io.ingest.ingest`: DuckDB reads
+    them into the workspace (the reader only when a line fails its checks, to name it)."""
     from ..io.ingest import ingest as ingest_files
 
-    if fmt == "kitti-tracking":  # streams named after the files, no image sizes
+    if fmt.startswith("kitti-"):  # streams named after the files, no image sizes
         named, sizes, origin = None, {}, {}
     else:
         named, found = _mot_streams(path, kind=fmt[4:], fps=fps, stream=stream)

@@ -13,7 +13,9 @@ fails the DuckDB query, and the caller then reads the file the pyarrow way, to n
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 import numpy as np
@@ -256,11 +258,16 @@ class IngestPlan:
         The reader's table without rows: its columns, dtypes and ``attrs``.
     streams : list of str
         The streams read, in order.
+    computed : dict
+        Column to ``(column, function)``: columns the reader computes in numpy from another
+        column, bit for bit as DuckDB would not (``tanh``), set after the rows are stored
+        (``computed=`` of :meth:`~assay.store.Workspace.add_query`).
     """
 
     queries: list[str]
     like: pd.DataFrame
     streams: list[str]
+    computed: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = dataclass_field(default_factory=dict)
 
 
 def sql_string(text: str) -> str:
@@ -300,8 +307,9 @@ def well_formed_sql(layout: list[Field]) -> str:
     """SQL true for a row of :func:`scan_sql` that pyarrow reads the same: every field
     present, none too many, integers written as integers."""
     checks = [f"{_MORE} IS NULL", f"{sql_column(layout[-1])} IS NOT NULL"]
-    checks += [f"regexp_full_match({sql_column(f)}, '{_INTEGER_RE}')"
-               for f in layout if f.kind == "int"]
+    # an integer written as DuckDB writes it back needs no regular expression (most do)
+    checks += [f"(CAST({c} AS BIGINT)::VARCHAR = {c} OR regexp_full_match({c}, '{_INTEGER_RE}'))"
+               for f in layout if f.kind == "int" for c in [sql_column(f)]]
     return " AND ".join(checks)
 
 

@@ -24,7 +24,7 @@ from . import kitti, mot
 __all__ = ["INGEST_FORMATS", "Ingested", "ingest"]
 
 #: Formats :func:`ingest` reads, as ``assay ingest`` names them.
-INGEST_FORMATS = ("mot-det", "mot-gt", "kitti-tracking")
+INGEST_FORMATS = ("mot-det", "mot-gt", "kitti-tracking", "kitti-detections")
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,14 @@ def ingest(
         What the reader reads: for ``mot-det`` and ``mot-gt``, a file, sequence folder or
         dataset root (see :func:`~assay.io.read_mot`); for ``kitti-tracking``, a label file
         or a folder of them (see :func:`~assay.io.read_kitti_tracking`; ``DontCare`` rows
-        are dropped).
+        are dropped); for ``kitti-detections``, AB3DMOT / PointRCNN detections, a file or a
+        folder searched recursively (see :func:`~assay.io.read_kitti_detections`).
     workspace : assay.store.Workspace
         Open for writing. Inside a :meth:`~assay.store.Workspace.transaction` the Python
         reader reads (a failed DuckDB check would roll the whole transaction back).
     name : str
         The table's name.
-    format : {"mot-det", "mot-gt", "kitti-tracking"}
+    format : {"mot-det", "mot-gt", "kitti-tracking", "kitti-detections"}
         The file format, as ``assay ingest`` names it.
     fps, stream, source
         As for the reader (None: the reader's default).
@@ -124,10 +125,12 @@ def ingest(
     0  TUD-Campus      1       0      1  399.0  520.0
     1  TUD-Campus      1       1      2  282.0  374.0
     """
-    if format == "kitti-tracking":
-        options = {"stream": stream, "source": "labels" if source is None else source,
-                   "fps": kitti.KITTI_FPS if fps is None else fps}
-        plan_of, reader = kitti.tracking_ingest_plan, kitti.read_kitti_tracking
+    if format.startswith("kitti-"):
+        tracking = format == "kitti-tracking"
+        options = {"stream": stream, "fps": kitti.KITTI_FPS if fps is None else fps,
+                   "source": ("labels" if tracking else "model:pointrcnn") if source is None else source}
+        plan_of, reader = ((kitti.tracking_ingest_plan, kitti.read_kitti_tracking) if tracking
+                           else (kitti.detections_ingest_plan, kitti.read_kitti_detections))
     else:
         options = {"kind": format[4:], "fps": fps, "stream": stream, "source": source}
         plan_of, reader = mot.ingest_plan, mot.read_mot
@@ -137,8 +140,8 @@ def ingest(
         like.attrs = _edited(plan.like.attrs, attrs)
         try:
             rows = workspace.add_query(name, plan.queries, like=like, kind="observations",
-                                       numbered="obs_id", replace=replace,
-                                       discard_results=discard_results)
+                                       numbered="obs_id", computed=plan.computed,
+                                       replace=replace, discard_results=discard_results)
         except WorkspaceError:
             pass  # a row failed a check: the reader below names it (or reads what DuckDB would not)
         else:

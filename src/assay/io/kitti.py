@@ -333,8 +333,6 @@ def _tracking_ok(v: dict[str, str], layout: list[Field], types: list[str]) -> st
 
 def _tracking_sql(v: dict[str, str], scan: str, name: str, *, source: str, fps: float) -> str:
     """The objects of one tracking file: :func:`_tracking_frame` in SQL."""
-    two_pi = "(2 * pi())"
-    turned = f"(-{v['rot_y']} - pi() / 2.0) + pi()"  # numpy's float %: the sign of the divisor
     columns = {
         "stream": sql_string(name),
         "frame": v["frame"],
@@ -344,14 +342,23 @@ def _tracking_sql(v: dict[str, str], scan: str, name: str, *, source: str, fps: 
         "score": v.get("score", "NULL"),
         "source": sql_string(source),
         **{c: v[c] for c in ("x1", "y1", "x2", "y2")},
-        "x": v["cz"], "y": f"-{v['cx']}", "z": f"-{v['cy']} + {v['h']} / 2.0",
-        "l": v["l"], "w": v["w"], "h": v["h"],
-        "yaw": f"(CASE WHEN fmod({turned}, {two_pi}) < 0 THEN fmod({turned}, {two_pi}) + {two_pi} "
-               f"WHEN fmod({turned}, {two_pi}) = 0 THEN 0::DOUBLE ELSE fmod({turned}, {two_pi}) END) - pi()",
+        **_ego_sql(v),
         "alpha": v["alpha"], "truncated": v["truncated"], "occluded": v["occluded"],
     }
     select = ", ".join(f'{sql} AS "{col}"' for col, sql in columns.items())
     return f"SELECT {select} FROM {scan} WHERE {v['type']} <> 'DontCare'"
+
+
+def _ego_sql(v: dict[str, str]) -> dict[str, str]:
+    """:func:`_ego` (with ``l, w, h``) in SQL, bit for bit."""
+    two_pi = "(2 * pi())"
+    turned = f"(-{v['rot_y']} - pi() / 2.0) + pi()"  # numpy's float %: the sign of the divisor
+    return {
+        "x": v["cz"], "y": f"-{v['cx']}", "z": f"-{v['cy']} + {v['h']} / 2.0",
+        "l": v["l"], "w": v["w"], "h": v["h"],
+        "yaw": f"(CASE WHEN fmod({turned}, {two_pi}) < 0 THEN fmod({turned}, {two_pi}) + {two_pi} "
+               f"WHEN fmod({turned}, {two_pi}) = 0 THEN 0::DOUBLE ELSE fmod({turned}, {two_pi}) END) - pi()",
+    }
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -411,41 +418,110 @@ def read_kitti_detections(
     unknown = UnknownClasses(POINTRCNN_CLASSES.values(), "PointRCNN class codes 1, 2, 3")
     for f in progress(files, "reading detections"):
         table, src = read_delimited(f, _DETECTIONS, delimiter=",", what="an AB3DMOT detection file")
-        p = src.path
-        cols = numpy_columns(table)
-        code = cols["cls"]
-        codes, inverse = np.unique(code, return_inverse=True)
-        cls = np.array([POINTRCNN_CLASSES.get(int(k), str(k)) for k in codes], dtype=object)[inverse]
-        unknown.add(cls, p, lambda row, src=src: f"line {line_of_row(src.raw, row)}")
-        frame = cols["frame"]
-        fail_rows(src, frame < 0, 1, "frame", frame, "a frame number >= 0")
-        fail_rows(src, ~np.isfinite(cols["score"]), 7, "score", cols["score"], "a finite score")
-        for j, c in ((8, "h"), (9, "w"), (10, "l")):
-            fail_rows(src, ~(cols[c] >= 0), j, c, cols[c], "a size >= 0 in metres")
-        fail_rows(src, cols["x2"] < cols["x1"], 5, "x2", cols["x2"], "x2 >= x1")
-        fail_rows(src, cols["y2"] < cols["y1"], 6, "y2", cols["y2"], "y2 >= y1")
-        n = len(frame)
-        ego = _ego(cols["cx"], cols["cy"], cols["cz"], cols["h"], cols["rot_y"])
-        out.append(pd.DataFrame({
-            "stream": repeat_str(stream or p.stem, n),
-            "frame": frame,
-            "time": frame / float(fps),
-            "obs_id": np.zeros(n, dtype="int64"),
-            "track": pd.array([pd.NA] * n, dtype="Int64"),
-            "cls": pd.array(cls, dtype=STRING),
-            "score": _sigmoid(cols["score"]),
-            "source": repeat_str(source, n),
-            **{c: cols[c] for c in ("x1", "y1", "x2", "y2")},
-            "x": ego["x"], "y": ego["y"], "z": ego["z"],
-            "l": cols["l"], "w": cols["w"], "h": cols["h"], "yaw": ego["yaw"],
-            "score_raw": cols["score"],
-            "alpha": cols["alpha"],
-        }))
+        out.append(_detections_frame(numpy_columns(table), src, stream or src.path.stem,
+                                     source=source, fps=fps, unknown=unknown))
     df = pd.concat(out, ignore_index=True) if len(out) > 1 else out[0]
     df = df.sort_values(["stream", "frame"], kind="stable", ignore_index=True)
-    names = [stream or f.stem for f in files]
-    df = _concat([df], {"fps": float(fps), "frame_rates": dict.fromkeys(sorted(set(names)), float(fps)),
-                        "source_file": str(path), "frame_3d": FRAME_3D,
-                        "sources": _sources(files, names)})
+    df = _concat([df], _detections_attrs(path, files, stream, fps))
     unknown.warn("read_kitti_detections")
     return validate(df, "observations", name=str(path))
+
+
+def _detections_attrs(path: str | Path, files: list[Path], stream: str | None, fps: float) -> dict:
+    names = [stream or f.stem for f in files]
+    return {"fps": float(fps), "frame_rates": dict.fromkeys(sorted(set(names)), float(fps)),
+            "source_file": str(path), "frame_3d": FRAME_3D, "sources": _sources(files, names)}
+
+
+def _detections_frame(
+    cols: dict[str, np.ndarray], src: Source, name: str, *, source: str, fps: float,
+    unknown: UnknownClasses,
+) -> pd.DataFrame:
+    """One detection file's parsed columns, checked, as observations (``obs_id`` not set)."""
+    p = src.path
+    codes, inverse = np.unique(cols["cls"], return_inverse=True)
+    cls = np.array([POINTRCNN_CLASSES.get(int(k), str(k)) for k in codes], dtype=object)[inverse]
+    unknown.add(cls, p, lambda row, src=src: f"line {line_of_row(src.raw, row)}")
+    frame = cols["frame"]
+    fail_rows(src, frame < 0, 1, "frame", frame, "a frame number >= 0")
+    fail_rows(src, ~np.isfinite(cols["score"]), 7, "score", cols["score"], "a finite score")
+    for j, c in ((8, "h"), (9, "w"), (10, "l")):
+        fail_rows(src, ~(cols[c] >= 0), j, c, cols[c], "a size >= 0 in metres")
+    fail_rows(src, cols["x2"] < cols["x1"], 5, "x2", cols["x2"], "x2 >= x1")
+    fail_rows(src, cols["y2"] < cols["y1"], 6, "y2", cols["y2"], "y2 >= y1")
+    n = len(frame)
+    ego = _ego(cols["cx"], cols["cy"], cols["cz"], cols["h"], cols["rot_y"])
+    return pd.DataFrame({
+        "stream": repeat_str(name, n),
+        "frame": frame,
+        "time": frame / float(fps),
+        "obs_id": np.zeros(n, dtype="int64"),
+        "track": pd.array([pd.NA] * n, dtype="Int64"),
+        "cls": pd.array(cls, dtype=STRING),
+        "score": _sigmoid(cols["score"]),
+        "source": repeat_str(source, n),
+        **{c: cols[c] for c in ("x1", "y1", "x2", "y2")},
+        "x": ego["x"], "y": ego["y"], "z": ego["z"],
+        "l": cols["l"], "w": cols["w"], "h": cols["h"], "yaw": ego["yaw"],
+        "score_raw": cols["score"],
+        "alpha": cols["alpha"],
+    })
+
+
+def detections_ingest_plan(
+    path: str | Path, *, stream: str | None = None, source: str = "model:pointrcnn",
+    fps: float = KITTI_FPS,
+) -> IngestPlan | None:
+    """What :func:`read_kitti_detections` reads, as one DuckDB query (see
+    :class:`~assay.io._delimited.IngestPlan`), or None when the files need the pyarrow path:
+    a layout, encoding or ``_`` it reads differently. A row the reader refuses or warns about
+    (a class code other than 1, 2, 3; any number not finite) fails the query.
+
+    The rows are sorted as the reader sorts them (by stream and frame, then file and line);
+    ``score``, the logistic function of the raw score, is computed in numpy once they are
+    stored, as the reader computes it (DuckDB's ``tanh`` differs in the last bit).
+    """
+    files = _files(Path(path), "detection files", recursive=True)
+    _one_stream(stream, path, {f.stem for f in files}, "read_kitti_detections")
+    v = {fd.name: sql_value(fd) for fd in _DETECTIONS}
+    floats = [fd.name for fd in _DETECTIONS if fd.kind == "float"]
+    ok = " AND ".join([
+        well_formed_sql(_DETECTIONS), f"{v['frame']} >= 0",
+        f"{v['cls']} IN ({', '.join(map(str, POINTRCNN_CLASSES))})",
+        *(f"isfinite({v[c]})" for c in floats),
+        *(f"{v[c]} >= 0" for c in ("h", "w", "l")),
+        f"{v['x2']} >= {v['x1']}", f"{v['y2']} >= {v['y1']}",
+    ])
+    selects = []
+    for i, f in enumerate(files):
+        try:
+            p = check_file(f, "an AB3DMOT detection file")
+            layout, _ = first_layout(p, _DETECTIONS, ",")
+        except DataFormatError:
+            return None
+        if layout is None or not duckdb_can_read(p):
+            return None
+        columns = {
+            "stream": sql_string(stream or p.stem),
+            "frame": f"CASE WHEN {ok} THEN {v['frame']} "
+                     "ELSE error('assay: a row the strict reader refuses') END",
+            "time": f"{v['frame']} / {float(fps)!r}::DOUBLE",
+            "cls": "CASE " + " ".join(f"WHEN {v['cls']} = {k} THEN {sql_string(n)}"
+                                      for k, n in POINTRCNN_CLASSES.items()) + " END",
+            "source": sql_string(source),
+            **{c: v[c] for c in ("x1", "y1", "x2", "y2")},
+            **_ego_sql(v),
+            "score_raw": v["score"], "alpha": v["alpha"],
+            "_file": str(i), "_line": "row_number() OVER ()",
+        }
+        select = ", ".join(f'{sql} AS "{col}"' for col, sql in columns.items())
+        selects.append(f"SELECT {select} FROM {scan_sql(p, _DETECTIONS, ',')}")
+    query = (f"SELECT * EXCLUDE (_file, _line) FROM ({' UNION ALL '.join(selects)}) "
+             "ORDER BY stream, frame, _file, _line")
+    empty = {fd.name: np.empty(0, np.int64 if fd.kind == "int" else np.float64) for fd in _DETECTIONS}
+    part = _detections_frame(empty, Source(files[0]), "", source=source, fps=fps,
+                             unknown=UnknownClasses(POINTRCNN_CLASSES.values(), ""))
+    like = validate(_concat([part], _detections_attrs(path, files, stream, fps)), "observations",
+                    name=str(path))
+    return IngestPlan([query], like, sorted({stream or f.stem for f in files}),
+                      computed={"score": ("score_raw", _sigmoid)})

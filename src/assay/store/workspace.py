@@ -751,6 +751,7 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
             "like": [pd.DataFrame],
             "kind": [Options(TABLE_KINDS)],
             "numbered": [str, None],
+            "computed": [Mapping, None],
             "replace": [bool],
             "discard_results": [bool],
         }
@@ -763,6 +764,7 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         like: pd.DataFrame,
         kind: str = "observations",
         numbered: str | None = None,
+        computed: Mapping[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] | None = None,
         replace: bool = False,
         discard_results: bool = False,
     ) -> int:
@@ -792,6 +794,11 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
             ``obs_id`` numbers the rows read from files). Numbering here, rather than with
             ``row_number() OVER ()`` in the query, keeps DuckDB's reading parallel: a window
             over all rows runs the whole query on one thread.
+        computed : mapping, optional
+            Column to ``(column, function)``: once the rows are stored, the first column is
+            set to ``function`` of the second's values (a numpy array, in row order; NaN for
+            missing). For what Python must compute as it always has, bit for bit (numpy's
+            ``tanh``, which DuckDB's differs from in the last bit).
         replace, discard_results : bool
             As for :meth:`add`.
 
@@ -832,7 +839,7 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
             existing = self._replaced(name, replace, discard_results, None)
             queries = [query] if isinstance(query, str) else query
             return self._create(name, kind, prepared, replace=existing, queries=queries,
-                                numbered=numbered)
+                                numbered=numbered, computed=computed)
 
     def _validated(self, table: pd.DataFrame, name: str, kind: str) -> pd.DataFrame:
         if kind == "table":
@@ -869,6 +876,7 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
         self, name: str, kind: str, prepared: _Prepared, *, replace: str | None,
         writer: str | None = None, queries: list[str] | None = None,
         numbered: str | None = None,
+        computed: Mapping[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] | None = None,
     ) -> int:
         """Create table ``name`` and its metadata in one transaction, dropping ``replace``.
 
@@ -889,19 +897,20 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
                 rows = prepared.arrow.num_rows
                 for one in queries or ():
                     rows += con.execute(f"INSERT INTO {_quote(name)} BY NAME {one}").fetchall()[0][0]
-                if numbered is not None:
-                    # a new table's row ids follow its rows' order, from a base that inside a
-                    # transaction is not 0
-                    con.execute(f"UPDATE {_quote(name)} SET {_quote(numbered)} = rowid - first "
-                                f"FROM (SELECT min(rowid) AS first FROM {_quote(name)})")
+                if numbered is not None and rows:
+                    self._number(con, _quote(name), _quote(numbered))
+                for column, (of, function) in (computed or {}).items():
+                    self._compute(con, _quote(name), column, of, function)
                 now = _now()
-                summary = (self._stream_summary(con, _quote(name), prepared.specs)
-                           if kind == "observations" else None)
+                summary, stats = None, [None, None, None]
+                if kind == "observations":
+                    columns, stats = self._summary_and_stats(con, _quote(name), prepared.specs)
+                    summary = json.dumps(columns)
                 con.execute(
                     f"INSERT INTO {_META}.tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         name, kind, rows, json.dumps(prepared.specs),
-                        prepared.schema_blob, prepared.attrs, now, *self._stats(con, name, kind),
+                        prepared.schema_blob, prepared.attrs, now, *stats,
                         _schema.new_uid(), 1, now, writer, summary,
                     ],
                 )
@@ -911,6 +920,49 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
                     f"saved: {exc}"
                 ) from exc
         return rows
+
+    @staticmethod
+    def _number(con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
+        """Set ``column`` of the new ``table`` to 0, 1, 2, ... in the order of its rows.
+
+        The column is rewritten from a sequence (``ALTER ... USING nextval``), which DuckDB
+        (2.0) evaluates over the rows in their order, on one thread: cheaper than an
+        ``UPDATE`` of every row, whose commit and checkpoint rewrite what was just written
+        (``benchmarks/bench_ingest.py --breakdown`` shows what numbering costs). The order is then
+        checked against the row ids (a new table's row ids follow its rows' order, from a base
+        that inside a transaction is not 0); should it differ, an ``UPDATE`` numbers them.
+
+        The sequence is the database's own, not a temporary one, though it is dropped at once:
+        a commit not yet checkpointed keeps the ``ALTER`` in the write-ahead log as a statement,
+        which DuckDB replays when the file is next opened, after the sequence's creation.
+        """
+        sequence = f"_assay_number_{secrets.token_hex(6)}"
+        kind = con.execute(f"SELECT typeof({column}) FROM {table} LIMIT 1").fetchall()[0][0]
+        con.execute(f"CREATE SEQUENCE {sequence} MINVALUE 0 START 0")
+        con.execute(f"ALTER TABLE {table} ALTER {column} SET DATA TYPE {kind} "
+                    f"USING nextval('{sequence}')")
+        con.execute(f"DROP SEQUENCE {sequence}")
+        low, high, first = con.execute(
+            f"SELECT min({column} - rowid), max({column} - rowid), min({column}) FROM {table}"
+        ).fetchall()[0]
+        if low != high or first != 0:
+            con.execute(f"UPDATE {table} SET {column} = rowid - first "
+                        f"FROM (SELECT min(rowid) AS first FROM {table})")
+
+    @staticmethod
+    def _compute(con: duckdb.DuckDBPyConnection, table: str, column: str, of: str,
+                 function: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Set ``column`` of ``table`` to ``function`` of column ``of`` (see ``add_query``)."""
+        got = con.sql(f"SELECT rowid AS r, {_quote(of)} AS v FROM {table} ORDER BY rowid"
+                      ).to_arrow_table()
+        values = got.column("v").to_numpy(zero_copy_only=False)
+        view = f"_assay_computed_{secrets.token_hex(6)}"
+        con.register(view, pa.table({"r": got.column("r"), "v": function(values)}))
+        try:
+            con.execute(f"UPDATE {table} SET {_quote(column)} = {view}.v FROM {view} "
+                        f"WHERE {table}.rowid = {view}.r")
+        finally:
+            con.unregister(view)
 
     @staticmethod
     def _stats(con: duckdb.DuckDBPyConnection, name: str, kind: str) -> list[Any]:
@@ -1515,14 +1567,40 @@ class Workspace(LabelsMixin, RunsMixin, NamedOraclesMixin):
     ) -> str:
         """The per-stream summary of ``source`` as stored JSON, after the ``before`` one (an
         append adds new streams only, so the two never share a stream)."""
-        got = con.sql(self._summary_sql(source, specs, "stream")).to_arrow_table()
-        columns = {name: got.column(name).to_pylist() for name in got.column_names}
+        columns, _ = self._summary_and_stats(con, source, specs)
         if before is not None:
             old = json.loads(before)
             columns = {k: old[k] + columns[k] for k in columns}
             order = sorted(range(len(columns["stream"])), key=lambda i: columns["stream"][i])
             columns = {k: [v[i] for i in order] for k, v in columns.items()}
         return json.dumps(columns)
+
+    @staticmethod
+    def _summary_and_stats(
+        con: duckdb.DuckDBPyConnection, source: str, specs: list[dict[str, Any]]
+    ) -> tuple[dict[str, list[Any]], list[Any]]:
+        """The per-stream summary of observations ``source`` (column to values, one per
+        stream, as :meth:`summary` by stream), and its counts of streams, classes and sources.
+
+        A source of one stream (as each file an ingest reads) is summarised without grouping,
+        its distinct counts in one query and its other aggregates in another, which DuckDB
+        (2.0) runs faster than the two kinds mixed in one query.
+        """
+        tracks = "count(DISTINCT track)" if any(s["name"] == "track" for s in specs) else "0"
+        streams, classes, sources, frames, n_tracks = con.execute(
+            "SELECT count(DISTINCT stream), count(DISTINCT cls), count(DISTINCT source), "
+            f"count(DISTINCT frame), {tracks} FROM {source}").fetchall()[0]
+        if streams != 1:
+            got = con.sql(Workspace._summary_sql(source, specs, "stream")).to_arrow_table()
+            columns = {name: got.column(name).to_pylist() for name in got.column_names}
+            return columns, [streams, classes, sources]
+        stream, rows, first, last, seconds = con.execute(
+            "SELECT any_value(stream), count(*), min(frame), max(frame), max(time) - min(time) "
+            f"FROM {source}").fetchall()[0]
+        values = [stream, rows, frames, n_tracks, classes, sources, first, last, seconds]
+        names = ["stream", "rows", "frames", "tracks", "classes", "sources", "first_frame",
+                 "last_frame", "seconds"]
+        return {k: [v] for k, v in zip(names, values, strict=True)}, [streams, classes, sources]
 
 
 def _each_call_holds(cls: type) -> type:
