@@ -87,3 +87,87 @@ def test_telling_the_default_the_truth_is_undone_after_each_run(bench, shared_da
     assert betting._Strata is _Strata and betting._MeanTarget.prepare is prepare
     assert len(rows) == 2 and all(len(row) == 2 * len(bench.TUNED_CONFIGS) for row in rows)
     assert all(0 < row[j] <= 11165 for row in rows for j in range(0, len(row), 2))
+
+
+def _mean_floor_by_hand(values, error, delta):
+    """mean_floor's median, from scipy's hypergeometric: the first n at which every split of
+    the changed records gives a bound on P(stopped by n) of at least 1/2."""
+    n_rec = values.size
+    planted = int(np.floor(2 * error * n_rec)) + 1
+    pool_lo, pool_hi = int((values == 0).sum()), int((values == 1).sum())
+
+    def miss(pool, m, n):
+        return 1.0 if m == 0 else stats.hypergeom(pool, m, n).pmf(0)
+
+    for n in range(n_rec):
+        bounds = []
+        for down in range(min(planted, pool_hi) + 1):
+            up = planted - down
+            if up > pool_lo:
+                continue
+            p_lo, p_hi = miss(pool_lo, up, n), miss(pool_hi, down, n)
+            bounds.append(np.inf if min(p_lo, p_hi) == 0 else delta / p_lo + delta / p_hi)
+        if min(bounds) >= 0.5:
+            return n, planted
+    return n_rec, planted
+
+
+@pytest.mark.parametrize(("ones", "zeros", "error"), [(20, 980, 0.01), (3, 297, 0.02),
+                                                      (150, 850, 0.01)])
+def test_mean_floor_by_hand(bench, ones, zeros, error):
+    values = np.r_[np.ones(ones), np.zeros(zeros)]
+    f = bench.mean_floor(values, 0.0, 1.0, error=error, delta=DELTA)
+    assert (f["median"], f["planted"]) == _mean_floor_by_hand(values, error, DELTA)
+    assert 0 < f["mean"] <= f["median"] + 1
+
+
+def test_mean_floor_falls_as_the_target_widens_and_with_the_range(bench):
+    values = np.r_[np.ones(50), np.zeros(4950)]
+    tight = bench.mean_floor(values, 0.0, 1.0, error=0.005, delta=DELTA)
+    loose = bench.mean_floor(values, 0.0, 1.0, error=0.02, delta=DELTA)
+    assert tight["planted"] < loose["planted"] and tight["median"] > loose["median"]
+    # a stated range twice as wide: half the records move the mean as far
+    wide = bench.mean_floor(values * 2.0, 0.0, 2.0, error=0.01, delta=DELTA)
+    narrow = bench.mean_floor(values, 0.0, 1.0, error=0.01, delta=DELTA)
+    assert wide["planted"] < narrow["planted"] and wide["median"] > narrow["median"]
+
+
+def test_heuristic_floors_rise_with_the_lower_end_multiplier(bench):
+    values = np.r_[np.ones(50), np.zeros(4950)]
+    normal = bench.mean_floor(values, 0.0, 1.0, error=0.01, delta=DELTA, spread=0.1)
+    kelly = bench.mean_floor(values, 0.0, 1.0, error=0.01, delta=DELTA, spread=0.1, z=2.45)
+    assert kelly["normal"] > normal["normal"] > 0
+    assert kelly["median"] == normal["median"]  # the proven floor does not use the spread
+    passes = np.r_[np.ones(50), np.zeros(950)]
+    w_normal = bench.where_floor(passes, np.full(1000, 2.0), 10.0, error=0.1, delta=DELTA,
+                                 spread=5.0)
+    w_same = bench.where_floor(passes, np.full(1000, 2.0), 10.0, error=0.1, delta=DELTA,
+                               spread=5.0, z=float(stats.norm.ppf(1 - DELTA)))
+    w_kelly = bench.where_floor(passes, np.full(1000, 2.0), 10.0, error=0.1, delta=DELTA,
+                                spread=5.0, z=2.45)
+    assert w_same == w_normal and w_kelly["normal"] > w_normal["normal"]
+
+
+def test_kelly_labels_by_hand(bench):
+    # n0 = 2 ln(20) (0.5 / 0.05)^2 = 599.1, then the finite-population correction
+    n0 = 2 * np.log(1 / DELTA) * 100
+    assert bench.kelly_labels(0.5, 0.05, 1000, DELTA) == pytest.approx(n0 / (1 + n0 / 1000))
+
+
+@pytest.mark.statistical
+@pytest.mark.shared_data
+def test_default_on_onto_stays_above_the_proven_mean_floor(bench, shared_data, monkeypatch):
+    """±0.01 on onto: the default covers and its median labels are not below the proven
+    floor of any finite-sample method (a floor set too high, or an invalid stop, shows)."""
+    monkeypatch.setenv("ASSAY_SHARED_DATA", str(shared_data))
+    ds = bench.base.load("onto", shared_data)
+    floor = bench.mean_floor(ds.y, ds.lo, ds.hi, error=ds.error, delta=DELTA)
+    trials, covered, calls = 30, 0, []
+    for s in np.random.SeedSequence(12).spawn(trials):
+        r = estimate_aggregate("betting", n_records=ds.n, label=lambda i: ds.y[i], lo=ds.lo,
+                               hi=ds.hi, proxy=ds.proxy, error=ds.error, delta=DELTA,
+                               seed=np.random.default_rng(s))
+        covered += r.lower <= ds.truth <= r.upper
+        calls.append(r.oracle_calls)
+    assert covered >= stats.binom.ppf(1e-3, trials, 1 - DELTA)
+    assert floor["planted"] == 224 and np.median(calls) >= floor["median"]
