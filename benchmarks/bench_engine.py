@@ -212,8 +212,8 @@ def main() -> None:
             ups = [a["seconds"] / b["seconds"] for a, b in zip(by["ray1"], by["ray2"], strict=True)]
             one = statistics.median(r["seconds"] for r in by["ray1"])
             print(f"\nRay start-up (not timed above): "
-                  f"{statistics.median(r['ray_start_s'] for r in by['ray1'])} s with 1 CPU, "
-                  f"{statistics.median(r['ray_start_s'] for r in by['ray2'])} s with 2 (medians).")
+                  f"{statistics.median(r['ray_start_s'] for r in by['ray1']):.1f} s with 1 CPU, "
+                  f"{statistics.median(r['ray_start_s'] for r in by['ray2']):.1f} s with 2 (medians).")
             print(f"Speed-up of 2 Ray workers over 1, run by run: {', '.join(f'{u:.2f}x' for u in ups)}; "
                   f"median {statistics.median(ups):.2f}x. Ray with 1 worker (median) takes "
                   f"{one / by['in-memory'][0]['seconds']:.2f}x the in-memory local run and "
