@@ -219,9 +219,10 @@ def _check_group(table: pd.DataFrame, shared: tuple[list[Assertion], int | dict 
 
 def _finished(tables: list[pa.Table], precision: pd.DataFrame | None) -> pd.DataFrame:
     """The findings of several groups as one table, prioritized and most important first (as
-    :func:`prioritize` gives them). Prioritized and sorted as Arrow columns; the table is
-    built a column at a time, each Arrow column let go once converted, and ``tables`` is
-    emptied: the findings are held about once, not once per step."""
+    :func:`prioritize` gives them). Prioritized and sorted as Arrow columns (no Python object
+    per finding until the ``obs_ids`` lists of the DataFrame returned); each column is put in
+    order and its unordered copy let go, and ``tables`` is emptied: the findings are held
+    about once, not once per step."""
     if not tables:
         return prioritize(empty_findings(), precision=precision)
     both = pa.concat_tables(tables, promote_options="permissive")  # a column all null in a group
