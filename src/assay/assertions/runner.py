@@ -258,8 +258,9 @@ def _check_streams(source: Any, items: list[Assertion], stride: int | dict | Non
     group of streams at a time."""
     from ..engine.streams import ROWS_PER_GROUP
 
-    groups = source.groups(rows_per_group=rows_per_group or ROWS_PER_GROUP,
-                           at_least=2 * engine.workers() if engine.distributed else 1)
+    workers = engine.workers() if engine.distributed else 1
+    groups = source.groups(rows_per_group=rows_per_group or ROWS_PER_GROUP, at_least=2 * workers
+                           if engine.distributed else 1, multiple_of=workers)
     results = engine.map(_check_group, source, groups, (items, stride))
     notes = [note for k, a in enumerate(items)
              if (note := a.blind_spot_of([r[1][k] for r in results])) is not None]
