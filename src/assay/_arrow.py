@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,3 +25,34 @@ def repeat_str(value: str, n: int) -> pd.arrays.ArrowStringArray:
     offsets = np.arange(n + 1, dtype=np.int32) * np.int32(len(data))
     arr = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
     return pd.arrays.ArrowStringArray(arr)
+
+
+def release_memory() -> None:
+    """Give memory freed by this process back to the operating system: the pages Arrow's
+    pool keeps for reuse, and the free pages of the C heap (glibc's ``malloc_trim``; nothing
+    where the C library has none). numpy's temporaries of a group of streams are freed into
+    the C heap, which neither Arrow nor Python's own allocator reuses, so a process checking
+    group after group would otherwise hold the largest group's working memory to the end."""
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+_TRIM: list = []
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None (looked up once)."""
+    if not _TRIM:
+        found = None
+        if sys.platform.startswith("linux"):
+            import ctypes
+            import ctypes.util
+
+            try:
+                found = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), "malloc_trim", None)
+            except OSError:
+                found = None
+        _TRIM.append(found)
+    return _TRIM[0]

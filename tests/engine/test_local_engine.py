@@ -12,6 +12,7 @@ from _engine_helpers import assertions_for, cli_check_runs, to_parquet_by_stream
 
 from assay.assertions import check
 from assay.engine import Streams, get_engine
+from assay.engine.streams import _balanced
 from assay.exceptions import InvalidParameterError, MissingDependencyError
 from assay.store import Workspace
 
@@ -73,6 +74,23 @@ def test_groups_pack_streams_and_never_split_one():
     assert s.groups(rows_per_group=3) == [["a"], ["b"], ["c"]]
     assert s.groups(rows_per_group=100) == [["a", "b", "c"]]
     assert s.groups(rows_per_group=100, at_least=2) == [["a"], ["b"], ["c"]]
+
+
+def test_groups_for_a_cluster_are_a_multiple_of_its_workers_and_about_equal():
+    # 100 streams of 100 rows, 2,000 rows a group: five groups; on two workers six of about
+    # 1,667 rows (three rounds of smaller groups rather than three rounds of 2,000)
+    s = Streams.from_frame(pd.DataFrame({"stream": [f"s{i:03d}" for i in range(100) for _ in range(100)]}))
+    assert len(s.groups(rows_per_group=2000)) == 5
+    sizes = [len(g) * 100 for g in s.groups(rows_per_group=2000, multiple_of=2)]
+    assert len(sizes) == 6 and max(sizes) - min(sizes) <= 100 and max(sizes) <= 2000
+    assert sum(s.groups(rows_per_group=2000, multiple_of=2), []) == list(s.counts().index)
+    # fewer streams than the groups asked for: the packed groups stay
+    lumpy = Streams.from_frame(pd.DataFrame({"stream": list("aaaabbbbbc")}))
+    assert lumpy.groups(rows_per_group=5, multiple_of=2) == lumpy.groups(rows_per_group=5)
+    # equal groups that would put several streams over the limit are not made
+    counts = pd.Series([1, 5, 1, 5], index=list("abcd"))
+    assert _balanced(counts, 2, 6) == [["a", "b"], ["c", "d"]]
+    assert _balanced(counts, 2, 5) is None
 
 
 def test_bad_engine_and_address_are_named():

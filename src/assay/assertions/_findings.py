@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .._arrow import repeat_str
 from ..tables import FINDING_COLUMNS, STRING
@@ -126,12 +129,117 @@ def make_findings(
     return df.loc[keep].reset_index(drop=True)
 
 
+#: The columns that put findings in their canonical order (:func:`sort_findings`), first to last.
+SORT_COLUMNS = ("assertion", "stream", "frame_start", "frame_end", "obs_ids", "scope", "severity",
+                "evidence")
+
+
+def canonical_order(keys: pa.Table, priority: np.ndarray | None = None) -> np.ndarray:
+    """Positions of findings in their canonical order (see :func:`sort_findings`), or by
+    ``priority`` (descending) first when it is given; ``keys`` holds the
+    :data:`SORT_COLUMNS` of the findings (``obs_ids`` a list column, compared as tuples are).
+    Findings equal in every key keep their order, and missing values come last in each key,
+    as in a stable ``pandas.DataFrame.sort_values``.
+
+    DuckDB sorts the Arrow columns, so no Python object is made per finding.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> keys = sort_keys(pd.DataFrame({
+    ...     "assertion": ["gap", "flicker", "flicker"], "stream": "cam", "frame_start": [1, 2, 2],
+    ...     "frame_end": [1, 2, 2], "obs_ids": [[5], [7, 8], [7]], "scope": "obs",
+    ...     "severity": 1.0, "evidence": "{}"}))
+    >>> canonical_order(keys).tolist()
+    [2, 1, 0]
+    >>> canonical_order(keys, priority=np.array([0.5, 1.0, 0.5])).tolist()
+    [1, 2, 0]
+    """
+    n = keys.num_rows
+    columns = {c: keys.column(c) for c in SORT_COLUMNS}
+    terms = [f'"{c}" NULLS LAST' for c in SORT_COLUMNS]
+    if priority is not None:  # NaN as missing (DuckDB puts NaN above every number)
+        columns["priority"] = pa.array(np.asarray(priority, dtype=np.float64), from_pandas=True)
+        terms.insert(0, '"priority" DESC NULLS LAST')
+    columns["position"] = pa.array(np.arange(n, dtype=np.int64))
+    con = _sorter(n)
+    try:
+        con.register("finding_keys", pa.table(columns))
+        order = con.execute(f"SELECT position FROM finding_keys ORDER BY {', '.join(terms)}, position"
+                            ).fetchnumpy()["position"]
+    finally:
+        con.close()
+    return np.asarray(order, dtype=np.int64)
+
+
+_SORTER: dict[int, Any] = {}
+#: Findings up to which one in-memory DuckDB database of the process sorts them (opening a
+#: database takes longer than sorting a few findings); more are sorted by a database of their
+#: own, closed after, so that the memory of a large sort goes back to the system.
+SHARED_SORTER_ROWS = 100_000
+
+
+def _sorter(n: int) -> Any:
+    """A DuckDB connection to sort ``n`` findings with (close it after use)."""
+    import duckdb
+
+    if n > SHARED_SORTER_ROWS:
+        return duckdb.connect()
+    pid = os.getpid()  # a forked child makes its own
+    if pid not in _SORTER:
+        _SORTER.clear()
+        _SORTER[pid] = duckdb.connect()
+    return _SORTER[pid].cursor()
+
+
+def sort_keys(findings: pd.DataFrame) -> pa.Table:
+    """The :data:`SORT_COLUMNS` of a findings DataFrame as Arrow, for :func:`canonical_order`."""
+    columns = {c: pa.array(findings[c], from_pandas=True) for c in SORT_COLUMNS if c != "obs_ids"}
+    ids = findings["obs_ids"].to_numpy(dtype=object)
+    try:
+        columns["obs_ids"] = pa.array(ids, pa.list_(pa.int64()))
+    except (pa.ArrowException, TypeError):  # ids that are not ints, such as floats 3.0
+        columns["obs_ids"] = pa.array([list(map(int, v)) for v in ids], pa.list_(pa.int64()))
+    return pa.table(columns)
+
+
 def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
     """Canonical order (a total order, for comparisons): assertion, stream, frame range,
-    obs ids, scope, severity, evidence."""
+    obs ids, scope, severity, evidence.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"assertion": ["gap", "flicker", "flicker"], "stream": "cam",
+    ...                   "frame_start": [1, 2, 2], "frame_end": [1, 2, 2],
+    ...                   "obs_ids": [[5], [7, 8], [7]], "scope": "obs", "severity": 1.0,
+    ...                   "evidence": "{}"})
+    >>> sort_findings(f)[["assertion", "obs_ids"]]
+      assertion obs_ids
+    0   flicker     [7]
+    1   flicker  [7, 8]
+    2       gap     [5]
+    """
     if findings.empty:
         return findings.reset_index(drop=True)
-    keyed = findings.assign(_k=findings["obs_ids"].map(tuple))
-    cols = ["assertion", "stream", "frame_start", "frame_end", "_k", "scope", "severity", "evidence"]
-    order = keyed.sort_values(cols, kind="stable").index
-    return findings.loc[order].reset_index(drop=True)
+    return findings.take(canonical_order(sort_keys(findings))).reset_index(drop=True)
+
+
+def python_lists(column: pa.ChunkedArray | pa.Array) -> list[list[int] | None]:
+    """A list column as one Python list per row (what ``to_pylist`` gives), made from the
+    flat values with one slice per row rather than an Arrow scalar per value.
+
+    Examples
+    --------
+    >>> python_lists(pa.array([[1, 2], [], [3]]))
+    [[1, 2], [], [3]]
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if column.null_count:
+        return column.to_pylist()
+    lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
+    ends = np.cumsum(lengths, dtype=np.int64)
+    flat = pc.list_flatten(column).to_numpy(zero_copy_only=False).tolist()
+    with _gc_paused():  # a list per row, none of them part of a cycle
+        return [flat[a:b] for a, b in zip((ends - lengths).tolist(), ends.tolist(), strict=True)]

@@ -10,15 +10,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._arrow import release_memory
 from .._progress import progress
 from .._validation import Interval, validate_params
 from ..exceptions import InvalidParameterError, SchemaError, UserCodeError
 from ..tables import validate
-from ._findings import empty_findings, make_findings
+from ._findings import SORT_COLUMNS, canonical_order, empty_findings, make_findings, python_lists
 from ._frames import StreamInfo, layout, stream_info
 from ._rows import row_keys
 from .base import Assertion, Frame, Outputs, PointAssertion, TemporalAssertion
-from .priority import assertion_weights, prioritize, verdict_precision
+from .priority import assertion_weights, priorities, prioritize, verdict_precision
 
 __all__ = ["check", "run_assertion"]
 
@@ -209,39 +210,64 @@ def _check_group(table: pd.DataFrame, shared: tuple[list[Assertion], int | dict 
     info = stream_info(table, stride=stride) if len(table) else None
     parts = [p for a in items if len(p := run_assertion(a, table, info))]
     found = pa.Table.from_pandas(pd.concat(parts, ignore_index=True), preserve_index=False) if parts else None
-    return found, [a.blind_spot_part(table) for a in items], len(table)
+    spots = [a.blind_spot_part(table) for a in items]
+    rows = len(table)
+    del table, info, parts
+    release_memory()  # the group's working memory, before the next group's
+    return found, spots, rows
 
 
-def _unpacked(tables: list[pa.Table]) -> pd.DataFrame:
-    """The findings of several groups, as one table again (``obs_ids`` as lists). Empties
-    ``tables``: each Arrow buffer is let go as soon as it is converted."""
+def _finished(tables: list[pa.Table], precision: pd.DataFrame | None) -> pd.DataFrame:
+    """The findings of several groups as one table, prioritized and most important first (as
+    :func:`prioritize` gives them). Prioritized and sorted as Arrow columns (no Python object
+    per finding until the ``obs_ids`` lists of the DataFrame returned); each column is put in
+    order and its unordered copy let go, and ``tables`` is emptied: the findings are held
+    about once, not once per step."""
     if not tables:
-        return empty_findings()
+        return prioritize(empty_findings(), precision=precision)
     both = pa.concat_tables(tables, promote_options="permissive")  # a column all null in a group
     tables.clear()
-    position = both.schema.get_field_index("obs_ids")
-    ids = both.column("obs_ids").to_pylist()
-    both = both.remove_column(position)
-    findings = both.to_pandas(self_destruct=True, split_blocks=True)
-    del both
-    findings.insert(position, "obs_ids", ids)
+    assertion = both.column("assertion").combine_chunks().dictionary_encode()
+    priority = priorities(assertion.indices.to_numpy(zero_copy_only=False),
+                          assertion.dictionary.to_pylist(),
+                          both.column("severity").to_numpy(), precision=precision)
+    del assertion
+    order = canonical_order(both.select(list(SORT_COLUMNS)), priority)
+    taken = pa.array(order)
+    names, metadata = both.column_names, both.schema.metadata  # metadata: the pandas dtypes
+    columns = []
+    for name in names:  # each column in order, then the unordered one let go
+        columns.append(both.column(name).take(taken))
+        both = both.drop_columns([name])
+        release_memory()
+    position = names.index("obs_ids")
+    ids = python_lists(columns.pop(position))
+    rest = pa.Table.from_arrays(columns, names=[c for c in names if c != "obs_ids"],
+                                metadata=metadata)
+    del columns
+    findings = rest.to_pandas(self_destruct=True, split_blocks=True)
+    del rest
+    findings.insert(position, "obs_ids", pd.Series(ids, dtype=object))
+    findings["priority"] = priority[order]
     return findings
 
 
 def _check_streams(source: Any, items: list[Assertion], stride: int | dict | None, engine: Any,
-                   rows_per_group: int | None) -> tuple[pd.DataFrame, list[str], int]:
-    """Findings, notes and rows of a table checked a group of streams at a time."""
+                   rows_per_group: int | None) -> tuple[list[pa.Table], list[str], int]:
+    """Findings (as Arrow, a table per group with any), notes and rows of a table checked a
+    group of streams at a time."""
     from ..engine.streams import ROWS_PER_GROUP
 
-    groups = source.groups(rows_per_group=rows_per_group or ROWS_PER_GROUP,
-                           at_least=2 * engine.workers() if engine.distributed else 1)
+    workers = engine.workers() if engine.distributed else 1
+    groups = source.groups(rows_per_group=rows_per_group or ROWS_PER_GROUP, at_least=2 * workers
+                           if engine.distributed else 1, multiple_of=workers)
     results = engine.map(_check_group, source, groups, (items, stride))
     notes = [note for k, a in enumerate(items)
              if (note := a.blind_spot_of([r[1][k] for r in results])) is not None]
     rows = sum(r[2] for r in results)
     tables = [r[0] for r in results if r[0] is not None]
     del results
-    return _unpacked(tables), notes, rows
+    return tables, notes, rows
 
 
 @validate_params({"precision": [pd.DataFrame, None],
@@ -291,7 +317,8 @@ def check(
         The Ray cluster to use with ``engine="ray"`` (see :class:`~assay.engine.RayEngine`).
     rows_per_group : int, optional
         Rows read at once when the table is checked a group of streams at a time (a Parquet
-        dataset, a :class:`~assay.engine.Streams`, or ``engine="ray"``); default 2,000,000.
+        dataset, a :class:`~assay.engine.Streams`, ``engine="ray"``, or a DataFrame of
+        observations with more rows than this); default 2,000,000.
 
     Returns
     -------
@@ -323,26 +350,36 @@ def check(
             raise InvalidParameterError(
                 f"check takes Assertion objects (built-ins such as Flicker(), or functions decorated "
                 f"with @point_assertion / @temporal_assertion). Got {a!r}.")
-    from ..engine import as_streams, get_engine
+    from ..engine import Streams, as_streams, get_engine
+    from ..engine.streams import ROWS_PER_GROUP
 
     runner = get_engine(engine, address)
     started = _time.time()
     rows_in_memory = isinstance(observations, pd.DataFrame) and not runner.distributed
+    tables = findings = None
     if rows_in_memory:
         needs_obs = any(a.needs_observations for a in items)
         table = (validate(observations, "observations") if needs_obs or _is_observations(observations)
                  else observations.reset_index(drop=True))
-        info = stream_info(table, stride=stride) if _is_observations(table) and len(table) else None
-        notes = [note for a in items if (note := a.blind_spot(table)) is not None]
-        parts = [run_assertion(a, table, info) for a in progress(items, "running assertions")]
-        parts = [p for p in parts if len(p)]
-        findings = pd.concat(parts, ignore_index=True) if parts else empty_findings()
         rows = len(table)
+        if _is_observations(table) and rows > (rows_per_group or ROWS_PER_GROUP):
+            # a large table a group of streams at a time too: the same findings (each depends
+            # on one stream's rows), the working memory of a group, not of the whole table
+            tables, notes, _ = _check_streams(Streams.from_frame(table, name=name), items, stride,
+                                              runner, rows_per_group)
+        else:
+            info = stream_info(table, stride=stride) if _is_observations(table) and rows else None
+            notes = [note for a in items if (note := a.blind_spot(table)) is not None]
+            parts = [run_assertion(a, table, info) for a in progress(items, "running assertions")]
+            parts = [p for p in parts if len(p)]
+            findings = pd.concat(parts, ignore_index=True) if parts else empty_findings()
+        del table
     else:
         source = as_streams(observations, name=name)
-        findings, notes, rows = _check_streams(source, items, stride, runner, rows_per_group)
+        tables, notes, rows = _check_streams(source, items, stride, runner, rows_per_group)
     precision = verdict_precision(workspace, precision)
-    findings = prioritize(findings, precision=precision)
+    findings = (_finished(tables, precision) if findings is None
+                else prioritize(findings, precision=precision))
     if workspace is not None:
         from ..store.identity import describe_input
 

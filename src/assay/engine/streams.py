@@ -111,10 +111,26 @@ class Streams:
     def __len__(self) -> int:
         return int(self.counts().sum())
 
-    def groups(self, *, rows_per_group: int = ROWS_PER_GROUP, at_least: int = 1) -> list[list[str]]:
+    def groups(self, *, rows_per_group: int = ROWS_PER_GROUP, at_least: int = 1,
+               multiple_of: int = 1) -> list[list[str]]:
         """Consecutive streams (by name) packed into groups of at most ``rows_per_group`` rows
         (a larger stream is a group of its own); split further until there are ``at_least``
-        groups when there are that many streams."""
+        groups when there are that many streams. With ``multiple_of`` (the workers of a
+        cluster), the streams are split instead into as many groups of about equal rows,
+        rounded up to a multiple of it, when that keeps every group within
+        ``rows_per_group``: two workers given five groups of 2 M rows take three rounds of
+        2 M, given six groups of 1.67 M three rounds of 1.67 M.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from assay.engine import Streams
+        >>> s = Streams.from_frame(pd.DataFrame({"stream": list("abcdefghij")}))
+        >>> [len(g) for g in s.groups(rows_per_group=2)]
+        [2, 2, 2, 2, 2]
+        >>> [len(g) for g in s.groups(rows_per_group=2, multiple_of=2)]
+        [2, 1, 2, 2, 1, 2]
+        """
         counts = self.counts()
         total = int(counts.sum())
         limit = max(1, min(rows_per_group, -(-total // max(at_least, 1))))
@@ -127,6 +143,10 @@ class Streams:
             else:
                 groups.append([s])
                 rows = n
+        if multiple_of > 1:
+            balanced = _balanced(counts, -(-len(groups) // multiple_of) * multiple_of, rows_per_group)
+            if balanced is not None:
+                return balanced
         return groups
 
     # -- reading ------------------------------------------------------------------------
@@ -159,6 +179,27 @@ class Streams:
         from ..store.identity import describe_input
 
         return describe_input(role, self.source, name=self.name)
+
+
+def _balanced(counts: pd.Series, k: int, limit: int) -> list[list[str]] | None:
+    """Consecutive streams in ``k`` groups of about equal rows (each stream in the group its
+    middle row falls in), or None when that makes fewer groups or a group of several streams
+    over ``limit`` rows."""
+    n = counts.to_numpy(dtype=np.int64)
+    total = int(n.sum())
+    if total == 0 or len(n) < k:
+        return None
+    middle = 2 * (np.cumsum(n) - n) + n  # twice the offset of each stream's middle row
+    label = (middle * k) // (2 * total)
+    cuts = np.flatnonzero(np.diff(label)) + 1
+    if len(cuts) + 1 != k:
+        return None
+    names = counts.index.to_numpy(dtype=object)
+    for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(n)].tolist(), strict=True):
+        if hi - lo > 1 and int(n[lo:hi].sum()) > limit:
+            return None
+    return [names[lo:hi].tolist() for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(n)].tolist(),
+                                                     strict=True)]
 
 
 def _scan(path: str) -> str:
