@@ -321,6 +321,12 @@ def test_cli_states_the_assumption_and_takes_both_targets(tmp_path):
     got = json.loads(res.output.strip().splitlines()[-1])
     assert got["guarantee"]["kind"] == "conditional" and got["assumption_contradicted"] is False
     assert got["assumption"].startswith("at most 4% of the positives")
+    res = CliRunner().invoke(cli, [*base, "--recall", "0.9", "--assume", "0.01", "100", "--assume-tail", "0",
+                                   "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output.strip().splitlines()[-1])["assumption"].startswith("no positive lies below")
+    res = CliRunner().invoke(cli, [*base, "--recall", "0.9", "--assume-tail", "0.02"])
+    assert res.exit_code == 2 and "--assume-tail goes with --assume BETA WINDOW" in res.output
     res = CliRunner().invoke(cli, [*base, "--recall", "0.9", "--precision", "0.8", "--assume", "0.01", "100",
                                    "--budget", "2000", "--json"])
     assert res.exit_code == 0, res.output

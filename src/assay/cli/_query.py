@@ -60,10 +60,13 @@ def _records_arg(records: str, ws):
 @click.option("--assume", type=(float, int), metavar="BETA WINDOW",
               help="Accept the minimum-density assumption MinDensity(BETA, WINDOW) (recall targets; "
                    "the guarantee is then conditional on it).")
+@click.option("--assume-tail", type=click.FloatRange(0, 1, max_open=True), metavar="SHARE",
+              help="With --assume: the share of the positives allowed below the sparse window "
+                   "(default 0.04; 0 is BARGAIN's strict form).")
 @click.option("--output", type=click.Path(path_type=Path), help="Write the selected ids here (one per line).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method, seed, workspace,
-               batch_size, labels, weight, events, assume, output, as_json):
+               batch_size, labels, weight, events, assume, assume_tail, output, as_json):
     """Return records meeting a recall or precision target (or both: give --recall and
     --precision) with probability >= 1 - delta.
 
@@ -83,8 +86,10 @@ def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method,
     else:
         target, value = ("recall", recall) if recall is not None else ("precision", precision)
     modes = {"weight": weight, "events": events}
+    if assume_tail is not None and assume is None:
+        raise click.UsageError("--assume-tail goes with --assume BETA WINDOW.")
     if assume is not None:
-        modes["assume"] = MinDensity(*assume)
+        modes["assume"] = MinDensity(*assume) if assume_tail is None else MinDensity(*assume, tail=assume_tail)
     if output is not None and (output.is_dir() or not output.parent.is_dir()):
         raise click.BadParameter(f"{output} is a folder, or its folder does not exist (create it first).",
                                  param_hint="--output")
