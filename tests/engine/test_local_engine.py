@@ -150,3 +150,28 @@ def test_ray_oracle_parameters_are_checked():
             RayOracle("python:math:floor", **bad)
     with pytest.raises(InvalidParameterError, match="'fn' parameter of RayOracle"):
         RayOracle("column:label")
+
+
+def test_an_obs_id_repeated_across_groups_of_a_parquet_dataset_is_refused(real_observations, tmp_path):
+    """Each group is validated alone, so a repeat across groups needs the dataset-wide check."""
+    from assay.exceptions import SchemaError
+
+    obs = real_observations["mot15-gt"]
+    a, b = sorted(obs["stream"].unique())[:2]
+    two = obs[obs["stream"].isin([a, b])].reset_index(drop=True)
+    in_a = (two["stream"] == a).to_numpy()
+    # numbered stream by stream (ranges apart): the cheap pass alone clears it
+    ok = to_parquet_by_stream(two, tmp_path / "ok")
+    assert len(check(ok, assertions_for("mot15-gt"), rows_per_group=1)) > 0
+    # interleaved but unique (ranges overlap): the ids themselves are compared, and pass
+    mixed = two.copy()
+    mixed.loc[in_a, "obs_id"] = 2 * pd.RangeIndex(int(in_a.sum()))
+    mixed.loc[~in_a, "obs_id"] = 2 * pd.RangeIndex(int((~in_a).sum())) + 1
+    Streams.from_parquet(to_parquet_by_stream(mixed, tmp_path / "mixed")).check_ids()
+    # one id on a row of each stream: refused, naming the id and both streams
+    bad = two.copy()
+    bad.loc[bad.index[~in_a][3], "obs_id"] = bad.loc[bad.index[in_a][5], "obs_id"]
+    folder = to_parquet_by_stream(bad, tmp_path / "bad")
+    with pytest.raises(SchemaError, match=rf"obs_id {bad.loc[bad.index[in_a][5], 'obs_id']} is on more than one "
+                                          rf"row \(stream '{a}', '{b}'\); expected a unique obs_id"):
+        check(folder, assertions_for("mot15-gt"), rows_per_group=1)

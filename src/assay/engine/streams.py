@@ -131,6 +131,8 @@ class Streams:
         >>> [len(g) for g in s.groups(rows_per_group=2, multiple_of=2)]
         [2, 1, 2, 2, 1, 2]
         """
+        if self.kind == "parquet":
+            self.check_ids()
         counts = self.counts()
         total = int(counts.sum())
         limit = max(1, min(rows_per_group, -(-total // max(at_least, 1))))
@@ -148,6 +150,51 @@ class Streams:
             if balanced is not None:
                 return balanced
         return groups
+
+    def check_ids(self) -> None:
+        """Raise :class:`~assay.exceptions.SchemaError` when an ``obs_id`` of a Parquet
+        dataset is on more than one row. Each group of streams is validated on its own, which
+        catches a repeat inside a group but not across groups; this closes that gap. One pass
+        reads each stream's smallest and largest id: when no two streams' ranges overlap (ids
+        numbered stream by stream, as readers and the workspace number them), a repeat can
+        only lie inside a stream, which its group's validation catches. Only when ranges
+        overlap are the ids themselves compared, by DuckDB within a memory limit (spilling to
+        a temporary folder), so a dataset larger than memory is still checked. Workspace
+        tables and DataFrames are validated whole already; a dataset without ``obs_id`` is
+        left to the validation of its groups (which names the missing column)."""
+        if self.kind != "parquet" or getattr(self, "_ids_checked", False):
+            return
+        import tempfile
+
+        import duckdb
+
+        scan = _scan(self.source)
+        con = duckdb.connect()
+        try:
+            try:
+                ranges = con.execute(
+                    f"SELECT CAST(stream AS VARCHAR), min(obs_id), max(obs_id) FROM {scan} GROUP BY 1 "
+                    "ORDER BY 2").fetchall()
+            except duckdb.Error:
+                return  # no obs_id (or no stream): the groups' validation says what is wrong
+            lows = np.array([r[1] for r in ranges if r[1] is not None])
+            highs = np.array([r[2] for r in ranges if r[1] is not None])
+            if lows.size > 1 and np.any(lows[1:] <= np.maximum.accumulate(highs)[:-1]):
+                with tempfile.TemporaryDirectory(prefix="assay-ids-") as spill:
+                    con.execute(f"SET temp_directory = '{_sql_text(spill)}'")
+                    con.execute("SET memory_limit = '1GB'")
+                    con.execute("SET preserve_insertion_order = false")
+                    twice = con.execute(
+                        f"SELECT obs_id, list(DISTINCT CAST(stream AS VARCHAR) ORDER BY CAST(stream AS VARCHAR)) "
+                        f"FROM {scan} GROUP BY obs_id HAVING count(*) > 1 ORDER BY obs_id LIMIT 1").fetchall()
+                if twice:
+                    oid, streams = twice[0]
+                    raise SchemaError(
+                        f"{self.source}: obs_id {oid} is on more than one row (stream "
+                        f"{', '.join(map(repr, streams))}); expected a unique obs_id across the dataset.")
+        finally:
+            con.close()
+        self._ids_checked = True
 
     # -- reading ------------------------------------------------------------------------
 
