@@ -39,6 +39,7 @@ data folder defaults to ``<repo>/../shared/data`` (``ASSAY_SHARED_DATA`` overrid
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import time
@@ -156,8 +157,14 @@ def _pick_tail(shares: list[float]) -> float:
     return math.ceil(max(shares) * 100 - 1e-9) / 100
 
 
+@functools.lru_cache(maxsize=None)
+def _stops() -> dict[str, tuple[int, float]]:
+    """:func:`below_first_sparse_window` of every selection task (computed once a process)."""
+    return {t: below_first_sparse_window(t) for t in _tasks_for_tail()}
+
+
 def held_out_tails() -> dict[str, float]:
-    stops = {t: below_first_sparse_window(t) for t in _tasks_for_tail()}
+    stops = _stops()
     return {t: _pick_tail([s for u, (_, s) in stops.items() if u != t]) for t in stops}
 
 
@@ -166,7 +173,7 @@ def tail_table() -> str:
     MinDensity's default ``tail`` chosen leaving each task out: the smallest whole percent
     at or above the share below the window on every *other* task (the share a user would
     have seen on the other data sets)."""
-    stops = {t: below_first_sparse_window(t) for t in _tasks_for_tail()}
+    stops = _stops()
     chosen = held_out_tails()
     pick = _pick_tail
     lines = [

@@ -467,7 +467,7 @@ def _ray_oracle(spec: str, rest: str, param: str, caller: str) -> Oracle:
             raise InvalidParameterError(
                 f"The {param!r} parameter of {caller}: {key}={value!r} in {spec!r} is not "
                 f"{'an integer' if _RAY_OPTIONS[key] is int else 'a number'}.") from None
-    as_oracle(inner, param=param, caller=caller)  # a module that cannot load is named here
+    base = as_oracle(inner, param=param, caller=caller)  # a module that cannot load is named here
     from ..engine.oracle import RayOracle  # the engine imports this module: import here
 
-    return RayOracle(inner, **options)
+    return RayOracle(base.fn, name=base.name, version=base.version, **options)

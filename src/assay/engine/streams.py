@@ -53,6 +53,7 @@ class Streams:
         self.source = source
         self.name = name
         self._counts: pd.Series | None = None
+        self._ids_checked = False  # check_ids has passed (a Parquet dataset)
 
     # -- construction -------------------------------------------------------------------
 
@@ -162,7 +163,7 @@ class Streams:
         a temporary folder), so a dataset larger than memory is still checked. Workspace
         tables and DataFrames are validated whole already; a dataset without ``obs_id`` is
         left to the validation of its groups (which names the missing column)."""
-        if self.kind != "parquet" or getattr(self, "_ids_checked", False):
+        if self.kind != "parquet" or self._ids_checked:
             return
         import tempfile
 
