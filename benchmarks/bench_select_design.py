@@ -1,19 +1,27 @@
-"""How assay's default recall design chooses between its two designs, left one task out.
+"""How assay's default recall design chooses among its designs, left one task out.
 
-assay's default method (``select(..., method="assay")``) has two recall-target designs:
+assay's default method (``select(..., method="assay")``) has two recall-target designs, the
+first with two tests:
 
 - ``uniform``: one simple random sample of every record; the cutoff is placed by the
-  positives the sample finds (exact hypergeometric test given their number);
+  positives the sample finds (exact hypergeometric test given their number, the
+  *conditional* test);
+- ``uniform-unc``: the same sample with the *unconditional* test (nested regions of the
+  lowest-proxy records, each rejected by an exact p-value that does not condition on the
+  number of sampled positives);
 - ``head``: the top of the ranking labeled top-down, then a sample of the lowest-proxy
   region, certified with exact bounds.
 
 ``design="auto"`` (the default) takes the head design when the budget is at least
 ``HEAD_SCALE`` times what that design needs by the proxy's own reading (``2 P + B*``, see
-``_head_pays``). This benchmark runs both designs on every task and budget (same seeds for
-both), then chooses the scale leaving one task out: for each task, the scale on a grid that
-loses least, in its worst cell, against the better of the two designs over the *other*
-tasks (ties: the middle of the best run of the grid), and reports the held-out task's precision with the scale chosen without it. The
-figure of a task is therefore never one its own scale was tuned on.
+``_head_pays``), and otherwise the uniform design, with the unconditional test when the
+sample is expected to hold fewer than ``UNCONDITIONAL_SCALE`` times the positives the
+conditional test needs (``_unconditional_pays``). This benchmark runs the designs on every
+task and budget (same seeds for all; the unconditional test only where some scale of its
+grid would take it), then chooses each scale leaving one task out: for each task, the scale
+on a grid that loses least, in its worst cell, against the better choice over the *other*
+tasks, and reports the held-out task's precision with the scales chosen without it. The
+figure of a task is therefore never one its own scales were tuned on.
 
 Run::
 
@@ -26,7 +34,7 @@ predicates); recall target 0.9, delta 0.05, budgets 1000 / 2000 / 4000 / 8000.
 from __future__ import annotations
 
 import argparse
-import math
+import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -37,22 +45,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_select_peers as peers
 from _common import machine, write_section
 
-from assay.approx._select.default import HEAD_SCALE, _head_pays, assay_select
+from assay.approx._select.default import (
+    HEAD_SCALE,
+    UNCONDITIONAL_SCALE,
+    _head_pays,
+    _unconditional_pays,
+    assay_select,
+)
 
 GRID = (0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
+U_GRID = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
 DESIGNS = ("uniform", "head")
+#: design name -> assay_select keywords
+KWARGS = {
+    "uniform": {"design": "uniform", "uniform_test": "conditional"},
+    "uniform-unc": {"design": "uniform", "uniform_test": "unconditional"},
+    "head": {"design": "head"},
+}
+
+
+def _needs_unc(proxy: np.ndarray, budget: int) -> bool:
+    return _unconditional_pays(proxy, budget, 0.9, 0.05, max(U_GRID))
 
 
 def cell(task: str, budget: int, trials: int, seed: int) -> dict[str, np.ndarray]:
     proxy, y = peers.load_task(task)
     total = int(y.sum())
     out = {}
-    for design in DESIGNS:
+    designs = DESIGNS + (("uniform-unc",) if _needs_unc(proxy, budget) else ())
+    for design in designs:
         prec = np.empty(trials)
         ok = np.empty(trials, dtype=bool)
         for i, child in enumerate(np.random.SeedSequence(seed).spawn(trials)):
             res = assay_select(proxy, lambda idx: y[idx], value=0.9, delta=0.05, budget=budget,
-                               seed=np.random.default_rng(child), design=design)
+                               seed=np.random.default_rng(child), **KWARGS[design])
             tp = int(y[res.selected].sum())
             prec[i] = tp / res.selected.size if res.selected.size else 1.0
             ok[i] = tp >= 0.9 * total - 1e-9
@@ -78,45 +104,83 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261206)
     ap.add_argument("--tasks", nargs="+", default=list(peers.TASKS))
     ap.add_argument("--budgets", nargs="+", type=int, default=list(peers.BUDGETS))
+    ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     t0 = time.time()
-    res = {}
-    for task in args.tasks:
-        proxy, _ = peers.load_task(task)
-        for b in args.budgets:
-            res[task, b] = cell(task, b, args.trials, args.seed)
-            r = res[task, b]
-            print(f"{task} {b}: uniform {r['uniform'].mean():.3f} head {r['head'].mean():.3f} "
-                  f"(auto at {HEAD_SCALE}: {'head' if _head_pays(proxy, b, .9, .05, HEAD_SCALE) else 'uniform'})",
-                  flush=True)
+    jobs = [(task, b, args.trials, args.seed) for task in args.tasks for b in args.budgets]
+    with multiprocessing.Pool(args.workers) as pool:
+        done = pool.starmap(cell, jobs)
+    res = {(j[0], j[1]): r for j, r in zip(jobs, done, strict=True)}
+    for (task, b), r in res.items():
+        print(f"{task} {b}: " + " ".join(f"{d} {r[d].mean():.3f}/{np.median(r[d]):.3f}"
+                                         for d in KWARGS if d in r), flush=True)
 
-    def precision_at(task: str, b: int, scale: float) -> np.ndarray:
+    def precision_at(task: str, b: int, scale: float, u_scale: float = UNCONDITIONAL_SCALE) -> np.ndarray:
         proxy, _ = peers.load_task(task)
-        return res[task, b]["head" if _head_pays(proxy, b, 0.9, 0.05, scale) else "uniform"]
+        if _head_pays(proxy, b, 0.9, 0.05, scale):
+            return res[task, b]["head"]
+        if _unconditional_pays(proxy, b, 0.9, 0.05, u_scale):
+            return res[task, b]["uniform-unc"]
+        return res[task, b]["uniform"]
+
+    def uniform_worst(tasks: list[str], u_scale: float) -> float:
+        """Among the cells where the uniform design is taken (at ``HEAD_SCALE``), the worst
+        one's mean precision over the better of its two tests (only those cells depend on
+        ``u_scale``)."""
+        vals = [1.0]
+        for t in tasks:
+            proxy, _ = peers.load_task(t)
+            for b in args.budgets:
+                r = res[t, b]
+                if _head_pays(proxy, b, 0.9, 0.05, HEAD_SCALE):
+                    continue
+                best = max(r["uniform"].mean(), r["uniform-unc"].mean() if "uniform-unc" in r else 0.0)
+                vals.append(precision_at(t, b, HEAD_SCALE, u_scale).mean() / best)
+        return min(vals)
 
     def worst_ratio(tasks: list[str], scale: float) -> float:
         """The worst cell's mean precision over the better design's (the issue's acceptance is
         per cell, so the scale is chosen to lose least in the cell it serves worst)."""
         return min(
-            precision_at(t, b, scale).mean() / max(res[t, b]["uniform"].mean(), res[t, b]["head"].mean())
+            precision_at(t, b, scale).mean()
+            / max(res[t, b][d].mean() for d in KWARGS if d in res[t, b])
             for t in tasks for b in args.budgets
         )
+
+    def choose_u(tasks: list[str]) -> float:
+        """``UNCONDITIONAL_SCALE`` on these tasks: the middle of the best run of U_GRID."""
+        scores = {u: uniform_worst(tasks, u) for u in U_GRID}
+        best = max(scores.values())
+        top = [u for u in U_GRID if scores[u] >= best - 1e-9]
+        return top[len(top) // 2]
+
+    def worst_ratio_u(tasks: list[str], scale: float, u: float) -> float:
+        return min(
+            precision_at(t, b, scale, u).mean()
+            / max(res[t, b][d].mean() for d in KWARGS if d in res[t, b])
+            for t in tasks for b in args.budgets
+        )
+
+    def fmt(r: dict, d: str) -> str:
+        return f"{r[d].mean():.3f} / {np.median(r[d]):.3f}" if d in r else "-"
 
     rows = []
     for held in args.tasks:
         others = [t for t in args.tasks if t != held]
-        scores = {s: worst_ratio(others, s) for s in GRID}
-        s, s_mid = choose(scores), choose(scores, "middle")
+        u = choose_u(others)
+        s = choose({sc: worst_ratio_u(others, sc, u) for sc in GRID})
         for b in args.budgets:
-            p = precision_at(held, b, s)
-            p_mid = precision_at(held, b, s_mid)
+            p = precision_at(held, b, s, u)
             r = res[held, b]
-            best = max(r["uniform"].mean(), r["head"].mean())
-            rows.append((held, b, s, p.mean(), float(np.median(p)), s_mid, p_mid.mean(),
-                         r["uniform"].mean(), r["head"].mean(), best, r["uniform_ok"].mean(),
-                         r["head_ok"].mean()))
-    all_scores = {s: worst_ratio(list(args.tasks), s) for s in GRID}
+            best = max(r[d].mean() for d in KWARGS if d in r)
+            succ = " / ".join(f"{r[d + '_ok'].mean():.3f}" if d in r else "-" for d in KWARGS)
+            rows.append(f"| {held} | {b} | {s} | {u} | {p.mean():.3f} / {np.median(p):.3f} | "
+                        f"{fmt(r, 'uniform')} | {fmt(r, 'uniform-unc')} | {fmt(r, 'head')} | "
+                        f"{best:.3f} | {succ} |")
+    u_all = choose_u(list(args.tasks))
+    all_scores = {sc: worst_ratio_u(list(args.tasks), sc, u_all) for sc in GRID}
+    u_scores = {u: uniform_worst(list(args.tasks), u) for u in U_GRID}
     lines = [
         "## How the default recall design is chosen, leaving tasks out (issue 17)",
         "",
@@ -126,30 +190,31 @@ def main() -> None:
         f"Machine: {machine()}; wall time {time.time() - t0:.0f} s",
         "",
         f"Recall target 0.9, delta 0.05, {args.trials} trials per cell "
-        f"(SeedSequence({args.seed}).spawn, the same children for both designs). `uniform` and "
-        "`head` are assay's two recall designs run on every cell; `held-out` is the design "
-        "chosen by `_head_pays` with the scale chosen on the other tasks only: the scale "
-        "whose worst cell loses least against the better of the two designs, ties going to the "
-        "largest scale (the uniform design's loss when it is the wrong choice is the smaller "
-        "one); the middle-of-ties columns show the other tie rule, the one this benchmark "
-        "first used: with it onto at 2000 takes the head design (0.10 instead of 0.28), which "
-        "is why the rule was changed. Grid: "
-        f"{', '.join(map(str, GRID))}. Success = share of trials reaching the target "
-        "(finite-sample designs, both).",
+        f"(SeedSequence({args.seed}).spawn, the same children for every design). `uniform` "
+        "(conditional test), `uniform-unc` (unconditional test; run only where some scale of "
+        "its grid takes it) and `head` are assay's recall designs; `held-out` is the design "
+        "`design=\"auto\"` takes with both scales chosen on the other tasks only. "
+        "`UNCONDITIONAL_SCALE`: among the cells where the uniform design is taken, the scale "
+        "whose worst cell loses least against the better of the two tests (ties: the middle "
+        f"of the best run of {', '.join(map(str, U_GRID))}). `HEAD_SCALE`, then: the scale whose "
+        "worst cell loses least against the best design (ties: the largest, whose wrong "
+        f"choice costs less; grid {', '.join(map(str, GRID))}). Success = share of trials "
+        "reaching the target (finite-sample designs, all).",
         "",
-        "| task | budget | scale chosen without it | held-out mean / median precision | "
-        "middle-of-ties scale | its held-out mean | uniform mean | head mean | better of the "
-        "two | uniform success | head success |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| task | budget | head scale chosen without it | unconditional scale chosen without it | "
+        "held-out mean / median precision | uniform mean / median | uniform-unc mean / median "
+        "| head mean / median | best mean | success uniform / uniform-unc / head |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        "Among the uniform design's cells, worst cell's mean precision over the better test's, "
+        "every task, by unconditional scale: "
+        + ", ".join(f"{u}: {v:.3f}" for u, v in u_scores.items())
+        + f" (chosen: {u_all}; the default `UNCONDITIONAL_SCALE = {UNCONDITIONAL_SCALE}`). "
+        "Worst cell's mean precision over the best design's, every task, by head scale: "
+        + ", ".join(f"{sc}: {v:.3f}" for sc, v in all_scores.items())
+        + f" (chosen: {choose(all_scores)}; the default `HEAD_SCALE = {HEAD_SCALE}`).",
     ]
-    for r in rows:
-        lines.append(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]:.3f} / {r[4]:.3f} | {r[5]} | "
-                     f"{r[6]:.3f} | {r[7]:.3f} | {r[8]:.3f} | {r[9]:.3f} | {r[10]:.3f} | "
-                     f"{r[11]:.3f} |")
-    lines += ["", "Worst cell's mean precision over the better design's, every task, by scale: "
-              + ", ".join(f"{s}: {v:.3f}" for s, v in all_scores.items())
-              + f". The default, `HEAD_SCALE = {HEAD_SCALE}`, is the choice on all tasks "
-              f"({choose(all_scores)} by the same rule)."]
     text = "\n".join(lines)
     print(text)
     if args.write:

@@ -157,7 +157,7 @@ def _pick_tail(shares: list[float]) -> float:
     return math.ceil(max(shares) * 100 - 1e-9) / 100
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _stops() -> dict[str, tuple[int, float]]:
     """:func:`below_first_sparse_window` of every selection task (computed once a process)."""
     return {t: below_first_sparse_window(t) for t in _tasks_for_tail()}

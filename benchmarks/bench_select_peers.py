@@ -8,6 +8,9 @@ every cell and every method), the same proxy scores and the same oracle labels:
 - ``assay-head``: the default method held to its head design (``design="head"``): the
   default as it was before the uniform design existed, so "assay today" is measured in the
   same run;
+- ``assay-cond``: the default method held to its uniform design with the conditional test
+  (``design="uniform", uniform_test="conditional"``): the default before the unconditional
+  test, measured in the same run where that test is now taken;
 - ``assay-pilot``: ``select`` with ``method="assay-pilot"`` (finite-sample; a stratified pilot
   plans what to leave out);
 - ``supg``: the same ``select`` with ``method="supg"`` (asymptotic; a reference point, as
@@ -76,13 +79,14 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
                    "ship", "truck")
 CIFAR_TASKS = tuple(f"cifar10-{c}" for c in CIFAR10_CLASSES)
 TASKS = (*SUPG_TASKS, *CIFAR_TASKS)
-METHODS = ("assay", "assay-head", "assay-pilot", "supg", "bargain", "bargain-beta",
+METHODS = ("assay", "assay-head", "assay-cond", "assay-pilot", "supg", "bargain", "bargain-beta",
            "assay-assume")
 #: the methods run through assay.approx.select
 SELECT_METHODS = ("assay", "assay-pilot", "supg", "assay-assume")
 BUDGETS = (1000, 2000, 4000, 8000)
 #: guarantee each method states (BARGAIN's beta > 0 holds only under its density assumption)
 GUARANTEE = {"assay": "finite-sample", "assay-head": "finite-sample",
+             "assay-cond": "finite-sample",
              "assay-pilot": "finite-sample", "supg": "asymptotic", "bargain": "finite-sample",
              "bargain-beta": "conditional", "assay-assume": "conditional"}
 COLUMNS = ("task", "budget", "method", "guarantee", "trials", "success", "needed", "verdict",
@@ -193,19 +197,22 @@ def run_cell(cell: tuple) -> dict:
             if used != res.oracle_calls:
                 raise RuntimeError(f"{method}: {used} distinct labels asked, "
                                    f"{res.oracle_calls} reported")
-        elif method == "assay-head":
-            # the default method's own function, held to its head design (select() does not
-            # take design-level options); same seed stream as select() uses
+        elif method in ("assay-head", "assay-cond"):
+            # the default method's own function, held to its head design or to the uniform
+            # design's conditional test (select() does not take design-level options); same
+            # seed stream as select() uses
             from assay.approx._select.default import assay_select
 
             asked = np.zeros(y.size, dtype=bool)
 
-            def label(idx: np.ndarray) -> np.ndarray:
+            def label(idx: np.ndarray, asked: np.ndarray = asked) -> np.ndarray:
                 asked[idx] = True
                 return y[idx]
 
+            held = ({"design": "head"} if method == "assay-head"
+                    else {"design": "uniform", "uniform_test": "conditional"})
             res = assay_select(proxy, label, target=target, value=value, delta=delta,
-                               budget=budget, seed=np.random.default_rng(ss), design="head")
+                               budget=budget, seed=np.random.default_rng(ss), **held)
             chosen, used = np.asarray(res.selected, dtype=np.int64), int(asked.sum())
         else:
             p_model, o_model = _bargain_models(proxy, y)

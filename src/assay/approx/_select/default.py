@@ -17,7 +17,7 @@ from scipy import stats
 
 from ..._validation import check_random_state
 from ...exceptions import InvalidParameterError
-from .._select_bounds import hypergeom_lower, hypergeom_upper, misses_critical
+from .._select_bounds import hypergeom_lower, hypergeom_upper, misses_critical, region_pvalues
 from .common import (
     LabelFn,
     SelectionOutcome,
@@ -83,6 +83,16 @@ HEAD_SCALE = 1.5
 #: bounds on that count (at 1% of delta) narrow it.
 UNIFORM_P_RANGE = 200_000
 
+#: Uniform design: the unconditional test (:func:`_uniform_unconditional`) is used when the
+#: sample is expected to hold fewer than this many times the ``ln(1/delta) / -ln(recall)``
+#: positives the conditional test needs (by the proxy's reading); chosen leaving tasks out
+#: (docs/benchmarks.md, "select-design").
+UNCONDITIONAL_SCALE = 1.5
+
+#: The unconditional test's candidate regions: the lowest 5%, 6%, ..., 99% of the records by
+#: proxy, tested in that order (fixed before sampling; set a priori, not tuned).
+UNCONDITIONAL_GRID = np.round(np.arange(0.05, 0.995, 0.01), 2)
+
 #: Share of the labels left after the head that the recall target's pilot sample takes.
 PILOT_SHARE = 0.1
 
@@ -146,6 +156,8 @@ def assay_select(
     focus: bool = True,
     design: str = "auto",
     design_scale: float | None = None,
+    uniform_test: str = "auto",
+    uniform_scale: float | None = None,
 ) -> SelectionOutcome:
     """assay's selection: finite-sample valid for any labels, whatever the proxy.
 
@@ -166,6 +178,17 @@ def assay_select(
        positives below it are few enough to reject "recall below the target".
     3. The set: every record at or above the cutoff, minus those labeled negative, plus
        every labeled positive.
+
+    Step 2 needs about ``ln(1/delta) / -ln(R)`` sampled positives (29 at ``R = 0.9``,
+    ``delta = 0.05``) to leave anything out. When the sample is expected to hold fewer
+    (``uniform_test="auto"``: ``budget P / N`` below ``uniform_scale`` times that, by the
+    proxy's reading; chosen before any label), step 2 is replaced by the *unconditional*
+    test: candidate regions, the lowest 5%, 6%, ..., 99% of the records by proxy, are tested
+    in that order and the largest region before the first one not rejected is left out. A
+    region is rejected when no sampled positive lies in it and the p-value of "it holds more
+    than ``1 - R`` of the positives" is at most ``delta``
+    (:func:`~assay.approx._select_bounds.region_pvalues`: the sampled positives outside it
+    bound the positives from below, so about 23 suffice).
 
     *Head design*:
 
@@ -245,6 +268,12 @@ def assay_select(
     design_scale : float or None
         ``"auto"``'s threshold; ``None`` is ``HEAD_SCALE`` (1.5), chosen leaving tasks out
         (``benchmarks/bench_select_design.py``).
+    uniform_test : {"auto", "conditional", "unconditional"}
+        The uniform design's test (see above); ``"auto"`` chooses by the expected number of
+        sampled positives.
+    uniform_scale : float or None
+        ``uniform_test="auto"``'s threshold; ``None`` is ``UNCONDITIONAL_SCALE``, chosen
+        leaving tasks out (``benchmarks/bench_select_design.py``).
 
     Returns
     -------
@@ -263,6 +292,13 @@ def assay_select(
     because the count below a cutoff only grows as the cutoff rises. On millions of records
     the range of ``P`` is first narrowed by exact lower and upper bounds at ``delta / 200``
     each, and ``b*`` is taken at ``0.99 delta`` (a union bound over the three events).
+    With the unconditional test: the regions are nested and fixed before sampling, and
+    region ``i`` fails the target exactly when it holds more than ``1 - R`` of the
+    positives, so the failing regions are those from a fixed one on; leaving out a failing
+    region requires rejecting that first failing one, whose p-value is valid (given the
+    number of sampled records inside it, the samples inside and outside are independent
+    simple random samples; the p-value is the largest, over every count of positives, of
+    the probability of data at least as extreme in a fixed order), so at most ``delta``.
 
     Why the head design's guarantee holds for any data: condition on everything decided before the
     random sample (the head, the pilot and their labels, ``delta_split``, the region, and the
@@ -307,12 +343,22 @@ def assay_select(
     labeler = _Labeler(label, n, budget)
     if design not in ("auto", "uniform", "head"):
         raise InvalidParameterError(f"design must be 'auto', 'uniform' or 'head', got {design!r}")
+    if uniform_test not in ("auto", "conditional", "unconditional"):
+        raise InvalidParameterError(
+            f"uniform_test must be 'auto', 'conditional' or 'unconditional', got {uniform_test!r}"
+        )
     scale = HEAD_SCALE if design_scale is None else design_scale
+    u_scale = UNCONDITIONAL_SCALE if uniform_scale is None else uniform_scale
+    unconditional = uniform_test == "unconditional" or (
+        uniform_test == "auto" and _unconditional_pays(proxy, budget, value, delta, u_scale)
+    )
     if target == "recall" and (
         design == "uniform"
         or (design == "auto" and not _head_pays(proxy, budget, value, delta, scale))
     ):
-        mask, thr, diag = _assay_recall_uniform(proxy, labeler, value, delta, rng, head_batches)
+        mask, thr, diag = _assay_recall_uniform(
+            proxy, labeler, value, delta, rng, head_batches, unconditional
+        )
     elif target == "recall":
         mask, thr, diag = _assay_recall(
             proxy,
@@ -595,6 +641,7 @@ def _assay_recall_uniform(
     delta: float,
     rng: np.random.Generator,
     batches: int,
+    unconditional: bool = False,
 ) -> tuple[np.ndarray, float, dict[str, Any]]:
     """The recall design for budgets too small to label the top: one simple random sample of
     every record, and the cutoff placed by the positives it finds (see :func:`assay_select`).
@@ -607,6 +654,8 @@ def _assay_recall_uniform(
         or [np.empty(0, dtype=np.int64)]
     )
     k = int(y.sum())
+    if unconditional:
+        return _uniform_unconditional(proxy, labeler, sample, y, recall, delta)
     # the positives P range over [k, records not seen negative]; past UNIFORM_P_RANGE of
     # them (millions of records), 1% of delta buys exact lower and upper bounds on P instead,
     # so the worst case is searched over a far narrower range
@@ -618,6 +667,7 @@ def _assay_recall_uniform(
     b_star = misses_critical(k, 0, recall, delta_test, p_lo, p_hi)
     diag: dict[str, Any] = {
         "design": "uniform",
+        "test": "conditional",
         "positives_range": (int(p_lo), int(p_hi)),
         "n_random_sample": int(sample.size),
         "random_sample_positives": k,
@@ -640,6 +690,78 @@ def _assay_recall_uniform(
     mask = above & ~known_neg
     mask |= labeler.known == 1
     return mask, thr, diag
+
+
+def _uniform_unconditional(
+    proxy: np.ndarray,
+    labeler: _Labeler,
+    sample: np.ndarray,
+    y: np.ndarray,
+    recall: float,
+    delta: float,
+) -> tuple[np.ndarray, float, dict[str, Any]]:
+    """The uniform design's unconditional test (see :func:`assay_select`): the regions of
+    ``UNCONDITIONAL_GRID`` in order, until the first that is not rejected."""
+    n = proxy.size
+    k = int(y.sum())
+    srt = np.sort(proxy)
+    # region i: records with proxy below the score at rank q_i N (ties stay together)
+    thr = np.unique(srt[np.minimum((UNCONDITIONAL_GRID * n).astype(np.int64), n - 1)])
+    sizes = np.searchsorted(srt, thr, side="left")
+    keep = sizes > 0
+    thr, sizes = thr[keep], sizes[keep]
+    ps = np.sort(proxy[sample])
+    sampled = np.searchsorted(ps, thr, side="left")
+    pos = proxy[sample[y == 1]]
+    lowest = float(pos.min()) if pos.size else math.inf
+    # a region holding a sampled positive is not rejected (its p-value is taken as 1)
+    clean = thr <= lowest
+    last = int(np.argmin(clean)) if not clean.all() else thr.size
+    pv = np.ones(thr.size)
+    done = 0
+    while done < last:  # in chunks: the walk stops at the first region not rejected
+        hi = min(last, done + 16)
+        pv[done:hi] = region_pvalues(sizes[done:hi], sampled[done:hi], k, sample.size, n, recall)
+        if np.any(pv[done:hi] > delta):
+            break
+        done = hi
+    fail = np.flatnonzero(pv > delta)
+    j = int(fail[0]) if fail.size else thr.size  # regions 0..j-1 rejected
+    diag: dict[str, Any] = {
+        "design": "uniform",
+        "test": "unconditional",
+        "n_random_sample": int(sample.size),
+        "random_sample_positives": k,
+        "regions_rejected": j,
+        # about ln(1/(2 delta)) / -ln(recall) sampled positives (22 at 0.9 / 0.05) let the
+        # first regions go; the labels that takes at the positive rate seen
+        "min_budget_hint": int(
+            math.ceil(
+                max(math.log(2.0 * delta) / math.log(recall), 1.0) * sample.size / max(k, 1)
+            )
+        ),
+    }
+    known_neg = labeler.known == 0
+    if j == 0:
+        diag["reason"] = "no cutoff certified below the full set"
+        return ~known_neg, float(proxy.min()), diag
+    cut = float(thr[j - 1])
+    above = proxy >= cut
+    diag["records_at_or_above_cutoff"] = int(np.count_nonzero(above))
+    mask = (above & ~known_neg) | (labeler.known == 1)
+    return mask, cut, diag
+
+
+def _unconditional_pays(
+    proxy: np.ndarray, budget: int, recall: float, delta: float, scale: float
+) -> bool:
+    """Whether the uniform sample is expected to hold too few positives for the conditional
+    test: ``budget P / N`` (``P`` the sum of the proxy scores) below ``scale`` times the
+    ``ln(1/delta) / -ln(recall)`` it needs to leave anything out (label-free; only
+    efficiency depends on it)."""
+    n = proxy.size
+    expected = budget * float(proxy.sum()) / max(n, 1)
+    return expected < scale * math.log(1.0 / delta) / -math.log(recall)
 
 
 def _head_pays(proxy: np.ndarray, budget: int, recall: float, delta: float, scale: float) -> bool:
