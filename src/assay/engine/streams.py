@@ -54,6 +54,9 @@ class Streams:
         self.name = name
         self._counts: pd.Series | None = None
         self._ids_checked = False  # check_ids has passed (a Parquet dataset)
+        # a Parquet dataset's (stream, smallest obs_id, largest obs_id), read in the same
+        # pass as its counts; None: not read yet or no obs_id column
+        self._ranges: list[tuple[str, Any, Any]] | None = None
 
     # -- construction -------------------------------------------------------------------
 
@@ -91,23 +94,37 @@ class Streams:
             if self.kind == "frame":
                 c = self.source["stream"].value_counts(sort=False)
             elif self.kind == "parquet":
-                import duckdb
-
-                con = duckdb.connect()
-                try:
-                    c = con.execute(
-                        f"SELECT CAST(stream AS VARCHAR) AS stream, count(*) AS n FROM {_scan(self.source)} "
-                        "GROUP BY 1").df().set_index("stream")["n"]
-                except duckdb.Error as exc:
-                    raise SchemaError(f"{self.source}: cannot count rows by stream ({exc}).") from None
-                finally:
-                    con.close()
+                c = self._parquet_counts()
             else:
                 c = self.source.sql(f'SELECT stream, count(*) AS n FROM "{self.name}" GROUP BY 1'
                                     ).set_index("stream")["n"]
             c.index = c.index.astype(object)
             self._counts = c.sort_index().astype(np.int64)
         return self._counts
+
+    def _parquet_counts(self) -> pd.Series:
+        """Rows per stream of a Parquet dataset, and each stream's id range for
+        :meth:`check_ids` in the same pass (one read of the dataset for both)."""
+        import duckdb
+
+        scan = _scan(self.source)
+        con = duckdb.connect()
+        try:
+            try:
+                rows = con.execute(
+                    f"SELECT CAST(stream AS VARCHAR), count(*), min(obs_id), max(obs_id) FROM {scan} "
+                    "GROUP BY 1").fetchall()
+                self._ranges = [(r[0], r[2], r[3]) for r in rows]
+            except duckdb.Error:  # no obs_id: counts alone (the groups' validation names it)
+                try:
+                    rows = con.execute(
+                        f"SELECT CAST(stream AS VARCHAR), count(*) FROM {scan} GROUP BY 1").fetchall()
+                except duckdb.Error as exc:
+                    raise SchemaError(f"{self.source}: cannot count rows by stream ({exc}).") from None
+        finally:
+            con.close()
+        return pd.Series([r[1] for r in rows], index=pd.Index([r[0] for r in rows], name="stream"),
+                         name="n", dtype=np.int64)
 
     def __len__(self) -> int:
         return int(self.counts().sum())
@@ -162,22 +179,21 @@ class Streams:
         overlap are the ids themselves compared, by DuckDB within a memory limit (spilling to
         a temporary folder), so a dataset larger than memory is still checked. Workspace
         tables and DataFrames are validated whole already; a dataset without ``obs_id`` is
-        left to the validation of its groups (which names the missing column)."""
+        left to the validation of its groups (which names the missing column). The ranges
+        come from the pass that counts the rows (:meth:`counts`)."""
         if self.kind != "parquet" or self._ids_checked:
             return
         import tempfile
 
         import duckdb
 
+        self.counts()
+        if self._ranges is None:
+            return  # no obs_id: the groups' validation says what is wrong
+        ranges = sorted((r for r in self._ranges if r[1] is not None), key=lambda r: r[1])
         scan = _scan(self.source)
         con = duckdb.connect()
         try:
-            try:
-                ranges = con.execute(
-                    f"SELECT CAST(stream AS VARCHAR), min(obs_id), max(obs_id) FROM {scan} GROUP BY 1 "
-                    "ORDER BY 2").fetchall()
-            except duckdb.Error:
-                return  # no obs_id (or no stream): the groups' validation says what is wrong
             lows = np.array([r[1] for r in ranges if r[1] is not None])
             highs = np.array([r[2] for r in ranges if r[1] is not None])
             if lows.size > 1 and np.any(lows[1:] <= np.maximum.accumulate(highs)[:-1]):
