@@ -327,6 +327,7 @@ def region_pvalues(
     recall: float,
     *,
     ratio: float = 1.01,
+    alpha: float | None = None,
 ) -> np.ndarray:
     """Exact p-values of "the region holds too many positives" from one uniform sample.
 
@@ -346,6 +347,10 @@ def region_pvalues(
     ``k``: the other side's positives bound ``P`` from below, which is what lets a region be
     ruled out with fewer sampled positives (about 23 rather than 29 at recall 0.9 and
     alpha 0.05).
+
+    With ``alpha``, only whether each p-value exceeds ``alpha`` is needed: counts whose
+    first factor alone is at most ``alpha`` are skipped, so a value at most ``alpha`` may
+    be reported lower than it is (a value above it is exact up to the cells).
 
     Returns
     -------
@@ -379,7 +384,7 @@ def region_pvalues(
                 -np.inf,
             )
         p0 = np.exp(log0)
-        keep = p0 > 0
+        keep = p0 > (0.0 if alpha is None else alpha)
         if not keep.any():
             continue
         above = np.minimum(p2[live] - b, m - mc)[keep]

@@ -704,29 +704,33 @@ def _uniform_unconditional(
     ``UNCONDITIONAL_GRID`` in order, until the first that is not rejected."""
     n = proxy.size
     k = int(y.sum())
-    srt = np.sort(proxy)
-    # region i: records with proxy below the score at rank q_i N (ties stay together)
-    thr = np.unique(srt[np.minimum((UNCONDITIONAL_GRID * n).astype(np.int64), n - 1)])
-    sizes = np.searchsorted(srt, thr, side="left")
-    keep = sizes > 0
-    thr, sizes = thr[keep], sizes[keep]
-    ps = np.sort(proxy[sample])
-    sampled = np.searchsorted(ps, thr, side="left")
-    pos = proxy[sample[y == 1]]
-    lowest = float(pos.min()) if pos.size else math.inf
+    # region i: the records in buckets below the first bucket edge with at least q_i N
+    # records under it (the bucket grid keeps ties together and needs no sort)
+    buckets = _bucket(proxy)
+    below = np.concatenate([[0], np.cumsum(np.bincount(buckets, minlength=_N_BUCKETS))])
+    edges = np.unique(np.searchsorted(below, np.ceil(UNCONDITIONAL_GRID * n), side="left"))
+    edges = edges[(edges > 0) & (edges < below.size)]
+    sizes = below[edges]
+    keep = (sizes > 0) & (sizes < n)
+    edges, sizes = edges[keep], sizes[keep]
+    sb = np.sort(_bucket(proxy[sample]))
+    sampled = np.searchsorted(sb, edges, side="left")
+    pos = _bucket(proxy[sample[y == 1]])
+    lowest = int(pos.min()) if pos.size else _N_BUCKETS
     # a region holding a sampled positive is not rejected (its p-value is taken as 1)
-    clean = thr <= lowest
-    last = int(np.argmin(clean)) if not clean.all() else thr.size
-    pv = np.ones(thr.size)
+    clean = edges <= lowest
+    last = int(np.argmin(clean)) if not clean.all() else edges.size
+    pv = np.ones(edges.size)
     done = 0
     while done < last:  # in chunks: the walk stops at the first region not rejected
         hi = min(last, done + 16)
-        pv[done:hi] = region_pvalues(sizes[done:hi], sampled[done:hi], k, sample.size, n, recall)
+        pv[done:hi] = region_pvalues(sizes[done:hi], sampled[done:hi], k, sample.size, n, recall,
+                                     alpha=delta)
         if np.any(pv[done:hi] > delta):
             break
         done = hi
     fail = np.flatnonzero(pv > delta)
-    j = int(fail[0]) if fail.size else thr.size  # regions 0..j-1 rejected
+    j = int(fail[0]) if fail.size else edges.size  # regions 0..j-1 rejected
     diag: dict[str, Any] = {
         "design": "uniform",
         "test": "unconditional",
@@ -745,8 +749,8 @@ def _uniform_unconditional(
     if j == 0:
         diag["reason"] = "no cutoff certified below the full set"
         return ~known_neg, float(proxy.min()), diag
-    cut = float(thr[j - 1])
-    above = proxy >= cut
+    cut = float(_bucket_edge(edges[j - 1 : j])[0])
+    above = buckets >= edges[j - 1]
     diag["records_at_or_above_cutoff"] = int(np.count_nonzero(above))
     mask = (above & ~known_neg) | (labeler.known == 1)
     return mask, cut, diag
