@@ -89,8 +89,9 @@ UNIFORM_P_RANGE = 200_000
 #: (docs/benchmarks.md, "select-design").
 UNCONDITIONAL_SCALE = 1.5
 
-#: The unconditional test's candidate regions: the lowest 5%, 6%, ..., 99% of the records by
-#: proxy, tested in that order (fixed before sampling; set a priori, not tuned).
+#: The unconditional test's candidate regions: about the lowest 5%, 6%, ..., 99% of the records
+#: by proxy (each the records below the first edge of the proxy's bucket grid with at least that
+#: share under it), tested in that order (fixed before sampling; set a priori, not tuned).
 UNCONDITIONAL_GRID = np.round(np.arange(0.05, 0.995, 0.01), 2)
 
 #: Share of the labels left after the head that the recall target's pilot sample takes.
@@ -183,8 +184,9 @@ def assay_select(
     ``delta = 0.05``) to leave anything out. When the sample is expected to hold fewer
     (``uniform_test="auto"``: ``budget P / N`` below ``uniform_scale`` times that, by the
     proxy's reading; chosen before any label), step 2 is replaced by the *unconditional*
-    test: candidate regions, the lowest 5%, 6%, ..., 99% of the records by proxy, are tested
-    in that order and the largest region before the first one not rejected is left out. A
+    test: candidate regions, about the lowest 5%, 6%, ..., 99% of the records by proxy (cut
+    at edges of the bucket grid below), are tested in that order and the largest region
+    before the first one not rejected is left out. A
     region is rejected when no sampled positive lies in it and the p-value of "it holds more
     than ``1 - R`` of the positives" is at most ``delta``
     (:func:`~assay.approx._select_bounds.region_pvalues`: the sampled positives outside it
@@ -713,6 +715,8 @@ def _uniform_unconditional(
     sizes = below[edges]
     keep = (sizes > 0) & (sizes < n)
     edges, sizes = edges[keep], sizes[keep]
+    sizes, first = np.unique(sizes, return_index=True)  # empty buckets: one region, once
+    edges = edges[first]
     sb = np.sort(_bucket(proxy[sample]))
     sampled = np.searchsorted(sb, edges, side="left")
     pos = _bucket(proxy[sample[y == 1]])
