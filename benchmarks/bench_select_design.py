@@ -88,13 +88,14 @@ def cell(task: str, budget: int, trials: int, seed: int) -> dict[str, np.ndarray
 
 
 def choose(scores: dict[float, float], rule: str = "uniform") -> float:
-    """The scale among the best (the scores are worst-cell ratios): on ties, the largest
-    (``rule="uniform"``: the one that takes the uniform design most often, whose loss when it
-    is the wrong design is the smaller one: CIFAR-10 at 2000 labels loses 3% with it, onto at
-    2000 and every CIFAR-10 task at 1000 lose 60-70% with the head design) or the middle of
-    the tied run (``rule="middle"``)."""
+    """The scale among the best (``scores``: worst-cell ratios, by scale in grid order): on
+    ties, the largest (``rule="uniform"``, for ``HEAD_SCALE``: the one that takes the uniform
+    design most often, whose loss when it is the wrong design is the smaller one: CIFAR-10 at
+    2000 labels loses 3% with it, onto at 2000 and every CIFAR-10 task at 1000 lose 60-70% with
+    the head design) or the middle of the tied run (``rule="middle"``, for
+    ``UNCONDITIONAL_SCALE``)."""
     best = max(scores.values())
-    top = [s for s in GRID if scores[s] >= best - 1e-9]
+    top = [s for s in scores if scores[s] >= best - 1e-9]
     return top[-1] if rule == "uniform" else top[len(top) // 2]
 
 
@@ -139,23 +140,13 @@ def main() -> None:
                 vals.append(precision_at(t, b, HEAD_SCALE, u_scale).mean() / best)
         return min(vals)
 
-    def worst_ratio(tasks: list[str], scale: float) -> float:
-        """The worst cell's mean precision over the better design's (the issue's acceptance is
-        per cell, so the scale is chosen to lose least in the cell it serves worst)."""
-        return min(
-            precision_at(t, b, scale).mean()
-            / max(res[t, b][d].mean() for d in KWARGS if d in res[t, b])
-            for t in tasks for b in args.budgets
-        )
-
     def choose_u(tasks: list[str]) -> float:
         """``UNCONDITIONAL_SCALE`` on these tasks: the middle of the best run of U_GRID."""
-        scores = {u: uniform_worst(tasks, u) for u in U_GRID}
-        best = max(scores.values())
-        top = [u for u in U_GRID if scores[u] >= best - 1e-9]
-        return top[len(top) // 2]
+        return choose({u: uniform_worst(tasks, u) for u in U_GRID}, "middle")
 
     def worst_ratio_u(tasks: list[str], scale: float, u: float) -> float:
+        """The worst cell's mean precision over the best design's (the issue's acceptance is
+        per cell, so the scale is chosen to lose least in the cell it serves worst)."""
         return min(
             precision_at(t, b, scale, u).mean()
             / max(res[t, b][d].mean() for d in KWARGS if d in res[t, b])

@@ -191,24 +191,26 @@ class Streams:
         if self._ranges is None:
             return  # no obs_id: the groups' validation says what is wrong
         ranges = sorted((r for r in self._ranges if r[1] is not None), key=lambda r: r[1])
+        lows = np.array([r[1] for r in ranges])
+        highs = np.array([r[2] for r in ranges])
+        if lows.size < 2 or not np.any(lows[1:] <= np.maximum.accumulate(highs)[:-1]):
+            self._ids_checked = True  # no two ranges overlap: a repeat lies inside one stream
+            return
         scan = _scan(self.source)
         con = duckdb.connect()
         try:
-            lows = np.array([r[1] for r in ranges if r[1] is not None])
-            highs = np.array([r[2] for r in ranges if r[1] is not None])
-            if lows.size > 1 and np.any(lows[1:] <= np.maximum.accumulate(highs)[:-1]):
-                with tempfile.TemporaryDirectory(prefix="assay-ids-") as spill:
-                    con.execute(f"SET temp_directory = '{_sql_text(spill)}'")
-                    con.execute("SET memory_limit = '1GB'")
-                    con.execute("SET preserve_insertion_order = false")
-                    twice = con.execute(
-                        f"SELECT obs_id, list(DISTINCT CAST(stream AS VARCHAR) ORDER BY CAST(stream AS VARCHAR)) "
-                        f"FROM {scan} GROUP BY obs_id HAVING count(*) > 1 ORDER BY obs_id LIMIT 1").fetchall()
-                if twice:
-                    oid, streams = twice[0]
-                    raise SchemaError(
-                        f"{self.source}: obs_id {oid} is on more than one row (stream "
-                        f"{', '.join(map(repr, streams))}); expected a unique obs_id across the dataset.")
+            with tempfile.TemporaryDirectory(prefix="assay-ids-") as spill:
+                con.execute(f"SET temp_directory = '{_sql_text(spill)}'")
+                con.execute("SET memory_limit = '1GB'")
+                con.execute("SET preserve_insertion_order = false")
+                twice = con.execute(
+                    f"SELECT obs_id, list(DISTINCT CAST(stream AS VARCHAR) ORDER BY CAST(stream AS VARCHAR)) "
+                    f"FROM {scan} GROUP BY obs_id HAVING count(*) > 1 ORDER BY obs_id LIMIT 1").fetchall()
+            if twice:
+                oid, streams = twice[0]
+                raise SchemaError(
+                    f"{self.source}: obs_id {oid} is on more than one row (stream "
+                    f"{', '.join(map(repr, streams))}); expected a unique obs_id across the dataset.")
         finally:
             con.close()
         self._ids_checked = True

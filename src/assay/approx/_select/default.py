@@ -710,16 +710,15 @@ def _uniform_unconditional(
     # records under it (the bucket grid keeps ties together and needs no sort)
     buckets = _bucket(proxy)
     below = np.concatenate([[0], np.cumsum(np.bincount(buckets, minlength=_N_BUCKETS))])
-    edges = np.unique(np.searchsorted(below, np.ceil(UNCONDITIONAL_GRID * n), side="left"))
+    edges = np.searchsorted(below, np.ceil(UNCONDITIONAL_GRID * n), side="left")
     edges = edges[(edges > 0) & (edges < below.size)]
     sizes = below[edges]
     keep = (sizes > 0) & (sizes < n)
-    edges, sizes = edges[keep], sizes[keep]
-    sizes, first = np.unique(sizes, return_index=True)  # empty buckets: one region, once
-    edges = edges[first]
-    sb = np.sort(_bucket(proxy[sample]))
-    sampled = np.searchsorted(sb, edges, side="left")
-    pos = _bucket(proxy[sample[y == 1]])
+    # one region per size (the edges rise with the grid; equal sizes: empty buckets between)
+    sizes, first = np.unique(sizes[keep], return_index=True)
+    edges = edges[keep][first]
+    sampled = np.searchsorted(np.sort(buckets[sample]), edges, side="left")
+    pos = buckets[sample[y == 1]]
     lowest = int(pos.min()) if pos.size else _N_BUCKETS
     # a region holding a sampled positive is not rejected (its p-value is taken as 1)
     clean = edges <= lowest
