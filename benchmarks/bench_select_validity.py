@@ -16,7 +16,12 @@ test of ``1 - delta`` (a cell fails when its successes fall below the 0.001 quan
 - ``hidden``: 150 positives, 89% at the top and 11% spread through the lowest 30% of 6,000
   records (leaving out any of the first regions tested misses the target);
 - ``edge``: 300 positives at the top and 34 (just over 10%) spread through the lowest 5-15%
-  of 30,000 records, where the unconditional test's first regions end (budget 3000).
+  of 30,000 records, where the unconditional test's first regions end (budget 3000);
+- ``stop``: a proxy that ranks almost perfectly (the top 1,000 of 10,000 records, 95%
+  positive, scored 0.9-1.0; the rest scored 0.01 down to 0) with 110 positives (just over
+  10%) spread through the rest, budget 2000: the conditional test's sample stops early
+  (``VERIFY_SCALE``) and the labels left verify the answer, while leaving out any of the
+  bottom misses the target.
 
 Run::
 
@@ -39,7 +44,7 @@ from _common import machine, write_section
 
 from assay.approx._select.default import assay_select
 
-CASES = ("rare-1", "rare-3", "rare-5", "anti", "ties", "tiny", "hidden", "edge")
+CASES = ("rare-1", "rare-3", "rare-5", "anti", "ties", "tiny", "hidden", "edge", "stop")
 DELTAS = (0.01, 0.05, 0.2)
 TESTS = ("unconditional", "conditional")
 
@@ -81,6 +86,13 @@ def problem(case: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
         y[:300] = 1
         y[np.linspace(n - 1 - int(0.05 * n), n - 1 - int(0.15 * n), 34).astype(int)] = 1
         return p, y, 3000
+    if case == "stop":
+        n, top = 10_000, 1000
+        p = np.r_[np.linspace(1.0, 0.9, top), np.linspace(0.01, 0.0, n - top)]
+        y = np.zeros(n, dtype=np.int8)
+        y[rng.choice(top, 950, replace=False)] = 1
+        y[np.linspace(top, n - 1, 110).astype(int)] = 1
+        return p, y, 2000
     raise ValueError(case)
 
 

@@ -77,7 +77,7 @@ def _cutoff_grid(hist: np.ndarray, n_grid: int) -> tuple[np.ndarray, np.ndarray]
 #: The recall target uses the head design when the budget is at least this many times what
 #: the head design needs by the proxy's reading (:func:`_head_pays`); chosen leaving tasks out
 #: (docs/benchmarks.md, "select-design").
-HEAD_SCALE = 1.5
+HEAD_SCALE = 1.75
 
 #: Uniform design: widest range of positive counts searched for the worst case before
 #: bounds on that count (at 1% of delta) narrow it.
@@ -93,6 +93,12 @@ UNCONDITIONAL_SCALE = 1.5
 #: by proxy (each the records below the first edge of the proxy's bucket grid with at least that
 #: share under it), tested in that order (fixed before sampling; set a priori, not tuned).
 UNCONDITIONAL_GRID = np.round(np.arange(0.05, 0.995, 0.01), 2)
+
+#: Uniform design, conditional test: once the sample holds this many times the
+#: ``ln(1/delta) / -ln(recall)`` positives the test needs, it may stop and leave the labels
+#: left to verifying the returned records (:func:`_verification_pays`); chosen leaving tasks
+#: out (docs/benchmarks.md, "select-design").
+VERIFY_SCALE = 2.5
 
 #: Share of the labels left after the head that the recall target's pilot sample takes.
 PILOT_SHARE = 0.1
@@ -159,6 +165,7 @@ def assay_select(
     design_scale: float | None = None,
     uniform_test: str = "auto",
     uniform_scale: float | None = None,
+    verify_scale: float | None = None,
 ) -> SelectionOutcome:
     """assay's selection: finite-sample valid for any labels, whatever the proxy.
 
@@ -179,6 +186,15 @@ def assay_select(
        positives below it are few enough to reject "recall below the target".
     3. The set: every record at or above the cutoff, minus those labeled negative, plus
        every labeled positive.
+    4. *Verification* (conditional test only): the sample is drawn in a uniformly random
+       order, in batches. Once it holds ``verify_scale`` times the ``ln(1/delta) / -ln(R)``
+       positives step 2 needs, it stops if the labels left could check every negative the
+       returned set is expected to hold (estimated from the sampled negatives above the
+       cutoff the proxy's scores predict), and the labels left go to the returned records
+       not yet labeled, lowest proxy first; the negatives found are dropped. Removing
+       records labeled negative cannot lower recall, and the stop depends only on the
+       number of sampled positives and on the sampled negatives, never on which positives
+       were drawn, so step 2 stays valid (Notes).
 
     Step 2 needs about ``ln(1/delta) / -ln(R)`` sampled positives (29 at ``R = 0.9``,
     ``delta = 0.05``) to leave anything out. When the sample is expected to hold fewer
@@ -268,7 +284,7 @@ def assay_select(
     design : {"auto", "uniform", "head"}
         Recall target: which design; ``"auto"`` chooses by the budget (see above).
     design_scale : float or None
-        ``"auto"``'s threshold; ``None`` is ``HEAD_SCALE`` (1.5), chosen leaving tasks out
+        ``"auto"``'s threshold; ``None`` is ``HEAD_SCALE`` (1.75), chosen leaving tasks out
         (``benchmarks/bench_select_design.py``).
     uniform_test : {"auto", "conditional", "unconditional"}
         The uniform design's test (see above); ``"auto"`` chooses by the expected number of
@@ -276,6 +292,12 @@ def assay_select(
     uniform_scale : float or None
         ``uniform_test="auto"``'s threshold; ``None`` is ``UNCONDITIONAL_SCALE``, chosen
         leaving tasks out (``benchmarks/bench_select_design.py``).
+    verify_scale : float or None
+        Uniform design: the sample may stop once it holds ``verify_scale * ln(1/delta) /
+        -ln(value)`` positives, the rest of the budget verifying the returned records (step
+        4). ``None`` is ``VERIFY_SCALE`` (2.5), chosen leaving tasks out
+        (``benchmarks/bench_select_design.py``); ``math.inf`` spends every label on the
+        sample.
 
     Returns
     -------
@@ -294,6 +316,11 @@ def assay_select(
     because the count below a cutoff only grows as the cutoff rises. On millions of records
     the range of ``P`` is first narrowed by exact lower and upper bounds at ``delta / 200``
     each, and ``b*`` is taken at ``0.99 delta`` (a union bound over the three events).
+    Stopping the sample early (step 4) keeps this: in a uniformly random order of the
+    records, the order of the positives among themselves is independent of where positives
+    fall in the sequence and of the order of the negatives; the stop depends on those two
+    only, so the positives drawn by then are a simple random sample of all positives given
+    their number, which is all the argument above uses.
     With the unconditional test: the regions are nested and fixed before sampling, and
     region ``i`` fails the target exactly when it holds more than ``1 - R`` of the
     positives, so the failing regions are those from a fixed one on; leaving out a failing
@@ -351,6 +378,9 @@ def assay_select(
         )
     scale = HEAD_SCALE if design_scale is None else design_scale
     u_scale = UNCONDITIONAL_SCALE if uniform_scale is None else uniform_scale
+    v_scale = VERIFY_SCALE if verify_scale is None else float(verify_scale)
+    if not v_scale > 0:
+        raise InvalidParameterError(f"verify_scale must be positive, got {verify_scale!r}")
     unconditional = uniform_test == "unconditional" or (
         uniform_test == "auto" and _unconditional_pays(proxy, budget, value, delta, u_scale)
     )
@@ -359,7 +389,8 @@ def assay_select(
         or (design == "auto" and not _head_pays(proxy, budget, value, delta, scale))
     ):
         mask, thr, diag = _assay_recall_uniform(
-            proxy, labeler, value, delta, rng, head_batches, unconditional
+            proxy, labeler, value, delta, rng, head_batches, unconditional,
+            v_scale * math.log(1.0 / delta) / -math.log(value),
         )
     elif target == "recall":
         mask, thr, diag = _assay_recall(
@@ -644,20 +675,114 @@ def _assay_recall_uniform(
     rng: np.random.Generator,
     batches: int,
     unconditional: bool = False,
+    stop_positives: float = math.inf,
 ) -> tuple[np.ndarray, float, dict[str, Any]]:
     """The recall design for budgets too small to label the top: one simple random sample of
     every record, and the cutoff placed by the positives it finds (see :func:`assay_select`).
-    The sample is asked for in ``batches`` parts, so answers are kept as they arrive."""
+
+    The sample is asked for in ``batches`` parts, in a uniformly random order, so answers are
+    kept as they arrive. With the conditional test, once it holds ``stop_positives``
+    positives, sampling stops if the labels left could check every negative the returned set
+    is expected to hold (:func:`_verification_pays`), and they then verify the returned
+    records from the lowest proxy up (:func:`_verify_lowest`)."""
     n = proxy.size
-    sample = _srs(rng, n, None, labeler.remaining)
+    sample = _srs(rng, n, None, labeler.remaining)  # a uniformly random order
     step = max(1, math.ceil(sample.size / batches))
-    y = np.concatenate(
-        [labeler.query(sample[i : i + step]) for i in range(0, sample.size, step)]
-        or [np.empty(0, dtype=np.int64)]
-    )
-    k = int(y.sum())
+    parts: list[np.ndarray] = []
+    k, used, decided = 0, 0, unconditional or not math.isfinite(stop_positives)
+    while used < sample.size:
+        part = labeler.query(sample[used : used + step])
+        parts.append(part)
+        used += part.size
+        k += int(part.sum())
+        # (not where the test narrows the range of positives first: those bounds are for a
+        # sample of fixed size)
+        if (not decided and k >= stop_positives and labeler.remaining > 0
+                and n - used <= UNIFORM_P_RANGE):
+            decided = True  # decided once, from the count and the negatives only
+            y_so_far = np.concatenate(parts)
+            if _verification_pays(proxy, sample[:used][y_so_far == 0], used, k, recall, delta,
+                                  labeler.remaining):
+                break
+    sample = sample[:used]
+    y = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
     if unconditional:
-        return _uniform_unconditional(proxy, labeler, sample, y, recall, delta)
+        mask, thr, diag = _uniform_unconditional(proxy, labeler, sample, y, recall, delta)
+    else:
+        mask, thr, diag = _uniform_conditional(proxy, labeler, sample, y, recall, delta)
+    if labeler.remaining > 0:
+        mask, checked, dropped = _verify_lowest(proxy, labeler, mask, batches)
+        diag["verified"] = checked
+        diag["verified_negatives"] = dropped
+    return mask, thr, diag
+
+
+def _verification_pays(
+    proxy: np.ndarray,
+    negatives: np.ndarray,
+    sampled: int,
+    k: int,
+    recall: float,
+    delta: float,
+    remaining: int,
+) -> bool:
+    """Whether the labels left could check every negative the returned set is expected to
+    hold, so that stopping the sample here and verifying beats sampling on.
+
+    The cutoff is read from the proxy (records weighted by their scores stand for the
+    positives; the test's cutoff, the ``(b* + 1)``-th lowest sampled positive, ``b*`` its
+    binomial critical count at ``k`` sampled positives, sits near their ``(b* + 1) / (k + 1)``
+    quantile) and the negatives above it are estimated from the sampled
+    negatives. Only the count of sampled positives and the sampled negatives are used, never
+    which positives were drawn, so the test that follows stays valid (see
+    :func:`assay_select`)."""
+    b = int(stats.binom.ppf(delta, k, 1.0 - recall))
+    while b >= 0 and stats.binom.cdf(b, k, 1.0 - recall) > delta:
+        b -= 1
+    if b < 0:
+        return False
+    mass = np.bincount(_bucket(proxy), weights=proxy, minlength=_N_BUCKETS)
+    cum = np.cumsum(mass)
+    # the (b* + 1)-th lowest of k sampled positives sits near their (b* + 1) / (k + 1) quantile
+    cut = int(np.searchsorted(cum, (b + 1) / (k + 1) * cum[-1], side="left"))  # first kept
+    above = int(np.count_nonzero(_bucket(proxy[negatives]) >= cut))
+    return above * proxy.size / max(sampled, 1) <= remaining
+
+
+def _verify_lowest(
+    proxy: np.ndarray, labeler: _Labeler, mask: np.ndarray, batches: int
+) -> tuple[np.ndarray, int, int]:
+    """Spend the labels left on the returned records not yet labeled, lowest proxy first
+    (the likeliest negatives; ties by index), and drop the negatives found. Removing
+    records labeled negative cannot lower recall, so this needs no part of ``delta``.
+    Returns the new mask, the records labeled and the negatives dropped."""
+    cand = np.flatnonzero(mask & (labeler.known < 0))
+    k = min(cand.size, labeler.remaining)
+    if k == 0:
+        return mask, 0, 0
+    if k < cand.size:  # the k lowest without sorting them all
+        kth = np.partition(proxy[cand], k - 1)[k - 1]
+        cand = cand[proxy[cand] <= kth]
+    cand = cand[np.lexsort((cand, proxy[cand]))][:k]
+    step = max(1, math.ceil(labeler.budget / batches))
+    y = np.concatenate([labeler.query(cand[i : i + step]) for i in range(0, k, step)])
+    out = mask.copy()
+    out[cand[y == 0]] = False
+    return out, int(k), int(np.count_nonzero(y == 0))
+
+
+def _uniform_conditional(
+    proxy: np.ndarray,
+    labeler: _Labeler,
+    sample: np.ndarray,
+    y: np.ndarray,
+    recall: float,
+    delta: float,
+) -> tuple[np.ndarray, float, dict[str, Any]]:
+    """The uniform design's conditional test (see :func:`assay_select`): given the number of
+    sampled positives, the cutoff at the ``(b* + 1)``-th lowest of them."""
+    n = proxy.size
+    k = int(y.sum())
     # the positives P range over [k, records not seen negative]; past UNIFORM_P_RANGE of
     # them (millions of records), 1% of delta buys exact lower and upper bounds on P instead,
     # so the worst case is searched over a far narrower range
