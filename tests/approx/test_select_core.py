@@ -823,3 +823,23 @@ def test_verified_uniform_design_is_valid_on_random_problems() -> None:
         stopped += "verified" in out.diagnostics
     assert stopped >= trials // 2
     assert ok >= stats.binom.ppf(1e-3, trials, 0.8)
+
+
+@pytest.mark.statistical
+def test_verified_uniform_design_is_valid_where_the_range_of_positives_is_narrowed() -> None:
+    # 300,000 records: the conditional test narrows the range of positives first, with bounds
+    # that must hold at every batch end the sample may stop at (delta 0.2; positives just
+    # over the 10% the target may miss hidden in the bottom)
+    rng = np.random.default_rng(3)
+    trials, ok, stopped = 60, 0, 0
+    for _ in range(trials):
+        n, top = 300_000, 30_000
+        p = np.r_[rng.beta(8, 1, top), rng.beta(1, 400, n - top)]
+        y = np.r_[rng.random(top) < 0.97, rng.random(n - top) < 3500 / (n - top)].astype(np.int8)
+        out = assay_select(p, lambda i, y=y: y[i], value=0.9, delta=0.2, budget=3000, seed=rng)
+        lo, hi = out.diagnostics["positives_range"]
+        assert hi - lo < n // 2  # narrowed
+        ok += recall_of(out, y) >= 0.9
+        stopped += "verified" in out.diagnostics
+    assert stopped >= trials // 2
+    assert ok >= stats.binom.ppf(1e-3, trials, 0.8)

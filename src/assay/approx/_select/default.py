@@ -315,7 +315,9 @@ def assay_select(
     most ``delta`` overall. Every cutoff is allowed, with no grid and no multiplicity cost,
     because the count below a cutoff only grows as the cutoff rises. On millions of records
     the range of ``P`` is first narrowed by exact lower and upper bounds at ``delta / 200``
-    each, and ``b*`` is taken at ``0.99 delta`` (a union bound over the three events).
+    each (``delta / (200 L)`` when the sample may stop early, at every one of its ``L``
+    batch ends), and ``b*`` is taken at ``0.99 delta`` (a union bound over those events and
+    the test's).
     Stopping the sample early (step 4) keeps this: in a uniformly random order of the
     records, the order of the positives among themselves is independent of where positives
     fall in the sequence and of the order of the negatives; the stop depends on those two
@@ -687,6 +689,7 @@ def _assay_recall_uniform(
     records from the lowest proxy up (:func:`_verify_lowest`)."""
     n = proxy.size
     sample = _srs(rng, n, None, labeler.remaining)  # a uniformly random order
+    sample_size = sample.size
     step = max(1, math.ceil(sample.size / batches))
     parts: list[np.ndarray] = []
     k, used, decided = 0, 0, unconditional or not math.isfinite(stop_positives)
@@ -695,10 +698,7 @@ def _assay_recall_uniform(
         parts.append(part)
         used += part.size
         k += int(part.sum())
-        # (not where the test narrows the range of positives first: those bounds are for a
-        # sample of fixed size)
-        if (not decided and k >= stop_positives and labeler.remaining > 0
-                and n - used <= UNIFORM_P_RANGE):
+        if not decided and k >= stop_positives and labeler.remaining > 0:
             decided = True  # decided once, from the count and the negatives only
             y_so_far = np.concatenate(parts)
             if _verification_pays(proxy, sample[:used][y_so_far == 0], used, k, recall, delta,
@@ -709,7 +709,9 @@ def _assay_recall_uniform(
     if unconditional:
         mask, thr, diag = _uniform_unconditional(proxy, labeler, sample, y, recall, delta)
     else:
-        mask, thr, diag = _uniform_conditional(proxy, labeler, sample, y, recall, delta)
+        # every batch end is a sample size the test may be taken at when the sample may stop
+        looks = math.ceil(max(sample_size, 1) / step) if math.isfinite(stop_positives) else 1
+        mask, thr, diag = _uniform_conditional(proxy, labeler, sample, y, recall, delta, looks)
     if labeler.remaining > 0:
         mask, checked, dropped = _verify_lowest(proxy, labeler, mask, batches)
         diag["verified"] = checked
@@ -778,18 +780,22 @@ def _uniform_conditional(
     y: np.ndarray,
     recall: float,
     delta: float,
+    looks: int = 1,
 ) -> tuple[np.ndarray, float, dict[str, Any]]:
     """The uniform design's conditional test (see :func:`assay_select`): given the number of
-    sampled positives, the cutoff at the ``(b* + 1)``-th lowest of them."""
+    sampled positives, the cutoff at the ``(b* + 1)``-th lowest of them. ``looks``: the
+    sample sizes the test could have been taken at (the batch ends, when the sample may
+    stop early); the bounds that narrow the range of positives hold at all of them at once."""
     n = proxy.size
     k = int(y.sum())
     # the positives P range over [k, records not seen negative]; past UNIFORM_P_RANGE of
     # them (millions of records), 1% of delta buys exact lower and upper bounds on P instead,
-    # so the worst case is searched over a far narrower range
+    # so the worst case is searched over a far narrower range (split over the looks: a
+    # union bound makes them hold whichever look the sample stopped at)
     p_lo, p_hi, delta_test = k, n - (sample.size - k), delta
     if p_hi - p_lo > UNIFORM_P_RANGE:
-        p_lo = int(hypergeom_lower(k, sample.size, n, delta / 200))
-        p_hi = int(hypergeom_upper(k, sample.size, n, delta / 200))
+        p_lo = int(hypergeom_lower(k, sample.size, n, delta / (200 * looks)))
+        p_hi = int(hypergeom_upper(k, sample.size, n, delta / (200 * looks)))
         delta_test = delta - delta / 100
     b_star = misses_critical(k, 0, recall, delta_test, p_lo, p_hi)
     diag: dict[str, Any] = {
