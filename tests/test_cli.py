@@ -73,6 +73,30 @@ def test_query_select_pays_once(tmp_path, shared_data):
     assert hint > 300
 
 
+def test_query_select_says_when_the_sample_stopped_to_verify(tmp_path):
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    # a proxy that ranks almost perfectly, 10% positives: the default's uniform sample stops
+    # early and the labels left check the answer
+    rng = np.random.default_rng(0)
+    n, top = 10_000, 1000
+    score = np.r_[rng.beta(8, 1, top), rng.beta(1, 400, n - top)]
+    label = np.r_[rng.random(top) < 0.97, rng.random(n - top) < 0.001].astype(int)
+    recs = tmp_path / "recs.csv"
+    pd.DataFrame({"id": np.arange(n), "proxy_score": score, "label": label}).to_csv(recs, index=False)
+    args = ["query", "select", "-r", recs, "-p", "proxy_score", "-o", "column:label",
+            "--recall", "0.9", "--budget", "2000", "-w", tmp_path / "q.duckdb"]
+    text = " ".join(run(*args).output.split())
+    assert "the random sample stopped early" in text and "negatives" in text
+    got = json.loads(run(*args, "--json").output)
+    assert got["verified"] > 0 and got["verified_negatives"] <= got["verified"]
+    ids = np.asarray(got["ids"])
+    assert label[ids].sum() >= 0.9 * label.sum() and label[ids].mean() >= 0.95
+
+
 @pytest.mark.shared_data
 def test_query_aggregate_pays_once_and_reports_errors(tmp_path, shared_data):
     import json

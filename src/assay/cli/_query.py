@@ -112,6 +112,9 @@ def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method,
            if r.guarantee.kind == "conditional" else {}),
         **({"delta_split": r.guarantee.notes.get("delta_split")} if target == "joint" else {}),
         "method": r.method, "seed": seed, "budget": budget, "run_id": r.run_id,
+        **({"verified": r.diagnostics["verified"],
+            "verified_negatives": r.diagnostics["verified_negatives"]}
+           if "verified" in r.diagnostics else {}),
     }
     if as_json:
         summary["ids"] = np.asarray(r.ids).tolist()
@@ -125,6 +128,10 @@ def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method,
     if r.guarantee.kind == "conditional":
         out.print(f"assumed: {r.guarantee.notes['assumption']}"
                   + ("; [red]the labels contradict it[/]" if r.guarantee.notes.get("contradicted") else ""))
+    if "verified" in r.diagnostics:
+        out.print(f"the random sample stopped early: the {r.diagnostics['verified']:,} labels left "
+                  f"checked the answer's lowest-proxy records and dropped "
+                  f"{r.diagnostics['verified_negatives']:,} negatives", highlight=False)
     hint = r.diagnostics.get("min_budget_hint")
     n_records = r.diagnostics["n_records"]
     if target == "recall" and hint and hint > r.oracle_calls and len(r) > 0.5 * n_records:
