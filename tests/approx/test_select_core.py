@@ -784,6 +784,16 @@ def test_verification_pays_only_when_the_labels_left_can_check_the_negatives() -
         assay_select(p, lambda i: np.zeros(i.size), budget=100, verify_scale=0)
 
 
+def test_no_verification_without_an_early_stop() -> None:
+    # a budget above the records labels them all: nothing stopped, nothing to verify
+    rng = np.random.default_rng(1)
+    p = np.r_[rng.beta(8, 1, 30), rng.beta(1, 400, 170)]
+    y = np.r_[np.ones(30, dtype=np.int8), np.zeros(170, dtype=np.int8)]
+    out = assay_select(p, lambda i: y[i], value=0.9, budget=500, seed=0, design="uniform")
+    assert "verified" not in out.diagnostics
+    assert np.array_equal(out.selected, np.flatnonzero(y))
+
+
 def test_verification_drops_only_labeled_negatives_and_raises_precision() -> None:
     # a proxy that ranks almost perfectly with many positives: the sample stops early and the
     # labels left over check the returned records from the lowest proxy up

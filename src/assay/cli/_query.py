@@ -129,8 +129,8 @@ def select_cmd(records, proxy, oracle, recall, precision, delta, budget, method,
         out.print(f"assumed: {r.guarantee.notes['assumption']}"
                   + ("; [red]the labels contradict it[/]" if r.guarantee.notes.get("contradicted") else ""))
     if "verified" in r.diagnostics:
-        out.print(f"the random sample stopped early: the {r.diagnostics['verified']:,} labels left "
-                  f"checked the answer's lowest-proxy records and dropped "
+        out.print(f"the random sample stopped early: the labels left checked "
+                  f"{r.diagnostics['verified']:,} of the answer's lowest-proxy records and dropped "
                   f"{r.diagnostics['verified_negatives']:,} negatives", highlight=False)
     hint = r.diagnostics.get("min_budget_hint")
     n_records = r.diagnostics["n_records"]

@@ -712,7 +712,7 @@ def _assay_recall_uniform(
         # every batch end is a sample size the test may be taken at when the sample may stop
         looks = math.ceil(max(sample_size, 1) / step) if math.isfinite(stop_positives) else 1
         mask, thr, diag = _uniform_conditional(proxy, labeler, sample, y, recall, delta, looks)
-    if labeler.remaining > 0:
+    if used < sample_size:  # stopped early: the labels left verify the answer
         mask, checked, dropped = _verify_lowest(proxy, labeler, mask, batches)
         diag["verified"] = checked
         diag["verified_negatives"] = dropped
