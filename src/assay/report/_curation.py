@@ -152,7 +152,7 @@ def _verdicts(ctx: Context):
     if not ctx.has_table("curate.verdicts"):
         return None
     got = ctx.sql('SELECT verdict, count(*) AS boxes, count(DISTINCT (stream, frame)) AS frames '
-                  'FROM "curate.verdicts" GROUP BY verdict ORDER BY boxes DESC')
+                  'FROM "curate.verdicts" GROUP BY verdict ORDER BY boxes DESC, verdict')
     if not len(got):
         return None
     return el("div", el("h3", "verdicts from reviewers"), table(got), class_="sub")
