@@ -21,12 +21,12 @@ first with two tests:
 sample is expected to hold fewer than ``UNCONDITIONAL_SCALE`` times the positives the
 conditional test needs (``_unconditional_pays``), and with the conditional test a sample
 that may stop at ``VERIFY_SCALE`` times the positives it needs (``_verification_pays``).
-This benchmark runs the designs on every
-task and budget (same seeds for all; the unconditional test only where some scale of its
-grid would take it), then chooses each scale leaving one task out: for each task, the scale
-on a grid that loses least, in its worst cell, against the better choice over the *other*
-tasks (``VERIFY_SCALE`` in mean and median precision, the others in mean), and reports the held-out task's precision with the scales chosen without it. The
-figure of a task is therefore never one its own scales were tuned on.
+This benchmark runs the designs on every task and budget (same seeds for all; the
+unconditional test only where some scale of its grid would take it), then chooses each scale
+leaving one task out: for each task, the scale on a grid that loses least, in its worst cell,
+against the better choice over the *other* tasks (``VERIFY_SCALE`` in mean and median
+precision, the others in mean), and reports the held-out task's precision with the scales
+chosen without it. The figure of a task is therefore never one its own scales were tuned on.
 
 Run::
 
@@ -65,6 +65,8 @@ U_GRID = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
 #: VERIFY_SCALE's grid (math.inf: no verification, every label in the sample)
 V_GRID = (1.5, 2.0, 2.5, 3.0, 4.0, 6.0, math.inf)
 DESIGNS = ("uniform", "head")
+#: the designs whose success the table always shows (the verified one's is added per task)
+SHOWN = ("uniform", "uniform-unc", "head")
 #: design name -> assay_select keywords
 KWARGS = {
     "uniform": {"design": "uniform", "uniform_test": "conditional", "verify_scale": math.inf},
@@ -191,8 +193,6 @@ def main() -> None:
             for t in tasks for b in args.budgets
         )
 
-    KWARGS_SHOWN = ("uniform", "uniform-unc", "head")
-
     def fmt(r: dict, d: str) -> str:
         return f"{r[d].mean():.3f} / {np.median(r[d]):.3f}" if d in r else "-"
 
@@ -208,7 +208,7 @@ def main() -> None:
             r = res[held, b]
             best = max(r[d].mean() for d in KWARGS if d in r)
             succ = " / ".join(f"{r[d + '_ok'].mean():.3f}" if d in r else "-"
-                              for d in (*KWARGS_SHOWN, vd or "-"))
+                              for d in (*SHOWN, vd or "-"))
             rows.append(f"| {held} | {b} | {s} | {u} | {v:g} | {p.mean():.3f} / {np.median(p):.3f} | "
                         f"{fmt(r, 'uniform')} | {fmt(r, 'uniform-unc')} | {fmt(r, 'head')} | "
                         f"{fmt(r, vd) if vd else '-'} | {best:.3f} | {succ} |")

@@ -739,6 +739,8 @@ def _verification_pays(
     which positives were drawn, so the test that follows stays valid (see
     :func:`assay_select`); on millions of records the scores' reading uses every ``N / 2^18``-th
     record."""
+    # the binomial count is misses_critical's for many positives, without its search over
+    # every count of positives (only a prediction is needed here)
     b = int(stats.binom.ppf(delta, k, 1.0 - recall))
     while b >= 0 and stats.binom.cdf(b, k, 1.0 - recall) > delta:
         b -= 1
