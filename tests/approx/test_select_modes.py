@@ -29,6 +29,13 @@ def _band(trials: int, delta: float) -> int:
     return int(stats.binom.ppf(1e-3, trials, 1 - delta))
 
 
+def _no_labeled_negative(out) -> None:  # type: ignore[no-untyped-def]
+    """A record the oracle called negative is never returned (dropping it cannot lower
+    recall, and it raises precision)."""
+    labeled, labels = out.diagnostics["sampled"], out.diagnostics["sampled_labels"]
+    assert not np.isin(labeled[labels == 0], out.selected).any()
+
+
 @pytest.fixture(scope="module")
 def tasks(shared_data):  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(REPO / "benchmarks"))
@@ -86,6 +93,7 @@ def test_weighted_target_holds_on_video_frames(tasks, task, weight, target, valu
         ok += got >= value - 1e-12
         left_out += out.selected.size < len(df)
         assert out.oracle_calls <= 1000 and out.guarantee.kind == "finite-sample"
+        _no_labeled_negative(out)
     assert ok >= _band(trials, delta)
     assert left_out >= trials // 2  # not valid by returning everything
 
@@ -140,12 +148,12 @@ def test_event_recall_holds_on_kitti_clips(tasks):
 
 
 @pytest.mark.statistical
-@pytest.mark.parametrize("task, floor", [("imagenet", 0.95), ("onto", 0.38), ("tacred", 0.37)])
+@pytest.mark.parametrize("task, floor", [("imagenet", 0.95), ("onto", 0.63), ("tacred", 0.47)])
 def test_assumption_mode_on_the_supg_data(tasks, task, floor):
     """The default tail's measured level (1000 trials, docs/benchmarks.md
-    `select-modes-parts-assume`: mean precision 1.000 / 0.415 / 0.409, success >= 0.95) in a
+    `select-modes-parts-assume`: mean precision 1.000 / 0.683 / 0.510, success >= 0.95) in a
     reduced form: 100 trials, the binomial band, and a mean precision a little under the
-    measured level to allow for the smaller sample."""
+    measured level to allow for the smaller sample (issue 17's bar: 0.99 / 0.46 / 0.39)."""
     df = tasks.load_task(task)
     p, y = df["proxy"].to_numpy(), df["label"].to_numpy()
     trials, delta = 100, 0.05
@@ -159,6 +167,7 @@ def test_assumption_mode_on_the_supg_data(tasks, task, floor):
             ok += tp >= 0.9 * y.sum() - 1e-9
             prec.append(tp / max(out.selected.size, 1))
             assert out.guarantee.kind == "conditional" and out.oracle_calls <= 1000
+            _no_labeled_negative(out)
     assert ok >= _band(trials, delta)
     assert np.mean(prec) >= floor
 

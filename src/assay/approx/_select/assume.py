@@ -21,7 +21,8 @@ sparse stretch.
    far counted exactly, and a simple random sample of its unlabeled records; a cutoff is
    certified by the betting test of :mod:`.certify` (weighted recall when weights are given)
    at the region target ``value / (1 - tail)``, so that the share ``tail`` the assumption
-   allows below the stop cannot take the recall below ``value``.
+   allows below the stop cannot take the recall below ``value``. The answer is the certified
+   prefix less the records labeled negative, plus every positive found.
 
 If the assumption holds, the returned set reaches the recall target with probability at least
 ``1 - delta`` (kind ``"conditional"``). When the search finds no sparse window the region is

@@ -11,7 +11,8 @@ weights, so the guarantee is finite-sample for any labels.
 
 :func:`recall_from_sample` is the step shared with the assumption mode (:mod:`.assume`): the
 sample of a region's unlabeled records, the exact part of the records already labeled, the
-certified cutoff.
+certified cutoff. Neither design returns a record labeled negative: dropping one cannot lower
+recall and can only raise precision.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def recall_from_sample(
 
     Labels a simple random sample of ``n_sample`` of the region's unlabeled records (all of
     them when the budget allows: then the answer is exact) and returns the mask of the
-    returned set (the certified prefix plus every known positive anywhere) and diagnostics.
+    returned set (the certified prefix less the records labeled negative, plus every known
+    positive anywhere) and diagnostics.
     Every record labeled before the call counts exactly; none below the region is assumed
     positive unless already known (the caller states why). Candidate prefixes start at
     ``start`` records (a head labeled exhaustively needs no smaller one).
@@ -90,6 +92,7 @@ def recall_from_sample(
                                     pop_rank, weight[top[pop_rank]])
     mask = pos.copy()
     mask[order[:cut]] = True
+    mask &= labeler.known != 0  # records labeled negative leave: recall cannot drop
     return mask, {**diag, "exact": False, "cut": cut, "tests": tests}
 
 
@@ -163,6 +166,7 @@ def weighted_select(
                 cut = _exact_precision_cut(top, weight, labeler.known, value)
         mask = labeler.known == 1
         mask[order[:cut]] = True
+        mask &= labeler.known != 0  # records labeled negative leave: precision can only rise
         diag = {"cut": cut, "tests": tests, "head": n_head}
     cut = diag.get("cut", 0)
     threshold = float(proxy[order[cut - 1]]) if cut else np.inf
