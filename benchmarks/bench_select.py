@@ -284,40 +284,67 @@ def overhead(args: argparse.Namespace) -> str:
         for target in args.targets:
             if method == "joint":
                 continue  # verification labels most of the data; its overhead is the base's
-            spent = [0.0, 0.0]
-
-            def oracle(idx: np.ndarray, spent: list[float] = spent) -> np.ndarray:
-                w, c = time.perf_counter(), time.process_time()
-                out = y[idx]
-                spent[0] += time.perf_counter() - w
-                spent[1] += time.process_time() - c
-                return out
-
-            best, worst = (math.inf, math.inf), 0.0
-            for rep in range(args.overhead_repeats):
-                spent[0] = spent[1] = 0.0
-                w, c = time.perf_counter(), time.process_time()
-                res = run_selection(
-                    proxy,
-                    oracle,
-                    method=method,
-                    target=target,
-                    value=args.value,
-                    delta=args.delta,
-                    budget=args.budget,
-                    seed=rep,
-                )
-                wall = time.perf_counter() - w - spent[0]
-                cpu = time.process_time() - c - spent[1]
-                best = (min(best[0], wall), min(best[1], cpu))
-                worst = max(worst, wall)
+            best, worst, res = _timed(
+                lambda oracle, rep, method=method, target=target: run_selection(
+                    proxy, oracle, method=method, target=target, value=args.value,
+                    delta=args.delta, budget=args.budget, seed=rep),
+                y, args.overhead_repeats)
             lines.append(
                 f"| {method} | {target} | {best[0]:.3f} | {best[1]:.3f} | {worst:.3f} | "
                 f"{res.oracle_calls} | {res.n_selected:,} |"
             )
+    if args.overhead_power == 8:
+        lines += _mode_overhead(proxy, y, args, rng)
     lines.append("")
     lines.append(f"Best of {args.overhead_repeats} runs per row (seeds 0, 1, ...), and the slowest.")
     return "\n".join(lines)
+
+
+def _timed(run, y: np.ndarray, repeats: int):  # type: ignore[no-untyped-def]
+    """``run(oracle, rep)`` for ``rep = 0 .. repeats - 1``, timed without the oracle's own
+    time. Returns ``((best wall, best CPU), slowest wall, last result)``."""
+    spent = [0.0, 0.0]
+
+    def oracle(idx: np.ndarray) -> np.ndarray:
+        w, c = time.perf_counter(), time.process_time()
+        out = y[idx]
+        spent[0] += time.perf_counter() - w
+        spent[1] += time.process_time() - c
+        return out
+
+    best, worst, res = (math.inf, math.inf), 0.0, None
+    for rep in range(repeats):
+        spent[0] = spent[1] = 0.0
+        w, c = time.perf_counter(), time.process_time()
+        res = run(oracle, rep)
+        wall = time.perf_counter() - w - spent[0]
+        cpu = time.process_time() - c - spent[1]
+        best = (min(best[0], wall), min(best[1], cpu))
+        worst = max(worst, wall)
+    return best, worst, res
+
+
+def _mode_overhead(proxy: np.ndarray, y: np.ndarray, args: argparse.Namespace,
+                   rng: np.random.Generator) -> list[str]:
+    """Rows for the selection modes of issue 17 on the same problem: the assumption mode
+    (``MinDensity()``) and weighted targets (integer weights 1-4 drawn at random)."""
+    from assay.approx import MinDensity
+    from assay.approx._select.modes import run_mode
+
+    weight = rng.integers(1, 5, y.size).astype(float)
+    rows = [("assume=MinDensity()", "recall", args.value, {"assume": MinDensity()}),
+            ("weight=1-4", "recall", args.value, {"weight": weight}),
+            ("weight=1-4", "precision", 0.8, {"weight": weight})]
+    lines = []
+    for name, target, value, kw in rows:
+        best, worst, res = _timed(
+            lambda oracle, rep, target=target, value=value, kw=kw: run_mode(
+                proxy, oracle, target=target, value=value, delta=args.delta,
+                budget=args.budget, seed=rep, **kw),
+            y, args.overhead_repeats)
+        lines.append(f"| {name} | {target} ({value:g}) | {best[0]:.3f} | {best[1]:.3f} | "
+                     f"{worst:.3f} | {res.oracle_calls} | {res.selected.size:,} |")
+    return lines
 
 
 def precision_ceiling_any_valid_method(

@@ -341,3 +341,17 @@ def test_cli_states_the_assumption_and_takes_both_targets(tmp_path):
     assert res.exit_code == 0, res.output
     got = json.loads(res.output.strip().splitlines()[-1])
     assert got["guarantee"]["target"] == "joint" and got["delta_split"] == {"recall": 0.025, "precision": 0.025}
+
+
+def test_overhead_benchmark_times_the_modes(capsys):
+    """``bench_select.py --overhead`` times the modes beside the methods (a small problem
+    here; the 10-million-record figures are in docs/benchmarks.md, `select-overhead`)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench_select
+
+    assert bench_select.main(["--overhead", "--overhead-records", "20000",
+                              "--overhead-repeats", "1", "--methods", "assay"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    names = [r.split(" | ")[0][2:] for r in rows[2:]]
+    assert names[0] == "assay" and names[-3:] == ["assume=MinDensity()", "weight=1-4", "weight=1-4"]
+    assert all(int(r.split(" | ")[5]) <= 1000 for r in rows[2:])  # oracle calls within budget
