@@ -19,7 +19,7 @@ every cell and every method), the same proxy scores and the same oracle labels:
   (Zeighami, Shankar, Parameswaran, SIGMOD 2026), with ``beta=0`` (finite-sample);
 - ``bargain-beta``: the same with ``beta=--beta`` and resolution ``r=--r``, its "minimum
   positive density" assumption mode (guarantee conditional on the assumption);
-- ``assay-assume``: ``select`` with ``assume=MinDensity(--beta, --r)`` (tail share 0.03),
+- ``assay-assume``: ``select`` with ``assume=MinDensity(--beta, --r)`` (MinDensity's default tail),
   assay's own assumption mode (guarantee conditional on its assumption).
 
 BARGAIN is run through its own package, not re-implemented. Its proxy and oracle are

@@ -42,8 +42,9 @@ import numpy as np
 from ..._validation import check_random_state
 from ...exceptions import AssayWarning, InvalidParameterError
 from .._select_bounds import hypergeom_lower, hypergeom_upper
-from .common import LabelFn, SelectionOutcome, _Labeler, _outcome, _srs, _top_k
-from .weighted import rank_of, ranking, recall_from_sample
+from .common import LabelFn, SelectionOutcome, _Labeler, _outcome
+from .ranking import Ranking
+from .weighted import recall_from_sample
 
 __all__ = ["MinDensity", "assume_select"]
 
@@ -146,13 +147,11 @@ def assume_select(
     w = np.ones(n) if weight is None else weight
     labeler = _Labeler(label, n, budget)
     win, need = int(assume.window), assume.needed
-    order = ranking(proxy, 8 * win)[0]  # only the top is ranked, and more as the search needs
+    ranking = Ranking(proxy)
     search_budget = int(budget * search)
     stop, depth, windows = None, win, []
     while depth + win <= n:
-        if depth + win > order.size:
-            order = _top_k(proxy, 2 * (depth + win))
-        recs = order[depth:depth + win][rng.permutation(win)]
+        recs = ranking.slice(depth, depth + win)[rng.permutation(win)]
         found, spent = 0, 0
         for a in range(0, win, 10):
             chunk = recs[a:a + 10]
@@ -172,20 +171,17 @@ def assume_select(
             break
         depth *= 2
     n_region = n if stop is None else stop + win
-    if order.size < n_region:
-        order = ranking(proxy, n_region)[0]
-    rank = rank_of(order, n)
     used = n_region < n  # the assumption leaves records out
     search_labels = labeler.calls
     n_check = 0
     below = np.zeros(n, dtype=bool)
     if used:
-        below[:] = True
-        below[order[:n_region]] = False
+        below = ~ranking.mask(n_region)
         n_check = min(int(budget * check), labeler.remaining, n - n_region)
-        labeler.query(_srs(rng, n, ~below, n_check))
+        pool = np.flatnonzero(below)  # none labeled yet: the search stays inside the region
+        labeler.query(pool[rng.choice(pool.size, n_check, replace=False)])
     region_value = min(1.0, value / (1.0 - assume.tail)) if used else value
-    mask, diag = recall_from_sample(labeler, rng, order, rank, w, n_region, region_value, delta,
+    mask, diag = recall_from_sample(labeler, rng, ranking, w, n_region, region_value, delta,
                                     labeler.remaining)
     found_below = int(np.count_nonzero(below & (labeler.known == 1)))
     contradicted = False
@@ -203,7 +199,7 @@ def assume_select(
             "guarantee does not hold for this data. The positives found are returned.",
             AssayWarning, stacklevel=3)
     cut = diag["cut"]
-    threshold = float(proxy[order[cut - 1]]) if cut else np.inf
+    threshold = ranking.value_at(cut - 1) if cut else np.inf
     kind = "conditional" if used else "finite-sample"
     notes = {
         "assumption": assume.statement(), "beta": float(assume.beta), "window": win,

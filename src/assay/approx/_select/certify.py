@@ -27,6 +27,7 @@ testing: the first true null met is rejected with probability at most ``alpha``)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -134,15 +135,14 @@ def certify_recall_cut(
     grid: np.ndarray,
     value: float,
     alpha: float,
-    pop_rank: np.ndarray,
-    pop_w: np.ndarray,
+    side_max: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
 ) -> tuple[int, int]:
     """The smallest prefix of the grid certified to reach recall ``value``.
 
     ``rank`` / ``wy``: the sampled records' ranks (0 = highest proxy) and weight x label, in
     draw order; the sample is a simple random sample of the ``n_pop`` records whose labels
-    were unknown, whose ranks and weights are ``pop_rank`` (ascending) and ``pop_w`` (the
-    bounds of each hypothesis's terms come from the weights on either side of its cutoff).
+    were unknown. ``side_max(cuts)`` gives, for each prefix size, the largest weight among
+    those records inside the prefix and outside it (the bounds of each hypothesis's terms).
     ``known_wy``: the weighted positives already known (always returned).
     Prefixes are tested from the largest down, each at ``alpha``; the returned set is the
     prefix plus every known or sampled positive.
@@ -156,23 +156,9 @@ def certify_recall_cut(
     above = rank[:, None] < cand[None, 1:]  # record inside the candidate prefix
     z = wy[:, None] * np.where(above, -(1.0 - value), value)
     m0 = np.full(cand.size - 1, (1.0 - value) * known_wy / n_pop)
-    above_max, below_max = _side_max(pop_w, np.searchsorted(pop_rank, cand[1:]))
+    above_max, below_max = side_max(cand[1:])
     ok = first_failure(z, n_pop, m0, -(1.0 - value) * above_max, value * below_max, alpha)
     return int(cand[ok]), int(min(ok + 1, cand.size - 1))
-
-
-def _side_max(w: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(max of w[:k], max of w[k:])`` for each ``k`` of ``at`` (0 for an empty side), in one
-    pass over ``w``."""
-    n = w.size
-    if n == 0:
-        return np.zeros(at.size), np.zeros(at.size)
-    bounds = np.unique(np.r_[0, np.clip(at, 0, n), n])
-    seg = np.maximum.reduceat(w, bounds[:-1])  # max over [bounds[j], bounds[j + 1])
-    before = np.r_[0.0, np.maximum.accumulate(seg)]
-    after = np.r_[np.maximum.accumulate(seg[::-1])[::-1], 0.0]
-    j = np.searchsorted(bounds, np.clip(at, 0, n))
-    return before[j], after[j]
 
 
 def certify_precision_cut(

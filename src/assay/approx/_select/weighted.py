@@ -23,33 +23,14 @@ import numpy as np
 
 from ..._validation import check_random_state
 from .certify import certify_precision_cut, certify_recall_cut, cut_grid
-from .common import LabelFn, SelectionOutcome, _Labeler, _outcome, _srs, _top_k
-
-
-def ranking(proxy: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(order, rank)``: the top ``k`` records (every record by default) by proxy descending,
-    ties by index, and each record's rank (``N`` for the records outside the top ``k``).
-    Only the top is sorted, so a small ``k`` costs one partition of the scores."""
-    n = proxy.size
-    if k is None or k >= n:
-        order = np.argsort(-proxy, kind="stable")  # stable: ties keep index order
-    else:
-        order = _top_k(proxy, k)
-    return order, rank_of(order, n)
-
-
-def rank_of(order: np.ndarray, n: int) -> np.ndarray:
-    """Each record's position in ``order`` (``n`` for the records not in it)."""
-    rank = np.full(n, n, dtype=np.int64)
-    rank[order] = np.arange(order.size)
-    return rank
+from .common import LabelFn, SelectionOutcome, _Labeler, _outcome, _srs
+from .ranking import Ranking
 
 
 def recall_from_sample(
     labeler: _Labeler,
     rng: np.random.Generator,
-    order: np.ndarray,
-    rank: np.ndarray,
+    ranking: Ranking,
     weight: np.ndarray,
     n_region: int,
     value: float,
@@ -57,8 +38,7 @@ def recall_from_sample(
     n_sample: int,
     start: int = 1,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Certify weighted recall ``value`` over the top ``n_region`` records of ``order`` (which
-    holds at least those).
+    """Certify weighted recall ``value`` over the top ``n_region`` records of ``ranking``.
 
     Labels a simple random sample of ``n_sample`` of the region's unlabeled records (all of
     them when the budget allows: then the answer is exact) and returns the mask of the
@@ -68,9 +48,8 @@ def recall_from_sample(
     positive unless already known (the caller states why). Candidate prefixes start at
     ``start`` records (a head labeled exhaustively needs no smaller one).
     """
-    n = rank.size
-    region = np.zeros(n, dtype=bool)
-    region[order[:n_region]] = True
+    n = ranking.n
+    region = ranking.mask(n_region)
     unknown = region & (labeler.known < 0)
     n_u = int(np.count_nonzero(unknown))
     sample = _srs(rng, n, ~unknown, min(n_sample, n_u))
@@ -85,13 +64,11 @@ def recall_from_sample(
     fresh = np.zeros(n, dtype=bool)
     fresh[sample] = True
     known_wy = float(weight[pos & ~fresh].sum())
-    top = order[:n_region]
-    pop_rank = np.flatnonzero(unknown[top])  # ranks of the unlabeled region records
-    cut, tests = certify_recall_cut(rank[sample], weight[sample] * ys, n_u, known_wy,
-                                    cut_grid(n_region, start=start), value, alpha,
-                                    pop_rank, weight[top[pop_rank]])
-    mask = pos.copy()
-    mask[order[:cut]] = True
+    cut, tests = certify_recall_cut(
+        ranking.rank(sample), weight[sample] * ys, n_u, known_wy,
+        cut_grid(n_region, start=start), value, alpha,
+        lambda cuts: ranking.side_max(weight, unknown, cuts, within=n_region))
+    mask = pos | ranking.mask(cut)
     mask &= labeler.known != 0  # records labeled negative leave: recall cannot drop
     return mask, {**diag, "exact": False, "cut": cut, "tests": tests}
 
@@ -144,32 +121,31 @@ def weighted_select(
     rng = check_random_state(seed)
     n = proxy.size
     labeler = _Labeler(label, n, budget)
-    order, rank = ranking(proxy)
+    ranking = Ranking(proxy)
     n_head = min(int(budget * head), n)
-    labeler.query(order[:n_head])
+    top = ranking.head(n_head)
+    labeler.query(top)
     if target == "recall":
-        mask, diag = recall_from_sample(labeler, rng, order, rank, weight, n, value, delta,
+        mask, diag = recall_from_sample(labeler, rng, ranking, weight, n, value, delta,
                                         labeler.remaining, start=n_head)
     else:
         free = labeler.known < 0
         sample = _srs(rng, n, ~free, labeler.remaining)
         labeler.query(sample)
         if sample.size >= int(free.sum()):
-            cut, tests = _exact_precision_cut(order, weight, labeler.known, value), 0
+            cut, tests = _exact_precision_cut(ranking.order(), weight, labeler.known, value), 0
         else:
-            top = order[:n_head]
             cut, tests = certify_precision_cut(
-                rank[sample], weight[sample], labeler.known[sample].astype(float),
-                int(free.sum()), rank[top], weight[top], labeler.known[top].astype(float),
+                ranking.rank(sample), weight[sample], labeler.known[sample].astype(float),
+                int(free.sum()), np.arange(n_head), weight[top], labeler.known[top].astype(float),
                 cut_grid(n, start=n_head + 1), value, delta, float(weight[free].max()))
             if cut == 0:  # nothing below the head certified: the head's own best prefix
                 cut = _exact_precision_cut(top, weight, labeler.known, value)
-        mask = labeler.known == 1
-        mask[order[:cut]] = True
+        mask = (labeler.known == 1) | ranking.mask(cut)
         mask &= labeler.known != 0  # records labeled negative leave: precision can only rise
         diag = {"cut": cut, "tests": tests, "head": n_head}
     cut = diag.get("cut", 0)
-    threshold = float(proxy[order[cut - 1]]) if cut else np.inf
+    threshold = ranking.value_at(cut - 1) if cut else np.inf
     return _outcome(
         method="assay-weighted", target=target, value=value, delta=delta, budget=budget,
         mask=mask, threshold=threshold, labeler=labeler, kind="finite-sample", seed=seed,

@@ -1,0 +1,118 @@
+"""The selection modes' ranking (``_select/ranking.py``) answers exactly as the full stable sort,
+on its fast paths and on the fallbacks that ties and adversarial weights force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assay.approx._select import ranking as ranking_mod
+from assay.approx._select.ranking import Ranking
+
+
+def _scores(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    if kind == "distinct":
+        return rng.random(n)
+    if kind == "rounded":  # many tie groups
+        return np.round(rng.random(n), 2)
+    if kind == "clipped":  # two large tie groups at the ends, as saturated probabilities give
+        return np.clip(rng.random(n) * 1.2 - 0.1, 0.0, 1.0)
+    if kind == "constant":
+        return np.full(n, 0.3)
+    raise AssertionError(kind)
+
+
+def _weights(kind: str, p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    n = p.size
+    if kind == "ones":
+        return np.ones(n)
+    if kind == "levels":
+        return rng.integers(1, 5, n).astype(float)
+    if kind == "continuous":
+        return rng.gamma(2.0, 1.0, n)
+    if kind == "increasing":  # the running maximum changes at every record: the fallback
+        return 1.0 + 10.0 * p + 1e-3 * rng.random(n)
+    if kind == "rare-max":  # the largest weight sits deep in the ranking
+        w = np.ones(n)
+        w[np.argsort(-p, kind="stable")[n // 2]] = 9.0
+        return w
+    raise AssertionError(kind)
+
+
+def _brute_side_max(order, w, eligible, cuts):
+    ranked_w = np.where(eligible[order], w[order], 0.0)
+    above = np.array([ranked_w[:c].max(initial=0.0) for c in cuts])
+    below = np.array([ranked_w[c:].max(initial=0.0) for c in cuts])
+    return above, below
+
+
+@pytest.mark.parametrize("kind", ["distinct", "rounded", "clipped", "constant"])
+@pytest.mark.parametrize("n", [1, 7, 5000, 70000])  # 70000: the cached top (_HEAD) is used
+def test_rank_slice_mask_value_match_the_full_sort(kind, n):
+    rng = np.random.default_rng(n)
+    p = _scores(kind, n, rng)
+    order = np.argsort(-p, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    r = Ranking(p)
+    idx = rng.choice(n, size=min(n, 300), replace=False)
+    np.testing.assert_array_equal(r.rank(idx), rank[idx])
+    for a, b in [(0, 1), (0, n), (n // 3, n // 3 + 150), (n - 5, n + 10), (n // 2, n // 2),
+                 (65000, 66000)]:
+        np.testing.assert_array_equal(r.slice(a, b), order[max(a, 0):min(b, n)])
+    for k in {0, 1, n // 2, n - 1, n}:
+        expect = np.zeros(n, dtype=bool)
+        expect[order[:k]] = True
+        np.testing.assert_array_equal(r.mask(k), expect)
+        if k:
+            assert r.value_at(k - 1) == p[order[k - 1]]
+    np.testing.assert_array_equal(r.head(min(n, 40)), order[:40])
+
+
+@pytest.mark.parametrize("wkind", ["ones", "levels", "continuous", "increasing", "rare-max"])
+@pytest.mark.parametrize("kind", ["distinct", "rounded", "clipped"])
+def test_side_max_matches_the_full_sort(kind, wkind):
+    rng = np.random.default_rng(7)
+    n = 20000
+    p = _scores(kind, n, rng)
+    w = _weights(wkind, p, rng)
+    order = np.argsort(-p, kind="stable")
+    within = 15000
+    eligible = np.zeros(n, dtype=bool)
+    eligible[order[:within]] = rng.random(within) < 0.9
+    cuts = np.unique(np.r_[0, 1, np.linspace(1, within, 60).round().astype(int), within])
+    expect = _brute_side_max(order, w, eligible, cuts)
+    for hint in (None, within):
+        got = Ranking(p).side_max(w, eligible, cuts, within=hint)
+        np.testing.assert_array_equal(got[0], expect[0])
+        np.testing.assert_array_equal(got[1], expect[1])
+
+
+def test_the_fast_paths_are_taken_and_the_fallbacks_when_they_must(monkeypatch):
+    """The full sort runs only when ties or weights force it (else the fast path would not be
+    tested at all by the cases above)."""
+    sorts = []
+    real = Ranking.order
+
+    def counted(self):
+        sorts.append(1)
+        return real(self)
+
+    monkeypatch.setattr(Ranking, "order", counted)
+    rng = np.random.default_rng(3)
+    p = rng.random(50000)
+    r = Ranking(p)
+    eligible = np.ones(p.size, dtype=bool)
+    r.rank(rng.choice(p.size, 500, replace=False))
+    r.slice(20000, 20150)
+    r.side_max(rng.integers(1, 5, p.size).astype(float), eligible, np.arange(1, 50000, 997))
+    assert not sorts
+    # every weight a new running maximum down the ranking: the chain gives up, the sort answers
+    r.side_max(1.0 + p, eligible, np.arange(1, 50000, 997))
+    assert sorts
+    sorts.clear()
+    # more distinct tied scores among the queried records than one pass each is worth
+    q = np.round(rng.random(50000), 2)
+    Ranking(q).rank(rng.choice(q.size, 500, replace=False))
+    assert sorts
+    assert ranking_mod._TIED_VALUES < 100
