@@ -86,6 +86,23 @@ def test_side_max_matches_the_full_sort(kind, wkind):
         got = Ranking(p).side_max(w, eligible, cuts, within=hint)
         np.testing.assert_array_equal(got[0], expect[0])
         np.testing.assert_array_equal(got[1], expect[1])
+        if wkind == "ones":  # w=None stands for these weights
+            got = Ranking(p).side_max(None, eligible, cuts, within=hint)
+            np.testing.assert_array_equal(got[0], expect[0])
+            np.testing.assert_array_equal(got[1], expect[1])
+
+
+def test_side_max_with_nothing_eligible_or_one_record():
+    p = np.array([0.5, 0.9, 0.1, 0.9])
+    cuts = np.arange(5)
+    zeros = Ranking(p).side_max(None, np.zeros(4, dtype=bool), cuts)
+    assert all(np.array_equal(z, np.zeros(5)) for z in zeros)
+    one = np.zeros(4, dtype=bool)
+    one[0] = True  # rank 2
+    above, below = Ranking(p).side_max(np.full(4, 3.0), one, cuts)
+    assert above.tolist() == [0, 0, 0, 3, 3] and below.tolist() == [3, 3, 3, 0, 0]
+    above, below = Ranking(p).side_max(None, one, cuts)
+    assert above.tolist() == [0, 0, 0, 1, 1] and below.tolist() == [1, 1, 1, 0, 0]
 
 
 def test_the_fast_paths_are_taken_and_the_fallbacks_when_they_must(monkeypatch):

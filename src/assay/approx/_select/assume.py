@@ -144,7 +144,6 @@ def assume_select(
             f"assume= supports target='recall' only. Got target={target!r}.")
     rng = check_random_state(seed)
     n = proxy.size
-    w = np.ones(n) if weight is None else weight
     labeler = _Labeler(label, n, budget)
     win, need = int(assume.window), assume.needed
     ranking = Ranking(proxy)
@@ -181,7 +180,7 @@ def assume_select(
         pool = np.flatnonzero(below)  # none labeled yet: the search stays inside the region
         labeler.query(pool[rng.choice(pool.size, n_check, replace=False)])
     region_value = min(1.0, value / (1.0 - assume.tail)) if used else value
-    mask, diag = recall_from_sample(labeler, rng, ranking, w, n_region, region_value, delta,
+    mask, diag = recall_from_sample(labeler, rng, ranking, weight, n_region, region_value, delta,
                                     labeler.remaining)
     found_below = int(np.count_nonzero(below & (labeler.known == 1)))
     contradicted = False

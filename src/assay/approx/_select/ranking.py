@@ -128,11 +128,12 @@ class Ranking:
                 rank[sel] += np.searchsorted(np.flatnonzero(self.proxy == x), idx[sel])
         return rank
 
-    def side_max(self, w: np.ndarray, eligible: np.ndarray, cuts: np.ndarray,
+    def side_max(self, w: np.ndarray | None, eligible: np.ndarray, cuts: np.ndarray,
                  within: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(above, below)``: for each prefix size ``c`` of ``cuts``, the largest ``w`` among the
         ``eligible`` records ranked before ``c`` and among those ranked at ``c`` or after (0 for
         an empty side). ``within``: every eligible record ranks before it (``n`` by default).
+        ``w=None`` stands for weights of 1 (record counts).
 
         Found by following the running maximum from either end: each level is the largest
         weight left and the first (last) record holding it, then the records above (below)
@@ -142,6 +143,12 @@ class Ranking:
         """
         cuts = np.asarray(cuts, dtype=np.int64)
         within = self.n if within is None else min(int(within), self.n)
+        if w is None:  # a side's largest weight is 1 when the side holds an eligible record
+            first = self._first_level(None, eligible, top=True, within=within)
+            if first is None:
+                return np.zeros(cuts.size), np.zeros(cuts.size)
+            last = self._first_level(None, eligible, top=False, within=within)
+            return (cuts > first[2]).astype(float), (cuts <= last[2]).astype(float)
         if self._order is None:
             above = self._chain(w, eligible, cuts, top=True, within=within)
             below = self._chain(w, eligible, cuts, top=False, within=within) if above is not None else None
@@ -151,24 +158,29 @@ class Ranking:
         pop_rank = np.flatnonzero(eligible[order])
         return _side_max(w[order[pop_rank]], np.searchsorted(pop_rank, cuts))
 
-    def _first_level(self, w: np.ndarray, eligible: np.ndarray, *, top: bool,
+    def _first_level(self, w: np.ndarray | None, eligible: np.ndarray, *, top: bool,
                      within: int) -> tuple[float, int, int, np.ndarray] | None:
         """The largest eligible weight, the first (last) record holding it, its rank, and the
-        eligible records above (below) it (ascending index); ``None`` when none is eligible."""
+        eligible records above (below) it (ascending index); ``None`` when none is eligible.
+        ``w=None``: every weight is 1."""
         proxy = self.proxy
-        level = float(np.max(w, where=eligible, initial=-np.inf))
+        if w is None:
+            level = 1.0 if eligible.any() else -np.inf
+        else:
+            level = float(np.max(w, where=eligible, initial=-np.inf))
         if level == -np.inf:
             return None
         a, b = (0, min(_SLAB, within)) if top else (max(within - _SLAB, 0), within)
         recs = self.slice(a, b)
         if not top:
             recs = recs[::-1]
-        hold = eligible[recs] & (w[recs] == level)
+        hold = eligible[recs] if w is None else eligible[recs] & (w[recs] == level)
         if hold.any():  # in the slab: the records beyond it are the slab's before it
             pos = int(np.argmax(hold))
             beyond = recs[:pos]
             return level, int(recs[pos]), (a + pos if top else b - 1 - pos), np.sort(beyond[eligible[beyond]])
-        score = np.where(eligible & (w == level), proxy, -np.inf if top else np.inf)
+        holders = eligible if w is None else eligible & (w == level)
+        score = np.where(holders, proxy, -np.inf if top else np.inf)
         if top:  # first record holding the level: highest score, then lowest index
             j = int(np.argmax(score))
         else:  # last record holding it: lowest score, then highest index

@@ -31,7 +31,7 @@ def recall_from_sample(
     labeler: _Labeler,
     rng: np.random.Generator,
     ranking: Ranking,
-    weight: np.ndarray,
+    weight: np.ndarray | None,
     n_region: int,
     value: float,
     alpha: float,
@@ -46,7 +46,8 @@ def recall_from_sample(
     positive anywhere) and diagnostics.
     Every record labeled before the call counts exactly; none below the region is assumed
     positive unless already known (the caller states why). Candidate prefixes start at
-    ``start`` records (a head labeled exhaustively needs no smaller one).
+    ``start`` records (a head labeled exhaustively needs no smaller one). ``weight=None``
+    counts records.
     """
     n = ranking.n
     region = ranking.mask(n_region)
@@ -63,9 +64,10 @@ def recall_from_sample(
         return pos, {**diag, "exact": True, "cut": 0, "tests": 0}
     fresh = np.zeros(n, dtype=bool)
     fresh[sample] = True
-    known_wy = float(weight[pos & ~fresh].sum())
+    before = pos & ~fresh  # positives known before the sample
+    known_wy = float(np.count_nonzero(before) if weight is None else weight[before].sum())
     cut, tests = certify_recall_cut(
-        ranking.rank(sample), weight[sample] * ys, n_u, known_wy,
+        ranking.rank(sample), ys if weight is None else weight[sample] * ys, n_u, known_wy,
         cut_grid(n_region, start=start), value, alpha,
         lambda cuts: ranking.side_max(weight, unknown, cuts, within=n_region))
     mask = pos | ranking.mask(cut)
