@@ -50,7 +50,9 @@ by :func:`.modes.run_mode`:
     Contiguous records with one key form an event; the targets count events.
 
 :mod:`.common` holds the machinery they share (result, oracle bookkeeping, ranking, simple
-random samples); :mod:`.dispatch` holds :data:`METHODS` and :func:`run_selection`.
+random samples); :mod:`.ranking` answers the modes' questions about the proxy ranking (ranks,
+windows, prefixes, the largest weight on either side of a cutoff) without sorting every
+record; :mod:`.dispatch` holds :data:`METHODS` and :func:`run_selection`.
 """
 
 from __future__ import annotations
