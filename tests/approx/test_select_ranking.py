@@ -15,6 +15,8 @@ def _scores(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.random(n)
     if kind == "rounded":  # many tie groups
         return np.round(rng.random(n), 2)
+    if kind == "fine-ties":  # many small tie groups, as low-precision model scores give
+        return np.round(rng.random(n), 4)
     if kind == "clipped":  # two large tie groups at the ends, as saturated probabilities give
         return np.clip(rng.random(n) * 1.2 - 0.1, 0.0, 1.0)
     if kind == "constant":
@@ -46,7 +48,7 @@ def _brute_side_max(order, w, eligible, cuts):
     return above, below
 
 
-@pytest.mark.parametrize("kind", ["distinct", "rounded", "clipped", "constant"])
+@pytest.mark.parametrize("kind", ["distinct", "rounded", "fine-ties", "clipped", "constant"])
 @pytest.mark.parametrize("n", [1, 7, 5000, 70000])  # 70000: the cached top (_HEAD) is used
 def test_rank_slice_mask_value_match_the_full_sort(kind, n):
     rng = np.random.default_rng(n)
@@ -70,7 +72,7 @@ def test_rank_slice_mask_value_match_the_full_sort(kind, n):
 
 
 @pytest.mark.parametrize("wkind", ["ones", "levels", "continuous", "increasing", "rare-max"])
-@pytest.mark.parametrize("kind", ["distinct", "rounded", "clipped"])
+@pytest.mark.parametrize("kind", ["distinct", "rounded", "fine-ties", "clipped"])
 def test_side_max_matches_the_full_sort(kind, wkind):
     rng = np.random.default_rng(7)
     n = 20000
@@ -128,8 +130,9 @@ def test_the_fast_paths_are_taken_and_the_fallbacks_when_they_must(monkeypatch):
     r.side_max(1.0 + p, eligible, np.arange(1, 50000, 997))
     assert sorts
     sorts.clear()
-    # more distinct tied scores among the queried records than one pass each is worth
+    # more distinct tied scores among the queried records than one pass each is worth: one
+    # hashed pass instead (scores stored as float32, as many models give them, tie often)
     q = np.round(rng.random(50000), 2)
+    assert np.unique(q).size > ranking_mod._TIED_VALUES
     Ranking(q).rank(rng.choice(q.size, 500, replace=False))
-    assert sorts
-    assert ranking_mod._TIED_VALUES < 100
+    assert not sorts

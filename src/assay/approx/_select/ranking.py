@@ -14,12 +14,13 @@ checks them against it).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .common import _rank_order
 
 __all__ = ["Ranking"]
 
-_TIED_VALUES = 8  # distinct tied scores resolved one pass each before the full sort is cheaper
+_TIED_VALUES = 8  # distinct tied scores resolved one pass each; more take one hashed pass
 _CHAIN_STEPS = 12  # running-maximum levels followed before the full sort answers
 _HEAD = 1 << 16  # records at the top ranked once, the first time any of them is asked for
 _SLAB = 4096  # records at either end where the largest weight is looked for first
@@ -119,14 +120,27 @@ class Ranking:
         right = np.searchsorted(self._values, v, side="right")
         rank = (self.n - right).astype(np.int64)  # records with a higher score
         tied = right - np.searchsorted(self._values, v, side="left") > 1
-        if tied.any():
+        if tied.any():  # equal scores rank by index
             values = np.unique(v[tied])
             if values.size > _TIED_VALUES:
-                return self._full_rank()[idx]
-            for x in values:  # equal scores rank by index
-                sel = tied & (v == x)
-                rank[sel] += np.searchsorted(np.flatnonzero(self.proxy == x), idx[sel])
+                rank[tied] += self._tie_offsets(values, v[tied], idx[tied])
+            else:
+                for x in values:  # one pass each
+                    sel = tied & (v == x)
+                    rank[sel] += np.searchsorted(np.flatnonzero(self.proxy == x), idx[sel])
         return rank
+
+    def _tie_offsets(self, values: np.ndarray, v: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """For records ``idx`` with scores ``v`` (each one of the sorted ``values``), how many
+        records with the same score have a smaller index: one hashed pass over the scores
+        finds every record holding one of ``values``."""
+        code = pd.Index(values).get_indexer(self.proxy)  # -1: not one of the values
+        members = np.flatnonzero(code >= 0)  # ascending index
+        key = code[members].astype(np.int64) * self.n + members
+        key.sort()  # by value, then index
+        q = np.searchsorted(values, v).astype(np.int64)
+        start = np.searchsorted(key, q * self.n)
+        return np.searchsorted(key, q * self.n + idx) - start
 
     def side_max(self, w: np.ndarray | None, eligible: np.ndarray, cuts: np.ndarray,
                  within: int | None = None) -> tuple[np.ndarray, np.ndarray]:
