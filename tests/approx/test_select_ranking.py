@@ -34,6 +34,8 @@ def _weights(kind: str, p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return rng.gamma(2.0, 1.0, n)
     if kind == "increasing":  # the running maximum changes at every record: the fallback
         return 1.0 + 10.0 * p + 1e-3 * rng.random(n)
+    if kind == "levels-rising":  # few levels, rising with the score: the fallback
+        return np.floor(20 * p) + (rng.random(n) < 0.5)
     if kind == "rare-max":  # the largest weight sits deep in the ranking
         w = np.ones(n)
         w[np.argsort(-p, kind="stable")[n // 2]] = 9.0
@@ -71,7 +73,8 @@ def test_rank_slice_mask_value_match_the_full_sort(kind, n):
     np.testing.assert_array_equal(r.head(min(n, 40)), order[:40])
 
 
-@pytest.mark.parametrize("wkind", ["ones", "levels", "continuous", "increasing", "rare-max"])
+@pytest.mark.parametrize("wkind", ["ones", "levels", "continuous", "increasing", "levels-rising",
+                                   "rare-max"])
 @pytest.mark.parametrize("kind", ["distinct", "rounded", "fine-ties", "clipped"])
 def test_side_max_matches_the_full_sort(kind, wkind):
     rng = np.random.default_rng(7)

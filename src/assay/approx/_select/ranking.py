@@ -153,7 +153,8 @@ class Ranking:
         weight left and the first (last) record holding it, then the records above (below)
         that record. The first level is looked for among the top (bottom) ``_SLAB`` records,
         where weights drawn independently of the score put it; a few levels cover such
-        weights. After ``_CHAIN_STEPS`` levels the full sort answers instead.
+        weights. After ``_CHAIN_STEPS`` levels, or once the levels have cost a pass over
+        every record, the full sort answers instead.
         """
         cuts = np.asarray(cuts, dtype=np.int64)
         within = self.n if within is None else min(int(within), self.n)
@@ -215,9 +216,13 @@ class Ranking:
             level, j, r, idx = first
             ranks.append(r)
             levels.append(level)
+            work = 0
             for _ in range(_CHAIN_STEPS):
                 if idx.size == 0:
                     break
+                work += idx.size
+                if work > self.n:  # levels that shrink the region slowly: the sort is cheaper
+                    return None
                 wi = w[idx]
                 level = float(wi.max())
                 hold = idx[wi == level]  # ascending index
