@@ -327,19 +327,25 @@ def _timed(run, y: np.ndarray, repeats: int):  # type: ignore[no-untyped-def]
 def _mode_overhead(proxy: np.ndarray, y: np.ndarray, args: argparse.Namespace,
                    rng: np.random.Generator) -> list[str]:
     """Rows for the selection modes of issue 17 on the same problem: the assumption mode
-    (``MinDensity()``) and weighted targets (integer weights 1-4 drawn at random)."""
+    (``MinDensity()``) and weighted targets (integer weights 1-4 drawn at random), then the
+    same with the scores stored in single precision (as many models give them: ties are
+    common, which the modes' ranking resolves without sorting every record)."""
     from assay.approx import MinDensity
     from assay.approx._select.modes import run_mode
 
     weight = rng.integers(1, 5, y.size).astype(float)
-    rows = [("assume=MinDensity()", "recall", args.value, {"assume": MinDensity()}),
-            ("weight=1-4", "recall", args.value, {"weight": weight}),
-            ("weight=1-4", "precision", 0.8, {"weight": weight})]
+    single = proxy.astype(np.float32).astype(float)
+    rows = [("assume=MinDensity()", "recall", args.value, {"assume": MinDensity()}, proxy),
+            ("weight=1-4", "recall", args.value, {"weight": weight}, proxy),
+            ("weight=1-4", "precision", 0.8, {"weight": weight}, proxy),
+            ("assume=MinDensity(), float32 scores", "recall", args.value,
+             {"assume": MinDensity()}, single),
+            ("weight=1-4, float32 scores", "recall", args.value, {"weight": weight}, single)]
     lines = []
-    for name, target, value, kw in rows:
+    for name, target, value, kw, scores in rows:
         best, worst, res = _timed(
-            lambda oracle, rep, target=target, value=value, kw=kw: run_mode(
-                proxy, oracle, target=target, value=value, delta=args.delta,
+            lambda oracle, rep, target=target, value=value, kw=kw, scores=scores: run_mode(
+                scores, oracle, target=target, value=value, delta=args.delta,
                 budget=args.budget, seed=rep, **kw),
             y, args.overhead_repeats)
         lines.append(f"| {name} | {target} ({value:g}) | {best[0]:.3f} | {best[1]:.3f} | "
