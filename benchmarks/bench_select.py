@@ -27,6 +27,7 @@ The precision of an empty set counts as 1 (it returns no false positive).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import sys
@@ -331,7 +332,6 @@ def _mode_overhead(proxy: np.ndarray, y: np.ndarray, args: argparse.Namespace,
     same with the scores stored in single precision (as many models give them: ties are
     common, which the modes' ranking resolves without sorting every record)."""
     from assay.approx import MinDensity
-    from assay.approx._select.modes import run_mode
 
     weight = rng.integers(1, 5, y.size).astype(float)
     single = proxy.astype(np.float32).astype(float)
@@ -340,17 +340,34 @@ def _mode_overhead(proxy: np.ndarray, y: np.ndarray, args: argparse.Namespace,
             ("weight=1-4", "precision", 0.8, {"weight": weight}, proxy),
             ("assume=MinDensity(), float32 scores", "recall", args.value,
              {"assume": MinDensity()}, single),
-            ("weight=1-4, float32 scores", "recall", args.value, {"weight": weight}, single)]
+            ("weight=1-4, float32 scores", "recall", args.value, {"weight": weight}, single),
+            ("events=10-record clips, assume=MinDensity()", "recall", args.value,
+             {"assume": MinDensity()}, "events")]
     lines = []
     for name, target, value, kw, scores in rows:
         best, worst, res = _timed(
-            lambda oracle, rep, target=target, value=value, kw=kw, scores=scores: run_mode(
-                scores, oracle, target=target, value=value, delta=args.delta,
+            lambda oracle, rep, target=target, value=value, kw=kw, scores=scores: _run_mode_on(
+                scores, proxy, oracle, target=target, value=value, delta=args.delta,
                 budget=args.budget, seed=rep, **kw),
             y, args.overhead_repeats)
         lines.append(f"| {name} | {target} ({value:g}) | {best[0]:.3f} | {best[1]:.3f} | "
                      f"{worst:.3f} | {res.oracle_calls} | {res.selected.size:,} |")
     return lines
+
+
+def _run_mode_on(scores, proxy, oracle, **kw):  # type: ignore[no-untyped-def]
+    """``run_mode`` on the records' scores, or (``scores="events"``) on clips of 10
+    consecutive records as ``select(events=...)`` builds them (the clip's score is its
+    records' largest; labeling a clip labels its records; the budget counts clips); the
+    answer in records."""
+    from assay.approx._select.events import EventUnits
+    from assay.approx._select.modes import run_mode
+
+    if not isinstance(scores, str):
+        return run_mode(scores, oracle, **kw)
+    units = EventUnits(np.arange(proxy.size) // 10)
+    out = run_mode(units.max_of(proxy), units.label(oracle), **kw)
+    return dataclasses.replace(out, selected=units.records(out.selected))
 
 
 def precision_ceiling_any_valid_method(

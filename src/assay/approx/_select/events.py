@@ -40,7 +40,6 @@ class EventUnits:
         if n > 1:
             change[1:] = keys[1:] != keys[:-1]
         self.starts = np.flatnonzero(change)
-        self.unit_of = np.cumsum(change) - 1
         self.sizes = np.diff(np.r_[self.starts, n])
         self.n_events = int(self.starts.size)
         self.asked = np.zeros(n, dtype=bool)
@@ -54,10 +53,11 @@ class EventUnits:
         return np.add.reduceat(values, self.starts)
 
     def records(self, events: np.ndarray) -> np.ndarray:
-        """Record positions (sorted) of these events."""
-        mask = np.zeros(self.n_events, dtype=bool)
-        mask[np.asarray(events, dtype=np.int64)] = True
-        return np.flatnonzero(mask[self.unit_of])
+        """Record positions (sorted) of these events, in time proportional to their number."""
+        ev = np.unique(np.asarray(events, dtype=np.int64))
+        sizes = self.sizes[ev]
+        first = np.cumsum(sizes) - sizes  # where each event's records begin in the answer
+        return np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(self.starts[ev] - first, sizes)
 
     def label(self, label: LabelFn) -> LabelFn:
         """An event oracle: asks ``label`` about every record of the events (each record once)
@@ -65,10 +65,14 @@ class EventUnits:
 
         def by_event(events: np.ndarray) -> np.ndarray:
             events = np.asarray(events, dtype=np.int64)
-            recs = self.records(np.unique(events))
+            ev = np.unique(events)
+            recs = self.records(ev)  # event by event, each event's records in order
             self.asked[recs] = True
-            y = np.zeros(self.unit_of.size, dtype=np.int8)
-            y[recs] = np.asarray(label(recs), dtype=np.int8)
-            return self.max_of(y)[events]
+            y = np.asarray(label(recs), dtype=np.int8)
+            if ev.size == 0:
+                return np.zeros(0, dtype=np.int8)
+            sizes = self.sizes[ev]
+            per_event = np.maximum.reduceat(y, np.cumsum(sizes) - sizes)
+            return per_event[np.searchsorted(ev, events)]
 
         return by_event
