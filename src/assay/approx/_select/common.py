@@ -156,15 +156,17 @@ def _top_k(proxy: np.ndarray, k: int) -> np.ndarray:
     return cand[_rank_order(proxy, cand)][:k].astype(np.int64)
 
 
-def _top_k_mask(proxy: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of the ``k`` highest-proxy records (ties by index), without sorting."""
+def _top_k_mask(proxy: np.ndarray, k: int, kth: float | None = None) -> np.ndarray:
+    """Boolean mask of the ``k`` highest-proxy records (ties by index), without sorting.
+    ``kth``: the ``k``-th largest score when the caller knows it (else a partition finds it)."""
     n = proxy.size
     k = min(max(int(k), 0), n)
     if k == 0:
         return np.zeros(n, dtype=bool)
     if k == n:
         return np.ones(n, dtype=bool)
-    kth = np.partition(proxy, n - k)[n - k]  # k-th largest value
+    if kth is None:
+        kth = np.partition(proxy, n - k)[n - k]  # k-th largest value
     mask = proxy > kth
     need = k - int(np.count_nonzero(mask))
     mask[np.flatnonzero(proxy == kth)[:need]] = True

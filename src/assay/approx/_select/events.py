@@ -54,10 +54,15 @@ class EventUnits:
 
     def records(self, events: np.ndarray) -> np.ndarray:
         """Record positions (sorted) of these events, in time proportional to their number."""
-        ev = np.unique(np.asarray(events, dtype=np.int64))
+        return self._spans(np.unique(np.asarray(events, dtype=np.int64)))[0]
+
+    def _spans(self, ev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The records of the sorted, distinct events ``ev`` (event by event, each in order)
+        and where each event's records begin among them."""
         sizes = self.sizes[ev]
-        first = np.cumsum(sizes) - sizes  # where each event's records begin in the answer
-        return np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(self.starts[ev] - first, sizes)
+        first = np.cumsum(sizes) - sizes
+        recs = np.arange(int(sizes.sum()), dtype=np.int64) + np.repeat(self.starts[ev] - first, sizes)
+        return recs, first
 
     def label(self, label: LabelFn) -> LabelFn:
         """An event oracle: asks ``label`` about every record of the events (each record once)
@@ -66,13 +71,11 @@ class EventUnits:
         def by_event(events: np.ndarray) -> np.ndarray:
             events = np.asarray(events, dtype=np.int64)
             ev = np.unique(events)
-            recs = self.records(ev)  # event by event, each event's records in order
+            recs, first = self._spans(ev)
             self.asked[recs] = True
             y = np.asarray(label(recs), dtype=np.int8)
             if ev.size == 0:
                 return np.zeros(0, dtype=np.int8)
-            sizes = self.sizes[ev]
-            per_event = np.maximum.reduceat(y, np.cumsum(sizes) - sizes)
-            return per_event[np.searchsorted(ev, events)]
+            return np.maximum.reduceat(y, first)[np.searchsorted(ev, events)]
 
         return by_event

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import _rank_order
+from .common import _rank_order, _top_k_mask
 
 __all__ = ["Ranking"]
 
@@ -78,13 +78,7 @@ class Ranking:
     def mask(self, k: int) -> np.ndarray:
         """Boolean mask of the ``k`` top records."""
         k = min(max(int(k), 0), self.n)
-        if k in (0, self.n):
-            return np.full(self.n, k > 0)
-        kth = self.value_at(k - 1)
-        mask = self.proxy > kth
-        need = k - int(np.count_nonzero(mask))
-        mask[np.flatnonzero(self.proxy == kth)[:need]] = True  # ties by index
-        return mask
+        return _top_k_mask(self.proxy, k, self.value_at(k - 1) if 0 < k < self.n else None)
 
     def slice(self, a: int, b: int) -> np.ndarray:
         """The records at ranks ``a .. b - 1``, in rank order."""
