@@ -328,16 +328,23 @@ def _timed(run, y: np.ndarray, repeats: int):  # type: ignore[no-untyped-def]
 def _mode_overhead(proxy: np.ndarray, y: np.ndarray, args: argparse.Namespace,
                    rng: np.random.Generator) -> list[str]:
     """Rows for the selection modes of issue 17 on the same problem: the assumption mode
-    (``MinDensity()``) and weighted targets (integer weights 1-4 drawn at random), then the
-    same with the scores stored in single precision (as many models give them: ties are
-    common, which the modes' ranking resolves without sorting every record)."""
+    (``MinDensity()``) and weighted targets (integer weights 1-4 drawn at random, and weights
+    that rise with the score, ``1 + 4 proxy``, as a count or a duration predicted by the same
+    model would), then the same with the scores stored in single precision (as many models
+    give them: ties are common, which the modes' ranking resolves without sorting every
+    record)."""
     from assay.approx import MinDensity
 
     weight = rng.integers(1, 5, y.size).astype(float)
+    rising = 1.0 + 4.0 * proxy
     single = proxy.astype(np.float32).astype(float)
     rows = [("assume=MinDensity()", "recall", args.value, {"assume": MinDensity()}, proxy),
             ("weight=1-4", "recall", args.value, {"weight": weight}, proxy),
             ("weight=1-4", "precision", 0.8, {"weight": weight}, proxy),
+            ("weight=1+4 proxy (rising with the score)", "recall", args.value,
+             {"weight": rising}, proxy),
+            ("weight=1+4 proxy (rising with the score)", "precision", 0.8,
+             {"weight": rising}, proxy),
             ("assume=MinDensity(), float32 scores", "recall", args.value,
              {"assume": MinDensity()}, single),
             ("weight=1-4, float32 scores", "recall", args.value, {"weight": weight}, single),

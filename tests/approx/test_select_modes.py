@@ -353,7 +353,9 @@ def test_overhead_benchmark_times_the_modes(capsys):
                               "--overhead-repeats", "1", "--methods", "assay"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
     names = [r.split(" | ")[0][2:] for r in rows[2:]]
-    assert names[0] == "assay" and names[-6:] == [
-        "assume=MinDensity()", "weight=1-4", "weight=1-4", "assume=MinDensity(), float32 scores",
-        "weight=1-4, float32 scores", "events=10-record clips, assume=MinDensity()"]
+    rising = "weight=1+4 proxy (rising with the score)"
+    assert names[0] == "assay" and names[-8:] == [
+        "assume=MinDensity()", "weight=1-4", "weight=1-4", rising, rising,
+        "assume=MinDensity(), float32 scores", "weight=1-4, float32 scores",
+        "events=10-record clips, assume=MinDensity()"]
     assert all(int(r.split(" | ")[5]) <= 1000 for r in rows[2:])  # oracle calls within budget

@@ -111,16 +111,22 @@ def test_side_max_with_nothing_eligible_or_one_record():
 
 
 def test_the_fast_paths_are_taken_and_the_fallbacks_when_they_must(monkeypatch):
-    """The full sort runs only when ties or weights force it (else the fast path would not be
+    """The full sort never runs for these questions; the chain of running maxima answers
+    where it is cheap and the bucketed pass where it is not (else one of them would not be
     tested at all by the cases above)."""
-    sorts = []
-    real = Ranking.order
+    sorts, buckets = [], []
+    real, real_bucket = Ranking.order, Ranking._bucket_side_max
 
     def counted(self):
         sorts.append(1)
         return real(self)
 
+    def counted_bucket(self, *args):
+        buckets.append(1)
+        return real_bucket(self, *args)
+
     monkeypatch.setattr(Ranking, "order", counted)
+    monkeypatch.setattr(Ranking, "_bucket_side_max", counted_bucket)
     rng = np.random.default_rng(3)
     p = rng.random(50000)
     r = Ranking(p)
@@ -128,14 +134,42 @@ def test_the_fast_paths_are_taken_and_the_fallbacks_when_they_must(monkeypatch):
     r.rank(rng.choice(p.size, 500, replace=False))
     r.slice(20000, 20150)
     r.side_max(rng.integers(1, 5, p.size).astype(float), eligible, np.arange(1, 50000, 997))
-    assert not sorts
-    # every weight a new running maximum down the ranking: the chain gives up, the sort answers
+    assert not sorts and not buckets
+    # every weight a new running maximum down the ranking: the chain gives up, buckets answer
     r.side_max(1.0 + p, eligible, np.arange(1, 50000, 997))
-    assert sorts
-    sorts.clear()
+    assert buckets and not sorts
     # more distinct tied scores among the queried records than one pass each is worth: one
     # hashed pass instead (scores stored as float32, as many models give them, tie often)
     q = np.round(rng.random(50000), 2)
     assert np.unique(q).size > ranking_mod._TIED_VALUES
     Ranking(q).rank(rng.choice(q.size, 500, replace=False))
     assert not sorts
+
+
+@pytest.mark.parametrize("kind", ["distinct", "rounded", "clipped", "signed", "signed-zeros",
+                                  "wide", "constant"])
+@pytest.mark.parametrize("chunk", [7, 1 << 20])  # 7: many passes of a few records each
+def test_bucketed_side_max_matches_the_full_sort(kind, chunk, monkeypatch):
+    """The bucketed pass, called directly, on scores of either sign (-0.0 and 0.0 are one
+    score), spread over many binary orders of magnitude, tied at the cutoffs, and in chunks."""
+    monkeypatch.setattr(ranking_mod, "_CHUNK", chunk)
+    rng = np.random.default_rng(11)
+    n = 3000
+    p = {
+        "distinct": rng.random(n),
+        "rounded": np.round(rng.random(n), 2),
+        "clipped": np.clip(rng.random(n) * 1.2 - 0.1, 0.0, 1.0),
+        "signed": rng.normal(size=n) * 1e3,
+        "signed-zeros": np.round(rng.normal(size=n), 1) * np.where(rng.random(n) < 0.5, -1, 1),
+        "wide": rng.random(n) ** 40,  # from 1 down to about 1e-140
+        "constant": np.full(n, 0.3),
+    }[kind]
+    w = np.where(rng.random(n) < 0.5, 1.0 + np.abs(p), rng.integers(0, 4, n)).astype(float)
+    order = np.argsort(-p, kind="stable")
+    for share in (0.0, 0.3, 1.0):
+        eligible = rng.random(n) < share
+        cuts = np.unique(np.r_[0, 1, rng.integers(0, n + 1, 40), n - 1, n])
+        got = Ranking(p)._bucket_side_max(w, eligible, cuts)
+        expect = _brute_side_max(order, w, eligible, cuts)
+        np.testing.assert_array_equal(got[0], expect[0])
+        np.testing.assert_array_equal(got[1], expect[1])
