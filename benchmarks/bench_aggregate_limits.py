@@ -13,7 +13,9 @@ Four reports, each written to its own section of ``docs/benchmarks.md`` with ``-
     The default on the ±0.01 SUPG tasks beside the same design handed what no design has:
     the true mean and standard deviation of every stratum (its predictions and allocation)
     and the true mean as the point its bets turn around; and beside ``strata=4``. Paired
-    seeds. It measures how much of the gap to the stratified n* learning costs. With
+    seeds. It measures how much of the gap to the stratified n* learning costs, and where
+    each design's labels go (their share in the proxy's tail that holds the last 5% of the
+    value, :func:`proxy_tail`). With
     ``--datasets`` / ``--configs`` (``default,strata=4``) it writes its own section, e.g. the
     check of ``strata=4`` on the other tasks (held-out ones included).
 ``--floors`` (section ``aggregation-floors``)
@@ -518,9 +520,32 @@ def _told_the_truth(y: np.ndarray):
         betting._Strata, betting._MeanTarget.prepare = saved, plain
 
 
-def _tuned_chunk(task: tuple) -> list[list[int | bool]]:
+#: the proxy's tail in `--tuned`: the records below the smallest top-proxy prefix holding
+#: this share of the value's sum (nearly empty of it, most of the records on rare-positive tasks)
+TAIL_VALUE_SHARE = 0.05
+
+
+def proxy_tail(proxy: np.ndarray, y: np.ndarray, share: float = TAIL_VALUE_SHARE) -> np.ndarray:
+    """Mask of the records below the smallest prefix of the proxy ranking (highest first, ties
+    by index) that holds ``1 - share`` of the sum of ``y - min(y)``.
+
+    Examples
+    --------
+    >>> proxy_tail(np.array([0.9, 0.1, 0.5, 0.2]), np.array([1.0, 0.0, 1.0, 0.0]), 0.05).tolist()
+    [False, True, False, True]
+    """
+    order = np.argsort(-proxy, kind="stable")
+    mass = np.cumsum((y - y.min())[order])
+    head = int(np.searchsorted(mass, (1.0 - share) * mass[-1])) + 1
+    tail = np.ones(y.size, dtype=bool)
+    tail[order[:head]] = False
+    return tail
+
+
+def _tuned_chunk(task: tuple) -> list[list[float]]:
     name, seeds, configs = task
     ds = base.load(name, base.data_dir())
+    tail = proxy_tail(ds.proxy, ds.y)
     rows = []
     for seq in seeds:
         row = []
@@ -528,12 +553,20 @@ def _tuned_chunk(task: tuple) -> list[list[int | bool]]:
             opts = TUNED_CONFIGS[label]
             ctx = _told_the_truth(ds.y) if label == TUNED else contextlib.nullcontext()
             extra = {"centre": ds.truth} if label == TUNED else {}
+            asked: list[np.ndarray] = []
+
+            def oracle(i: np.ndarray, asked: list[np.ndarray] = asked) -> np.ndarray:
+                asked.append(np.asarray(i))
+                return ds.y[i]
+
             with ctx:
                 r = estimate_aggregate(
-                    "betting", n_records=ds.n, label=lambda i: ds.y[i], lo=ds.lo, hi=ds.hi,
+                    "betting", n_records=ds.n, label=oracle, lo=ds.lo, hi=ds.hi,
                     proxy=ds.proxy, delta=DELTA, seed=np.random.default_rng(seq), error=ds.error,
                     relative=ds.relative, **opts, **extra)
-            row += [r.oracle_calls, bool(r.lower <= ds.truth <= r.upper)]
+            labeled = np.unique(np.concatenate(asked)) if asked else np.empty(0, dtype=np.int64)
+            row += [r.oracle_calls, bool(r.lower <= ds.truth <= r.upper),
+                    float(tail[labeled].mean()) if labeled.size else 0.0]
         rows.append(row)
     return rows
 
@@ -553,16 +586,22 @@ def _tuned_report(args) -> int:
         "allocation computed from the true stratum sds and its bets turning at the true mean "
         "(all valid: fixed in advance; none available to a user). Issue 17's targets: 350 / "
         "370 labels on onto / tacred. A cell's coverage passes the one-sided binomial test at "
-        f"1e-3 when at least {need} of {args.trials} trials cover.\n"
+        f"1e-3 when at least {need} of {args.trials} trials cover.\n\n"
+        f"`tail`: the records below the smallest top-proxy prefix that holds {1 - TAIL_VALUE_SHARE:.0%} "
+        f"of the value's sum (`proxy_tail`); `labels in the tail`: the mean share of each "
+        "design's distinct labeled records that lie there, beside the share of all records "
+        "that do.\n"
     )
-    head = " | ".join(f"{lab}: labels (coverage)" for lab in configs)
     short = {TUNED: "told the truth"}
+    head = " | ".join(f"{lab}: labels (coverage)" for lab in configs)
     diffs_head = "".join(f" {short.get(c, c)} - default (paired s.e.) |" for c in configs[1:])
-    print(f"| dataset | {head} |{diffs_head} n* CV | n* stratified |")
-    print("|---|" + "---|" * (2 * len(configs) + 1))
+    tail_head = "".join(f" {short.get(c, c)}: labels in the tail |" for c in configs)
+    print(f"| dataset | {head} |{diffs_head} records in the tail |{tail_head} n* CV | "
+          "n* stratified |")
+    print("|---|" + "---|" * (3 * len(configs) + 2))
     for d in names:
         a = np.array(rows[d], dtype=float)
-        calls, cov = a[:, 0::2], a[:, 1::2]
+        calls, cov, in_tail = a[:, 0::3], a[:, 1::3], a[:, 2::3]
         cells = []
         for j in range(len(configs)):
             flag = "" if cov[:, j].sum() >= need else " **FAIL**"
@@ -571,8 +610,11 @@ def _tuned_report(args) -> int:
         for j in range(1, len(configs)):
             diff = calls[:, j] - calls[:, 0]
             diffs.append(f"{diff.mean():+.0f} ({diff.std(ddof=1) / np.sqrt(diff.size):.0f})")
-        i = base.ideal(base.load(d, base.data_dir()))
+        ds = base.load(d, base.data_dir())
+        i = base.ideal(ds)
+        shares = [f"{in_tail[:, j].mean():.2f}" for j in range(len(configs))]
         print(f"| {d} | " + " | ".join(cells) + " | " + " | ".join(diffs)
+              + f" | {proxy_tail(ds.proxy, ds.y).mean():.2f} | " + " | ".join(shares)
               + f" | {i['n_cv']:.0f} | {i['n_stratified']:.0f} |")
     return 0
 

@@ -85,8 +85,18 @@ def test_telling_the_default_the_truth_is_undone_after_each_run(bench, shared_da
     configs = tuple(bench.TUNED_CONFIGS)
     rows = bench._tuned_chunk(("onto", np.random.SeedSequence(3).spawn(2), configs))
     assert betting._Strata is _Strata and betting._MeanTarget.prepare is prepare
-    assert len(rows) == 2 and all(len(row) == 2 * len(bench.TUNED_CONFIGS) for row in rows)
-    assert all(0 < row[j] <= 11165 for row in rows for j in range(0, len(row), 2))
+    assert len(rows) == 2 and all(len(row) == 3 * len(bench.TUNED_CONFIGS) for row in rows)
+    assert all(0 < row[j] <= 11165 for row in rows for j in range(0, len(row), 3))
+    assert all(0.0 <= row[j] <= 1.0 for row in rows for j in range(2, len(row), 3))
+
+
+def test_proxy_tail_holds_the_last_share_of_the_value(bench):
+    rng = np.random.default_rng(5)
+    proxy = rng.random(5000)
+    y = (rng.random(5000) < proxy**6).astype(float)
+    tail = bench.proxy_tail(proxy, y, 0.05)
+    assert y[tail].sum() <= 0.05 * y.sum() < y[tail].sum() + 1  # the prefix stops at 95%
+    assert proxy[tail].max() <= proxy[~tail].min()  # the tail is the bottom of the ranking
 
 
 def _mean_floor_by_hand(values, error, delta):
