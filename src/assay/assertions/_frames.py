@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
+from .._arrays import unique_first
 from ..geometry.kernels import Boxes, iou_2d_indexed
 
 
@@ -106,20 +107,6 @@ def factorize(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
-def _unique_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(key, return_index=True)``, without a sort when ``key`` is already in order
-    (tables usually arrive sorted by stream and frame)."""
-    if key.size and bool((key[1:] >= key[:-1]).all()):
-        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        return key[first], first
-    # a stable sort keeps each key's first occurrence first, and merges the long sorted runs
-    # of nearly sorted input (rows appended out of order) far faster than np.unique's sort
-    order = np.argsort(key, kind="stable")
-    sk = key[order]
-    first = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if sk.size else np.zeros(0, dtype=np.int64)
-    return sk[first], order[first]
-
-
 def _strides(key: np.ndarray, n_streams: int) -> np.ndarray:
     """Per stream, the greatest common divisor of the gaps between its distinct frames (1 for
     a stream with a single frame), from the sorted distinct ``stream_code * 2**40 + frame``."""
@@ -166,7 +153,7 @@ def stream_info(obs: pd.DataFrame, *, stride: int | dict | None = None) -> Strea
     f = obs["frame"].to_numpy(dtype=np.int64)
     t = obs["time"].to_numpy(dtype=np.float64)
     n = len(streams)
-    key, idx = _unique_first(codes * _SHIFT + f)
+    key, idx = unique_first(codes * _SHIFT + f)
     if stride is None:
         strides = _strides(key, n)
     elif isinstance(stride, dict):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._arrays import unique_first
 from ...exceptions import InvalidParameterError
 from .._result import Guarantee
 
@@ -95,7 +96,7 @@ class _Labeler:
     def query(self, idx: np.ndarray, *, verification: bool = False) -> np.ndarray:
         """Labels of ``idx`` (repeats allowed), asking the oracle for the unknown ones once."""
         idx = np.asarray(idx, dtype=np.int64)
-        new = np.unique(idx[self.known[idx] < 0])
+        new = unique_first(idx[self.known[idx] < 0])[0]
         if new.size:
             if not verification and self.calls + new.size > self.budget:
                 raise RuntimeError("internal error: a selection method overspent its budget")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._arrays import unique_first
 from .common import LabelFn
 
 __all__ = ["EventUnits"]
@@ -54,7 +55,7 @@ class EventUnits:
 
     def records(self, events: np.ndarray) -> np.ndarray:
         """Record positions (sorted) of these events, in time proportional to their number."""
-        return self._spans(np.unique(np.asarray(events, dtype=np.int64)))[0]
+        return self._spans(unique_first(np.asarray(events, dtype=np.int64))[0])[0]
 
     def _spans(self, ev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The records of the sorted, distinct events ``ev`` (event by event, each in order)
@@ -70,7 +71,7 @@ class EventUnits:
 
         def by_event(events: np.ndarray) -> np.ndarray:
             events = np.asarray(events, dtype=np.int64)
-            ev = np.unique(events)
+            ev = unique_first(events)[0]
             recs, first = self._spans(ev)
             self.asked[recs] = True
             y = np.asarray(label(recs), dtype=np.int8)

@@ -242,13 +242,10 @@ class Ranking:
                     eq_idx.append(idx[amb[on]])
                     eq_w.append(wc[amb[on]])
                 np.maximum.at(peak, k, wc)
-        peak = peak[:nb + 1]
-        # interval k is above cutoff c (whose boundary is bound[j]) when k > j
+        # interval k is above cutoff c (whose boundary is bound[j]) when k > j: highest
+        # interval first, the nb - j intervals above c come before the rest
         j = np.searchsorted(bound, asc[n - np.maximum(cuts, 1)])
-        suffix = np.r_[np.maximum.accumulate(peak[::-1])[::-1], 0.0]
-        prefix = np.maximum.accumulate(peak)
-        above = np.where(cuts > 0, suffix[j + 1], 0.0)
-        below = np.where(cuts > 0, prefix[j], suffix[0])
+        above, below = _side_max(peak[nb::-1], np.where(cuts > 0, nb - j, 0))
         if eq_idx:
             idx, wq = np.concatenate(eq_idx), np.concatenate(eq_w)
             r = self.rank(idx)
