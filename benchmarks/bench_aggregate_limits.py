@@ -25,6 +25,12 @@ Four reports, each written to its own section of ``docs/benchmarks.md`` with ``-
     knows every stratum's sd and pays nothing for the range (:func:`kelly_labels`) and the
     default's labels, on the held-out 0/1 tasks too, and on the ``where`` query with the
     range cut to the most cars in a passing frame.
+``--ideal`` (section ``aggregation-ideal``)
+    The labels two classes of finite-sample designs would need on the 0/1 tasks if they
+    were told every stratum's mean (``_aggregate_ideal.py``, heuristic): the default's class
+    (one importance-weighted betting martingale with stratum-mean control variates: best
+    fixed allocation and bets, the range priced) and union-intersection over strata
+    (optimistic per-stratum capitals), on the default's strata and on twice as many.
 ``--union`` (section ``aggregation-union-<datasets>``)
     The default beside remedy (a) of the aggregation brief, union-intersection over strata
     in its simplest convex form (``_union_strata.py``, an experiment, not a method of
@@ -33,6 +39,7 @@ Four reports, each written to its own section of ``docs/benchmarks.md`` with ``-
 Run ``python benchmarks/bench_aggregate_limits.py --where --trials 1000 --write``,
 ``python benchmarks/bench_aggregate_limits.py --floors --trials 1000 --write`` and
 ``python benchmarks/bench_aggregate_limits.py --union --trials 200 --write``,
+``python benchmarks/bench_aggregate_limits.py --ideal --write``,
 ``python benchmarks/bench_aggregate_limits.py --tuned --trials 1000 --write`` (and
 ``--tuned --trials 300 --datasets imagenet,mot15,kitti,kitti-ped,mot15-dense
 --configs default,strata=4 --write``).
@@ -619,6 +626,58 @@ def _tuned_report(args) -> int:
     return 0
 
 
+#: strata of the `--ideal` report: the default's (8 base strata, tails refined down to 256
+#: records) and about twice as many
+IDEAL_STRATA = ((8, betting._TAIL_MIN), (16, 64))
+
+
+def stratum_means(ds: base.Dataset, strata: int, tail_min: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shares of the records and means of the value of the default's proxy strata."""
+    st = _Strata(ds.proxy, ds.n, strata, np.random.default_rng(0), tail_min)
+    sid = st.stratum_of(np.arange(ds.n))
+    return st.sizes / ds.n, np.bincount(sid, weights=ds.y, minlength=st.k) / st.sizes
+
+
+def _ideal_report(args) -> int:
+    from _aggregate_ideal import betting_ideal, union_ideal
+
+    print(
+        f"Error-target mode, ±0.01 on the 0/1 tasks, delta = {DELTA}. Every figure is the "
+        "heuristic label count of a class of designs told every stratum's mean "
+        "(`benchmarks/_aggregate_ideal.py`: sampling with replacement, expected log-growth "
+        "per label against ln(1/delta), the best split of the width between the two sides, "
+        "then n / (1 + n / N) for sampling without replacement, the generous correction; no "
+        "trials, deterministic). `default's class`: one importance-weighted betting "
+        "martingale with the stratum means as control variates, the best fixed bets, capped "
+        "at `truncation` of the largest loss a value in the stated range [0, 1] could cause "
+        "(the range's price: a positive drawn where records are sampled least); its "
+        "allocation either the best of the default's own floored-Neyman family or the best "
+        "of all. `union-intersection` (optimistic): one capital per stratum growing at the "
+        "Kullback-Leibler rate for every stratum mean at once, a candidate rejected at its "
+        "weakest split over the strata. `strata`: the default's proxy strata (8 base "
+        "strata, tails refined to 256 records) and twice as many (16, refined to 64). The "
+        "default's own labels are in section `aggregation-floors` (onto / tacred: 471 / 491; "
+        "told the true stratum means and sds, section `aggregation-tuned`: 437 / 453).\n"
+    )
+    print("| task | N | truth | target labels | strata (K) | default's class, its allocation "
+          "family (truncation 0.95) | default's class, best allocation (0.95) | "
+          "default's class, best allocation (0.999) | union-intersection, optimistic |")
+    print("|---|" + "---|" * 8)
+    for name in FLOOR_TASKS:
+        ds = base.load(name, base.data_dir())
+        for strata, tail_min in IDEAL_STRATA:
+            w, p = stratum_means(ds, strata, tail_min)
+            opts = {"error": ds.error, "delta": DELTA, "n_records": ds.n}
+            fam = betting_ideal(w, p, family_only=True, **opts)["labels"]
+            best = betting_ideal(w, p, **opts)["labels"]
+            loose = betting_ideal(w, p, truncation=0.999, **opts)["labels"]
+            union = union_ideal(w, p, **opts)["labels"]
+            print(f"| {name} | {ds.n} | {ds.truth:.4g} | {TARGETS.get(name, '-')} | "
+                  f"{strata} / {tail_min} ({w.size}) | {fam:.0f} | {best:.0f} | {loose:.0f} | "
+                  f"{union:.0f} |", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--where", action="store_true", help="the KITTI `where` query and its floor")
@@ -628,6 +687,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the targets beside the proven floors and the default")
     ap.add_argument("--union", action="store_true",
                     help="the default beside a union-intersection design over strata")
+    ap.add_argument("--ideal", action="store_true",
+                    help="what two classes of designs need when told every stratum's mean")
     ap.add_argument("--trials", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=20240611)
     ap.add_argument("--workers", type=int, default=2, choices=(1, 2))
@@ -661,8 +722,13 @@ def main(argv: list[str] | None = None) -> int:
         with tee_to_docs("aggregation-union-" + args.datasets.replace(",", "-"), title,
                          args.write):
             _union_report(args)
-    if not (args.where or args.tuned or args.floors or args.union):
-        ap.error("choose --where, --tuned, --floors and / or --union")
+    if args.ideal:
+        title = ("Approximate aggregation: what the default's class of designs needs when told "
+                 "every stratum's mean (issue 17)")
+        with tee_to_docs("aggregation-ideal", title, args.write):
+            _ideal_report(args)
+    if not (args.where or args.tuned or args.floors or args.union or args.ideal):
+        ap.error("choose --where, --tuned, --floors, --union and / or --ideal")
     return 0
 
 
