@@ -1,6 +1,6 @@
-"""What two classes of finite-sample designs would need on a 0/1 mean if they knew everything.
+"""What two classes of finite-sample designs would need on a mean if they knew everything.
 
-Used by ``bench_aggregate_limits.py --ideal``. Both figures are heuristic lower ends of a
+Used by ``bench_aggregate_limits.py --ideal``. The figures are heuristic lower ends of a
 class of designs (sampling with replacement, the expected growth of the log-capital per
 label, Wald's identity), not proofs about every method:
 
@@ -13,8 +13,12 @@ label, Wald's identity), not proofs about every method:
     capital positive for every draw the stated range allows, including a positive in a
     stratum with no positives at all, so the upper side's bet is capped by the largest
     ``w_k (1 - p_k) / pi_k`` (a positive drawn where records are sampled least).
+:func:`ratio_ideal`
+    The same class on the mean of a value over the records that pass a filter (the
+    ``where`` query), tested as the default tests it, through ``a = pass (v - lo)`` and
+    ``b = pass``; the range's price there is a passing record at the stated cap.
 :func:`union_ideal`
-    Union-intersection over strata: one test martingale per stratum, a candidate mean
+    Union-intersection (0/1 means only) over strata: one test martingale per stratum, a candidate mean
     rejected when the product of the stratum capitals is large at every split of it over the
     strata. Optimistic on purpose: each stratum's capital grows at the Kullback-Leibler rate
     ``KL(p_k || m_k)`` for *every* stratum mean ``m_k`` at once (no single bet achieves
@@ -49,23 +53,27 @@ def _sides(mu: float, error: float, frac: float) -> tuple[float, float]:
     return 2.0 * error - e_hi, e_hi
 
 
-def betting_growth(pi: np.ndarray, w: np.ndarray, p: np.ndarray, e_lo: float, e_hi: float,
-                   truncation: float) -> np.ndarray:
-    """Expected log-growth per label of the best fixed bets ``(lower side, upper side)``.
+def atom_growth(pi: np.ndarray, w: np.ndarray, k: np.ndarray, a: np.ndarray, b: np.ndarray,
+                q: np.ndarray, s_lo: float, s_hi: float, b_bar: float, e_lo: float, e_hi: float,
+                truncation: float) -> np.ndarray:
+    """Expected log-growth per label of the best fixed bets ``(lower side, upper side)`` for a
+    ratio ``s = E[a] / E[b]`` tested at ``s_lo`` and ``s_hi`` (a mean: ``b = 1``).
 
-    The bets are Kelly's for the true outcome distribution, capped at ``truncation`` over the
-    largest loss any value in ``[0, 1]`` could cause (a stratum's unseen extreme included).
-
-    Examples
-    --------
-    >>> g = betting_growth(np.array([1.0]), np.array([1.0]), np.array([0.5]), 0.1, 0.1, 0.95)
-    >>> bool(abs(g[0] - g[1]) < 1e-12)  # symmetric problem, symmetric growth
-    True
+    Stratum ``k_j`` takes the value pair ``(a_j, b_j)`` with probability ``q_j`` (summing to
+    one per stratum; pairs with ``q = 0`` are the extremes the stated range allows). The draw's
+    term at candidate ``s`` is ``Z = (A - s B) + (w_k / pi_k)(u - f_k)`` with ``u = a - s b``
+    and ``f_k`` its true stratum mean, so ``E[Z] = B (s* - s)``. The bets are Kelly's for the
+    true distribution, capped at ``truncation`` over the largest loss any allowed pair could
+    cause (the range's price).
     """
-    ratio = w / np.maximum(pi, 1e-12)  # (an optimiser's step may drive a share to zero)
-    dev = np.concatenate([ratio * (0.0 - p), ratio * (1.0 - p)])
-    prob = np.concatenate([pi * (1.0 - p), pi * p])
-    x = np.stack([dev + e_lo, e_hi - dev])
+    ratio = (w / np.maximum(pi, 1e-12))[k]  # (an optimiser's step may drive a share to zero)
+    prob = pi[k] * q
+    xs = []
+    for s, sign, e in ((s_lo, 1.0, e_lo), (s_hi, -1.0, e_hi)):
+        u = a - s * b
+        f = np.bincount(k, weights=q * u, minlength=w.size)
+        xs.append(b_bar * e + sign * ratio * (u - f[k]))
+    x = np.stack(xs)
     prob2 = np.stack([prob, prob])
     priced = np.where(prob2 > 0, prob2, 1e-12)  # every value of the range is possible
     lam, _ = _kelly(x, priced / priced.sum(axis=1, keepdims=True), iters=40)
@@ -74,16 +82,32 @@ def betting_growth(pi: np.ndarray, w: np.ndarray, p: np.ndarray, e_lo: float, e_
     return np.sum(prob2 * np.log1p(lam[:, None] * x), axis=1)
 
 
-def _labels(growth: np.ndarray, mu: float, e_lo: float, delta: float) -> float:
-    need = math.log(1.0 / delta) / np.maximum(growth, 1e-300)
-    if mu - e_lo <= 0.0:  # the range already rules out every mean below the lower end
-        need[0] = 0.0
-    return float(need.max())
+def _binary_atoms(p: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Atoms of 0/1 strata: ``(k, a, b, q)`` with the values 0 and 1 in every stratum."""
+    kk = np.arange(p.size)
+    return (np.concatenate([kk, kk]), np.concatenate([np.zeros(p.size), np.ones(p.size)]),
+            np.ones(2 * p.size), np.concatenate([1.0 - p, p]))
 
 
-def _floored_neyman(w: np.ndarray, p: np.ndarray) -> list[np.ndarray]:
+def betting_growth(pi: np.ndarray, w: np.ndarray, p: np.ndarray, e_lo: float, e_hi: float,
+                   truncation: float) -> np.ndarray:
+    """:func:`atom_growth` for a mean of 0/1 values with stratum means ``p`` (a positive in a
+    stratum without positives, and the reverse, priced as the range's extremes).
+
+    Examples
+    --------
+    >>> g = betting_growth(np.array([1.0]), np.array([1.0]), np.array([0.5]), 0.1, 0.1, 0.95)
+    >>> bool(abs(g[0] - g[1]) < 1e-12)  # symmetric problem, symmetric growth
+    True
+    """
+    mu = float(w @ p)
+    return atom_growth(pi, w, *_binary_atoms(p), mu - e_lo, mu + e_hi, 1.0, e_lo, e_hi,
+                       truncation)
+
+
+def _floored_neyman(w: np.ndarray, sd: np.ndarray) -> list[np.ndarray]:
     """The default's allocation family, ``pi ~ w max(sd, tau)`` for each of :data:`FAMILY_TAUS`."""
-    sd = np.maximum(np.sqrt(p * (1.0 - p)), 1e-3)
+    sd = np.maximum(sd, 1e-3)
     out = []
     for tau in FAMILY_TAUS:
         pi = w * (1.0 if math.isinf(tau) else np.maximum(sd, tau))
@@ -105,6 +129,45 @@ def _fpc(n: float, n_records: int | None) -> float:
     return n if n_records is None else n / (1.0 + n / n_records)
 
 
+def _optimise(labels, family: list[np.ndarray], *, family_only: bool, splits: np.ndarray,
+              nelder_mead: bool = True, xtol: float = 1e-4,
+              ftol: float = 1e-7) -> tuple[float, np.ndarray, float]:
+    """The fewest ``labels(pi, frac)`` over the allocation family and a grid of splits, then
+    (unless ``family_only``) over every allocation and split, from the family's best."""
+    best = (math.inf, family[0], 0.5)
+    for pi in family:
+        for frac in splits:
+            n = labels(pi, frac)
+            if n < best[0]:
+                best = (n, pi, frac)
+    if family_only:
+        return best
+
+    def objective(v: np.ndarray) -> float:
+        return math.log(max(labels(*_unpack(v)), 1e-300))
+
+    x = _pack(best[1], best[2])
+    if nelder_mead:
+        x = optimize.minimize(objective, x, method="Nelder-Mead",
+                              options={"maxiter": 20_000, "maxfev": 20_000, "xatol": xtol,
+                                       "fatol": 1e-7}).x
+    for _ in range(2):  # Powell from there, restarted once (it stalls on this surface)
+        res = optimize.minimize(objective, x, method="Powell",
+                                options={"maxiter": 40_000, "xtol": xtol, "ftol": ftol})
+        x = res.x
+        if not nelder_mead:
+            break
+    n = math.exp(res.fun)
+    return (n, *_unpack(res.x)) if n < best[0] else best
+
+
+def _labels(growth: np.ndarray, lower_free: bool, delta: float) -> float:
+    need = math.log(1.0 / delta) / np.maximum(growth, 1e-300)
+    if lower_free:  # the range already rules out every candidate below the lower end
+        need[0] = 0.0
+    return float(need.max())
+
+
 def betting_ideal(w: np.ndarray, p: np.ndarray, *, error: float, delta: float,
                   truncation: float = 0.95, family_only: bool = False,
                   n_records: int | None = None) -> dict:
@@ -112,37 +175,65 @@ def betting_ideal(w: np.ndarray, p: np.ndarray, *, error: float, delta: float,
 
     ``w``: stratum shares of the records; ``p``: stratum means of the 0/1 value. With
     ``family_only`` the allocation is the best of the default's own floored-Neyman family
-    (:data:`FAMILY_TAUS`); otherwise it is then optimised freely (Powell over log-shares and
-    the split, from the family's best). ``n_records``: correct for sampling without
-    replacement (module docstring).
+    (:data:`FAMILY_TAUS`); otherwise it is then optimised freely (Nelder-Mead and Powell over
+    log-shares and the split, from the family's best). ``n_records``: correct for sampling
+    without replacement (module docstring).
     """
     w, p = np.asarray(w, float), np.asarray(p, float)
     mu = float(w @ p)
-    best = (math.inf, None, None)
-    for pi in _floored_neyman(w, p):
-        for frac in _SPLITS:
-            e_lo, e_hi = _sides(mu, error, frac)
-            n = _labels(betting_growth(pi, w, p, e_lo, e_hi, truncation), mu, e_lo, delta)
-            if n < best[0]:
-                best = (n, pi, frac)
-    if family_only:
-        return {"labels": _fpc(best[0], n_records), "allocation": best[1], "upper_share": best[2]}
 
-    def objective(v: np.ndarray) -> float:
-        pi, frac = _unpack(v)
+    def labels(pi: np.ndarray, frac: float) -> float:
         e_lo, e_hi = _sides(mu, error, frac)
-        return math.log(max(_labels(betting_growth(pi, w, p, e_lo, e_hi, truncation),
-                                    mu, e_lo, delta), 1e-300))
+        return _labels(betting_growth(pi, w, p, e_lo, e_hi, truncation), mu - e_lo <= 0.0,
+                       delta)
 
-    res = optimize.minimize(objective, _pack(best[1], best[2]), method="Nelder-Mead",
-                            options={"maxiter": 20_000, "maxfev": 20_000, "xatol": 1e-4,
-                                     "fatol": 1e-7})
-    for _ in range(2):  # Powell from there, restarted once (it stalls on this surface)
-        res = optimize.minimize(objective, res.x, method="Powell",
-                                options={"maxiter": 40_000, "xtol": 1e-4, "ftol": 1e-7})
-    n = math.exp(res.fun)
-    pi, frac = _unpack(res.x) if n < best[0] else best[1:]
-    return {"labels": _fpc(min(n, best[0]), n_records), "allocation": pi, "upper_share": frac}
+    n, pi, frac = _optimise(labels, _floored_neyman(w, np.sqrt(p * (1.0 - p))),
+                            family_only=family_only, splits=_SPLITS)
+    return {"labels": _fpc(n, n_records), "allocation": pi, "upper_share": frac}
+
+
+def ratio_ideal(strata: np.ndarray, passes: np.ndarray, values: np.ndarray, *, lo: float,
+                hi: float, error: float, delta: float, truncation: float = 0.95,
+                family_only: bool = False) -> dict:
+    """Labels of the default's class told everything for the mean of ``values`` over the
+    records that pass, at ``error`` relative (the ``where`` query; module docstring).
+
+    As the default, it tests ``s = mu - lo`` through ``a = pass (v - lo)`` and ``b = pass``.
+    The range's extremes in every stratum are a passing record at ``hi``, one at ``lo`` and
+    a record that does not pass. Corrected for sampling without replacement.
+    """
+    strata = np.asarray(strata)
+    n_rec = strata.size
+    kk = int(strata.max()) + 1
+    w = np.bincount(strata, minlength=kk) / n_rec
+    a_all = np.where(passes, values - lo, 0.0)
+    b_all = np.asarray(passes, float)
+    pairs, counts = np.unique(np.stack([strata, a_all, b_all], axis=1), axis=0,
+                              return_counts=True)
+    ends = np.array([[hi - lo, 1.0], [0.0, 1.0], [0.0, 0.0]])
+    k = np.concatenate([pairs[:, 0].astype(np.int64), np.repeat(np.arange(kk), 3)])
+    a = np.concatenate([pairs[:, 1], np.tile(ends[:, 0], kk)])
+    b = np.concatenate([pairs[:, 2], np.tile(ends[:, 1], kk)])
+    q = np.concatenate([counts / np.bincount(strata, minlength=kk)[pairs[:, 0].astype(int)],
+                        np.zeros(3 * kk)])
+    a_bar, b_bar = float(a_all.mean()), float(b_all.mean())
+    s_true = a_bar / b_bar
+    width = 2.0 * error * abs(lo + s_true)
+    u = a_all - s_true * b_all
+    sd = np.sqrt(np.maximum(np.bincount(strata, weights=u * u, minlength=kk) / (w * n_rec)
+                            - (np.bincount(strata, weights=u, minlength=kk) / (w * n_rec)) ** 2,
+                            0.0))
+
+    def labels(pi: np.ndarray, frac: float) -> float:
+        e_hi = width * frac
+        e_lo = width - e_hi
+        g = atom_growth(pi, w, k, a, b, q, s_true - e_lo, s_true + e_hi, b_bar, e_lo, e_hi,
+                        truncation)
+        return _labels(g, s_true - e_lo <= 0.0, delta)
+
+    n, pi, frac = _optimise(labels, _floored_neyman(w, sd), family_only=family_only,
+                            splits=_SPLITS)
+    return {"labels": _fpc(n, n_rec), "allocation": pi, "upper_share": frac}
 
 
 def _kl(p: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -207,16 +298,6 @@ def union_ideal(w: np.ndarray, p: np.ndarray, *, error: float, delta: float,
         need_lo = 0.0 if mu - e_lo <= 0 else thr / max(min_capital(shares, w, p, mu - e_lo), 1e-300)
         return max(need_hi, need_lo)
 
-    best = (math.inf, None, None)
-    for sh in _floored_neyman(w, p):
-        for frac in _SPLITS[::4]:
-            n = labels(sh, frac)
-            if n < best[0]:
-                best = (n, sh, frac)
-
-    def objective(v: np.ndarray) -> float:
-        return math.log(max(labels(*_unpack(v)), 1e-300))
-
-    res = optimize.minimize(objective, _pack(best[1], best[2]), method="Powell",
-                            options={"maxiter": 20_000, "xtol": 1e-3, "ftol": 1e-6})
-    return {"labels": _fpc(min(best[0], math.exp(res.fun)), n_records)}
+    n, _, _ = _optimise(labels, _floored_neyman(w, np.sqrt(p * (1.0 - p))), family_only=False,
+                        splits=_SPLITS[::4], nelder_mead=False, xtol=1e-3, ftol=1e-6)
+    return {"labels": _fpc(n, n_records)}

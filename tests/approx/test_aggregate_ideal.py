@@ -104,3 +104,31 @@ def test_without_replacement_correction(ideal):
     small = ideal.betting_ideal(w, p, error=0.01, delta=0.05, family_only=True,
                                 n_records=1000)["labels"]
     assert small == pytest.approx(plain / (1 + plain / 1000))
+
+
+def test_ratio_with_every_record_passing_is_the_mean(ideal):
+    """The `where` version with every record passing is the 0/1 mean's computation (relative
+    error turned into the same absolute width)."""
+    rng = np.random.default_rng(3)
+    strata = np.repeat(np.arange(4), [500, 300, 150, 50])
+    p_true = np.repeat([0.0, 0.02, 0.2, 0.7], [500, 300, 150, 50])
+    y = (rng.random(strata.size) < p_true).astype(float)
+    w = np.bincount(strata) / strata.size
+    p = np.bincount(strata, weights=y) / np.bincount(strata)
+    mean = ideal.betting_ideal(w, p, error=0.02, delta=0.05, family_only=True,
+                               n_records=strata.size)["labels"]
+    ratio = ideal.ratio_ideal(strata, np.ones(strata.size, bool), y, lo=0.0, hi=1.0,
+                              error=0.02 / y.mean(), delta=0.05, family_only=True)["labels"]
+    assert ratio == pytest.approx(mean, rel=1e-9)
+
+
+def test_ratio_range_price_grows_with_the_cap(ideal):
+    """A wider stated range for the passing values costs labels: the cap's price."""
+    rng = np.random.default_rng(4)
+    strata = np.repeat(np.arange(3), [600, 300, 100])
+    passes = rng.random(strata.size) < np.repeat([0.02, 0.2, 0.8], [600, 300, 100])
+    values = rng.integers(0, 8, strata.size).astype(float)
+    opts = {"lo": 0.0, "error": 0.1, "delta": 0.05, "family_only": True}
+    small = ideal.ratio_ideal(strata, passes, values, hi=8.0, **opts)["labels"]
+    large = ideal.ratio_ideal(strata, passes, values, hi=50.0, **opts)["labels"]
+    assert large > 1.1 * small
