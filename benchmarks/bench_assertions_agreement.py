@@ -5,7 +5,7 @@
 ``tests/assertions/test_agreement.py`` checks, over random tables of a few streams, that
 ``check``, a ``Monitor`` fed frame by frame and in chunks, and ``check`` of any subset of
 whole streams give the same findings, for every built-in, a renamed subclass of each and
-user-written point and temporal assertions. CI runs 200 fixed examples; this runs the same
+user-written point and temporal assertions. CI runs 60 fixed examples; this runs the same
 property over ``--examples`` new random ones (hypothesis, randomized, no example database)
 and reports how many passed and how long they took. A failure prints hypothesis's smallest
 failing example and exits 1.
@@ -47,7 +47,7 @@ def main() -> None:
             "## Model assertions: batch = stream = subset, a longer random run\n\n"
             f"`python benchmarks/bench_assertions_agreement.py --examples {args.examples} --write` "
             f"(machine: {machine()})\n\n"
-            "The property of `tests/assertions/test_agreement.py` (CI: 200 fixed examples) over new "
+            "The property of `tests/assertions/test_agreement.py` (CI: 60 fixed examples) over new "
             "random tables: for every built-in, a renamed subclass of each, a declared consistency "
             "assertion and user point / temporal assertions, `check` = a `Monitor` fed frame by "
             "frame and in chunks (streams interleaved) = `check` of any subset of whole streams; "

@@ -615,7 +615,7 @@ def test_unknown_method_and_unsupported_combinations():
 def test_betting_sequence_is_anytime_valid_on_iid_draws(directional):
     # i.i.d. skewed draws, fixed bets, the interval checked after every batch; the
     # directional sequence bets towards the running mean
-    trials, mu = 300, 0.08
+    trials, mu = 120, 0.08
     seeds = np.random.SeedSequence(21).spawn(trials)
     ever_missed = 0
     for s in seeds:

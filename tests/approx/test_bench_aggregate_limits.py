@@ -229,7 +229,7 @@ def test_union_experiment_covers_rare_positives_where_the_proxy_is_lowest(union)
     values = np.zeros(n)
     values[[3, 40]] = 1.0
     truth = values.mean()
-    trials, covered, widths = 40, 0, []
+    trials, covered, widths = 20, 0, []
     for s in np.random.SeedSequence(21).spawn(trials):
         r = union.union_strata(proxy, values, 0.0, 1.0, error=0.01, relative=False,
                                delta=0.2, rng=np.random.default_rng(s), strata=4,

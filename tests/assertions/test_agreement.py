@@ -9,7 +9,7 @@ updates are single frames) == ``check`` of any subset of whole streams (restrict
 streams); and a renamed subclass finds what the original finds. Findings are compared as
 multisets of (assertion, stream, frame_start, frame_end, obs_ids, severity rounded, fix).
 
-``ASSAY_AGREEMENT_EXAMPLES`` sets the number of examples (default 200, deterministic); a
+``ASSAY_AGREEMENT_EXAMPLES`` sets the number of examples (default 60, deterministic); a
 longer, randomized run: ``python benchmarks/bench_assertions_agreement.py``.
 """
 
@@ -47,7 +47,7 @@ from assay.assertions import (
 )
 from assay.assertions.registry import BUILTINS
 
-EXAMPLES = int(os.environ.get("ASSAY_AGREEMENT_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("ASSAY_AGREEMENT_EXAMPLES", "60"))
 RANDOMIZED = "ASSAY_AGREEMENT_EXAMPLES" in os.environ
 SRC = Path(assay.__file__).parent
 
