@@ -47,10 +47,11 @@ FAMILY_TAUS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.
 _SPLITS = np.linspace(0.05, 0.95, 37)  # share of the width 2 e on the upper side
 
 
-def _sides(mu: float, error: float, frac: float) -> tuple[float, float]:
-    """Distances below and above the mean of the two candidates to reject."""
-    e_hi = 2.0 * error * frac
-    return 2.0 * error - e_hi, e_hi
+def _sides(half: float, frac: float) -> tuple[float, float]:
+    """Distances below and above the truth of the two candidates to reject: a width of
+    ``2 half``, ``frac`` of it above."""
+    e_hi = 2.0 * half * frac
+    return 2.0 * half - e_hi, e_hi
 
 
 def atom_growth(pi: np.ndarray, w: np.ndarray, k: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -130,10 +131,11 @@ def _fpc(n: float, n_records: int | None) -> float:
 
 
 def _optimise(labels, family: list[np.ndarray], *, family_only: bool, splits: np.ndarray,
-              nelder_mead: bool = True, xtol: float = 1e-4,
+              nelder_mead: bool = True, powell_runs: int = 2, xtol: float = 1e-4,
               ftol: float = 1e-7) -> tuple[float, np.ndarray, float]:
     """The fewest ``labels(pi, frac)`` over the allocation family and a grid of splits, then
-    (unless ``family_only``) over every allocation and split, from the family's best."""
+    (unless ``family_only``) over every allocation and split, from the family's best
+    (Nelder-Mead, then Powell run ``powell_runs`` times: it stalls on this surface)."""
     best = (math.inf, family[0], 0.5)
     for pi in family:
         for frac in splits:
@@ -151,12 +153,10 @@ def _optimise(labels, family: list[np.ndarray], *, family_only: bool, splits: np
         x = optimize.minimize(objective, x, method="Nelder-Mead",
                               options={"maxiter": 20_000, "maxfev": 20_000, "xatol": xtol,
                                        "fatol": 1e-7}).x
-    for _ in range(2):  # Powell from there, restarted once (it stalls on this surface)
+    for _ in range(powell_runs):
         res = optimize.minimize(objective, x, method="Powell",
                                 options={"maxiter": 40_000, "xtol": xtol, "ftol": ftol})
         x = res.x
-        if not nelder_mead:
-            break
     n = math.exp(res.fun)
     return (n, *_unpack(res.x)) if n < best[0] else best
 
@@ -183,7 +183,7 @@ def betting_ideal(w: np.ndarray, p: np.ndarray, *, error: float, delta: float,
     mu = float(w @ p)
 
     def labels(pi: np.ndarray, frac: float) -> float:
-        e_lo, e_hi = _sides(mu, error, frac)
+        e_lo, e_hi = _sides(error, frac)
         return _labels(betting_growth(pi, w, p, e_lo, e_hi, truncation), mu - e_lo <= 0.0,
                        delta)
 
@@ -218,15 +218,14 @@ def ratio_ideal(strata: np.ndarray, passes: np.ndarray, values: np.ndarray, *, l
                         np.zeros(3 * kk)])
     a_bar, b_bar = float(a_all.mean()), float(b_all.mean())
     s_true = a_bar / b_bar
-    width = 2.0 * error * abs(lo + s_true)
+    half = error * abs(lo + s_true)
     u = a_all - s_true * b_all
     sd = np.sqrt(np.maximum(np.bincount(strata, weights=u * u, minlength=kk) / (w * n_rec)
                             - (np.bincount(strata, weights=u, minlength=kk) / (w * n_rec)) ** 2,
                             0.0))
 
     def labels(pi: np.ndarray, frac: float) -> float:
-        e_hi = width * frac
-        e_lo = width - e_hi
+        e_lo, e_hi = _sides(half, frac)
         g = atom_growth(pi, w, k, a, b, q, s_true - e_lo, s_true + e_hi, b_bar, e_lo, e_hi,
                         truncation)
         return _labels(g, s_true - e_lo <= 0.0, delta)
@@ -293,11 +292,12 @@ def union_ideal(w: np.ndarray, p: np.ndarray, *, error: float, delta: float,
     thr = math.log(1.0 / delta)
 
     def labels(shares: np.ndarray, frac: float) -> float:
-        e_lo, e_hi = _sides(mu, error, frac)
+        e_lo, e_hi = _sides(error, frac)
         need_hi = thr / max(min_capital(shares, w, p, mu + e_hi), 1e-300)
         need_lo = 0.0 if mu - e_lo <= 0 else thr / max(min_capital(shares, w, p, mu - e_lo), 1e-300)
         return max(need_hi, need_lo)
 
     n, _, _ = _optimise(labels, _floored_neyman(w, np.sqrt(p * (1.0 - p))), family_only=False,
-                        splits=_SPLITS[::4], nelder_mead=False, xtol=1e-3, ftol=1e-6)
+                        splits=_SPLITS[::4], nelder_mead=False, powell_runs=1, xtol=1e-3,
+                        ftol=1e-6)
     return {"labels": _fpc(n, n_records)}

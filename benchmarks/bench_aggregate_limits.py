@@ -259,11 +259,18 @@ def mean_floor(values: np.ndarray, lo: float, hi: float, *, error: float, delta:
     return out
 
 
+def stratum_ids(ds: base.Dataset, strata: int = 8,
+                tail_min: int = betting._TAIL_MIN) -> tuple[np.ndarray, _Strata]:
+    """Each record's stratum under the default's proxy strata (its defaults: 8 base strata,
+    tails refined to ``betting._TAIL_MIN`` records), and the strata."""
+    st = _Strata(ds.proxy, ds.n, strata, np.random.default_rng(0), tail_min)
+    return st.stratum_of(np.arange(ds.n)), st
+
+
 def where_spread(ds: base.Dataset) -> float:
     """Per-label standard deviation of the linearised ratio estimate with the default's
     strata, their true standard deviations and Neyman allocation."""
-    st = _Strata(ds.proxy, ds.n, 8, np.random.default_rng(0), betting._TAIL_MIN)
-    sid = st.stratum_of(np.arange(ds.n))
+    sid, st = stratum_ids(ds)
     resid = ds.passes * (ds.y - ds.truth)
     sds = np.array([resid[sid == j].std() for j in range(st.k)])
     return float(np.sum(st.sizes / ds.n * sds) / ds.passes.mean())
@@ -635,8 +642,7 @@ IDEAL_STRATA = ((8, betting._TAIL_MIN), (16, 64))
 
 def stratum_means(ds: base.Dataset, strata: int, tail_min: int) -> tuple[np.ndarray, np.ndarray]:
     """Shares of the records and means of the value of the default's proxy strata."""
-    st = _Strata(ds.proxy, ds.n, strata, np.random.default_rng(0), tail_min)
-    sid = st.stratum_of(np.arange(ds.n))
+    sid, st = stratum_ids(ds, strata, tail_min)
     return st.sizes / ds.n, np.bincount(sid, weights=ds.y, minlength=st.k) / st.sizes
 
 
@@ -685,8 +691,7 @@ def _ideal_report(args) -> int:
     for cap in FLOOR_WHERE_CAPS:
         ds = base.load("kitti-where", base.data_dir(), cap=cap)
         for strata, tail_min in IDEAL_STRATA:
-            st = _Strata(ds.proxy, ds.n, strata, np.random.default_rng(0), tail_min)
-            sid = st.stratum_of(np.arange(ds.n))
+            sid, st = stratum_ids(ds, strata, tail_min)
             opts = {"lo": ds.lo, "hi": ds.hi, "error": ds.error, "delta": DELTA}
             fam, best, loose = (
                 ratio_ideal(sid, ds.passes, ds.y, family_only=True, **opts)["labels"],
